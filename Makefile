@@ -1,0 +1,55 @@
+# The two README commands: `make run` and `make test`. Both bootstrap a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: run test lint typecheck pytest chaos bench browser sysdeps venv clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# redis-server is needed by `run` and `test`; chromium only by the browser tests.
+sysdeps:
+	@.ci/sysdeps redis-server chromium
+
+run: venv
+	@.ci/sysdeps redis-server
+	$(PY) manage.py serve
+
+test: venv sysdeps lint typecheck pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy queues dashboard alerts
+
+pytest: venv
+	$(PY) -m pytest
+	@if $(PY) -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1",5432)))' \
+	  && $(PY) -c 'import psycopg; psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()' 2>/dev/null; then \
+	  echo "== PostgreSQL answers on 127.0.0.1:5432: Django tests again on PostgreSQL =="; \
+	  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/streamwarden_test $(PY) -m pytest tests/dashboard tests/alerts -m 'not browser and not chaos'; \
+	else echo "== no PostgreSQL on 127.0.0.1:5432: PostgreSQL pass skipped =="; fi
+
+chaos: venv sysdeps
+	$(PY) -m pytest -m 'chaos or chaos_full' tests
+
+browser: venv sysdeps
+	$(PY) -m pytest -m 'browser or browser_full' tests
+
+bench: venv sysdeps
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
