@@ -1,0 +1,77 @@
+"""Alerts settings, read through functions (never at import time) so override_settings works.
+
+Every setting is optional; the defaults are what an operator would pick first.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def group_window() -> float:
+    """Seconds claims / dead letters of one queue are collected into one notification.
+
+    Setting: ``STREAMWARDEN_ALERTS_GROUP_WINDOW`` (default 60).
+    """
+    return float(getattr(settings, "STREAMWARDEN_ALERTS_GROUP_WINDOW", 60.0))
+
+
+def repeat_interval() -> float:
+    """Seconds before a still-open threshold / trend alert is notified again.
+
+    Setting: ``STREAMWARDEN_ALERTS_REPEAT_INTERVAL`` (default 4 hours).
+    """
+    return float(getattr(settings, "STREAMWARDEN_ALERTS_REPEAT_INTERVAL", 4 * 3600.0))
+
+
+def sample_size() -> int:
+    """How many message ids a grouped notification lists as a sample.
+
+    Setting: ``STREAMWARDEN_ALERTS_SAMPLE_SIZE`` (default 10).
+    """
+    return int(getattr(settings, "STREAMWARDEN_ALERTS_SAMPLE_SIZE", 10))
+
+
+def notifications_queue() -> str:
+    """StreamWarden queue the notifier consumes (``STREAMWARDEN_NOTIFICATIONS_QUEUE``)."""
+    return str(getattr(settings, "STREAMWARDEN_NOTIFICATIONS_QUEUE", "streamwarden.notifications"))
+
+
+def notifications_redis_url() -> str:
+    """Redis carrying the notifications queue (``STREAMWARDEN_NOTIFICATIONS_REDIS_URL``).
+
+    Defaults to ``REDIS_URL``: the dashboard's own Redis.
+    """
+    url = getattr(settings, "STREAMWARDEN_NOTIFICATIONS_REDIS_URL", "") or settings.REDIS_URL
+    return str(url)
+
+
+def max_delivery_attempts() -> int:
+    """Attempts per notification and channel before it is given up (logged as failed).
+
+    Setting: ``STREAMWARDEN_NOTIFY_MAX_ATTEMPTS`` (default 8).
+    """
+    return int(getattr(settings, "STREAMWARDEN_NOTIFY_MAX_ATTEMPTS", 8))
+
+
+def retry_backoff() -> tuple[float, float]:
+    """(first delay, cap) in seconds of the exponential backoff between delivery attempts.
+
+    Setting: ``STREAMWARDEN_NOTIFY_BACKOFF`` (default ``(1.0, 60.0)``).
+    """
+    first, cap = getattr(settings, "STREAMWARDEN_NOTIFY_BACKOFF", (1.0, 60.0))
+    return float(first), float(cap)
+
+
+def webhook_timeout() -> float:
+    """Seconds a webhook POST may take (``STREAMWARDEN_WEBHOOK_TIMEOUT``, default 5)."""
+    return float(getattr(settings, "STREAMWARDEN_WEBHOOK_TIMEOUT", 5.0))
+
+
+def default_redis_url() -> str:
+    return str(settings.REDIS_URL)
+
+
+def site_url() -> str:
+    """Base URL put into notifications as a link (``STREAMWARDEN_SITE_URL``, default empty)."""
+    return str(getattr(settings, "STREAMWARDEN_SITE_URL", "")).rstrip("/")

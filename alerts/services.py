@@ -1,0 +1,290 @@
+"""Alert writes: the hooks the monitor calls each cycle, and operator actions.
+
+Every function here is keyword-only and typed. The monitor hooks only write rows (and mark
+them for notification); sending happens later in the notifier process (``alerts.dispatch``),
+so nothing here can block or slow the monitor, and notification problems never raise here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from alerts import conf
+from alerts.exceptions import AlertStateError
+from alerts.live import publish_alert
+from alerts.models import (
+    ACTIVE_STATES,
+    Alert,
+    AlertKind,
+    AlertState,
+    NotifyState,
+    Severity,
+)
+
+logger = logging.getLogger(__name__)
+
+User = AbstractBaseUser | AnonymousUser
+
+#: Raw statuses of the monitor, mapped to an alert severity; None = healthy (resolve).
+STATUS_SEVERITY: dict[str, Severity | None] = {
+    "ok": None,
+    "warn": Severity.WARN,
+    "alert": Severity.ALERT,
+    # Trend statuses (Burrow-style lag evaluation).
+    "OK": None,
+    "WARN": Severity.WARN,
+    "REWIND": Severity.WARN,
+    "STALL": Severity.ALERT,
+    "STOP": Severity.ALERT,
+}
+
+
+def status_fingerprint(*, kind: str, queue: str, group: str | None) -> str:
+    """Identity of a status alert: one active alert per kind, queue and group."""
+    return f"{kind}:{queue}:{group or ''}"
+
+
+def redis_fingerprint(*, redis_url: str) -> str:
+    return f"{AlertKind.REDIS_UNREACHABLE}:{redis_url}"
+
+
+def queue_redis_url(*, queue: str) -> str:
+    """Redis URL a queue lives on: its QueueDefinition's, or the default REDIS_URL."""
+    try:
+        from queues.models import QueueDefinition  # type: ignore[attr-defined]
+    except ImportError:  # the dashboard's model has not landed yet
+        return conf.default_redis_url()
+    try:
+        url = QueueDefinition.objects.filter(name=queue).values_list("redis_url", flat=True).first()
+    except Exception:  # noqa: BLE001 - table missing during migrations: use the default
+        url = None
+    return url or conf.default_redis_url()
+
+
+def _active(fingerprint: str) -> Alert | None:
+    return Alert.objects.filter(fingerprint=fingerprint, state__in=ACTIVE_STATES).first()
+
+
+def _open_status_alert(
+    *,
+    kind: str,
+    fingerprint: str,
+    severity: Severity,
+    status: str,
+    queue: str = "",
+    group: str = "",
+    redis_url: str = "",
+    summary: str,
+    details: dict[str, Any],
+) -> Alert:
+    """Create the active alert of ``fingerprint``, or return it when a racer just did."""
+    try:
+        with transaction.atomic():
+            return Alert.objects.create(
+                kind=kind,
+                fingerprint=fingerprint,
+                severity=severity,
+                status=status,
+                queue=queue,
+                group=group,
+                redis_url=redis_url,
+                summary=summary,
+                details=details,
+                notify_state=NotifyState.PENDING,
+            )
+    except IntegrityError:
+        # Another monitor opened it between our read and write (unique active fingerprint).
+        existing = _active(fingerprint)
+        if existing is None:
+            raise
+        return existing
+
+
+def _resolve_system(alert: Alert, *, details: dict[str, Any] | None = None) -> Alert:
+    """Resolve on recovery (no user); notified as a resolution."""
+    alert.state = AlertState.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = None
+    alert.notify_state = NotifyState.PENDING
+    if details is not None:
+        alert.details = {**alert.details, "resolved": details}
+    alert.save()
+    return alert
+
+
+def _due_for_repeat(alert: Alert) -> bool:
+    """Whether a held, unacknowledged status alert may be notified again."""
+    if alert.state != AlertState.OPEN or alert.notify_state == NotifyState.PENDING:
+        return False
+    if alert.last_notified_at is None:
+        return False
+    return timezone.now() - alert.last_notified_at >= timedelta(seconds=conf.repeat_interval())
+
+
+def sync_status_alert(
+    *,
+    kind: str,
+    queue: str,
+    group: str | None,
+    status: str,
+    details: dict[str, Any],
+    redis_url: str = "",
+) -> Alert | None:
+    """Keep one threshold / trend alert per (kind, queue, group) in step with ``status``.
+
+    Opens an alert when the status turns non-ok, updates severity (and notifies) when it
+    changes, resolves it on return to ok; while a status holds no row is written, except
+    that an unacknowledged alert is re-notified every ``repeat_interval``. Returns the
+    active (or just resolved) alert, None when healthy. Never raises on notification issues.
+    """
+    if kind not in (AlertKind.THRESHOLD, AlertKind.TREND):
+        raise ValueError(f"sync_status_alert handles threshold and trend, not {kind!r}")
+    if status not in STATUS_SEVERITY:
+        raise ValueError(f"unknown status {status!r}; expected one of {sorted(STATUS_SEVERITY)}")
+    severity = STATUS_SEVERITY[status]
+    fingerprint = status_fingerprint(kind=kind, queue=queue, group=group)
+    alert = _active(fingerprint)
+    changed: Alert | None = None
+    if severity is None:
+        if alert is not None:
+            changed = _resolve_system(alert, details=details)
+            logger.info("resolved %s alert for %s/%s", kind, queue, group)
+        result = changed
+    elif alert is None:
+        where = f"{queue}/{group}" if group else queue
+        changed = _open_status_alert(
+            kind=kind,
+            fingerprint=fingerprint,
+            severity=severity,
+            status=status,
+            queue=queue,
+            group=group or "",
+            redis_url=redis_url or queue_redis_url(queue=queue),
+            summary=f"{kind} {status} on {where}",
+            details=details,
+        )
+        result = changed
+    elif alert.status != status or alert.severity != severity:
+        alert.status = status
+        alert.severity = severity
+        alert.details = details
+        alert.summary = f"{kind} {status} on {f'{queue}/{group}' if group else queue}"
+        alert.notify_state = NotifyState.PENDING
+        alert.save()
+        changed = result = alert
+    else:
+        if _due_for_repeat(alert):
+            Alert.objects.filter(pk=alert.pk).update(notify_state=NotifyState.PENDING)
+        result = alert
+    if changed is not None:
+        publish_alert(changed)
+    return result
+
+
+def set_redis_reachable(*, redis_url: str, reachable: bool, error: str = "") -> None:
+    """Open (unreachable) or resolve (reachable again) the ``redis_unreachable`` alert.
+
+    While it is open, threshold / trend notifications of queues on that Redis are inhibited.
+    """
+    fingerprint = redis_fingerprint(redis_url=redis_url)
+    alert = _active(fingerprint)
+    if reachable:
+        if alert is not None:
+            publish_alert(_resolve_system(alert))
+        return
+    if alert is None:
+        alert = _open_status_alert(
+            kind=AlertKind.REDIS_UNREACHABLE,
+            fingerprint=fingerprint,
+            severity=Severity.ALERT,
+            status="down",
+            redis_url=redis_url,
+            summary=f"Redis unreachable: {redis_url}",
+            details={"error": error},
+        )
+        publish_alert(alert)
+    elif error and alert.details.get("error") != error:
+        # Keep the latest error visible; not a new notification.
+        Alert.objects.filter(pk=alert.pk).update(details={**alert.details, "error": error})
+
+
+def set_monitor_alive(*, alive: bool, detail: str = "") -> None:
+    """Open (not alive) or resolve the single ``monitor_down`` alert."""
+    fingerprint = f"{AlertKind.MONITOR_DOWN}:"
+    alert = _active(fingerprint)
+    if alive:
+        if alert is not None:
+            publish_alert(_resolve_system(alert))
+        return
+    if alert is None:
+        publish_alert(
+            _open_status_alert(
+                kind=AlertKind.MONITOR_DOWN,
+                fingerprint=fingerprint,
+                severity=Severity.ALERT,
+                status="down",
+                summary="Monitor is not running",
+                details={"detail": detail},
+            )
+        )
+
+
+def record_event_alert(
+    *,
+    kind: str,
+    queue: str,
+    event_id: str,
+    group: str = "",
+    message_id: str = "",
+    details: dict[str, Any] | None = None,
+) -> tuple[Alert, bool]:
+    """One row per library event, idempotent on (queue, event_id): returns (alert, created)."""
+    if kind not in (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED):
+        raise ValueError(f"record_event_alert handles claimed and dead_lettered, not {kind!r}")
+    severity = Severity.WARN if kind == AlertKind.CLAIMED else Severity.ALERT
+    verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
+    return Alert.objects.get_or_create(
+        queue=queue,
+        event_id=event_id,
+        defaults={
+            "kind": kind,
+            "severity": severity,
+            "group": group,
+            "message_id": message_id,
+            "summary": f"message {message_id} {verb} on {queue}/{group}",
+            "details": details or {},
+            "notify_state": NotifyState.PENDING,
+        },
+    )
+
+
+def alert_acknowledge(*, alert: Alert, user: User) -> Alert:
+    """An operator takes the alert: open → acknowledged (stops repeat notifications)."""
+    if alert.state == AlertState.ACKNOWLEDGED:
+        return alert
+    if alert.state != AlertState.OPEN:
+        raise AlertStateError(f"alert {alert.pk} is {alert.state}; only open alerts can be acked")
+    alert.state = AlertState.ACKNOWLEDGED
+    alert.acknowledged_at = timezone.now()
+    alert.acknowledged_by = user if getattr(user, "pk", None) else None  # type: ignore[assignment]
+    alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "updated_at"])
+    publish_alert(alert)
+    return alert
+
+
+def alert_resolve(*, alert: Alert, user: User) -> Alert:
+    """An operator closes the alert: open / acknowledged → resolved."""
+    if alert.state == AlertState.RESOLVED:
+        return alert
+    alert.state = AlertState.RESOLVED
+    alert.resolved_at = timezone.now()
+    alert.resolved_by = user if getattr(user, "pk", None) else None  # type: ignore[assignment]
+    alert.save(update_fields=["state", "resolved_at", "resolved_by", "updated_at"])
+    publish_alert(alert)
+    return alert
