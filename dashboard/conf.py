@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+from typing import Any
+
 from django.conf import settings
 
 
@@ -12,8 +16,59 @@ def redis_url() -> str:
 
 def poll_interval() -> float:
     """Seconds between two monitor polls (env STREAMWARDEN_POLL_INTERVAL)."""
-    return float(settings.STREAMWARDEN_POLL_INTERVAL)
+    return _number("STREAMWARDEN_POLL_INTERVAL", 2.0)
 
 
 def serve_static() -> bool:
     return bool(getattr(settings, "STREAMWARDEN_SERVE_STATIC", False))
+
+
+def _number(name: str, default: float) -> float:
+    # Settings first (override_settings in tests), then the environment (so a monitor
+    # subprocess can be tuned without a settings module), then the default.
+    value: Any = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, default)
+    return float(value)
+
+
+def snapshot_interval() -> float:
+    """Seconds between two stored raw snapshots of a queue (STREAMWARDEN_SNAPSHOT_INTERVAL)."""
+    return _number("STREAMWARDEN_SNAPSHOT_INTERVAL", 10.0)
+
+
+def raw_retention() -> timedelta:
+    """How long raw snapshots are kept (STREAMWARDEN_RAW_RETENTION, seconds, default 1 h)."""
+    return timedelta(seconds=_number("STREAMWARDEN_RAW_RETENTION", 3600))
+
+
+def rollup_retention() -> timedelta:
+    """How long 1-minute rollups are kept (STREAMWARDEN_ROLLUP_RETENTION, s, default 7 d)."""
+    return timedelta(seconds=_number("STREAMWARDEN_ROLLUP_RETENTION", 7 * 24 * 3600))
+
+
+def retention_interval() -> float:
+    """Seconds between two retention/rollup runs (STREAMWARDEN_RETENTION_INTERVAL)."""
+    return _number("STREAMWARDEN_RETENTION_INTERVAL", 60.0)
+
+
+def lease_ttl() -> float:
+    """Seconds the monitor lease lives without renewal (STREAMWARDEN_LEASE_TTL, default
+    max(5 s, 3 poll intervals))."""
+    return _number("STREAMWARDEN_LEASE_TTL", max(5.0, 3 * poll_interval()))
+
+
+def active_idle() -> float:
+    """A consumer idle longer than this many seconds counts as inactive
+    (STREAMWARDEN_ACTIVE_IDLE, default 30 s)."""
+    return _number("STREAMWARDEN_ACTIVE_IDLE", 30.0)
+
+
+def trend_window() -> int:
+    """Polls in the trend evaluator's sliding window (STREAMWARDEN_TREND_WINDOW, default 10)."""
+    return int(_number("STREAMWARDEN_TREND_WINDOW", 10))
+
+
+def pending_sample() -> int:
+    """Pending entries listed per group on the queue page (STREAMWARDEN_PENDING_SAMPLE)."""
+    return int(_number("STREAMWARDEN_PENDING_SAMPLE", 50))

@@ -1,0 +1,131 @@
+"""Dashboard state kept in the database: metric history, the audit log, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+
+class MetricSnapshot(models.Model):
+    """One queue's numbers at one moment. ``resolution`` "raw" rows are what the monitor
+    stored; "1m" rows are per-minute rollups of them (see dashboard.monitor.retention).
+    Queue-level numbers are aggregates over the watched groups (lag: the worst group;
+    pending: the sum); per-group numbers are kept in ``groups``.
+    """
+
+    RAW = "raw"
+    MINUTE = "1m"
+    RESOLUTIONS = [(RAW, "raw"), (MINUTE, "1 minute")]
+
+    queue = models.CharField(max_length=200)
+    resolution = models.CharField(max_length=4, choices=RESOLUTIONS, default=RAW)
+    at = models.DateTimeField()
+    length = models.BigIntegerField(default=0)
+    lag = models.BigIntegerField(null=True, blank=True)
+    pending = models.BigIntegerField(default=0)
+    consumers = models.IntegerField(default=0)
+    active_consumers = models.IntegerField(default=0)
+    dead_letters = models.BigIntegerField(default=0)
+    oldest_pending_ms = models.BigIntegerField(null=True, blank=True)
+    oldest_undelivered_ms = models.BigIntegerField(null=True, blank=True)
+    rate_in = models.FloatField(null=True, blank=True, help_text="messages/s added")
+    rate_out = models.FloatField(null=True, blank=True, help_text="messages/s read")
+    status = models.CharField(max_length=8, default="ok")
+    trend = models.CharField(max_length=8, default="OK")
+    groups = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["queue", "resolution", "at"], name="snapshot_queue_res_at"),
+            models.Index(fields=["resolution", "at"], name="snapshot_res_at"),
+        ]
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.queue} @ {self.at:%Y-%m-%d %H:%M:%S} ({self.resolution})"
+
+
+class AuditLog(models.Model):
+    """Every operator action on a queue: who did what to which target, and when."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    username = models.CharField(max_length=150, blank=True, help_text="Kept if the user goes.")
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField(default=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.target}"
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """``Authorization: Token <key>`` for scripts. Only a hash of the key is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100, help_text="What the token is for.")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.user})"
+
+    @classmethod
+    def issue(cls, *, user: models.Model, name: str) -> tuple[ApiToken, str]:
+        """Create a token; the clear key is returned once and never stored."""
+        key = secrets.token_urlsafe(32)
+        token = cls.objects.create(user=user, name=name, key_hash=_hash_key(key), prefix=key[:8])
+        return token, key
+
+    @classmethod
+    def lookup(cls, key: str) -> ApiToken | None:
+        return cls.objects.select_related("user").filter(key_hash=_hash_key(key)).first()
+
+
+class MonitorState(models.Model):
+    """What the active monitor last reported, so pages and the API can show an outage even
+    when the channel layer (on the same Redis) cannot carry the news."""
+
+    key = models.CharField(max_length=32, unique=True, default="monitor")
+    holder = models.CharField(max_length=200, blank=True)
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+    redis_ok = models.BooleanField(default=True)
+    redis_error = models.CharField(max_length=500, blank=True)
+    redis_down_since = models.DateTimeField(null=True, blank=True)
+    poll_commands = models.IntegerField(default=0)
+    poll_ms = models.FloatField(default=0)
+    queues = models.IntegerField(default=0)
+    cycles = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"monitor {self.holder} @ {self.last_cycle_at}"
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "holder": self.holder,
+            "last_cycle_at": self.last_cycle_at.isoformat() if self.last_cycle_at else None,
+            "redis_ok": self.redis_ok,
+            "redis_error": self.redis_error,
+            "redis_down_since": (
+                self.redis_down_since.isoformat() if self.redis_down_since else None
+            ),
+            "poll_commands": self.poll_commands,
+            "poll_ms": round(self.poll_ms, 2),
+            "queues": self.queues,
+            "cycles": self.cycles,
+        }

@@ -1,0 +1,229 @@
+"""Django side of the queue library: which queues the dashboard watches, and their thresholds.
+
+Loaded only by Django (the library core never imports this module).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class QueueDefinition(models.Model):
+    """A queue the dashboard watches: its library queue name, Redis and groups of interest."""
+
+    name = models.CharField(
+        max_length=200, unique=True, help_text="Display name, used in URLs and alerts."
+    )
+    queue = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Library queue name (stream key sw:{queue}:stream); blank = same as name.",
+    )
+    redis_url = models.CharField(
+        max_length=500, blank=True, help_text="Redis URL; blank = the dashboard's REDIS_URL."
+    )
+    groups = models.JSONField(
+        default=list, blank=True, help_text='Groups to watch, e.g. ["billing"]; empty = all.'
+    )
+    notes = models.TextField(blank=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("operate_queue", "Can operate queues (replay dead letters, create group, set id)"),
+            (
+                "destroy_queue",
+                "Can destroy queue data (purge, trim, delete group/consumer/dead letters)",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue_name(self) -> str:
+        """The name the library knows this queue by."""
+        return self.queue or self.name
+
+    def effective_redis_url(self) -> str:
+        return self.redis_url or str(settings.REDIS_URL)
+
+    def clean(self) -> None:
+        if not isinstance(self.groups, list) or not all(
+            isinstance(group, str) and group for group in self.groups
+        ):
+            raise ValidationError({"groups": 'A JSON list of group names, e.g. ["billing"].'})
+
+    def watches(self, group: str) -> bool:
+        return not self.groups or group in self.groups
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One threshold metric; ``higher_is_worse`` False means low values are bad."""
+
+    key: str
+    label: str
+    higher_is_worse: bool = True
+    unit: str = ""
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("active_consumers", "Active consumers", higher_is_worse=False),
+    Metric("lag", "Undelivered messages (lag)"),
+    Metric("pending", "Pending (delivered, unacknowledged)"),
+    Metric("oldest_pending", "Age of the oldest pending entry", unit="s"),
+    Metric("dead_letters", "Dead letters"),
+)
+
+STATUS_ORDER = {"ok": 0, "warn": 1, "alert": 2}
+
+
+@dataclass(frozen=True)
+class Level:
+    warn: float | None
+    alert: float | None
+
+
+@dataclass(frozen=True)
+class EffectiveThresholds:
+    """Warn/alert levels per metric after merging a queue's override over the global row."""
+
+    levels: dict[str, Level]
+
+    def status_of(self, metric: str, value: float | None) -> str:
+        """ok|warn|alert of one value; a metric without levels or a missing value is ok."""
+        level = self.levels.get(metric)
+        if level is None or value is None:
+            return "ok"
+        higher = next(m.higher_is_worse for m in METRICS if m.key == metric)
+
+        def crossed(limit: float | None) -> bool:
+            if limit is None:
+                return False
+            return value >= limit if higher else value <= limit
+
+        if crossed(level.alert):
+            return "alert"
+        if crossed(level.warn):
+            return "warn"
+        return "ok"
+
+    def as_dict(self) -> dict[str, dict[str, float | None]]:
+        return {k: {"warn": v.warn, "alert": v.alert} for k, v in self.levels.items()}
+
+    def to_library(self) -> Any:
+        """The library's ``queues.health.Thresholds`` (imported lazily: it may not exist yet)."""
+        from queues import health  # type: ignore[attr-defined]
+
+        kwargs = {
+            f"{key}_{which}": getattr(level, which)
+            for key, level in self.levels.items()
+            for which in ("warn", "alert")
+        }
+        return health.Thresholds(**kwargs)
+
+
+class Threshold(models.Model):
+    """Warn/alert levels. The row without a queue holds the global defaults; a queue's row
+    overrides them metric by metric (a metric with both levels blank inherits the default).
+
+    Higher values are worse for every metric except active consumers, where *fewer* is
+    worse: an alert at 0 active consumers, a warning at 1, say.
+    """
+
+    queue = models.OneToOneField(
+        QueueDefinition,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="threshold",
+        help_text="Blank = the global default for every queue without its own value.",
+    )
+    active_consumers_warn = models.FloatField(
+        null=True, blank=True, verbose_name="Active consumers: warn at"
+    )
+    active_consumers_alert = models.FloatField(
+        null=True, blank=True, verbose_name="Active consumers: alert at"
+    )
+    lag_warn = models.FloatField(null=True, blank=True, verbose_name="Lag: warn at")
+    lag_alert = models.FloatField(null=True, blank=True, verbose_name="Lag: alert at")
+    pending_warn = models.FloatField(null=True, blank=True, verbose_name="Pending: warn at")
+    pending_alert = models.FloatField(null=True, blank=True, verbose_name="Pending: alert at")
+    oldest_pending_warn = models.FloatField(
+        null=True, blank=True, verbose_name="Oldest pending (s): warn at"
+    )
+    oldest_pending_alert = models.FloatField(
+        null=True, blank=True, verbose_name="Oldest pending (s): alert at"
+    )
+    dead_letters_warn = models.FloatField(
+        null=True, blank=True, verbose_name="Dead letters: warn at"
+    )
+    dead_letters_alert = models.FloatField(
+        null=True, blank=True, verbose_name="Dead letters: alert at"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Thresholds for {self.queue}" if self.queue_id else "Global default thresholds"
+
+    def level(self, metric: str) -> Level:
+        return Level(getattr(self, f"{metric}_warn"), getattr(self, f"{metric}_alert"))
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        for metric in METRICS:
+            level = self.level(metric.key)
+            for which in ("warn", "alert"):
+                value = getattr(level, which)
+                if value is not None and value < 0:
+                    errors[f"{metric.key}_{which}"] = "Must be zero or more."
+            if level.warn is None or level.alert is None or f"{metric.key}_warn" in errors:
+                continue
+            if metric.higher_is_worse and level.warn >= level.alert:
+                errors[f"{metric.key}_warn"] = (
+                    f"{metric.label}: warn ({level.warn:g}) must be below alert "
+                    f"({level.alert:g}) — higher is worse."
+                )
+            elif not metric.higher_is_worse and level.warn <= level.alert:
+                errors[f"{metric.key}_warn"] = (
+                    f"{metric.label}: warn ({level.warn:g}) must be above alert "
+                    f"({level.alert:g}) — fewer is worse."
+                )
+        if self.queue_id is None:
+            clash = Threshold.objects.filter(queue__isnull=True).exclude(pk=self.pk)
+            if clash.exists():
+                errors["queue"] = "A global default already exists; edit it or pick a queue."
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def effective_for(
+        cls, queue: QueueDefinition | None, *, rows: list[Threshold] | None = None
+    ) -> EffectiveThresholds:
+        """Merge the queue's override over the global default (pass ``rows`` to avoid queries)."""
+        if rows is None:
+            rows = list(cls.objects.filter(Q(queue__isnull=True) | Q(queue=queue)))
+        default = next((r for r in rows if r.queue_id is None), None)
+        own = next((r for r in rows if queue is not None and r.queue_id == queue.pk), None)
+        levels: dict[str, Level] = {}
+        for metric in METRICS:
+            chosen = Level(None, None)
+            for row in (own, default):
+                if row is None:
+                    continue
+                level = row.level(metric.key)
+                if level.warn is not None or level.alert is not None:
+                    chosen = level
+                    break
+            levels[metric.key] = chosen
+        return EffectiveThresholds(levels)
