@@ -122,15 +122,23 @@ class EffectiveThresholds:
         return {k: {"warn": v.warn, "alert": v.alert} for k, v in self.levels.items()}
 
     def to_library(self) -> Any:
-        """The library's ``queues.health.Thresholds`` (imported lazily: it may not exist yet)."""
-        from queues import health  # type: ignore[attr-defined]
+        """The library's ``queues.health.Thresholds`` (ages there are in milliseconds)."""
+        from queues import health
 
-        kwargs = {
-            f"{key}_{which}": getattr(level, which)
-            for key, level in self.levels.items()
-            for which in ("warn", "alert")
-        }
-        return health.Thresholds(**kwargs)
+        def pair(key: str, scale: float = 1) -> Any:
+            level = self.levels[key]
+            return health.Threshold(
+                warn=None if level.warn is None else level.warn * scale,
+                alert=None if level.alert is None else level.alert * scale,
+            )
+
+        return health.Thresholds(
+            active_consumers=pair("active_consumers"),
+            lag=pair("lag"),
+            pending=pair("pending"),
+            oldest_pending_ms=pair("oldest_pending", 1000),
+            dead=pair("dead_letters"),
+        )
 
 
 class Threshold(models.Model):

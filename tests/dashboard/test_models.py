@@ -68,3 +68,13 @@ def test_definition_defaults_to_its_name_and_the_dashboard_redis(settings):
     assert queue.queue_name == "orders"
     assert queue.effective_redis_url() == settings.REDIS_URL
     assert queue.watches("any-group")
+
+
+def test_effective_thresholds_convert_to_the_library_type():
+    from queues import health
+
+    effective = Threshold.effective_for(QueueDefinition.objects.create(name="orders"))
+    library = effective.to_library()
+    assert isinstance(library, health.Thresholds)
+    default = Threshold.objects.get(queue__isnull=True)
+    assert library.oldest_pending_ms.alert == default.oldest_pending_alert * 1000

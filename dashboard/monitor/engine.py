@@ -1,0 +1,388 @@
+"""One monitor cycle: lease, poll, classify, store, alert, publish. Survives outages."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis
+from django.db import DatabaseError, close_old_connections
+
+from dashboard import conf
+from dashboard.monitor import rates, status, trend
+from dashboard.monitor.lease import Lease
+from dashboard.monitor.library import manager_for
+from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
+
+log = logging.getLogger(__name__)
+
+EVENTS_CONSUMER_GROUP = "streamwarden-dashboard"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Hooks:
+    """The alerts team's hooks, imported lazily; missing ones are logged once and skipped."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Callable[..., Any] | None] = {}
+
+    def get(self, module: str, name: str) -> Callable[..., Any] | None:
+        key = f"{module}.{name}"
+        if key not in self._cache:
+            try:
+                mod = __import__(module, fromlist=[name])
+                self._cache[key] = getattr(mod, name)
+            except (ImportError, AttributeError) as exc:
+                log.warning("alerts hook %s unavailable (%s); skipping it", key, exc)
+                self._cache[key] = None
+        return self._cache[key]
+
+    def call(self, module: str, name: str, **kwargs: Any) -> Any:
+        hook = self.get(module, name)
+        if hook is None:
+            return None
+        try:
+            return hook(**kwargs)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("alerts hook %s.%s: Redis error %s", module, name, exc)
+        except DatabaseError:
+            raise
+        except Exception:
+            log.exception("alerts hook %s.%s failed", module, name)
+        return None
+
+
+class Monitor:
+    """Holds the sliding windows between cycles; ``cycle()`` is the scheduler's job."""
+
+    def __init__(self, *, lease: Lease | None = None, name: str = "") -> None:
+        self.lease = lease or Lease(_lease_client(), ttl=conf.lease_ttl())
+        self.name = name or self.lease.token
+        self.windows: dict[tuple[str, str], deque[trend.Sample]] = {}
+        self.added: dict[str, deque[tuple[int, int | None]]] = {}
+        self.targets: list[Target] = []
+        self.thresholds: dict[str, Any] = {}
+        self.last_published: dict[str, dict[str, Any]] = {}
+        self.last_status: dict[tuple[str, str, str | None], str] = {}
+        self.reachable: dict[str, bool] = {}
+        self.redis_down_since: datetime | None = None
+        self.redis_error = ""
+        self.db_error = ""
+        self.last_snapshot_at = 0.0
+        self.last_retention_at = 0.0
+        self.last_cost = PollCost(0, 0.0, 0)
+        self.cycles = 0
+        self.polled_cycles = 0
+        self.hooks = _Hooks()
+        self.latest: dict[str, QueueSnapshot] = {}
+
+    # --- the job -------------------------------------------------------------------------
+
+    def cycle(self) -> None:
+        """One scheduler tick. Never raises: every failure is logged and reported."""
+        self.cycles += 1
+        close_old_connections()
+        try:
+            holding = self.lease.acquire_or_renew()
+        except redis.RedisError as exc:
+            self._redis_down(conf.redis_url(), f"{type(exc).__name__}: {exc}")
+            self._report()
+            return
+        if not holding:
+            return  # a standby: another monitor holds the lease
+        self._load_definitions()
+        result = poll(
+            self.targets,
+            manager_for=manager_for,
+            active_idle_ms=int(conf.active_idle() * 1000),
+        )
+        self.polled_cycles += 1
+        self.last_cost = result.cost
+        for target in self.targets:
+            url = target.redis_url
+            if url in result.unreachable:
+                self._redis_down(url, result.unreachable[url])
+            elif self.reachable.get(url) is not True:
+                self.reachable[url] = True
+                self.hooks.call(
+                    "alerts.services", "set_redis_reachable", redis_url=url, reachable=True
+                )
+        if not result.unreachable:
+            self.redis_down_since = None
+            self.redis_error = ""
+        snapshots = [self._enrich(s) for s in result.snapshots if not s.error]
+        self.latest = {s.name: s for s in snapshots}
+        self._publish_queues(snapshots)
+        self._db_step("store snapshots", lambda: self._store(snapshots))
+        self._db_step("alerts", lambda: self._sync_alerts(snapshots))
+        self._ingest_events(snapshots)
+        self._db_step("retention", self._retention)
+        self._report()
+
+    # --- steps ---------------------------------------------------------------------------
+
+    def _db_step(self, what: str, step: Callable[[], Any]) -> None:
+        try:
+            step()
+        except DatabaseError as exc:
+            self.db_error = f"{type(exc).__name__}: {exc}"
+            log.warning("monitor: database step %r failed: %s", what, exc)
+            close_old_connections()
+
+    def _load_definitions(self) -> None:
+        from queues.models import QueueDefinition, Threshold
+
+        try:
+            definitions = list(QueueDefinition.objects.filter(enabled=True))
+            rows = list(Threshold.objects.all())
+        except DatabaseError as exc:
+            # Keep polling what we knew: an outage of the DB must not blind the monitor.
+            self.db_error = f"{type(exc).__name__}: {exc}"
+            log.warning("monitor: cannot load queue definitions (%s); using the last ones", exc)
+            close_old_connections()
+            return
+        self.db_error = ""
+        self.targets = [
+            Target(d.name, d.queue_name, d.effective_redis_url(), tuple(d.groups))
+            for d in definitions
+        ]
+        self.thresholds = {d.name: Threshold.effective_for(d, rows=rows) for d in definitions}
+
+    def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
+        window_len = max(2, conf.trend_window())
+        added = self.added.setdefault(snapshot.name, deque(maxlen=window_len))
+        added.append((snapshot.at_ms, snapshot.entries_added))
+        rate_in = rates.rate(added[0], added[-1]) if len(added) > 1 else None
+        thresholds = self.thresholds.get(snapshot.name)
+        groups: list[GroupSnapshot] = []
+        for group in snapshot.groups:
+            window = self.windows.setdefault((snapshot.name, group.name), deque(maxlen=window_len))
+            window.append(
+                trend.Sample(
+                    snapshot.at_ms,
+                    group.entries_read,
+                    group.lag,
+                    group.last_delivered_id,
+                    group.active_consumers,
+                )
+            )
+            rate_out = rates.read_rate(list(window))
+            checks = status.group_checks(group, thresholds) if thresholds else {}
+            lag_alert = thresholds.levels["lag"].alert if thresholds else None
+            groups.append(
+                dataclasses.replace(
+                    group,
+                    status=status.worst(list(checks.values())),
+                    trend=trend.classify(list(window)),
+                    rate_out=rate_out,
+                    drain_seconds=rates.time_to_drain(group.lag, rate_in, rate_out),
+                    breach_seconds=rates.time_to_breach(group.lag, lag_alert, rate_in, rate_out),
+                )
+            )
+        enriched = dataclasses.replace(snapshot, groups=tuple(groups))
+        checks = status.queue_checks(enriched, thresholds) if thresholds else {}
+        outs = [g.rate_out for g in groups if g.rate_out is not None]
+        return dataclasses.replace(
+            enriched,
+            checks=checks,
+            status=status.worst(list(checks.values())),
+            trend=trend.worst([g.trend for g in groups]),
+            rate_in=rate_in,
+            rate_out=min(outs) if outs else None,  # the slowest group drains the queue
+        )
+
+    def _publish_queues(self, snapshots: list[QueueSnapshot]) -> None:
+        from dashboard.live import publish
+
+        changed = []
+        for snapshot in snapshots:
+            data = snapshot.as_json()
+            comparable = {k: v for k, v in data.items() if k != "at_ms"}
+            if self.last_published.get(snapshot.name) != comparable:
+                self.last_published[snapshot.name] = comparable
+                changed.append(data)
+        if changed:
+            publish("queue.update", {"queues": changed, "cost": dataclasses.asdict(self.last_cost)})
+
+    def _store(self, snapshots: list[QueueSnapshot]) -> None:
+        from dashboard.models import MetricSnapshot
+
+        now = time.monotonic()
+        if now - self.last_snapshot_at < conf.snapshot_interval():
+            return
+        self.last_snapshot_at = now
+        rows = [
+            MetricSnapshot(
+                queue=s.name,
+                at=datetime.fromtimestamp(s.at_ms / 1000, UTC),
+                length=s.length,
+                lag=s.lag,
+                pending=s.pending,
+                consumers=s.consumers,
+                active_consumers=s.active_consumers,
+                dead_letters=s.dead_letters,
+                oldest_pending_ms=s.oldest_pending_ms,
+                oldest_undelivered_ms=s.oldest_undelivered_ms,
+                rate_in=s.rate_in,
+                rate_out=s.rate_out,
+                status=s.status,
+                trend=s.trend,
+                groups={
+                    g.name: {
+                        "lag": g.lag,
+                        "pending": g.pending,
+                        "consumers": g.consumers,
+                        "active_consumers": g.active_consumers,
+                        "rate_out": g.rate_out,
+                        "status": g.status,
+                        "trend": g.trend,
+                    }
+                    for g in s.groups
+                },
+            )
+            for s in snapshots
+        ]
+        MetricSnapshot.objects.bulk_create(rows, batch_size=500)
+
+    def _sync_alerts(self, snapshots: list[QueueSnapshot]) -> None:
+        """Call the alerts hooks on state changes only (the hooks dedupe too)."""
+        for s in snapshots:
+            items: list[tuple[str, str | None, str, dict[str, Any]]] = [
+                ("threshold", None, s.status, {"checks": s.checks, "dead_letters": s.dead_letters})
+            ]
+            for g in s.groups:
+                details = {
+                    "lag": g.lag,
+                    "pending": g.pending,
+                    "active_consumers": g.active_consumers,
+                }
+                items.append(("threshold", g.name, g.status, details))
+                items.append(("trend", g.name, g.trend, details))
+            for kind, group, state, details in items:
+                key = (kind, s.name, group)
+                if self.last_status.get(key) == state:
+                    continue
+                self.hooks.call(
+                    "alerts.services",
+                    "sync_status_alert",
+                    kind=kind,
+                    queue=s.name,
+                    group=group,
+                    status=state,
+                    details=details,
+                )
+                self.last_status[key] = state
+
+    def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
+        by_url: dict[str, list[str]] = {}
+        for s in snapshots:
+            by_url.setdefault(s.redis_url, []).append(s.queue)
+        for url, queues in by_url.items():
+            try:
+                self.hooks.call(
+                    "alerts.ingest",
+                    "ingest_events",
+                    redis_url=url,
+                    queues=queues,
+                    consumer_name=f"monitor-{self.name}",
+                )
+            except DatabaseError as exc:
+                log.warning("monitor: event ingest skipped, database error %s", exc)
+
+    def _retention(self) -> None:
+        from dashboard.monitor.retention import apply_retention
+
+        now = time.monotonic()
+        if now - self.last_retention_at < conf.retention_interval():
+            return
+        self.last_retention_at = now
+        apply_retention(now=_now())
+
+    def _redis_down(self, url: str, error: str) -> None:
+        if self.redis_down_since is None:
+            self.redis_down_since = _now()
+            log.error("monitor: Redis unreachable at %s: %s", _safe(url), error)
+        self.redis_error = error
+        if self.reachable.get(url) is not False:
+            self.reachable[url] = False
+            try:
+                self.hooks.call(
+                    "alerts.services",
+                    "set_redis_reachable",
+                    redis_url=url,
+                    reachable=False,
+                    error=error,
+                )
+            except DatabaseError as exc:
+                log.warning("monitor: cannot record Redis outage in the database: %s", exc)
+                self.reachable.pop(url, None)
+
+    def status_json(self) -> dict[str, Any]:
+        return {
+            "holder": self.name,
+            "active": self.lease.held,
+            "redis_ok": self.redis_down_since is None,
+            "redis_error": self.redis_error,
+            "redis_down_since": self.redis_down_since.isoformat()
+            if self.redis_down_since
+            else None,
+            "db_error": self.db_error,
+            "poll_commands": self.last_cost.commands,
+            "poll_ms": round(self.last_cost.ms, 2),
+            "queues": self.last_cost.queues,
+            "cycles": self.polled_cycles,
+            "at": _now().isoformat(),
+        }
+
+    def _report(self) -> None:
+        """Tell browsers (websocket) and the database (pages, API) how the monitor is."""
+        from dashboard.live import publish
+        from dashboard.models import MonitorState
+
+        data = self.status_json()
+        publish("monitor.status", data)
+        try:
+            MonitorState.objects.update_or_create(
+                key="monitor",
+                defaults={
+                    "holder": self.name,
+                    "last_cycle_at": _now(),
+                    "redis_ok": data["redis_ok"],
+                    "redis_error": self.redis_error[:500],
+                    "redis_down_since": self.redis_down_since,
+                    "poll_commands": self.last_cost.commands,
+                    "poll_ms": self.last_cost.ms,
+                    "queues": self.last_cost.queues,
+                    "cycles": self.polled_cycles,
+                },
+            )
+        except DatabaseError as exc:
+            self.db_error = f"{type(exc).__name__}: {exc}"
+            log.warning("monitor: cannot record its state in the database: %s", exc)
+            close_old_connections()
+
+    def shutdown(self) -> None:
+        self.lease.release()
+
+
+def _lease_client() -> redis.Redis:
+    # The lease is the monitor's own coordination key, not queue data, so it uses a plain
+    # client with short timeouts on the dashboard's Redis.
+    url = conf.redis_url()
+    return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
+
+
+def _safe(url: str) -> str:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    return url.replace(f":{parsed.password}@", ":***@") if parsed.password else url

@@ -1,0 +1,163 @@
+"""Poll every watched queue through the library Manager; return typed snapshots and the cost.
+
+Pure with respect to Django: it takes plain targets and returns values, so the benchmark
+and the tests call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from dashboard.monitor.counting import commands_so_far
+from dashboard.monitor.types import (
+    ConsumerSnapshot,
+    GroupSnapshot,
+    PollCost,
+    PollResult,
+    QueueSnapshot,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to poll: a queue definition reduced to plain values."""
+
+    name: str
+    queue: str
+    redis_url: str
+    groups: tuple[str, ...] = ()
+
+
+def _unavailable_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [redis.ConnectionError, redis.TimeoutError, OSError]
+    try:
+        from queues import QueueUnavailable  # type: ignore[attr-defined]
+
+        errors.append(QueueUnavailable)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
+    # The library's GroupInfo.consumers is the tuple of ConsumerInfo; the fallback keeps a
+    # count there and the tuple in consumer_list.
+    raw = _get(info, "consumers")
+    consumers_raw = raw if isinstance(raw, list | tuple) else (_get(info, "consumer_list") or ())
+    consumers = []
+    for c in consumers_raw:
+        idle = int(_get(c, "idle_ms", _get(c, "idle", 0)) or 0)
+        active = _get(c, "active")
+        consumers.append(
+            ConsumerSnapshot(
+                name=str(_get(c, "name")),
+                pending=int(_get(c, "pending", 0) or 0),
+                idle_ms=idle,
+                active=idle < active_idle_ms if active is None else bool(active),
+            )
+        )
+    count = len(consumers) if isinstance(raw, list | tuple) or raw is None else int(raw)
+    active_count = _get(info, "active_consumers")
+    return GroupSnapshot(
+        name=str(_get(info, "name")),
+        consumers=count,
+        active_consumers=(
+            sum(1 for c in consumers if c.active) if active_count is None else int(active_count)
+        ),
+        pending=int(_get(info, "pending", 0) or 0),
+        lag=_int_or_none(_get(info, "lag")),
+        entries_read=_int_or_none(_get(info, "entries_read")),
+        last_delivered_id=str(_get(info, "last_delivered_id", "") or ""),
+        oldest_pending_ms=_int_or_none(_get(info, "oldest_pending_ms")),
+        oldest_undelivered_ms=_int_or_none(_get(info, "oldest_undelivered_ms")),
+        consumer_list=tuple(consumers),
+    )
+
+
+def snapshot_from_info(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> QueueSnapshot:
+    """Convert the library's QueueInfo (or None for a missing stream) into a snapshot."""
+    if info is None or _get(info, "exists", True) is False:
+        return QueueSnapshot(target.name, target.queue, target.redis_url, at_ms, exists=False)
+    groups = tuple(
+        _group(g, active_idle_ms)
+        for g in (_get(info, "groups") or ())
+        if not target.groups or str(_get(g, "name")) in target.groups
+    )
+    return QueueSnapshot(
+        name=target.name,
+        queue=target.queue,
+        redis_url=target.redis_url,
+        at_ms=at_ms,
+        length=int(_get(info, "length", 0) or 0),
+        entries_added=_int_or_none(_get(info, "entries_added")),
+        last_id=str(_get(info, "last_id", "") or ""),
+        dead_letters=int(_get(info, "dead", 0) or 0),
+        groups=groups,
+    )
+
+
+def poll(
+    targets: Sequence[Target],
+    *,
+    manager_for: Callable[[str], Any],
+    active_idle_ms: int = 30_000,
+    clock: Callable[[], float] = time.time,
+) -> PollResult:
+    """One poll of all targets, one pipelined batch per Redis server; never raises on an
+    unreachable server (its queues come back with ``error`` set)."""
+    started = time.perf_counter()
+    commands_before = commands_so_far()
+    by_url: dict[str, list[Target]] = defaultdict(list)
+    for target in targets:
+        by_url[target.redis_url].append(target)
+    snapshots: list[QueueSnapshot] = []
+    unreachable: dict[str, str] = {}
+    errors = _unavailable_errors()
+    for url, group in by_url.items():
+        at_ms = int(clock() * 1000)
+        manager = manager_for(url)
+        names = [t.queue for t in group]
+        try:
+            if hasattr(manager, "info_many"):
+                infos = list(manager.info_many(names))
+            else:
+                infos = [_info_or_none(manager, n) for n in names]
+        except errors as exc:
+            unreachable[url] = f"{type(exc).__name__}: {exc}"
+            snapshots.extend(
+                QueueSnapshot(t.name, t.queue, url, at_ms, error=unreachable[url]) for t in group
+            )
+            continue
+        snapshots.extend(
+            snapshot_from_info(t, info, at_ms, active_idle_ms)
+            for t, info in zip(group, infos, strict=True)
+        )
+    cost = PollCost(
+        commands=commands_so_far() - commands_before,
+        ms=(time.perf_counter() - started) * 1000,
+        queues=len(targets),
+    )
+    return PollResult(tuple(snapshots), cost, unreachable)
+
+
+def _info_or_none(manager: Any, name: str) -> Any:
+    try:
+        return manager.info(name)
+    except LookupError:  # the library's QueueNotFound subclasses LookupError
+        return None

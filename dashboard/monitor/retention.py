@@ -1,0 +1,90 @@
+"""Keep the snapshot table bounded: roll raw rows up into 1-minute points, drop old rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from dashboard import conf
+from dashboard.models import MetricSnapshot
+
+_MAX_FIELDS = (
+    "length",
+    "lag",
+    "pending",
+    "dead_letters",
+    "oldest_pending_ms",
+    "oldest_undelivered_ms",
+)
+_MIN_FIELDS = ("active_consumers",)
+_AVG_FIELDS = ("rate_in", "rate_out")
+_STATUS_ORDER = {"ok": 0, "warn": 1, "alert": 2}
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> MetricSnapshot:
+    """One 1-minute point: the worst value of each gauge, average rates, last groups."""
+    values: dict[str, Any] = {}
+    for name in _MAX_FIELDS:
+        present = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        values[name] = max(present) if present else None
+    for name in _MIN_FIELDS:
+        values[name] = min(getattr(r, name) for r in rows)
+    for name in _AVG_FIELDS:
+        present = [getattr(r, name) for r in rows if getattr(r, name) is not None]
+        values[name] = sum(present) / len(present) if present else None
+    last = rows[-1]
+    return MetricSnapshot(
+        queue=queue,
+        resolution=MetricSnapshot.MINUTE,
+        at=minute,
+        consumers=last.consumers,
+        status=max((r.status for r in rows), key=lambda s: _STATUS_ORDER.get(s, 0)),
+        trend=last.trend,
+        groups=last.groups,
+        length=values["length"] or 0,
+        pending=values["pending"] or 0,
+        dead_letters=values["dead_letters"] or 0,
+        **{k: values[k] for k in ("lag", "oldest_pending_ms", "oldest_undelivered_ms")},
+        **{k: values[k] for k in _MIN_FIELDS + _AVG_FIELDS},
+    )
+
+
+def rollup(*, now: datetime) -> int:
+    """Roll every complete minute of raw rows not yet rolled up; returns points written."""
+    last_point = (
+        MetricSnapshot.objects.filter(resolution=MetricSnapshot.MINUTE)
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    end = _minute(now)
+    raw = MetricSnapshot.objects.filter(resolution=MetricSnapshot.RAW, at__lt=end)
+    if last_point is not None:
+        raw = raw.filter(at__gte=last_point + timedelta(minutes=1))
+    buckets: dict[tuple[str, datetime], list[MetricSnapshot]] = defaultdict(list)
+    for row in raw.order_by("at").iterator(chunk_size=2000):
+        buckets[(row.queue, _minute(row.at))].append(row)
+    points = [_rollup_row(queue, minute, rows) for (queue, minute), rows in buckets.items()]
+    MetricSnapshot.objects.bulk_create(points, batch_size=500)
+    return len(points)
+
+
+def apply_retention(*, now: datetime) -> dict[str, int]:
+    """Roll up, then delete raw rows older than the raw retention and 1-minute points older
+    than the rollup retention. Safe to run from several monitors (idempotent)."""
+    with transaction.atomic():
+        written = rollup(now=now)
+        raw_deleted, _ = MetricSnapshot.objects.filter(
+            resolution=MetricSnapshot.RAW, at__lt=now - conf.raw_retention()
+        ).delete()
+        minute_deleted, _ = MetricSnapshot.objects.filter(
+            resolution=MetricSnapshot.MINUTE, at__lt=now - conf.rollup_retention()
+        ).delete()
+    return {"rolled_up": written, "raw_deleted": raw_deleted, "minute_deleted": minute_deleted}

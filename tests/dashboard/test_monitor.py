@@ -1,0 +1,142 @@
+"""The monitor: polling through the library, classification, storage, the lease, outages."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from dashboard.models import MetricSnapshot, MonitorState
+from dashboard.monitor.engine import Monitor
+from dashboard.monitor.lease import Lease
+from dashboard.monitor.library import manager_for, reset_managers
+from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.scheduler import build_scheduler
+from queues.models import QueueDefinition, Threshold
+from tests.dashboard.helpers import create_group, publish, read
+from tests.redis_process import wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_managers(settings) -> Iterator[None]:
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
+    settings.STREAMWARDEN_ACTIVE_IDLE = 5
+    reset_managers()
+    yield
+    reset_managers()
+
+
+def test_poll_reads_length_lag_pending_and_consumers_and_counts_its_cost(redis_url, queue_name):
+    publish(redis_url, queue_name, [{"n": i} for i in range(10)])
+    create_group(redis_url, queue_name, "billing")
+    read(redis_url, queue_name, "billing", "worker-1", 4)
+
+    result = poll([Target("orders", queue_name, redis_url)], manager_for=manager_for)
+
+    (snap,) = result.snapshots
+    assert snap.exists and snap.length == 10
+    (group,) = snap.groups
+    assert (group.name, group.lag, group.pending, group.consumers) == ("billing", 6, 4, 1)
+    assert group.active_consumers == 1
+    assert group.oldest_pending_ms is not None and group.oldest_undelivered_ms is not None
+    assert result.cost.commands > 0 and result.cost.ms > 0
+    assert result.unreachable == {}
+
+
+def test_a_missing_stream_is_reported_as_not_existing(redis_url):
+    result = poll([Target("ghost", "ghost", redis_url)], manager_for=manager_for)
+    assert result.snapshots[0].exists is False
+
+
+def test_cycle_stores_snapshots_classifies_and_records_its_state(redis_url, queue_name):
+    queue = QueueDefinition.objects.create(name="orders", queue=queue_name)
+    Threshold.objects.create(queue=queue, lag_warn=5, lag_alert=100)
+    publish(redis_url, queue_name, [{"n": i} for i in range(10)])
+    create_group(redis_url, queue_name, "billing")
+    read(redis_url, queue_name, "billing", "worker-1", 1)
+
+    monitor = Monitor(lease=Lease(_client(redis_url), ttl=5))
+    monitor.cycle()
+
+    snap = monitor.latest["orders"]
+    assert snap.status == "warn" and snap.checks["lag"] == "warn"
+    row = MetricSnapshot.objects.get(queue="orders")
+    assert (row.length, row.lag, row.pending, row.status) == (10, 9, 1, "warn")
+    state = MonitorState.objects.get()
+    assert state.redis_ok and state.poll_commands > 0 and state.queues == 1
+
+
+def test_of_two_monitors_exactly_one_polls_and_the_other_takes_over_when_it_dies(
+    redis_url, queue_name
+):
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    publish(redis_url, queue_name, [{"n": 1}])
+    first = Monitor(lease=Lease(_client(redis_url), ttl=1.0), name="first")
+    second = Monitor(lease=Lease(_client(redis_url), ttl=1.0), name="second")
+    for _ in range(3):
+        first.cycle()
+        second.cycle()
+    assert (first.polled_cycles, second.polled_cycles) == (3, 0)
+
+    # "Kill" the first: it stops renewing and never releases. Within the lease time the
+    # second one must be polling.
+    def second_polls() -> bool:
+        second.cycle()
+        return second.polled_cycles > 0
+
+    wait_for(second_polls, timeout=1.0 + 0.5, interval=0.1, message="standby took over")
+    first.cycle()
+    assert first.polled_cycles == 3  # the old holder now stands by
+
+
+def test_a_stopped_monitor_releases_its_lease_at_once(redis_url):
+    first = Monitor(lease=Lease(_client(redis_url), ttl=30), name="first")
+    second = Monitor(lease=Lease(_client(redis_url), ttl=30), name="second")
+    first.cycle()
+    first.shutdown()
+    second.cycle()
+    assert second.lease.held
+
+
+@pytest.mark.chaos
+def test_monitor_survives_redis_killed_for_10_seconds_and_resumes(
+    settings, private_redis, queue_name
+):
+    settings.REDIS_URL = private_redis.url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [private_redis.url], "prefix": "sw-test"},
+        }
+    }
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    publish(private_redis.url, queue_name, [{"n": 1}])
+    monitor = Monitor(lease=Lease(_client(private_redis.url), ttl=2), name="solo")
+    scheduler = build_scheduler(monitor, interval=0.5)
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: monitor.polled_cycles >= 1, timeout=10, message="first poll")
+        private_redis.kill()
+        outage = wait_for(lambda: MonitorState.objects.filter(redis_ok=False).first(), timeout=10)
+        assert outage.redis_down_since is not None and outage.redis_error
+        cycles_before = monitor.cycles
+        wait_for(lambda: monitor.cycles >= cycles_before + 8, timeout=15, message="keeps ticking")
+        assert thread.is_alive()
+        polled_before = monitor.polled_cycles
+        private_redis.start()
+        wait_for(lambda: monitor.polled_cycles > polled_before, timeout=10, message="resumes")
+        wait_for(lambda: MonitorState.objects.get().redis_ok, timeout=10, message="recovery shown")
+    finally:
+        scheduler.shutdown(wait=False)
+        thread.join(10)
+        monitor.shutdown()
+
+
+def _client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
