@@ -1,10 +1,21 @@
-"""Admin for alerts (read mostly), channels, silences and the delivery log."""
+"""Admin: alerts (read mostly), notification channels, silences, notifications and their log."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from datetime import timedelta
+from typing import Any
 
-from alerts.models import Alert
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import timezone
+
+from alerts.models import (
+    Alert,
+    Notification,
+    NotificationChannel,
+    NotificationDelivery,
+    Silence,
+)
 
 
 @admin.register(Alert)
@@ -12,4 +23,105 @@ class AlertAdmin(admin.ModelAdmin):
     list_display = ("id", "kind", "severity", "state", "queue", "group", "message_id", "created_at")
     list_filter = ("kind", "severity", "state", "notify_state")
     search_fields = ("queue", "group", "message_id", "event_id", "summary")
-    readonly_fields = ("created_at", "updated_at", "acknowledged_at", "resolved_at")
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "acknowledged_at",
+        "acknowledged_by",
+        "resolved_at",
+        "resolved_by",
+        "event_id",
+        "fingerprint",
+    )
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    list_display = ("name", "backend", "url", "min_severity", "queues", "kinds", "enabled")
+    list_filter = ("enabled", "backend", "min_severity")
+    fieldsets = (
+        (None, {"fields": ("name", "backend", "enabled")}),
+        ("Target", {"fields": ("url", "secret", "emails")}),
+        ("Filters", {"fields": ("min_severity", "queues", "kinds")}),
+    )
+
+
+class DeliveryInline(admin.TabularInline):
+    model = NotificationDelivery
+    extra = 0
+    can_delete = False
+    readonly_fields = (
+        "channel",
+        "attempt",
+        "ok",
+        "status_code",
+        "error",
+        "duration_ms",
+        "final",
+        "created_at",
+    )
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "title",
+        "kind",
+        "queue",
+        "severity",
+        "count",
+        "created_at",
+        "enqueued_at",
+    )
+    list_filter = ("kind", "severity", "resolved")
+    readonly_fields = ("created_at", "enqueued_at")
+    inlines = [DeliveryInline]
+
+
+@admin.register(NotificationDelivery)
+class NotificationDeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "notification",
+        "channel",
+        "attempt",
+        "ok",
+        "status_code",
+        "final",
+        "created_at",
+    )
+    list_filter = ("ok", "final", "channel")
+    readonly_fields = [f.name for f in NotificationDelivery._meta.fields]
+
+
+@admin.register(Silence)
+class SilenceAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "queue",
+        "kind",
+        "severity",
+        "created_by",
+        "starts_at",
+        "ends_at",
+        "active",
+    )
+    list_filter = ("kind", "severity")
+    search_fields = ("queue", "comment")
+    readonly_fields = ("created_by", "created_at")
+
+    @admin.display(boolean=True)
+    def active(self, obj: Silence) -> bool:
+        return obj.starts_at <= timezone.now() < obj.ends_at
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        now = timezone.now()
+        return {"starts_at": now, "ends_at": now + timedelta(hours=2)}
+
+    def save_model(self, request: HttpRequest, obj: Silence, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

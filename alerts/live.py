@@ -15,22 +15,9 @@ logger = logging.getLogger(__name__)
 
 def _send(data: dict[str, Any]) -> None:
     try:
-        try:
-            from dashboard.live import publish  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            publish = None
-        if publish is not None:
-            publish("alert.update", data)
-            return
-        from asgiref.sync import async_to_sync
-        from channels.layers import get_channel_layer
+        from dashboard.live import publish
 
-        from dashboard.consumers import LIVE_GROUP
-
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        async_to_sync(layer.group_send)(LIVE_GROUP, {"type": "alert.update", "data": data})
+        publish("alert.update", data)
     except Exception:  # noqa: BLE001 - a live push is best effort, never an alerting failure
         logger.warning("could not publish alert.update", exc_info=True)
 

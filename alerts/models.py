@@ -128,3 +128,193 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
+
+
+class NotificationChannel(models.Model):
+    """Where notifications go: a backend (dotted path, like EMAIL_BACKEND) and its target."""
+
+    name = models.CharField(max_length=100, unique=True)
+    backend = models.CharField(
+        max_length=200,
+        default="alerts.backends.webhook.WebhookBackend",
+        help_text=(
+            "Dotted path of a backend class: alerts.backends.webhook.WebhookBackend, "
+            "alerts.backends.email.EmailBackend, alerts.backends.locmem.LocmemBackend "
+            "(tests only), or your own subclass of alerts.backends.base.BaseBackend."
+        ),
+    )
+    url = models.CharField(
+        "target URL", max_length=500, blank=True, help_text="Webhook backends: http(s) URL."
+    )
+    emails = models.TextField(
+        "recipients", blank=True, help_text="Email backends: addresses, comma or newline separated."
+    )
+    secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Webhook backends: key of the X-StreamWarden-Signature HMAC-SHA256.",
+    )
+    min_severity = models.CharField(
+        "minimum severity", max_length=8, choices=Severity.choices, default=Severity.WARN
+    )
+    queues = models.TextField(
+        "queue filter", blank=True, help_text="Only these queues (comma separated); empty = all."
+    )
+    kinds = models.TextField(
+        "kind filter",
+        blank=True,
+        help_text="Only these alert kinds (comma separated: "
+        + ", ".join(AlertKind.values)
+        + "); empty = all.",
+    )
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def queue_list(self) -> list[str]:
+        return _split(self.queues)
+
+    @property
+    def kind_list(self) -> list[str]:
+        return _split(self.kinds)
+
+    @property
+    def email_list(self) -> list[str]:
+        return _split(self.emails)
+
+    def accepts(self, *, kind: str, queue: str, severity: str) -> bool:
+        """Whether a notification of this kind / queue / severity is for this channel."""
+        if not self.enabled:
+            return False
+        if SEVERITY_RANK[Severity(severity)] < SEVERITY_RANK[Severity(self.min_severity)]:
+            return False
+        if self.queue_list and queue not in self.queue_list:
+            return False
+        return not (self.kind_list and kind not in self.kind_list)
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from alerts.backends import get_backend_class
+        from alerts.exceptions import BackendConfigurationError
+
+        errors: dict[str, list[str]] = {}
+        unknown = sorted(set(self.kind_list) - set(AlertKind.values))
+        if unknown:
+            errors["kinds"] = [
+                f"Unknown kind(s) {', '.join(unknown)}; choose from {', '.join(AlertKind.values)}."
+            ]
+        try:
+            backend_class = get_backend_class(self.backend)
+        except BackendConfigurationError as exc:
+            errors["backend"] = [str(exc)]
+        else:
+            for field, messages in backend_class.validate_channel(self).items():
+                errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+
+class Notification(models.Model):
+    """One message to people: a group of claims of a queue, or one status alert change."""
+
+    kind = models.CharField(max_length=32, choices=AlertKind.choices)
+    queue = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    resolved = models.BooleanField(default=False, help_text="A recovery, not a problem.")
+    count = models.PositiveIntegerField(default=1)
+    title = models.CharField(max_length=300)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    #: Set once a delivery job per matching channel is in the notifications queue.
+    enqueued_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class NotificationDelivery(models.Model):
+    """One delivery attempt of a notification to a channel (the delivery log)."""
+
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.ForeignKey(
+        NotificationChannel, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    attempt = models.PositiveIntegerField()
+    ok = models.BooleanField()
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    final = models.BooleanField(default=False, help_text="Failed and no more retries.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "notification deliveries"
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.ok else f"failed ({self.status_code or self.error[:40]})"
+        return f"{self.notification_id} → {self.channel} #{self.attempt}: {outcome}"
+
+
+class Silence(models.Model):
+    """Mutes notifications that match every non-empty matcher between starts_at and ends_at.
+
+    Alert rows are still recorded while silenced; only the notification is not sent.
+    """
+
+    queue = models.CharField(max_length=200, blank=True, help_text="Empty = any queue.")
+    kind = models.CharField(max_length=32, blank=True, choices=AlertKind.choices)
+    severity = models.CharField(max_length=8, blank=True, choices=Severity.choices)
+    comment = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-ends_at"]
+
+    def __str__(self) -> str:
+        what = " ".join(f"{k}={v}" for k, v in self.matchers().items()) or "everything"
+        return f"silence {what} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def matchers(self) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in (("queue", self.queue), ("kind", self.kind), ("severity", self.severity))
+            if v
+        }
+
+    def matches(self, *, queue: str, kind: str, severity: str) -> bool:
+        values = {"queue": queue, "kind": kind, "severity": severity}
+        return all(values[k] == v for k, v in self.matchers().items())
+
+    @property
+    def expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.ends_at <= timezone.now()
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError({"ends_at": "A silence must end after it starts."})

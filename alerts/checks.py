@@ -1,0 +1,62 @@
+"""System checks: bad alerting configuration is reported with stable ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+from django.db import DatabaseError
+
+from alerts import conf
+
+
+@checks.register()
+def check_channel_backends(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """alerts.E001: an enabled channel names a backend that cannot be imported."""
+    from alerts.backends import get_backend_class
+    from alerts.exceptions import BackendConfigurationError
+    from alerts.models import NotificationChannel
+
+    errors: list[checks.CheckMessage] = []
+    try:
+        channels = list(NotificationChannel.objects.filter(enabled=True))
+    except DatabaseError:  # not migrated yet: nothing configured to check
+        return errors
+    for channel in channels:
+        try:
+            get_backend_class(channel.backend)
+        except BackendConfigurationError as exc:
+            errors.append(
+                checks.Error(
+                    f"Notification channel {channel.name!r}: {exc}",
+                    hint="Fix the backend path in the admin (Notification channels) "
+                    "or disable the channel.",
+                    obj=channel,
+                    id="alerts.E001",
+                )
+            )
+    return errors
+
+
+@checks.register()
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """alerts.E002: alerting settings that are not positive numbers."""
+    errors: list[checks.CheckMessage] = []
+    for name, getter in (
+        ("STREAMWARDEN_ALERTS_GROUP_WINDOW", conf.group_window),
+        ("STREAMWARDEN_ALERTS_REPEAT_INTERVAL", conf.repeat_interval),
+        ("STREAMWARDEN_NOTIFY_MAX_ATTEMPTS", conf.max_delivery_attempts),
+    ):
+        try:
+            ok = getter() > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            errors.append(
+                checks.Error(
+                    f"{name} must be a positive number.",
+                    hint=f"Set {name} in your settings or remove it to use the default.",
+                    id="alerts.E002",
+                )
+            )
+    return errors

@@ -1,0 +1,225 @@
+"""Turns alerts waiting for notification into notifications and delivery jobs.
+
+Run periodically by the notifier process (``manage.py notifier``), never by the monitor, so
+the monitor only writes alert rows. Policy, in order, per tick:
+
+1. Inhibition / silence ends: open status alerts that were inhibited or silenced become
+   pending again once nothing inhibits or silences them.
+2. Claims and dead letters: pending rows are grouped per (queue, kind); a group is flushed
+   when its oldest row is ``group_window`` old, as ONE notification with the count and a
+   sample of message ids. Rows matching an active silence are marked silenced instead.
+3. Status alerts (threshold, trend, redis_unreachable, monitor_down): each pending change is
+   one notification, unless silenced, or inhibited (threshold/trend of a Redis that has an
+   active redis_unreachable alert). A resolution is notified only if the problem was.
+4. Each notification gets one delivery job per matching channel in the notifications queue;
+   a notification whose jobs could not be enqueued (Redis down) is retried next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from alerts import conf, outbox
+from alerts.models import (
+    ACTIVE_STATES,
+    EVENT_KINDS,
+    INHIBITED_KINDS,
+    SEVERITY_RANK,
+    STATUS_KINDS,
+    Alert,
+    AlertKind,
+    AlertState,
+    Notification,
+    NotificationChannel,
+    NotifyState,
+    Severity,
+    Silence,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def active_silences(*, now: datetime) -> list[Silence]:
+    return list(Silence.objects.filter(starts_at__lte=now, ends_at__gt=now))
+
+
+def _silenced(alert: Alert, silences: Iterable[Silence]) -> bool:
+    return any(
+        s.matches(queue=alert.queue, kind=alert.kind, severity=alert.severity) for s in silences
+    )
+
+
+def _unreachable_redis_urls() -> set[str]:
+    return set(
+        Alert.objects.filter(kind=AlertKind.REDIS_UNREACHABLE, state__in=ACTIVE_STATES).values_list(
+            "redis_url", flat=True
+        )
+    )
+
+
+def _inhibited(alert: Alert, down: set[str]) -> bool:
+    return alert.kind in INHIBITED_KINDS and bool(alert.redis_url) and alert.redis_url in down
+
+
+def _alert_url(path: str) -> str:
+    return f"{conf.site_url()}{path}"
+
+
+def _reopen_released(*, silences: list[Silence], down: set[str]) -> None:
+    held = Alert.objects.filter(
+        state=AlertState.OPEN,
+        kind__in=STATUS_KINDS,
+        notify_state__in=[NotifyState.SILENCED, NotifyState.INHIBITED],
+    )
+    for alert in held:
+        if not _silenced(alert, silences) and not _inhibited(alert, down):
+            Alert.objects.filter(pk=alert.pk, notify_state=alert.notify_state).update(
+                notify_state=NotifyState.PENDING
+            )
+
+
+def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetime) -> int:
+    with transaction.atomic():
+        rows = list(
+            Alert.objects.filter(notify_state=NotifyState.PENDING, kind=kind, queue=queue)
+            .order_by("created_at", "id")
+            .values("id", "message_id", "group", "severity", "created_at")
+        )
+        if not rows:
+            return 0
+        silenced_ids = [
+            r["id"]
+            for r in rows
+            if any(s.matches(queue=queue, kind=kind, severity=r["severity"]) for s in silences)
+        ]
+        if silenced_ids:
+            Alert.objects.filter(pk__in=silenced_ids).update(notify_state=NotifyState.SILENCED)
+        rows = [r for r in rows if r["id"] not in set(silenced_ids)]
+        if not rows:
+            return 0
+        ids = [r["id"] for r in rows]
+        updated = Alert.objects.filter(pk__in=ids, notify_state=NotifyState.PENDING).update(
+            notify_state=NotifyState.SENT, last_notified_at=now
+        )
+        if updated != len(ids):  # another dispatcher took some: let it notify them
+            transaction.set_rollback(True)
+            return 0
+        severity = max((r["severity"] for r in rows), key=lambda s: SEVERITY_RANK[Severity(s)])
+        count = len(rows)
+        verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
+        plural = "" if count == 1 else "s"
+        title = f"[StreamWarden] {severity}: {count} message{plural} {verb} on {queue}"
+        payload: dict[str, Any] = {
+            "kind": kind,
+            "queue": queue,
+            "severity": severity,
+            "status": "firing",
+            "count": count,
+            "groups": sorted({r["group"] for r in rows if r["group"]}),
+            "sample_message_ids": [r["message_id"] for r in rows[: conf.sample_size()]],
+            "first_at": rows[0]["created_at"].isoformat(),
+            "last_at": rows[-1]["created_at"].isoformat(),
+            "summary": f"{count} {kind} alerts on queue {queue} in the last window.",
+            "url": _alert_url(f"/alerts/?queue={queue}&kind={kind}"),
+        }
+        Notification.objects.create(
+            kind=kind, queue=queue, severity=severity, count=count, title=title, payload=payload
+        )
+    return 1
+
+
+def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now: datetime) -> int:
+    resolved = alert.state == AlertState.RESOLVED
+    with transaction.atomic():
+        if resolved and alert.last_notified_at is None:
+            state = NotifyState.NONE  # the problem was never notified: neither is its end
+        elif _silenced(alert, silences):
+            state = NotifyState.SILENCED
+        elif _inhibited(alert, down):
+            state = NotifyState.INHIBITED
+        else:
+            state = NotifyState.SENT
+        updated = Alert.objects.filter(pk=alert.pk, notify_state=NotifyState.PENDING).update(
+            notify_state=state,
+            last_notified_at=now if state == NotifyState.SENT else alert.last_notified_at,
+        )
+        if updated != 1 or state != NotifyState.SENT:
+            return 0
+        where = alert.queue + (f"/{alert.group}" if alert.group else "") or alert.redis_url
+        verb = "resolved" if resolved else alert.status or "firing"
+        title = f"[StreamWarden] {alert.severity}: {alert.kind} {verb}"
+        if where:
+            title += f" on {where}"
+        payload = {
+            "kind": alert.kind,
+            "queue": alert.queue,
+            "group": alert.group,
+            "groups": [alert.group] if alert.group else [],
+            "severity": alert.severity,
+            "status": "resolved" if resolved else "firing",
+            "alert_status": alert.status,
+            "count": 1,
+            "alert_id": alert.pk,
+            "redis_url": alert.redis_url,
+            "summary": alert.summary,
+            "details": alert.details,
+            "first_at": alert.created_at.isoformat(),
+            "url": _alert_url(f"/alerts/{alert.pk}/"),
+        }
+        Notification.objects.create(
+            kind=alert.kind,
+            queue=alert.queue,
+            severity=alert.severity,
+            resolved=resolved,
+            count=1,
+            title=title,
+            payload=payload,
+        )
+    return 1
+
+
+def _enqueue_jobs(now: datetime) -> None:
+    channels = list(NotificationChannel.objects.filter(enabled=True))
+    for notification in Notification.objects.filter(enqueued_at__isnull=True).order_by("id"):
+        for channel in channels:
+            if channel.accepts(
+                kind=notification.kind, queue=notification.queue, severity=notification.severity
+            ):
+                outbox.enqueue(
+                    {"notification": notification.pk, "channel": channel.pk, "attempt": 1}
+                )
+        Notification.objects.filter(pk=notification.pk).update(enqueued_at=now)
+
+
+def dispatch_due(*, now: datetime | None = None) -> int:
+    """One dispatcher tick; returns the number of notifications created."""
+    now = now or timezone.now()
+    silences = active_silences(now=now)
+    down = _unreachable_redis_urls()
+    _reopen_released(silences=silences, down=down)
+    created = 0
+    window_start = now - timedelta(seconds=conf.group_window())
+    groups = (
+        Alert.objects.filter(notify_state=NotifyState.PENDING, kind__in=EVENT_KINDS)
+        .values("queue", "kind")
+        .annotate(oldest=Min("created_at"))
+    )
+    for group in groups:
+        if group["oldest"] <= window_start:
+            created += _flush_group(
+                queue=group["queue"], kind=group["kind"], silences=silences, now=now
+            )
+    for alert in Alert.objects.filter(notify_state=NotifyState.PENDING, kind__in=STATUS_KINDS):
+        created += _flush_status(alert, silences=silences, down=down, now=now)
+    try:
+        _enqueue_jobs(now)
+    except Exception:  # noqa: BLE001 - Redis down: the notifications wait for the next tick
+        logger.warning("could not enqueue notification jobs; retrying next tick", exc_info=True)
+    return created
