@@ -1,0 +1,63 @@
+"""StreamWarden: reliable queues on Redis Streams (at-least-once, claims, retries, DLQ).
+
+``import queues`` needs only redis-py; the Django glue beside it is loaded by Django only.
+"""
+
+from queues.consumer import Consumer, ConsumerStats
+from queues.exceptions import (
+    ConfigurationError,
+    ConsumerBusy,
+    GroupExists,
+    GroupNotFound,
+    QueueNotFound,
+    QueueUnavailable,
+    SerializationError,
+    StreamWardenError,
+    TrimRefused,
+    UndecodableEntry,
+)
+from queues.health import Threshold, Thresholds
+from queues.manager import Manager
+from queues.producer import Producer
+from queues.serializers import JSONSerializer, Serializer
+from queues.types import (
+    Check,
+    ConsumerInfo,
+    DeadLetter,
+    Event,
+    GroupInfo,
+    Health,
+    Message,
+    PendingEntry,
+    QueueInfo,
+)
+
+__all__ = [
+    "Check",
+    "ConfigurationError",
+    "Consumer",
+    "ConsumerBusy",
+    "ConsumerInfo",
+    "ConsumerStats",
+    "DeadLetter",
+    "Event",
+    "GroupExists",
+    "GroupInfo",
+    "GroupNotFound",
+    "Health",
+    "JSONSerializer",
+    "Manager",
+    "Message",
+    "PendingEntry",
+    "Producer",
+    "QueueInfo",
+    "QueueNotFound",
+    "QueueUnavailable",
+    "SerializationError",
+    "Serializer",
+    "StreamWardenError",
+    "Thresholds",
+    "Threshold",
+    "TrimRefused",
+    "UndecodableEntry",
+]

@@ -1,0 +1,103 @@
+"""Claim scan state and replies (claim.lua): bounded steps with a cursor kept between ticks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from queues.entries import text
+from queues.keys import RETRY_CONSUMER, QueueKeys
+
+#: Parked retries released by move_due.lua look idle since 1970; anything idle less than
+#: this is still waiting for its backoff. It also frees a parked entry whose ticket was lost
+#: (see release_idle_ms).
+RELEASED_IDLE_MS = 10**12
+
+
+def release_idle_ms(backoff_max: float, claim_idle: float) -> int:
+    """Idle time after which a parked retry is taken even without its ticket: a ticket lost
+    with the delayed set (an operator deleted it) must not strand the entry forever."""
+    return min(RELEASED_IDLE_MS, int((2 * backoff_max + claim_idle) * 1000) + 60_000)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedEntry:
+    """An entry this consumer now owns, with who owned it before."""
+
+    id: str
+    fields: dict[bytes, bytes]
+    deliveries: int
+    previous_owner: str
+    idle_ms: int
+
+    @property
+    def retried(self) -> bool:
+        """True when it was a parked retry rather than another consumer's entry."""
+        return self.previous_owner == RETRY_CONSUMER
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    cursor: str
+    claimed: list[ClaimedEntry]
+    dead_lettered: int
+
+    @property
+    def exhausted(self) -> bool:
+        """True when the scan reached the end of the pending list (cursor back at start)."""
+        return self.cursor == "-"
+
+
+def parse_reply(reply: list) -> ClaimResult:
+    """Decode claim.lua's reply."""
+    cursor, rows, dead = reply
+    claimed = []
+    for row in rows:
+        entry_id, flat, deliveries, owner, idle = row
+        fields = {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
+        claimed.append(
+            ClaimedEntry(text(entry_id), fields, int(deliveries), text(owner), int(idle))
+        )
+    return ClaimResult(text(cursor), claimed, int(dead))
+
+
+@dataclass
+class ClaimScan:
+    """Where the claim scan of one consumer stands and when it runs next.
+
+    A scan step looks at up to ``count`` idle pending entries after the cursor. While steps
+    come back full the next one runs on the next loop turn (a storm drains at processing
+    speed, interleaved with new messages); once the cursor wraps, the scan rests for
+    ``interval`` seconds.
+    """
+
+    claim_idle_ms: int
+    interval: float
+    release_idle_ms: int
+    cursor: str = "-"
+    next_at: float = 0.0
+    claimed_total: int = field(default=0)
+
+    def due(self, now: float) -> bool:
+        return now >= self.next_at
+
+    def keys(self, keys: QueueKeys) -> list[str]:
+        return [keys.stream, keys.dead, keys.events]
+
+    def args(self, group: str, consumer: str, count: int, queue: str, max_events: int) -> list:
+        return [
+            group,
+            consumer,
+            self.claim_idle_ms,
+            self.cursor,
+            count,
+            self.release_idle_ms,
+            RETRY_CONSUMER,
+            queue,
+            max_events,
+        ]
+
+    def advance(self, result: ClaimResult, now: float) -> None:
+        """Keep the cursor; rest only when the pending list has been scanned to its end."""
+        self.cursor = result.cursor
+        self.claimed_total += len(result.claimed)
+        self.next_at = now + self.interval if result.exhausted else now

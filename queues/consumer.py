@@ -1,0 +1,687 @@
+"""Consumer: read a queue through a consumer group and hand each message to a handler.
+
+Threads of one running consumer:
+- the caller's thread runs the loop: move due delayed tickets, run a bounded claim-scan
+  step when due, read new entries (blocking), hand them to the workers;
+- ``concurrency`` worker threads run the handler, then acknowledge, park for a retry or
+  dead-letter the entry;
+- one heartbeat thread flushes acknowledgements in batches and keeps in-flight entries
+  fresh so that no other consumer claims a message whose handler is still running.
+
+All state that must survive a crash lives in Redis: the pending entries list (with its
+delivery counter), parked retries and their tickets, dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue as queue_mod
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from queues import claims, deadletter, entries, events
+from queues.backoff import Backoff, retry_delay
+from queues.connection import (
+    UNAVAILABLE_ERRORS,
+    RedisLike,
+    address,
+    connect,
+    socket_timeout,
+    unavailable_as_error,
+)
+from queues.delayed import retry_ticket
+from queues.entries import text
+from queues.exceptions import UndecodableEntry
+from queues.health import evicts_keys
+from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
+from queues.scripts import Scripts
+from queues.serializers import JSON, Serializer, resolve
+from queues.types import Message
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Message], object]
+
+TOUCH_CHUNK = 500
+
+
+def default_name() -> str:
+    """``hostname-pid-random``: unique per process, readable in XINFO CONSUMERS."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+def is_nogroup(exc: BaseException) -> bool:
+    """True for the error Redis gives when the group (or the whole stream) is gone."""
+    return isinstance(exc, redis.ResponseError) and "NOGROUP" in str(exc)
+
+
+@dataclass
+class ConsumerStats:
+    """Counters of one Consumer object (since it was created)."""
+
+    processed: int = 0  # handler returned, entry acknowledged
+    failed: int = 0  # handler raised
+    retried: int = 0  # parked for a retry
+    dead_lettered: int = 0
+    claimed: int = 0  # taken over from other consumers or released retries
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, name: str, count: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + count)
+
+
+@dataclass(frozen=True, slots=True)
+class _Work:
+    id: str
+    fields: dict[Any, Any]
+    deliveries: int
+
+
+class Consumer:
+    """Consumes one queue as a member of one consumer group.
+
+    ``run()`` blocks until ``stop()``, SIGTERM or SIGINT (when run in the main thread) and
+    then finishes the messages it already holds; ``run(burst=True)`` processes what is
+    available now (new, claimable and due entries) and returns. A handler that returns
+    acknowledges the message; one that raises sends it to a retry with backoff, and after
+    ``max_deliveries`` to the dead-letter stream. ``stop()`` is thread-safe.
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        group: str,
+        handler: Handler,
+        redis: RedisLike,
+        *,
+        name: str | None = None,
+        claim_idle: float = 30.0,
+        max_deliveries: int = 5,
+        concurrency: int = 1,
+        batch_size: int = 10,
+        block_ms: int = 1_000,
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        backoff_jitter: float = 0.1,
+        claim_interval: float | None = None,
+        claim_batch: int = 100,
+        heartbeat_interval: float | None = None,
+        ack_interval: float = 0.05,
+        start_id: str = "0",
+        serializer: Serializer | None = None,
+        shutdown_timeout: float | None = 60.0,
+        handle_signals: bool = True,
+        move_batch: int = 100,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError("handler must be callable: handler(message) -> None")
+        for label, value in (
+            ("claim_idle", claim_idle),
+            ("backoff_max", backoff_max),
+            ("ack_interval", ack_interval),
+        ):
+            if not value > 0:
+                raise ValueError(f"{label} must be positive, got {value!r}")
+        for label, count in (
+            ("max_deliveries", max_deliveries),
+            ("concurrency", concurrency),
+            ("batch_size", batch_size),
+            ("claim_batch", claim_batch),
+            ("block_ms", block_ms),
+            ("move_batch", move_batch),
+        ):
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
+        if backoff_base < 0 or not 0 <= backoff_jitter < 1:
+            raise ValueError("backoff_base must be >= 0 and backoff_jitter in [0, 1)")
+        self.queue = queue
+        self.keys = queue_keys(queue)
+        self.group = validate_name(group, "group name")
+        self.name = validate_name(name or default_name(), "consumer name")
+        if self.name == RETRY_CONSUMER:
+            raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
+        self.handler = handler
+        self._owns_client = isinstance(redis, str)
+        self.client = connect(redis)
+        self.address = address(self.client)
+        read_timeout = socket_timeout(self.client)
+        if read_timeout is not None:
+            # a blocking read must return before the socket read gives up on it
+            block_ms = max(10, min(block_ms, int(read_timeout * 1000) - 500))
+        self.block_ms = block_ms
+        self.claim_idle = claim_idle
+        self.max_deliveries = max_deliveries
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.prefetch = max(batch_size, concurrency)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.backoff_jitter = backoff_jitter
+        self.claim_batch = claim_batch
+        self.heartbeat_interval = heartbeat_interval or claim_idle / 3
+        self.ack_interval = ack_interval
+        self.start_id = start_id
+        self.shutdown_timeout = shutdown_timeout
+        self.handle_signals = handle_signals
+        self.move_batch = move_batch
+        self.serializer = resolve(serializer)
+        self._serializers = {JSON.content_type: JSON, self.serializer.content_type: self.serializer}
+        self._scripts = Scripts(self.client)
+        self._claims = claims.ClaimScan(
+            claim_idle_ms=int(claim_idle * 1000),
+            interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
+            release_idle_ms=claims.release_idle_ms(backoff_max, claim_idle),
+        )
+        #: maxmemory-policy of the server, read at start-up (None if CONFIG is disabled).
+        self.eviction_policy: str | None = None
+        self.stats = ConsumerStats()
+
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._inflight: dict[str, float] = {}
+        self._acks: list[str] = []
+        self._work: queue_mod.SimpleQueue[_Work | None] = queue_mod.SimpleQueue()
+        self._workers: list[threading.Thread] = []
+        self._heartbeat: threading.Thread | None = None
+        self._heartbeat_stop = threading.Event()
+        self._running = False
+        self._ready = False
+        self._group_seen = False
+
+    # ------------------------------------------------------------------ public API
+
+    def run(self, burst: bool = False) -> None:
+        """Consume until stopped (or, with ``burst``, until nothing is available now).
+
+        Blocking. In the main thread, SIGTERM and SIGINT stop it gracefully: no more reads,
+        in-flight messages finish and are acknowledged; a second signal interrupts.
+        """
+        with self._cond:
+            if self._running:
+                raise RuntimeError(f"consumer {self.name!r} is already running")
+            self._running = True
+        self._stop.clear()
+        restore = self._install_signal_handlers()
+        try:
+            self._start_threads()
+            if burst:
+                self._run_burst()
+            else:
+                self._run_forever()
+        finally:
+            try:
+                self._shut_down()
+            finally:
+                restore()
+                with self._cond:
+                    self._running = False
+
+    def stop(self) -> None:
+        """Ask a running consumer to stop after its in-flight messages (thread-safe)."""
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def close(self) -> None:
+        """Release the connections of a client the consumer created from a URL."""
+        if self._owns_client:
+            self.client.close()
+
+    def __repr__(self) -> str:
+        return f"<Consumer {self.name!r} of {self.queue!r}/{self.group!r} at {self.address}>"
+
+    # ------------------------------------------------------------------ loops
+
+    def _run_forever(self) -> None:
+        backoff = Backoff(base=0.1, cap=2.0)
+        while not self._stop.is_set():
+            try:
+                if not self._ready:
+                    self._start_up()
+                self._turn(block=True)
+                if backoff.failures:
+                    log.info("consumer %s: Redis at %s answers again", self.name, self.address)
+                backoff.reset()
+            except redis.ResponseError as exc:
+                if is_nogroup(exc):
+                    log.warning(
+                        "consumer %s: group %r of queue %r is gone (%s); re-creating it",
+                        self.name,
+                        self.group,
+                        self.queue,
+                        exc,
+                    )
+                    self._ready = False
+                    continue
+                log.exception("consumer %s: unexpected Redis error", self.name)
+                self._stop.wait(backoff.next())
+            except UNAVAILABLE_ERRORS as exc:
+                delay = backoff.next()
+                log.warning(
+                    "consumer %s: Redis at %s unavailable (%s); retrying in %.2fs",
+                    self.name,
+                    self.address,
+                    exc,
+                    delay,
+                )
+                self._stop.wait(delay)
+            except Exception:
+                log.exception("consumer %s: unexpected error in the consumer loop", self.name)
+                self._stop.wait(backoff.next())
+
+    def _run_burst(self) -> None:
+        with unavailable_as_error(self.address):
+            self._start_up()
+            while not self._stop.is_set():
+                found, _ = self._move_due()
+                self._claims.cursor = "-"
+                while not self._stop.is_set():
+                    free = self._wait_free()
+                    if free:
+                        found += self._claim(free)
+                    if self._claims.cursor == "-":
+                        break
+                while not self._stop.is_set():
+                    free = self._wait_free()
+                    read = self._read(free, None) if free else 0
+                    found += read
+                    if read == 0:
+                        break
+                self._wait_idle(None)
+                self._flush_acks()
+                if found == 0:
+                    break
+
+    def _turn(self, *, block: bool) -> int:
+        """One loop turn: move due tickets, maybe a claim step, then read new entries."""
+        found, next_due = self._move_due()
+        free = self._free()
+        if free and self._claims.due(time.monotonic()):
+            found += self._claim(free)
+            free = self._free()
+        if free == 0:
+            with self._cond:
+                self._cond.wait(self.block_ms / 1000)
+            return found
+        block_ms: int | None = None
+        if block and found == 0:
+            limit = float(self.block_ms)
+            if next_due is not None:
+                limit = min(limit, next_due * 1000)
+            limit = min(limit, (self._claims.next_at - time.monotonic()) * 1000)
+            block_ms = int(limit) if limit >= 1 else None
+        return found + self._read(free, block_ms)
+
+    # ------------------------------------------------------------------ Redis steps
+
+    def _start_up(self) -> None:
+        try:
+            created = self.client.xgroup_create(
+                self.keys.stream, self.group, id=self.start_id, mkstream=True
+            )
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            created = False
+        if created:
+            kind = events.GROUP_RECREATED if self._group_seen else events.GROUP_CREATED
+            self.client.xadd(
+                self.keys.events,
+                events.event_fields(  # type: ignore[arg-type]
+                    kind,
+                    self.queue,
+                    int(time.time() * 1000),
+                    group=self.group,
+                    consumer=self.name,
+                    start=self.start_id,
+                ),
+                maxlen=events.MAX_EVENTS,
+                approximate=True,
+            )
+        self._group_seen = True
+        self.client.sadd(REGISTRY, self.queue)
+        if self.eviction_policy is None:
+            self._check_eviction()
+        self._ready = True
+
+    def _check_eviction(self) -> None:
+        try:
+            reply = self.client.config_get("maxmemory-policy")
+        except redis.ResponseError:
+            return  # CONFIG is disabled on many managed services; nothing to check
+        self.eviction_policy = text(reply.get("maxmemory-policy")) or None
+        if evicts_keys(self.eviction_policy):
+            log.warning(
+                "Redis at %s has maxmemory-policy %s: under memory pressure it may evict the "
+                "streams of queue %r and lose messages; use noeviction (or volatile-*)",
+                self.address,
+                self.eviction_policy,
+                self.queue,
+            )
+
+    def _move_due(self) -> tuple[int, float | None]:
+        """Move due delayed tickets; return (moved, seconds until the next ticket is due)."""
+        moved, now_ms, next_score = self._scripts.move_due(
+            keys=[self.keys.delayed, self.keys.stream], args=[self.move_batch, RETRY_CONSUMER]
+        )
+        if next_score is None:
+            return int(moved), None
+        return int(moved), max(0.0, (float(next_score) - int(now_ms)) / 1000)
+
+    def _claim(self, free: int) -> int:
+        reply = self._scripts.claim(
+            keys=self._claims.keys(self.keys),
+            args=self._claims.args(
+                self.group, self.name, min(free, self.claim_batch), self.queue, events.MAX_EVENTS
+            ),
+        )
+        result = claims.parse_reply(reply)
+        self._claims.advance(result, time.monotonic())
+        if result.claimed:
+            self.stats.add("claimed", len(result.claimed))
+            self._dispatch(_Work(e.id, e.fields, e.deliveries) for e in result.claimed)
+        if result.dead_lettered:
+            self.stats.add("dead_lettered", result.dead_lettered)
+        return len(result.claimed) + result.dead_lettered
+
+    def _read(self, count: int, block_ms: int | None) -> int:
+        reply = self.client.xreadgroup(
+            self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
+        )
+        rows: list[Any] = []
+        if isinstance(reply, dict):
+            for value in reply.values():
+                rows.extend(value[0] if value and isinstance(value[0], list) else value)
+        else:
+            for _stream, stream_rows in reply or []:
+                rows.extend(stream_rows)
+        self._dispatch(_Work(text(entry_id), fields or {}, 1) for entry_id, fields in rows)
+        return len(rows)
+
+    def _flush_acks(self) -> None:
+        with self._cond:
+            ids, self._acks = self._acks, []
+        if not ids:
+            return
+        try:
+            self.client.xack(self.keys.stream, self.group, *ids)
+        except BaseException:
+            with self._cond:
+                self._acks[:0] = ids  # acks are idempotent: send them again later
+            raise
+
+    def _touch(self) -> None:
+        with self._cond:
+            ids = list(self._inflight)
+        for start in range(0, len(ids), TOUCH_CHUNK):
+            lost = self._scripts.touch(
+                keys=[self.keys.stream],
+                args=[self.group, self.name, *ids[start : start + TOUCH_CHUNK]],
+            )
+            with self._cond:
+                still = [text(i) for i in lost if text(i) in self._inflight]
+            if still:
+                log.warning(
+                    "consumer %s: %d in-flight entries were claimed by another consumer "
+                    "(this one was too slow to heartbeat): %s",
+                    self.name,
+                    len(still),
+                    ", ".join(still[:10]),
+                )
+
+    # ------------------------------------------------------------------ work
+
+    def _free(self) -> int:
+        with self._cond:
+            return max(0, self.prefetch - len(self._inflight))
+
+    def _wait_free(self) -> int:
+        with self._cond:
+            while len(self._inflight) >= self.prefetch and not self._stop.is_set():
+                self._cond.wait(0.1)
+            return max(0, self.prefetch - len(self._inflight))
+
+    def _wait_idle(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._inflight:
+                remaining = 0.1 if deadline is None else min(0.1, deadline - time.monotonic())
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def _dispatch(self, items: Iterable[_Work]) -> None:
+        fresh = []
+        with self._cond:
+            now = time.monotonic()
+            for work in items:
+                # an entry we already hold (our own, re-claimed) must not run twice here
+                if work.id not in self._inflight:
+                    self._inflight[work.id] = now
+                    fresh.append(work)
+        for work in fresh:
+            self._work.put(work)
+
+    def _worker_main(self) -> None:
+        while True:
+            work = self._work.get()
+            if work is None:
+                return
+            try:
+                self._process(work)
+            except Exception:
+                # a bad message never kills the consumer: it stays pending and is claimed
+                log.exception("consumer %s: could not settle entry %s", self.name, work.id)
+            finally:
+                with self._cond:
+                    self._inflight.pop(work.id, None)
+                    self._cond.notify_all()
+
+    def _process(self, work: _Work) -> None:
+        try:
+            decoded = entries.decode(work.fields, self._serializers)
+        except UndecodableEntry as exc:
+            self._dead_letter(work, deadletter.UNDECODABLE, str(exc), "")
+            return
+        if decoded.only_group is not None and decoded.only_group != self.group:
+            self._ack(work.id, processed=False)  # a replay meant for another group
+            return
+        if work.deliveries > self.max_deliveries:
+            self._dead_letter(
+                work,
+                deadletter.MAX_DELIVERIES,
+                f"delivered {work.deliveries} times (max_deliveries={self.max_deliveries}) "
+                "without being acknowledged: consumers crashed or hung while handling it",
+                "",
+            )
+            return
+        message = Message(
+            id=work.id,
+            payload=decoded.payload,
+            headers=decoded.headers,
+            deliveries=work.deliveries,
+            queue=self.queue,
+            group=self.group,
+            published_ms=decoded.published_ms,
+        )
+        try:
+            self.handler(message)
+        except Exception as exc:
+            self.stats.add("failed")
+            if work.deliveries >= self.max_deliveries:
+                self._dead_letter(
+                    work,
+                    deadletter.MAX_DELIVERIES,
+                    deadletter.describe(exc),
+                    deadletter.traceback_tail(exc),
+                )
+            else:
+                self._retry(work, exc)
+            return
+        self._ack(work.id)
+
+    def _ack(self, entry_id: str, *, processed: bool = True) -> None:
+        with self._cond:
+            self._acks.append(entry_id)
+        if processed:
+            self.stats.add("processed")
+
+    def _retry(self, work: _Work, exc: Exception) -> None:
+        delay = retry_delay(
+            work.deliveries,
+            base=self.backoff_base,
+            cap=self.backoff_max,
+            jitter=self.backoff_jitter,
+        )
+        log.warning(
+            "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",
+            self.name,
+            work.id,
+            work.deliveries,
+            self.max_deliveries,
+            deadletter.describe(exc),
+            delay,
+        )
+        parked = self._scripts.retry(
+            keys=[self.keys.stream, self.keys.delayed],
+            args=[
+                self.group,
+                work.id,
+                self.name,
+                int(delay * 1000),
+                retry_ticket(self.group, work.id),
+                RETRY_CONSUMER,
+            ],
+        )
+        if parked:
+            self.stats.add("retried")
+
+    def _dead_letter(self, work: _Work, reason: str, error: str, trace: str) -> None:
+        log.warning(
+            "consumer %s: dead-lettering %s after %d deliveries (%s): %s",
+            self.name,
+            work.id,
+            work.deliveries,
+            reason,
+            error,
+        )
+        dead_id = self._scripts.dead_letter(
+            keys=[self.keys.stream, self.keys.dead, self.keys.events],
+            args=[
+                self.group,
+                work.id,
+                self.name,
+                reason,
+                error,
+                trace,
+                work.deliveries,
+                self.queue,
+                events.MAX_EVENTS,
+                "1",
+            ],
+        )
+        if dead_id:
+            self.stats.add("dead_lettered")
+
+    # ------------------------------------------------------------------ threads
+
+    def _start_threads(self) -> None:
+        self._work = queue_mod.SimpleQueue()
+        self._workers = [
+            threading.Thread(
+                target=self._worker_main, name=f"sw-worker-{self.name}-{i}", daemon=True
+            )
+            for i in range(self.concurrency)
+        ]
+        self._heartbeat_stop.clear()
+        self._heartbeat = threading.Thread(
+            target=self._heartbeat_main, name=f"sw-heartbeat-{self.name}", daemon=True
+        )
+        for thread in (*self._workers, self._heartbeat):
+            thread.start()
+
+    def _heartbeat_main(self) -> None:
+        next_touch = time.monotonic() + self.heartbeat_interval
+        while True:
+            stopping = self._heartbeat_stop.wait(self.ack_interval)
+            try:
+                self._flush_acks()
+                if time.monotonic() >= next_touch:
+                    next_touch = time.monotonic() + self.heartbeat_interval
+                    self._touch()
+            except UNAVAILABLE_ERRORS as exc:
+                log.debug("consumer %s: heartbeat could not reach Redis: %s", self.name, exc)
+            except Exception:
+                log.exception("consumer %s: heartbeat failed", self.name)
+            if stopping:
+                return
+
+    def _shut_down(self) -> None:
+        self._stop.set()
+        finished = self._wait_idle(self.shutdown_timeout)
+        if not finished:
+            with self._cond:
+                left = len(self._inflight)
+            log.warning(
+                "consumer %s: %d messages still in flight after %ss; leaving them pending "
+                "for other consumers to claim",
+                self.name,
+                left,
+                self.shutdown_timeout,
+            )
+        for _ in self._workers:
+            self._work.put(None)
+        for thread in self._workers:
+            thread.join(timeout=5.0 if finished else 0.1)
+        self._heartbeat_stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=10.0)
+        try:
+            self._flush_acks()
+            if finished:
+                # leave no trace in XINFO CONSUMERS, but only when nothing would be dropped
+                self._scripts.delete_consumer(
+                    keys=[self.keys.stream], args=[self.group, self.name, "0"]
+                )
+        except redis.RedisError as exc:
+            log.warning("consumer %s: could not settle with Redis on exit: %s", self.name, exc)
+
+    def _install_signal_handlers(self) -> Callable[[], None]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        signals = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.getsignal(sig) for sig in signals}
+
+        def handler(signum: int, _frame: object) -> None:
+            if self._stop.is_set():
+                raise KeyboardInterrupt  # second signal: stop waiting for in-flight work
+            log.warning(
+                "consumer %s: %s received, finishing in-flight messages",
+                self.name,
+                signal.Signals(signum).name,
+            )
+            self.stop()
+
+        for sig in signals:
+            signal.signal(sig, handler)
+
+        def restore() -> None:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+        return restore

@@ -1,0 +1,63 @@
+"""Library events: one capped stream per queue (sw:{Q}:events), written by the Lua scripts
+in the same atomic step as the change they report."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping
+
+from queues.entries import text
+from queues.types import Event
+
+CLAIMED = "claimed"
+RETRIED = "retried"
+DEAD_LETTERED = "dead_lettered"
+REPLAYED = "replayed"
+PURGED = "purged"
+GROUP_CREATED = "group_created"
+GROUP_RECREATED = "group_recreated"
+TRIMMED = "trimmed"
+
+#: Approximate cap of each queue's events stream (XADD MAXLEN ~).
+MAX_EVENTS = 10_000
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def parse(entry_id: bytes | str, raw: Mapping[bytes | str, bytes | str]) -> Event:
+    """An events-stream entry as an Event."""
+    fields = {text(k): text(v) for k, v in raw.items()}
+    eid = text(entry_id)
+    try:
+        time_ms = int(fields.get("time", ""))
+    except ValueError:
+        time_ms = _id_key(eid)[0]
+    return Event(
+        id=eid,
+        type=fields.get("type", ""),
+        queue=fields.get("queue", ""),
+        time_ms=time_ms,
+        fields=fields,
+    )
+
+
+def merge_newest(streams: Iterable[list[Event]], count: int) -> list[Event]:
+    """The ``count`` newest events of several queues' streams, oldest first."""
+    newest = heapq.nlargest(
+        count,
+        (event for events in streams for event in events),
+        key=lambda e: (e.time_ms, _id_key(e.id)),
+    )
+    newest.reverse()
+    return newest
+
+
+def event_fields(kind: str, queue: str, time_ms: int, **fields: object) -> dict[str, str]:
+    """Fields of an event written from Python (those written by Lua have the same shape)."""
+    out = {"type": kind, "queue": queue}
+    out.update({k: str(v) for k, v in fields.items() if v is not None})
+    out["time"] = str(time_ms)
+    return out

@@ -1,0 +1,56 @@
+"""The library's exception hierarchy: one base class, each error also a fitting built-in type."""
+
+from __future__ import annotations
+
+
+class StreamWardenError(Exception):
+    """Base class of every error the queues library raises on purpose."""
+
+
+class ConfigurationError(StreamWardenError, ValueError):
+    """A Producer, Consumer or Manager was given an unusable setting (bad URL, bad option)."""
+
+
+class QueueUnavailable(StreamWardenError, ConnectionError):
+    """Redis could not be reached within the bounded time; the operation did not happen."""
+
+    def __init__(self, address: str, detail: str = "") -> None:
+        self.address = address
+        message = f"Redis at {address} is unavailable"
+        super().__init__(f"{message}: {detail}" if detail else message)
+
+
+class SerializationError(StreamWardenError, ValueError):
+    """A payload could not be serialised for publishing."""
+
+
+class UndecodableEntry(StreamWardenError, ValueError):
+    """A stream entry has no payload the consumer can decode; it goes to the dead-letter stream."""
+
+
+class QueueNotFound(StreamWardenError, LookupError):
+    """The queue is neither registered nor has a stream in Redis."""
+
+
+class GroupNotFound(StreamWardenError, LookupError):
+    """The consumer group does not exist on the queue's stream."""
+
+
+class GroupExists(StreamWardenError, ValueError):
+    """A consumer group of that name already exists on the stream."""
+
+
+class ConsumerBusy(StreamWardenError, RuntimeError):
+    """The consumer still owns pending entries; deleting it would drop them (use force=True)."""
+
+    def __init__(self, consumer: str, pending: int) -> None:
+        self.consumer = consumer
+        self.pending = pending
+        super().__init__(
+            f"consumer {consumer!r} still has {pending} pending entries; deleting it would "
+            "drop them from the group (claim or ack them first, or pass force=True)"
+        )
+
+
+class TrimRefused(StreamWardenError, ValueError):
+    """Trimming was refused because it could remove entries a consumer group still needs."""

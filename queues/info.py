@@ -1,0 +1,191 @@
+"""Decode XINFO / XPENDING replies into QueueInfo, GroupInfo and PendingEntry.
+
+info() needs two pipelined round trips per batch of queues: first the stream, its groups,
+dead-letter and delayed sizes; then per group the XPENDING summary, XINFO CONSUMERS and
+the first undelivered entry. The command lists and the decoding live here so that a sync
+and an asyncio driver run the same plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from queues.entries import text
+from queues.keys import REGISTRY, RETRY_CONSUMER, QueueKeys
+from queues.types import ConsumerInfo, GroupInfo, PendingEntry, QueueInfo
+
+#: A consumer idle less than this (ms since its last read or claim) counts as active.
+DEFAULT_ACTIVE_IDLE_MS = 30_000
+
+
+def id_ms(entry_id: bytes | str | None) -> int | None:
+    """Milliseconds part of a stream id."""
+    if not entry_id:
+        return None
+    try:
+        return int(text(entry_id).split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def age_ms(entry_id: bytes | str | None, now_ms: int) -> int | None:
+    """Age of an entry from its id, at server time ``now_ms``."""
+    ms = id_ms(entry_id)
+    return None if ms is None else max(0, now_ms - ms)
+
+
+def time_ms(reply: Sequence[int]) -> int:
+    """TIME reply (seconds, microseconds) as ms."""
+    return int(reply[0]) * 1000 + int(reply[1]) // 1000
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPart:
+    """Phase-one replies of one queue."""
+
+    keys: QueueKeys
+    stream: Any  # dict or exception (no such key)
+    groups: Any  # list of dicts or exception
+    dead: int
+    delayed: int
+    registered: bool
+
+
+def phase_one(pipe: Any, keys: QueueKeys) -> None:
+    """Queue the phase-one commands of ``keys`` on ``pipe`` (PHASE_ONE_REPLIES replies)."""
+    pipe.xinfo_stream(keys.stream)
+    pipe.xinfo_groups(keys.stream)
+    pipe.xlen(keys.dead)
+    pipe.zcard(keys.delayed)
+    pipe.sismember(REGISTRY, keys.name)
+
+
+PHASE_ONE_REPLIES = 5
+
+
+def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
+    stream, groups, dead, delayed, registered = replies
+    for value in (dead, delayed, registered):
+        if isinstance(value, Exception):
+            raise value
+    return StreamPart(keys, stream, groups, int(dead), int(delayed), bool(registered))
+
+
+def group_names(part: StreamPart) -> list[str]:
+    if isinstance(part.groups, Exception):
+        return []
+    return [text(g["name"]) for g in part.groups]
+
+
+def phase_two(pipe: Any, part: StreamPart) -> None:
+    """Queue, per group, XPENDING summary, XINFO CONSUMERS and the first undelivered entry."""
+    if isinstance(part.groups, Exception):
+        return
+    for group in part.groups:
+        name = text(group["name"])
+        pipe.xpending(part.keys.stream, name)
+        pipe.xinfo_consumers(part.keys.stream, name)
+        pipe.xrange(part.keys.stream, f"({text(group['last-delivered-id'])}", "+", count=1)
+
+
+PHASE_TWO_REPLIES_PER_GROUP = 3
+
+
+def build(
+    part: StreamPart,
+    group_replies: Sequence[Any],
+    now_ms: int,
+    active_idle_ms: int = DEFAULT_ACTIVE_IDLE_MS,
+) -> QueueInfo:
+    """QueueInfo from the replies of both phases."""
+    keys = part.keys
+    stream = part.stream
+    if isinstance(stream, Exception):
+        return QueueInfo(
+            name=keys.name,
+            exists=False,
+            length=0,
+            groups=(),
+            dead=part.dead,
+            delayed=part.delayed,
+            time_ms=now_ms,
+        )
+    groups: list[GroupInfo] = []
+    raw_groups = [] if isinstance(part.groups, Exception) else part.groups
+    for index, group in enumerate(raw_groups):
+        base = index * PHASE_TWO_REPLIES_PER_GROUP
+        summary, consumers_raw, undelivered = group_replies[base : base + 3]
+        for value in (summary, consumers_raw, undelivered):
+            if isinstance(value, Exception):
+                raise value
+        groups.append(_group(group, summary, consumers_raw, undelivered, now_ms, active_idle_ms))
+    first = stream.get("first-entry")
+    last = stream.get("last-entry")
+    undelivered_ages = [g.oldest_undelivered_ms for g in groups if g.oldest_undelivered_ms]
+    return QueueInfo(
+        name=keys.name,
+        exists=True,
+        length=int(stream["length"]),
+        groups=tuple(groups),
+        dead=part.dead,
+        delayed=part.delayed,
+        first_id=text(first[0]) if first else None,
+        last_id=text(last[0]) if last else None,
+        entries_added=_int_or_none(stream.get("entries-added")),
+        oldest_undelivered_ms=max(undelivered_ages) if undelivered_ages else None,
+        time_ms=now_ms,
+    )
+
+
+def _group(
+    group: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    consumers_raw: Sequence[Mapping[str, Any]],
+    undelivered: Sequence[Any],
+    now_ms: int,
+    active_idle_ms: int,
+) -> GroupInfo:
+    consumers = []
+    for c in consumers_raw:
+        name = text(c["name"])
+        if name == RETRY_CONSUMER:
+            continue
+        idle = int(c["idle"])
+        consumers.append(ConsumerInfo(name, int(c["pending"]), idle, idle < active_idle_ms))
+    parked = sum(
+        int(c["pending"])
+        for c in summary.get("consumers") or []
+        if text(c["name"]) == RETRY_CONSUMER
+    )
+    pending = int(summary.get("pending") or 0)
+    return GroupInfo(
+        name=text(group["name"]),
+        consumers=tuple(consumers),
+        active_consumers=sum(1 for c in consumers if c.active),
+        pending=pending,
+        lag=_int_or_none(group.get("lag")),
+        oldest_pending_ms=age_ms(summary.get("min"), now_ms) if pending else None,
+        last_delivered_id=text(group["last-delivered-id"]),
+        entries_read=_int_or_none(group.get("entries-read")),
+        oldest_undelivered_ms=age_ms(undelivered[0][0], now_ms) if undelivered else None,
+        parked=parked,
+    )
+
+
+def pending_entries(rows: Sequence[Mapping[str, Any]]) -> list[PendingEntry]:
+    """XPENDING detail rows as PendingEntry values."""
+    return [
+        PendingEntry(
+            id=text(r["message_id"]),
+            consumer=text(r["consumer"]),
+            idle_ms=int(r["time_since_delivered"]),
+            deliveries=int(r["times_delivered"]),
+        )
+        for r in rows
+    ]

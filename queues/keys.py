@@ -1,0 +1,50 @@
+"""Redis key names of a queue; every key of queue Q carries the hash tag {Q} (cluster-safe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PREFIX = "sw"
+#: Set of known queue names (single-key operations only: it is in no queue's hash slot).
+REGISTRY = f"{PREFIX}:queues"
+#: Consumer name that owns entries parked for a retry; never a real consumer.
+RETRY_CONSUMER = "__retry__"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueKeys:
+    """The keys of one queue: stream, delayed set, dead-letter stream and events stream."""
+
+    name: str
+    stream: str
+    delayed: str
+    dead: str
+    events: str
+
+    def dedup(self, key: str) -> str:
+        """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
+        return f"{PREFIX}:{{{self.name}}}:dedup:{key}"
+
+
+def validate_name(name: str, what: str = "queue name") -> str:
+    """Return ``name`` if it can be used in key names and replies, else raise ValueError."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} must be a non-empty string, got {name!r}")
+    if any(ch in name for ch in "{}\r\n\0") or name != name.strip():
+        raise ValueError(
+            f"{what} {name!r} may not contain braces, line breaks, NUL or outer whitespace"
+        )
+    return name
+
+
+def queue_keys(name: str) -> QueueKeys:
+    """All keys of queue ``name``."""
+    validate_name(name)
+    tag = f"{PREFIX}:{{{name}}}"
+    return QueueKeys(
+        name=name,
+        stream=f"{tag}:stream",
+        delayed=f"{tag}:delayed",
+        dead=f"{tag}:dead",
+        events=f"{tag}:events",
+    )

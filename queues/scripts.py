@@ -1,0 +1,51 @@
+"""The Lua scripts of queues/lua/, read once and registered once per client.
+
+Sources are shared: the sync drivers register them on a redis.Redis, an asyncio twin can
+register the very same text on a redis.asyncio.Redis.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from typing import Any
+
+NAMES = (
+    "claim",
+    "dead_letter",
+    "delete_consumer",
+    "move_due",
+    "publish",
+    "purge",
+    "replay",
+    "retry",
+    "schedule",
+    "touch",
+    "trim",
+)
+
+
+@functools.cache
+def source(name: str) -> str:
+    """Text of ``queues/lua/<name>.lua``."""
+    if name not in NAMES:
+        raise KeyError(f"no Lua script named {name!r}; known: {', '.join(NAMES)}")
+    return (resources.files("queues") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
+class Scripts:
+    """Every library script registered on one client (register_script computes SHA1 locally;
+    the server loads a script on first use and again after a restart flushed its cache)."""
+
+    def __init__(self, client: Any) -> None:
+        self.claim = client.register_script(source("claim"))
+        self.dead_letter = client.register_script(source("dead_letter"))
+        self.delete_consumer = client.register_script(source("delete_consumer"))
+        self.move_due = client.register_script(source("move_due"))
+        self.publish = client.register_script(source("publish"))
+        self.purge = client.register_script(source("purge"))
+        self.replay = client.register_script(source("replay"))
+        self.retry = client.register_script(source("retry"))
+        self.schedule = client.register_script(source("schedule"))
+        self.touch = client.register_script(source("touch"))
+        self.trim = client.register_script(source("trim"))

@@ -1,0 +1,192 @@
+"""Typed values at the library boundary: Redis replies are decoded once into these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+Status = Literal["ok", "warn", "alert"]
+
+
+def _from_ms(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One delivery of a stream entry to a handler."""
+
+    id: str
+    payload: Any
+    headers: dict[str, Any]
+    deliveries: int
+    queue: str
+    group: str
+    published_ms: int | None = None
+
+    @property
+    def published(self) -> datetime | None:
+        """When the producer published it (UTC), if recorded."""
+        return _from_ms(self.published_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerInfo:
+    """A consumer of a group as XINFO CONSUMERS reports it."""
+
+    name: str
+    pending: int
+    idle_ms: int
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GroupInfo:
+    """State of one consumer group (XINFO GROUPS + XPENDING + XINFO CONSUMERS)."""
+
+    name: str
+    consumers: tuple[ConsumerInfo, ...]
+    active_consumers: int
+    pending: int
+    lag: int | None
+    oldest_pending_ms: int | None
+    last_delivered_id: str
+    entries_read: int | None
+    oldest_undelivered_ms: int | None = None
+    parked: int = 0  # entries waiting for a retry (owned by the parking consumer)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """Snapshot of one queue: stream, groups, dead letters, delayed messages."""
+
+    name: str
+    exists: bool
+    length: int
+    groups: tuple[GroupInfo, ...]
+    dead: int
+    delayed: int
+    first_id: str | None = None
+    last_id: str | None = None
+    entries_added: int | None = None
+    oldest_undelivered_ms: int | None = None
+    time_ms: int | None = None  # Redis server time of the snapshot
+
+    def group(self, name: str) -> GroupInfo:
+        """The group called ``name``; KeyError when there is none."""
+        for group in self.groups:
+            if group.name == name:
+                return group
+        raise KeyError(name)
+
+    @property
+    def lag(self) -> int | None:
+        """Largest group lag (undelivered entries), None when unknown or no groups."""
+        lags = [g.lag for g in self.groups if g.lag is not None]
+        return max(lags) if lags else None
+
+    @property
+    def pending(self) -> int:
+        """Pending entries over all groups."""
+        return sum(g.pending for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEntry:
+    """One entry of a group's pending entries list."""
+
+    id: str
+    consumer: str
+    idle_ms: int
+    deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An entry of the dead-letter stream, with the failure that put it there."""
+
+    id: str
+    original_id: str
+    reason: str
+    error: str
+    traceback: str
+    deliveries: int
+    group: str
+    consumer: str
+    failed_at_ms: int | None
+    payload_raw: bytes | None
+    payload: Any
+    ctype: str
+    headers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed_at(self) -> datetime | None:
+        return _from_ms(self.failed_at_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A library event (claimed, retried, dead_lettered, ...) from a queue's events stream."""
+
+    id: str
+    type: str
+    queue: str
+    time_ms: int
+    fields: dict[str, str]
+
+    @property
+    def time(self) -> datetime:
+        return datetime.fromtimestamp(self.time_ms / 1000, tz=UTC)
+
+    @property
+    def group(self) -> str | None:
+        return self.fields.get("group")
+
+    @property
+    def message_id(self) -> str | None:
+        return self.fields.get("id")
+
+    @property
+    def previous_owner(self) -> str | None:
+        return self.fields.get("previous_owner")
+
+    @property
+    def new_owner(self) -> str | None:
+        return self.fields.get("new_owner")
+
+    @property
+    def idle_ms(self) -> int | None:
+        value = self.fields.get("idle_ms")
+        return int(value) if value is not None else None
+
+    @property
+    def deliveries(self) -> int | None:
+        value = self.fields.get("deliveries")
+        return int(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One health check result."""
+
+    name: str
+    status: Status
+    value: float | None
+    warn: float | None
+    alert: float | None
+    group: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """Worst status of a queue's checks, with the checks."""
+
+    queue: str
+    status: Status
+    checks: tuple[Check, ...]
+
+    def failing(self) -> tuple[Check, ...]:
+        """Checks that are not ok."""
+        return tuple(c for c in self.checks if c.status != "ok")
