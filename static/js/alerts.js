@@ -1,0 +1,112 @@
+// Alerts page: live rows over the dashboard websocket ("alert.update"), no reload.
+// Every value is put in with textContent, never innerHTML: alert data is untrusted.
+(function () {
+  "use strict";
+  const table = document.getElementById("alerts");
+  if (!table) return;
+  const tbody = table.querySelector("tbody");
+  const filters = JSON.parse(document.getElementById("alert-filters-data").textContent);
+  const canChange = table.dataset.canChange === "1";
+  const csrf = (document.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+  const next = table.dataset.listUrl || "/alerts/";
+
+  function matches(alert) {
+    return ["queue", "kind", "severity", "state"].every(
+      (name) => !filters[name] || String(alert[name]) === filters[name]
+    );
+  }
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    if (text instanceof Node) td.appendChild(text); else td.textContent = text == null ? "" : String(text);
+    row.appendChild(td);
+    return td;
+  }
+
+  function link(href, text) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+
+  function actionForm(alert, action, label) {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.className = "inline";
+    form.action = "/alerts/" + encodeURIComponent(alert.id) + "/" + action + "/";
+    for (const [name, value] of [["csrfmiddlewaretoken", csrf], ["next", next]]) {
+      const input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = value;
+      form.appendChild(input);
+    }
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = label;
+    form.appendChild(button);
+    return form;
+  }
+
+  function render(alert) {
+    const row = document.createElement("tr");
+    row.id = "alert-" + alert.id;
+    row.className = "alert-row state-" + alert.state;
+    row.dataset.id = alert.id;
+    const when = document.createElement("time");
+    when.dateTime = alert.created_at || "";
+    when.textContent = (alert.created_at || "").replace("T", " ").slice(0, 19);
+    cell(row, when);
+    const sev = document.createElement("span");
+    sev.className = "status status-" + alert.severity;
+    sev.textContent = alert.severity;
+    cell(row, sev);
+    cell(row, alert.kind);
+    cell(row, alert.queue ? link("/queues/" + encodeURIComponent(alert.queue) + "/", alert.queue) : "");
+    cell(row, alert.group);
+    cell(row, link("/alerts/" + encodeURIComponent(alert.id) + "/", alert.message_id || "details"));
+    cell(row, alert.summary);
+    cell(row, alert.state).className = "state";
+    const actions = cell(row, "");
+    actions.className = "actions";
+    if (canChange) {
+      if (alert.state === "open") actions.appendChild(actionForm(alert, "acknowledge", "Acknowledge"));
+      if (alert.state !== "resolved") actions.appendChild(actionForm(alert, "resolve", "Resolve"));
+    }
+    return row;
+  }
+
+  function update(alert) {
+    const existing = document.getElementById("alert-" + alert.id);
+    if (!matches(alert)) {
+      if (existing) existing.remove();
+      return;
+    }
+    const row = render(alert);
+    if (existing) {
+      existing.replaceWith(row);
+    } else {
+      const empty = tbody.querySelector("tr.empty");
+      if (empty) empty.remove();
+      tbody.insertBefore(row, tbody.firstChild);
+    }
+  }
+
+  let delay = 500;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + "/ws/live/");
+    socket.onopen = () => { delay = 500; table.dataset.live = "1"; };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "alert.update") update(message.data);
+    };
+    socket.onclose = () => {
+      table.dataset.live = "0";
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 10000);
+    };
+  }
+  connect();
+})();
