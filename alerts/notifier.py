@@ -1,9 +1,9 @@
 """The notifier worker: dispatches due alerts and delivers notification jobs.
 
 Runs in its own process (``manage.py notifier``): a dispatcher thread ticks ``dispatch_due``
-and the main loop reads delivery jobs from the notifications queue and hands them to the
-channel backends. A failed attempt is logged and the job is put back with an exponential
-delay (in Redis), until it succeeds or ``STREAMWARDEN_NOTIFY_MAX_ATTEMPTS`` is reached.
+and a library Consumer (group "notifier" on the notifications queue) hands each delivery job
+to the channel's backend. A failed attempt is logged and the job is published again with an
+exponential delay (held in Redis), until it succeeds or ``STREAMWARDEN_NOTIFY_MAX_ATTEMPTS``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from alerts.backends import get_backend
 from alerts.dispatch import dispatch_due
 from alerts.exceptions import BackendConfigurationError
 from alerts.models import Notification, NotificationChannel, NotificationDelivery
+from queues import Consumer, Message
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def deliver_job(job: dict[str, Any]) -> NotificationDelivery | None:
     """Make one delivery attempt for a job; schedules the retry itself. Idempotent.
 
     Returns the logged attempt, or None when there was nothing to do (already delivered,
-    channel gone or disabled).
+    channel gone or disabled). Raises only for database / Redis trouble, which the
+    library Consumer retries with its own backoff.
     """
     notification = Notification.objects.filter(pk=int(job.get("notification") or 0)).first()
     channel = NotificationChannel.objects.filter(pk=int(job.get("channel") or 0)).first()
@@ -58,21 +60,47 @@ def deliver_job(job: dict[str, Any]) -> NotificationDelivery | None:
     return delivery
 
 
-class Notifier:
-    """Dispatcher thread + delivery loop; ``stop()`` ends both (thread-safe)."""
+def handle(message: Message) -> None:
+    """Library handler: one delivery job. Returns = ack (the attempt is logged by then)."""
+    close_old_connections()
+    try:
+        deliver_job(dict(message.payload))
+    finally:
+        close_old_connections()
 
-    def __init__(self, *, name: str | None = None, tick: float = 1.0, block_ms: int = 500):
+
+class Notifier:
+    """Dispatcher thread + library Consumer; ``stop()`` ends both (thread-safe)."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        tick: float = 1.0,
+        block_ms: int = 1000,
+        concurrency: int = 4,
+        handle_signals: bool = True,
+    ) -> None:
         self.name = name or f"notifier-{socket.gethostname()}-{os.getpid()}"
         self.tick = tick
-        self.block_ms = block_ms
         self._stop = threading.Event()
+        self.consumer = Consumer(
+            conf.notifications_queue(),
+            outbox.GROUP,
+            handler=handle,
+            redis=conf.notifications_redis_url(),
+            name=self.name,
+            # A job held by a notifier that died is taken over after this long; a webhook
+            # attempt takes at most the webhook timeout, far below it.
+            claim_idle=max(30.0, 4 * conf.webhook_timeout()),
+            concurrency=concurrency,
+            block_ms=block_ms,
+            handle_signals=handle_signals,
+        )
 
     def stop(self) -> None:
         self._stop.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
+        self.consumer.stop()
 
     def dispatch_loop(self) -> None:
         while not self._stop.is_set():
@@ -85,29 +113,19 @@ class Notifier:
                 close_old_connections()
             self._stop.wait(self.tick)
 
-    def deliver_once(self, reader: outbox.OutboxReader) -> int:
-        """Read and deliver one batch of jobs; returns how many were handled."""
-        jobs = reader.read(block_ms=self.block_ms)
-        for job in jobs:
-            close_old_connections()
-            deliver_job(job.payload)
-            # Ack after the attempt is logged and any retry is enqueued: a crash before this
-            # line leaves the job pending, and it is taken over (redelivery is idempotent).
-            reader.ack(job.entry_id)
-        return len(jobs)
+    def drain(self) -> None:
+        """One dispatcher tick, then deliver every job available now (tests, cron)."""
+        dispatch_due()
+        self.consumer.run(burst=True)
 
     def run(self) -> None:
+        """Blocking until ``stop()`` (or SIGTERM / SIGINT in the main thread)."""
         dispatcher = threading.Thread(target=self.dispatch_loop, name="dispatcher", daemon=True)
         dispatcher.start()
-        reader = outbox.OutboxReader(name=self.name)
         try:
-            while not self._stop.is_set():
-                try:
-                    self.deliver_once(reader)
-                except Exception:  # noqa: BLE001 - Redis/DB down: back off, keep the process
-                    logger.exception("delivery loop failed; retrying")
-                    self._stop.wait(1.0)
+            self.consumer.run()
         finally:
             self._stop.set()
             dispatcher.join(timeout=10)
+            self.consumer.close()
             close_old_connections()

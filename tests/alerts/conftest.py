@@ -95,7 +95,7 @@ class NotifierThread:
         self.thread: threading.Thread | None = None
 
     def start(self, name: str = "test-notifier") -> None:
-        self.notifier = Notifier(name=name, tick=0.1, block_ms=100)
+        self.notifier = Notifier(name=name, tick=0.1, block_ms=100, handle_signals=False)
         self.thread = threading.Thread(target=self.notifier.run, daemon=True)
         self.thread.start()
 

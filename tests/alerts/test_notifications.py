@@ -160,9 +160,8 @@ def test_email_arrives_with_queue_kind_and_count(redis_url, queue_name, settings
     assert dispatch_due() == 0
     assert dispatch_due(now=later(61)) == 1
     from alerts.notifier import Notifier
-    from alerts.outbox import OutboxReader
 
-    Notifier(name="n").deliver_once(OutboxReader(name="n"))
+    Notifier(name="n", handle_signals=False).consumer.run(burst=True)
 
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
@@ -175,10 +174,9 @@ def test_email_arrives_with_queue_kind_and_count(redis_url, queue_name, settings
 
 def _run_pipeline(now=None) -> None:
     from alerts.notifier import Notifier
-    from alerts.outbox import OutboxReader
 
     dispatch_due(now=now)
-    Notifier(name="n", block_ms=10).deliver_once(OutboxReader(name="n"))
+    Notifier(name="n", handle_signals=False).consumer.run(burst=True)
 
 
 def test_a_silence_suppresses_notifications_but_rows_are_recorded_and_expiry_resumes(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from typing import Any
 
 from django.core.management.base import BaseCommand
@@ -16,15 +15,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tick", type=float, default=1.0, help="Dispatcher period (s).")
         parser.add_argument("--name", default=None, help="Consumer name (default host-pid).")
+        parser.add_argument(
+            "--burst", action="store_true", help="Dispatch and deliver what is due now, then exit."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         notifier = Notifier(name=options["name"], tick=options["tick"])
-
-        def stop(signum: int, frame: Any) -> None:
-            notifier.stop()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        if options["burst"]:
+            notifier.drain()
+            return
         self.stdout.write(f"notifier {notifier.name} running")
+        # SIGTERM / SIGINT stop the library Consumer gracefully; run() then stops the rest.
         notifier.run()
         self.stdout.write("notifier stopped")
