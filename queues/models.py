@@ -58,6 +58,8 @@ class QueueDefinition(models.Model):
         return self.redis_url or str(settings.REDIS_URL)
 
     def clean(self) -> None:
+        if "/" in self.name or self.name != self.name.strip():
+            raise ValidationError({"name": "No slashes or surrounding spaces (names go in URLs)."})
         if not isinstance(self.groups, list) or not all(
             isinstance(group, str) and group for group in self.groups
         ):
