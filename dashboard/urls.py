@@ -2,12 +2,52 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from dashboard import views
+from dashboard import api, views
+
+api_urls = [
+    path("api/queues/", api.queue_list, name="api-queues"),
+    path("api/queues/<str:name>/", api.queue_detail, name="api-queue"),
+    path("api/queues/<str:name>/history/", api.queue_history, name="api-queue-history"),
+    path("api/queues/<str:name>/pending/", api.queue_pending, name="api-queue-pending"),
+    path("api/queues/<str:name>/dead-letters/", api.queue_dead_letters, name="api-queue-dlq"),
+    path(
+        "api/queues/<str:name>/dead-letters/replay/",
+        api.dead_letters_replay,
+        name="api-queue-dlq-replay",
+    ),
+    path(
+        "api/queues/<str:name>/dead-letters/delete/",
+        api.dead_letters_delete,
+        name="api-queue-dlq-delete",
+    ),
+    path("api/queues/<str:name>/groups/", api.group_create, name="api-group-create"),
+    path(
+        "api/queues/<str:name>/groups/<str:group>/delete/",
+        api.group_delete,
+        name="api-group-delete",
+    ),
+    path(
+        "api/queues/<str:name>/groups/<str:group>/set-id/",
+        api.group_set_id,
+        name="api-group-set-id",
+    ),
+    path(
+        "api/queues/<str:name>/groups/<str:group>/consumers/<str:consumer>/delete/",
+        api.consumer_delete,
+        name="api-consumer-delete",
+    ),
+    path("api/queues/<str:name>/trim/", api.queue_trim, name="api-queue-trim"),
+    path("api/queues/<str:name>/purge/", api.queue_purge, name="api-queue-purge"),
+    path("api/monitor/", api.monitor, name="api-monitor"),
+    path("metrics", api.metrics, name="metrics"),
+]
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("queues/<str:name>/", views.queue_page, name="queue"),
     path("health", views.health, name="health"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    *api_urls,
 ]

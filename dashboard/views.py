@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from dashboard import selectors, services
 from dashboard.health import probe_database, probe_redis
 
 
@@ -32,4 +35,47 @@ def health(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html")
+    """Overview of every watched queue; rows update live over the websocket."""
+    try:
+        rows, error = selectors.queue_overview(), ""
+    except selectors.REDIS_ERRORS as exc:
+        rows, error = [], f"Redis unreachable ({type(exc).__name__})"
+    return render(
+        request,
+        "dashboard/home.html",
+        {
+            "rows": rows,
+            "error": error,
+            "monitor": selectors.monitor_state(),
+            "sparklines": {row.name: row.sparkline for row in rows},
+        },
+    )
+
+
+def queue_page(request: HttpRequest, name: str) -> HttpResponse:
+    """One queue: history charts, groups, consumers, pending, dead letters, actions."""
+    definition = selectors.queue_get(name=name)
+    try:
+        detail, error = selectors.queue_detail(definition=definition), ""
+    except selectors.REDIS_ERRORS as exc:
+        detail, error = None, f"Redis unreachable ({type(exc).__name__})"
+    return render(
+        request,
+        "dashboard/queue.html",
+        {
+            "definition": definition,
+            "detail": detail,
+            "error": error,
+            "monitor": selectors.monitor_state(),
+            "can_operate": request.user.has_perm(services.OPERATE),
+            "can_destroy": request.user.has_perm(services.DESTROY),
+            "audit": selectors.audit_entries(target_prefix=definition.name),
+            "ranges": list(selectors.RANGES),
+            "page_config": {
+                "name": definition.name,
+                "canOperate": request.user.has_perm(services.OPERATE),
+                "canDestroy": request.user.has_perm(services.DESTROY),
+                "api": f"/api/queues/{quote(definition.name, safe='')}/",
+            },
+        },
+    )

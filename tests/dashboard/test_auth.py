@@ -34,13 +34,29 @@ def _sample_paths(patterns, prefix: str = "") -> list[str]:
     return paths
 
 
+def _is_api(path: str) -> bool:
+    return path.startswith("/api/") or path == "/metrics"
+
+
 def test_every_page_except_login_and_health_redirects_anonymous_users_to_login(client):
     paths = [p for p in _sample_paths(get_resolver().url_patterns) if p not in PUBLIC]
     assert "/" in paths
     for path in paths:
+        if _is_api(path):
+            continue
         response = client.get(path)
         assert response.status_code == 302, path
         assert response["Location"].startswith("/login/"), path
+
+
+def test_every_api_endpoint_answers_anonymous_users_401_json_not_a_redirect(client):
+    paths = [p for p in _sample_paths(get_resolver().url_patterns) if _is_api(p)]
+    assert "/api/queues/" in paths and "/metrics" in paths
+    for path in paths:
+        for method in (client.get, client.post):
+            response = method(path)
+            assert response.status_code == 401, (method.__name__, path)
+            assert "error" in response.json(), path
 
 
 def test_admin_requires_login(client):

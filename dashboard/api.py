@@ -1,0 +1,210 @@
+"""JSON API: everything the pages show and do. Thin: parse, call a selector/service, answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+
+from dashboard import selectors, services
+from dashboard.api_auth import api_view, error
+from dashboard.metrics import render_metrics
+from dashboard.selectors import REDIS_ERRORS
+
+
+def _redis_guard(call: Callable[[], HttpResponse]) -> HttpResponse:
+    try:
+        return call()
+    except REDIS_ERRORS as exc:
+        return error(503, "Redis unreachable", detail=type(exc).__name__)
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body or b"{}")
+        except ValueError as exc:
+            raise ValidationError({"body": "Invalid JSON."}) from exc
+        if not isinstance(data, dict):
+            raise ValidationError({"body": "A JSON object is expected."})
+        return data
+    return {k: v for k, v in request.POST.items()}
+
+
+@api_view()
+def queue_list(request: HttpRequest) -> HttpResponse:
+    return _redis_guard(
+        lambda: JsonResponse({"queues": selectors.rows_as_json(selectors.queue_overview())})
+    )
+
+
+@api_view()
+def queue_detail(request: HttpRequest, name: str) -> HttpResponse:
+    definition = selectors.queue_get(name=name)
+    return _redis_guard(lambda: JsonResponse(selectors.queue_detail(definition=definition)))
+
+
+@api_view()
+def queue_history(request: HttpRequest, name: str) -> HttpResponse:
+    selectors.queue_get(name=name)
+    return JsonResponse(
+        selectors.queue_history(name=name, range_key=request.GET.get("range", "1h"))
+    )
+
+
+@api_view()
+def queue_pending(request: HttpRequest, name: str) -> HttpResponse:
+    definition = selectors.queue_get(name=name)
+    group = request.GET.get("group", "")
+    if not group:
+        return error(400, "the group parameter is required")
+    return _redis_guard(
+        lambda: JsonResponse(
+            {
+                "group": group,
+                "pending": selectors.pending_entries(definition=definition, group=group),
+            }
+        )
+    )
+
+
+@api_view()
+def queue_dead_letters(request: HttpRequest, name: str) -> HttpResponse:
+    definition = selectors.queue_get(name=name)
+    return _redis_guard(
+        lambda: JsonResponse({"dead_letters": selectors.dead_letters(definition=definition)})
+    )
+
+
+@api_view()
+def monitor(request: HttpRequest) -> HttpResponse:
+    return JsonResponse(selectors.monitor_state())
+
+
+def _action(
+    request: HttpRequest, name: str, run: Callable[[Any, dict[str, Any]], Any]
+) -> HttpResponse:
+    try:
+        definition = selectors.queue_get(name=name)
+    except Http404:
+        return error(404, f"no queue {name!r}")
+    try:
+        result = run(definition, _body(request))
+    except PermissionDenied as exc:
+        return error(403, str(exc) or "permission denied")
+    except ValidationError as exc:
+        return error(400, "invalid input", fields=getattr(exc, "message_dict", {"": exc.messages}))
+    except services.ActionFailed as exc:
+        return error(502, str(exc))
+    return JsonResponse({"ok": True, "result": result if isinstance(result, int | str) else None})
+
+
+def _ids(body: dict[str, Any]) -> list[str] | None:
+    ids = body.get("ids")
+    if ids is None or ids == "all":
+        return None
+    if isinstance(ids, str):
+        ids = [i for i in ids.split(",") if i.strip()]
+    if not isinstance(ids, list):
+        raise ValidationError({"ids": "A list of entry ids, or 'all'."})
+    return [str(i) for i in ids]
+
+
+def _int(body: dict[str, Any], key: str) -> int:
+    try:
+        return int(body[key])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValidationError({key: "An integer is required."}) from exc
+
+
+@api_view(methods=("POST",))
+def group_create(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.group_create(
+            user=request.user,
+            definition=d,
+            group=str(b.get("group", "")),
+            start=str(b.get("start") or "$"),
+        ),
+    )
+
+
+@api_view(methods=("POST",))
+def group_delete(request: HttpRequest, name: str, group: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.group_delete(user=request.user, definition=d, group=group),
+    )
+
+
+@api_view(methods=("POST",))
+def group_set_id(request: HttpRequest, name: str, group: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.group_set_id(
+            user=request.user, definition=d, group=group, entry_id=str(b.get("id", ""))
+        ),
+    )
+
+
+@api_view(methods=("POST",))
+def consumer_delete(request: HttpRequest, name: str, group: str, consumer: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.consumer_delete(
+            user=request.user, definition=d, group=group, consumer=consumer
+        ),
+    )
+
+
+@api_view(methods=("POST",))
+def queue_trim(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.queue_trim(user=request.user, definition=d, maxlen=_int(b, "maxlen")),
+    )
+
+
+@api_view(methods=("POST",))
+def queue_purge(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request, name, lambda d, b: services.queue_purge(user=request.user, definition=d)
+    )
+
+
+@api_view(methods=("POST",))
+def dead_letters_replay(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.dead_letters_replay(user=request.user, definition=d, ids=_ids(b)),
+    )
+
+
+@api_view(methods=("POST",))
+def dead_letters_delete(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.dead_letters_delete(user=request.user, definition=d, ids=_ids(b)),
+    )
+
+
+@api_view()
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format; needs a session or ``Authorization: Token <key>``."""
+    return _redis_guard(
+        lambda: HttpResponse(
+            render_metrics(selectors.queue_overview(), selectors.monitor_state()),
+            content_type="text/plain; version=0.0.4; charset=utf-8",
+        )
+    )

@@ -1,0 +1,284 @@
+"""Reads for pages and the API. Views call these; nothing here writes."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from django.shortcuts import get_object_or_404
+
+from dashboard import conf
+from dashboard.models import AuditLog, MetricSnapshot, MonitorState
+from dashboard.monitor import status as threshold_status
+from dashboard.monitor.library import manager_for
+from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.types import QueueSnapshot
+from queues.models import QueueDefinition, Threshold
+
+RANGES: dict[str, tuple[timedelta, str]] = {
+    "5m": (timedelta(minutes=5), MetricSnapshot.RAW),
+    "1h": (timedelta(hours=1), MetricSnapshot.RAW),
+    "24h": (timedelta(hours=24), MetricSnapshot.MINUTE),
+    "7d": (timedelta(days=7), MetricSnapshot.MINUTE),
+}
+MAX_POINTS = 600
+SPARK_POINTS = 30
+PREVIEW_CHARS = 2000
+REDIS_ERRORS = (redis.RedisError, ConnectionError, OSError)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What the overview shows of one queue."""
+
+    name: str
+    queue: str
+    snapshot: dict[str, Any]
+    sparkline: list[int]
+    error: str = ""
+
+
+def _target(definition: QueueDefinition) -> Target:
+    return Target(
+        definition.name,
+        definition.queue_name,
+        definition.effective_redis_url(),
+        tuple(definition.groups),
+    )
+
+
+def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
+    """A live poll of ``definitions`` with threshold status (trend and rates come from the
+    monitor's latest stored snapshot)."""
+    rows = list(Threshold.objects.all())
+    result = poll(
+        [_target(d) for d in definitions],
+        manager_for=manager_for,
+        active_idle_ms=int(conf.active_idle() * 1000),
+    )
+    by_name = {d.name: d for d in definitions}
+    latest = _latest_stored([d.name for d in definitions])
+    out: dict[str, QueueSnapshot] = {}
+    for snap in result.snapshots:
+        thresholds = Threshold.effective_for(by_name[snap.name], rows=rows)
+        groups = []
+        stored = latest.get(snap.name)
+        stored_groups = stored.groups if stored else {}
+        for group in snap.groups:
+            checks = threshold_status.group_checks(group, thresholds)
+            previous = stored_groups.get(group.name, {})
+            groups.append(
+                _replace(
+                    group,
+                    status=threshold_status.worst(list(checks.values())),
+                    trend=previous.get("trend", "OK"),
+                    rate_out=previous.get("rate_out"),
+                )
+            )
+        snap = _replace(snap, groups=tuple(groups))
+        checks = threshold_status.queue_checks(snap, thresholds) if not snap.error else {}
+        out[snap.name] = _replace(
+            snap,
+            checks=checks,
+            status=threshold_status.worst(list(checks.values())) if not snap.error else "alert",
+            trend=stored.trend if stored else "OK",
+            rate_in=stored.rate_in if stored else None,
+            rate_out=stored.rate_out if stored else None,
+        )
+    return out
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(obj, **changes)
+
+
+def _latest_stored(names: list[str]) -> dict[str, MetricSnapshot]:
+    since = datetime.now(UTC) - timedelta(minutes=5)
+    latest: dict[str, MetricSnapshot] = {}
+    rows = MetricSnapshot.objects.filter(
+        queue__in=names, resolution=MetricSnapshot.RAW, at__gte=since
+    ).order_by("at")
+    for row in rows:
+        latest[row.queue] = row
+    return latest
+
+
+def _sparklines(names: list[str]) -> dict[str, list[int]]:
+    since = datetime.now(UTC) - timedelta(minutes=15)
+    lines: dict[str, list[int]] = defaultdict(list)
+    rows = (
+        MetricSnapshot.objects.filter(queue__in=names, resolution=MetricSnapshot.RAW, at__gte=since)
+        .order_by("at")
+        .values_list("queue", "lag", "length")
+    )
+    for queue, lag, length in rows:
+        lines[queue].append(int(lag if lag is not None else length))
+    return {name: values[-SPARK_POINTS:] for name, values in lines.items()}
+
+
+def queue_overview() -> list[QueueRow]:
+    """Every enabled queue with its live numbers, status, trend and a lag sparkline."""
+    definitions = list(QueueDefinition.objects.filter(enabled=True))
+    live = _live(definitions)
+    sparks = _sparklines([d.name for d in definitions])
+    return [
+        QueueRow(
+            name=d.name,
+            queue=d.queue_name,
+            snapshot=live[d.name].as_json(),
+            sparkline=sparks.get(d.name, []),
+            error=live[d.name].error,
+        )
+        for d in definitions
+    ]
+
+
+def queue_get(*, name: str) -> QueueDefinition:
+    return get_object_or_404(QueueDefinition, name=name)
+
+
+def queue_detail(*, definition: QueueDefinition) -> dict[str, Any]:
+    """The queue page's data: live snapshot with groups and consumers, thresholds, cost."""
+    snap = _live([definition])[definition.name]
+    thresholds = Threshold.effective_for(definition)
+    return {
+        "name": definition.name,
+        "queue": definition.queue_name,
+        "notes": definition.notes,
+        "groups_watched": definition.groups,
+        "snapshot": snap.as_json(),
+        "thresholds": thresholds.as_dict(),
+        "monitor": monitor_state(),
+    }
+
+
+def pending_entries(
+    *, definition: QueueDefinition, group: str, count: int | None = None
+) -> list[dict[str, Any]]:
+    """Pending entries of a group (oldest first) with idle time and delivery count."""
+    manager = manager_for(definition.effective_redis_url())
+    entries = manager.pending(definition.queue_name, group, count=count or conf.pending_sample())
+    return [
+        {
+            "id": str(e.id),
+            "consumer": str(e.consumer),
+            "idle_ms": int(e.idle_ms),
+            "deliveries": int(e.deliveries),
+        }
+        for e in entries
+    ]
+
+
+def _preview(value: Any) -> str:
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", errors="replace")
+    elif isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False, default=str)
+        except (TypeError, ValueError):
+            text = repr(value)
+    return text[:PREVIEW_CHARS]
+
+
+def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[str, Any]]:
+    """Newest dead letters with a payload preview (plain text: templates/JS escape it)."""
+    manager = manager_for(definition.effective_redis_url())
+    letters = manager.dead_letters(definition.queue_name, count=count)
+    out = []
+    for letter in letters:
+        fields = getattr(letter, "fields", None)
+        if isinstance(fields, dict):  # the temporary fallback's raw shape
+            out.append(
+                {
+                    "id": str(letter.id),
+                    "reason": fields.get("reason", ""),
+                    "error": fields.get("error", ""),
+                    "deliveries": int(fields.get("deliveries") or 0),
+                    "group": fields.get("group", ""),
+                    "failed_at_ms": int(fields.get("failed_at") or 0) or None,
+                    "payload": _preview(fields.get("payload", "")),
+                }
+            )
+            continue
+        raw = getattr(letter, "payload_raw", None)
+        payload = raw if raw is not None else getattr(letter, "payload", "")
+        out.append(
+            {
+                "id": str(letter.id),
+                "reason": str(getattr(letter, "reason", "")),
+                "error": str(getattr(letter, "error", "")),
+                "deliveries": int(getattr(letter, "deliveries", 0) or 0),
+                "group": str(getattr(letter, "group", "")),
+                "failed_at_ms": getattr(letter, "failed_at_ms", None),
+                "payload": _preview(payload),
+            }
+        )
+    return out
+
+
+def queue_history(*, name: str, range_key: str, now: datetime | None = None) -> dict[str, Any]:
+    """Chart series for one queue over a range (5m/1h raw; 24h/7d 1-minute points),
+    downsampled to at most MAX_POINTS points."""
+    span, resolution = RANGES.get(range_key, RANGES["1h"])
+    now = now or datetime.now(UTC)
+    rows = list(
+        MetricSnapshot.objects.filter(queue=name, resolution=resolution, at__gte=now - span)
+        .order_by("at")
+        .values("at", "length", "lag", "pending", "rate_in", "rate_out")
+    )
+    if resolution == MetricSnapshot.MINUTE:
+        # The newest minutes are not rolled up yet: append them from raw rows.
+        last = rows[-1]["at"] if rows else now - span
+        rows += list(
+            MetricSnapshot.objects.filter(queue=name, resolution=MetricSnapshot.RAW, at__gt=last)
+            .order_by("at")
+            .values("at", "length", "lag", "pending", "rate_in", "rate_out")
+        )
+    step = max(1, -(-len(rows) // MAX_POINTS))
+    rows = rows[::step]
+    return {
+        "queue": name,
+        "range": range_key if range_key in RANGES else "1h",
+        "points": [
+            {
+                "t": int(r["at"].timestamp() * 1000),
+                "length": r["length"],
+                "lag": r["lag"],
+                "pending": r["pending"],
+                "rate_in": r["rate_in"],
+                "rate_out": r["rate_out"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def monitor_state() -> dict[str, Any]:
+    """What the active monitor last reported; ``stale`` when it has not reported lately."""
+    state = MonitorState.objects.filter(key="monitor").first()
+    if state is None:
+        return {"running": False, "redis_ok": None, "stale": True}
+    data: dict[str, Any] = state.as_json()
+    age = (datetime.now(UTC) - state.last_cycle_at).total_seconds() if state.last_cycle_at else None
+    data["stale"] = age is None or age > max(10.0, 5 * conf.poll_interval())
+    data["running"] = not data["stale"]
+    return data
+
+
+def audit_entries(*, target_prefix: str = "", limit: int = 20) -> list[AuditLog]:
+    qs = AuditLog.objects.all()
+    if target_prefix:
+        qs = qs.filter(target__startswith=target_prefix)
+    return list(qs[:limit])
+
+
+def rows_as_json(rows: list[QueueRow]) -> list[dict[str, Any]]:
+    return [asdict(row) for row in rows]

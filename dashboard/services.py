@@ -1,0 +1,192 @@
+"""Operator actions on queues: permission check, the library call, an audit-log row."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from dashboard.models import AuditLog
+from dashboard.monitor.library import manager_for
+from queues.models import QueueDefinition
+
+OPERATE = "queues.operate_queue"
+DESTROY = "queues.destroy_queue"
+
+User = AbstractBaseUser | AnonymousUser
+
+
+class ActionFailed(Exception):
+    """The library refused or Redis failed; the message is safe to show."""
+
+
+def _act(
+    *,
+    user: Any,
+    permission: str,
+    action: str,
+    definition: QueueDefinition,
+    target: str,
+    details: dict[str, Any],
+    call: Callable[[Any], Any],
+) -> Any:
+    username = user.get_username() if getattr(user, "is_authenticated", False) else ""
+    if not user.has_perm(permission):
+        AuditLog.objects.create(
+            user=user if username else None,
+            username=username,
+            action=action,
+            target=target,
+            details={**details, "denied": permission},
+            ok=False,
+        )
+        raise PermissionDenied(f"{action} needs the {permission} permission")
+    manager = manager_for(definition.effective_redis_url())
+    try:
+        result = call(manager)
+    except Exception as exc:
+        AuditLog.objects.create(
+            user=user,
+            username=username,
+            action=action,
+            target=target,
+            details={**details, "error": f"{type(exc).__name__}: {exc}"},
+            ok=False,
+        )
+        raise ActionFailed(f"{action} failed: {type(exc).__name__}: {exc}") from exc
+    AuditLog.objects.create(
+        user=user,
+        username=username,
+        action=action,
+        target=target,
+        details={
+            **details,
+            "result": result if isinstance(result, int | str | None) else str(result),
+        },
+    )
+    return result
+
+
+def _name(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > 200:
+        raise ValidationError({what: f"A {what} name of 1 to 200 characters is required."})
+    return value
+
+
+def _entry_id(value: str) -> str:
+    value = (value or "").strip()
+    head, _, tail = value.partition("-")
+    if value in {"$", "0"} or (head.isdigit() and (not tail or tail.isdigit())):
+        return value
+    raise ValidationError({"id": "An entry id like 1700000000000-0, 0 or $."})
+
+
+def group_create(*, user: Any, definition: QueueDefinition, group: str, start: str = "$") -> None:
+    group, start = _name(group, "group"), _entry_id(start)
+    _act(
+        user=user,
+        permission=OPERATE,
+        action="group.create",
+        definition=definition,
+        target=f"{definition.name}/{group}",
+        details={"start": start},
+        call=lambda m: m.create_group(definition.queue_name, group, start=start),
+    )
+
+
+def group_delete(*, user: Any, definition: QueueDefinition, group: str) -> None:
+    group = _name(group, "group")
+    _act(
+        user=user,
+        permission=DESTROY,
+        action="group.delete",
+        definition=definition,
+        target=f"{definition.name}/{group}",
+        details={},
+        call=lambda m: m.delete_group(definition.queue_name, group),
+    )
+
+
+def group_set_id(*, user: Any, definition: QueueDefinition, group: str, entry_id: str) -> None:
+    group, entry_id = _name(group, "group"), _entry_id(entry_id)
+    _act(
+        user=user,
+        permission=OPERATE,
+        action="group.set_id",
+        definition=definition,
+        target=f"{definition.name}/{group}",
+        details={"id": entry_id},
+        call=lambda m: m.set_group_id(definition.queue_name, group, entry_id),
+    )
+
+
+def consumer_delete(*, user: Any, definition: QueueDefinition, group: str, consumer: str) -> Any:
+    group, consumer = _name(group, "group"), _name(consumer, "consumer")
+    return _act(
+        user=user,
+        permission=DESTROY,
+        action="consumer.delete",
+        definition=definition,
+        target=f"{definition.name}/{group}/{consumer}",
+        details={},
+        call=lambda m: m.delete_consumer(definition.queue_name, group, consumer),
+    )
+
+
+def queue_trim(*, user: Any, definition: QueueDefinition, maxlen: int) -> Any:
+    if maxlen < 0:
+        raise ValidationError({"maxlen": "Must be zero or more."})
+    return _act(
+        user=user,
+        permission=DESTROY,
+        action="queue.trim",
+        definition=definition,
+        target=definition.name,
+        details={"maxlen": maxlen},
+        call=lambda m: m.trim(definition.queue_name, maxlen=maxlen),
+    )
+
+
+def queue_purge(*, user: Any, definition: QueueDefinition) -> Any:
+    return _act(
+        user=user,
+        permission=DESTROY,
+        action="queue.purge",
+        definition=definition,
+        target=definition.name,
+        details={},
+        call=lambda m: m.purge(definition.queue_name),
+    )
+
+
+def _ids(ids: list[str] | None) -> list[str] | None:
+    return None if ids is None else [_entry_id(i) for i in ids]
+
+
+def dead_letters_replay(*, user: Any, definition: QueueDefinition, ids: list[str] | None) -> Any:
+    ids = _ids(ids)
+    return _act(
+        user=user,
+        permission=OPERATE,
+        action="dlq.replay",
+        definition=definition,
+        target=definition.name,
+        details={"ids": ids if ids is not None else "all"},
+        call=lambda m: m.replay_dead_letters(definition.queue_name, ids=ids),
+    )
+
+
+def dead_letters_delete(*, user: Any, definition: QueueDefinition, ids: list[str] | None) -> Any:
+    ids = _ids(ids)
+    return _act(
+        user=user,
+        permission=DESTROY,
+        action="dlq.delete",
+        definition=definition,
+        target=definition.name,
+        details={"ids": ids if ids is not None else "all"},
+        call=lambda m: m.delete_dead_letters(definition.queue_name, ids=ids),
+    )

@@ -1,0 +1,115 @@
+// Live updates over the websocket. Everything that comes from data is written with
+// textContent (never innerHTML), so payloads and names can never become markup.
+"use strict";
+(function () {
+  const handlers = {};
+  const SW = (window.StreamWarden = window.StreamWarden || {});
+
+  SW.on = function (type, fn) { (handlers[type] = handlers[type] || []).push(fn); };
+
+  SW.fmtNumber = function (v, digits) {
+    if (v === null || v === undefined || Number.isNaN(v)) return "–";
+    return digits ? Number(v).toFixed(digits) : String(v);
+  };
+  SW.fmtAge = function (ms) {
+    if (ms === null || ms === undefined || ms === "") return "–";
+    const s = Number(ms) / 1000;
+    if (s < 60) return s.toFixed(1) + " s";
+    if (s < 3600) return (s / 60).toFixed(1) + " min";
+    if (s < 86400) return (s / 3600).toFixed(1) + " h";
+    return (s / 86400).toFixed(1) + " d";
+  };
+  SW.el = function (tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  };
+  SW.setField = function (root, field, text) {
+    root.querySelectorAll('[data-field="' + field + '"]').forEach(function (n) { n.textContent = text; });
+  };
+  SW.csrf = function () {
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  };
+  SW.post = function (url, body) {
+    return fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": SW.csrf() },
+      body: JSON.stringify(body || {}),
+    }).then(function (r) {
+      return r.json().then(function (data) {
+        if (!r.ok) throw new Error(data.error || r.statusText);
+        return data;
+      });
+    });
+  };
+
+  function showMonitor(data) {
+    const box = document.getElementById("monitor-status");
+    if (box) {
+      SW.setField(box, "monitor-text", data.redis_ok === false ? "Redis unreachable" : "running");
+      SW.setField(document, "poll_ms", SW.fmtNumber(data.poll_ms));
+      SW.setField(document, "poll_commands", SW.fmtNumber(data.poll_commands));
+      SW.setField(document, "queues", SW.fmtNumber(data.queues));
+    }
+    const banner = document.getElementById("banner");
+    const initial = document.getElementById("initial-outage");
+    if (initial) initial.remove();
+    if (!banner) return;
+    if (data.redis_ok === false) {
+      banner.textContent = "Redis unreachable since " + (data.redis_down_since || "?") +
+        (data.redis_error ? " — " + data.redis_error : "");
+      banner.hidden = false;
+    } else if (data.stale && data.running === false) {
+      banner.textContent = "The monitor is not reporting (last poll " + (data.last_cycle_at || "never") + ")";
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+      banner.textContent = "";
+    }
+  }
+  SW.on("monitor.status", showMonitor);
+
+  function setLive(text) {
+    SW.setField(document, "live", text);
+  }
+
+  // When the websocket is down (its channel layer may live on the Redis that is down),
+  // ask the API how the monitor is, so the page still shows the outage.
+  let pollTimer = null;
+  function pollMonitor() {
+    fetch("/api/monitor/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) showMonitor(data); })
+      .catch(function () {});
+  }
+  function startPolling() { if (!pollTimer) { pollMonitor(); pollTimer = setInterval(pollMonitor, 3000); } }
+  function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
+
+  let retry = 500;
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const ws = new WebSocket(scheme + location.host + "/ws/live/");
+    ws.onopen = function () { retry = 500; setLive("connected"); stopPolling(); };
+    ws.onmessage = function (event) {
+      let msg;
+      try { msg = JSON.parse(event.data); } catch (e) { return; }
+      (handlers[msg.type] || []).forEach(function (fn) {
+        try { fn(msg.data); } catch (e) { console.error(e); }
+      });
+    };
+    ws.onclose = function () {
+      setLive("reconnecting…");
+      startPolling();
+      setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    const box = document.getElementById("monitor-status");
+    if (box && box.dataset.redisOk === "false") startPolling();
+    connect();
+  });
+})();

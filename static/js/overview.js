@@ -1,0 +1,63 @@
+// The overview table: one row per queue, updated in place from "queue.update" events.
+"use strict";
+(function () {
+  const SW = window.StreamWarden;
+  const history = {};
+
+  function drawSparkline(svg, values) {
+    while (svg.firstChild) svg.removeChild(svg.firstChild);
+    if (!values || values.length < 2) return;
+    const max = Math.max.apply(null, values.concat([1]));
+    const step = 120 / (values.length - 1);
+    const points = values.map(function (v, i) {
+      return (i * step).toFixed(1) + "," + (23 - (v / max) * 22).toFixed(1);
+    }).join(" ");
+    const line = document.createElementNS("http://www.w3.org/2000/svg", "polyline");
+    line.setAttribute("points", points);
+    line.setAttribute("fill", "none");
+    line.setAttribute("stroke", "currentColor");
+    line.setAttribute("stroke-width", "1.5");
+    svg.appendChild(line);
+  }
+
+  function setBadge(node, prefix, value) {
+    if (!node) return;
+    node.textContent = value;
+    node.className = (prefix === "status" ? "status status-" : "trend trend-") + value;
+  }
+
+  function update(q) {
+    const row = document.querySelector('tr[data-queue="' + CSS.escape(q.name) + '"]');
+    if (!row) return;
+    setBadge(row.querySelector('[data-field="status"]'), "status", q.status);
+    setBadge(row.querySelector('[data-field="trend"]'), "trend", q.trend);
+    SW.setField(row, "length", SW.fmtNumber(q.length));
+    SW.setField(row, "lag", SW.fmtNumber(q.lag));
+    SW.setField(row, "pending", SW.fmtNumber(q.pending));
+    SW.setField(row, "consumers", q.active_consumers + "/" + q.consumers);
+    SW.setField(row, "rate_in", SW.fmtNumber(q.rate_in, 1));
+    SW.setField(row, "rate_out", SW.fmtNumber(q.rate_out, 1));
+    SW.setField(row, "oldest_undelivered_ms", SW.fmtAge(q.oldest_undelivered_ms));
+    SW.setField(row, "oldest_pending_ms", SW.fmtAge(q.oldest_pending_ms));
+    SW.setField(row, "dead_letters", SW.fmtNumber(q.dead_letters));
+    const values = (history[q.name] = history[q.name] || []);
+    values.push(q.lag === null ? q.length : q.lag);
+    if (values.length > 30) values.shift();
+    drawSparkline(row.querySelector('[data-field="sparkline"]'), values);
+  }
+
+  SW.on("queue.update", function (data) { (data.queues || []).forEach(update); });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const initial = JSON.parse(document.getElementById("sparklines").textContent || "{}");
+    document.querySelectorAll("tr[data-queue]").forEach(function (row) {
+      const name = row.dataset.queue;
+      history[name] = (initial[name] || []).slice();
+      drawSparkline(row.querySelector('[data-field="sparkline"]'), history[name]);
+      ["oldest_undelivered_ms", "oldest_pending_ms"].forEach(function (field) {
+        const cell = row.querySelector('[data-field="' + field + '"]');
+        if (cell) cell.textContent = SW.fmtAge(cell.dataset.ms);
+      });
+    });
+  });
+})();

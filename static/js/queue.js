@@ -1,0 +1,214 @@
+// The queue page: charts from the history API, tables rendered with textContent only,
+// live refresh from "queue.update", and operator actions (confirm + CSRF + audit server-side).
+"use strict";
+(function () {
+  const SW = window.StreamWarden;
+  let config, snapshot, depthChart, ratesChart, range = "1h", lastRefresh = 0;
+
+  function button(text, cls, onClick) {
+    const b = SW.el("button", text, cls);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function act(question, url, body) {
+    if (question && !window.confirm(question)) return;
+    SW.post(config.api + url, body)
+      .then(function () { refreshTables(true); })
+      .catch(function (err) { window.alert("Failed: " + err.message); });
+  }
+
+  function fillRows(tbody, rows) {
+    while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
+    rows.forEach(function (cells) {
+      const tr = document.createElement("tr");
+      cells.forEach(function (cell) {
+        const td = document.createElement("td");
+        if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? "–" : String(cell);
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+  }
+
+  function badge(value, kind) { return SW.el("span", value, kind === "status" ? "status status-" + value : "trend trend-" + value); }
+
+  function renderSnapshot(s) {
+    snapshot = s;
+    const summary = document.getElementById("summary");
+    SW.setField(summary, "length", SW.fmtNumber(s.length));
+    SW.setField(summary, "lag", SW.fmtNumber(s.lag));
+    SW.setField(summary, "pending", SW.fmtNumber(s.pending));
+    SW.setField(summary, "consumers", s.active_consumers + "/" + s.consumers);
+    SW.setField(summary, "rate_in", SW.fmtNumber(s.rate_in, 1));
+    SW.setField(summary, "rate_out", SW.fmtNumber(s.rate_out, 1));
+    SW.setField(summary, "dead_letters", SW.fmtNumber(s.dead_letters));
+    const status = document.getElementById("queue-status");
+    if (status) { status.textContent = s.status; status.className = "status status-" + s.status; }
+    const trend = document.getElementById("queue-trend");
+    if (trend) { trend.textContent = s.trend; trend.className = "trend trend-" + s.trend; }
+
+    fillRows(document.querySelector("#groups tbody"), s.groups.map(function (g) {
+      const actions = document.createElement("span");
+      if (config.canOperate) {
+        actions.appendChild(button("Set id", "", function () {
+          const id = window.prompt("Move group " + g.name + " to entry id (0, $ or 1700000000000-0):", "$");
+          if (id) act("Set the last-delivered id of " + g.name + " to " + id + "?", "groups/" + encodeURIComponent(g.name) + "/set-id/", { id: id });
+        }));
+      }
+      if (config.canDestroy) {
+        actions.appendChild(button("Delete", "danger", function () {
+          act("Delete group " + g.name + " and its pending entries list?", "groups/" + encodeURIComponent(g.name) + "/delete/");
+        }));
+      }
+      return [g.name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
+        g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
+        g.drain_seconds === null ? "–" : SW.fmtAge(g.drain_seconds * 1000),
+        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), g.last_delivered_id, actions];
+    }));
+
+    const consumers = [];
+    s.groups.forEach(function (g) {
+      g.consumer_list.forEach(function (c) {
+        const actions = document.createElement("span");
+        if (config.canDestroy) {
+          actions.appendChild(button("Delete", "danger", function () {
+            act("Delete consumer " + c.name + " of " + g.name + (c.pending ? " (it still has " + c.pending + " pending entries)" : "") + "?",
+              "groups/" + encodeURIComponent(g.name) + "/consumers/" + encodeURIComponent(c.name) + "/delete/");
+          }));
+        }
+        consumers.push([g.name, c.name, c.pending, SW.fmtAge(c.idle_ms), c.active ? "yes" : "no", actions]);
+      });
+    });
+    fillRows(document.querySelector("#consumers tbody"), consumers);
+
+    const select = document.getElementById("pending-group");
+    const current = select.value;
+    const names = s.groups.map(function (g) { return g.name; });
+    if (Array.from(select.options).map(function (o) { return o.value; }).join("\n") !== names.join("\n")) {
+      while (select.firstChild) select.removeChild(select.firstChild);
+      names.forEach(function (n) { const o = SW.el("option", n); o.value = n; select.appendChild(o); });
+      if (names.indexOf(current) >= 0) select.value = current;
+    }
+  }
+
+  function refreshPending() {
+    const group = document.getElementById("pending-group").value;
+    const tbody = document.querySelector("#pending tbody");
+    if (!group) { fillRows(tbody, []); return Promise.resolve(); }
+    return fetch(config.api + "pending/?group=" + encodeURIComponent(group), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        fillRows(tbody, (data.pending || []).map(function (p) { return [p.id, p.consumer, SW.fmtAge(p.idle_ms), p.deliveries]; }));
+      });
+  }
+
+  function refreshDeadLetters() {
+    return fetch(config.api + "dead-letters/", { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        fillRows(document.querySelector("#dead-letters tbody"), (data.dead_letters || []).map(function (d) {
+          const pre = SW.el("pre", d.payload, "payload");  // textContent: shown as text, never run
+          const actions = document.createElement("span");
+          if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + d.id + "?", "dead-letters/replay/", { ids: [d.id] }); }));
+          if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + d.id + "?", "dead-letters/delete/", { ids: [d.id] }); }));
+          return [d.id, d.group, d.reason, d.error, d.deliveries, pre, actions];
+        }));
+      });
+  }
+
+  function refreshTables(force) {
+    const now = Date.now();
+    if (!force && now - lastRefresh < 3000) return;
+    lastRefresh = now;
+    refreshPending().catch(function () {});
+    refreshDeadLetters().catch(function () {});
+    if (force) fetch(config.api, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      .then(function (d) { if (d.snapshot) renderSnapshot(d.snapshot); }).catch(function () {});
+  }
+
+  function chart(canvas, datasets) {
+    if (!window.Chart) return null;
+    return new window.Chart(canvas, {
+      type: "line",
+      data: { labels: [], datasets: datasets.map(function (label) { return { label: label, data: [], pointRadius: 0, borderWidth: 1.5, tension: 0.2 }; }) },
+      options: { animation: false, responsive: true, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } },
+    });
+  }
+
+  function label(t) { const d = new Date(t); return range === "7d" || range === "24h" ? d.toLocaleString() : d.toLocaleTimeString(); }
+
+  function loadHistory() {
+    fetch(config.api + "history/?range=" + encodeURIComponent(range), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        const pts = data.points || [];
+        if (depthChart) {
+          depthChart.data.labels = pts.map(function (p) { return label(p.t); });
+          ["length", "lag", "pending"].forEach(function (k, i) { depthChart.data.datasets[i].data = pts.map(function (p) { return p[k]; }); });
+          depthChart.update();
+        }
+        if (ratesChart) {
+          ratesChart.data.labels = pts.map(function (p) { return label(p.t); });
+          ["rate_in", "rate_out"].forEach(function (k, i) { ratesChart.data.datasets[i].data = pts.map(function (p) { return p[k]; }); });
+          ratesChart.update();
+        }
+      }).catch(function () {});
+  }
+
+  function appendPoint(s) {
+    if (range !== "5m" && range !== "1h") return;
+    [[depthChart, ["length", "lag", "pending"]], [ratesChart, ["rate_in", "rate_out"]]].forEach(function (pair) {
+      const c = pair[0];
+      if (!c) return;
+      c.data.labels.push(label(s.at_ms));
+      pair[1].forEach(function (k, i) { c.data.datasets[i].data.push(s[k]); });
+      if (c.data.labels.length > 600) { c.data.labels.shift(); c.data.datasets.forEach(function (d) { d.data.shift(); }); }
+      c.update();
+    });
+  }
+
+  SW.on("queue.update", function (data) {
+    (data.queues || []).forEach(function (q) {
+      if (q.name !== config.name) return;
+      renderSnapshot(q);
+      appendPoint(q);
+      refreshTables(false);
+    });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    config = JSON.parse(document.getElementById("page-config").textContent);
+    const detail = JSON.parse(document.getElementById("queue-detail").textContent);
+    if (detail && detail.snapshot) renderSnapshot(detail.snapshot);
+    depthChart = chart(document.getElementById("chart-depth"), ["length", "lag", "pending"]);
+    ratesChart = chart(document.getElementById("chart-rates"), ["in/s", "out/s"]);
+    loadHistory();
+    refreshTables(true);
+    document.getElementById("pending-group").addEventListener("change", function () { refreshPending(); });
+    document.querySelectorAll("#ranges button").forEach(function (b) {
+      b.addEventListener("click", function () {
+        range = b.dataset.range;
+        document.querySelectorAll("#ranges button").forEach(function (o) { o.classList.toggle("active", o === b); });
+        loadHistory();
+      });
+    });
+    const create = document.getElementById("create-group");
+    if (create) create.addEventListener("submit", function (e) {
+      e.preventDefault();
+      act(null, "groups/", { group: create.elements.group.value, start: create.elements.start.value });
+    });
+    const trim = document.getElementById("trim");
+    if (trim) trim.addEventListener("submit", function (e) {
+      e.preventDefault();
+      act("Trim " + config.name + " to " + trim.elements.maxlen.value + " entries? Entries beyond are deleted.", "trim/", { maxlen: trim.elements.maxlen.value });
+    });
+    const purge = document.getElementById("purge");
+    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + config.name + "? This cannot be undone.", "purge/"); });
+    const replayAll = document.getElementById("dlq-replay-all");
+    if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + config.name + "?", "dead-letters/replay/", { ids: "all" }); });
+    const deleteAll = document.getElementById("dlq-delete-all");
+    if (deleteAll) deleteAll.addEventListener("click", function () { act("Delete every dead letter of " + config.name + "?", "dead-letters/delete/", { ids: "all" }); });
+  });
+})();

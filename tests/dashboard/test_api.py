@@ -1,0 +1,155 @@
+"""The JSON API and pages: data, permissions (403 + button absent), CSRF, tokens, audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from dashboard.models import ApiToken, AuditLog, MetricSnapshot
+from dashboard.monitor.library import reset_managers
+from queues.models import QueueDefinition
+from tests.dashboard.helpers import create_group, publish, read, stream_key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_managers():
+    reset_managers()
+    yield
+    reset_managers()
+
+
+@pytest.fixture
+def queue(redis_url, queue_name):
+    publish(redis_url, queue_name, [{"n": i} for i in range(5)])
+    create_group(redis_url, queue_name, "billing")
+    read(redis_url, queue_name, "billing", "worker-1", 2)
+    return QueueDefinition.objects.create(name="orders", queue=queue_name)
+
+
+def _user(django_user_model, name, *perms):
+    user = django_user_model.objects.create_user(name, password="pw-for-tests-1")
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.fixture
+def viewer(client, django_user_model):
+    client.force_login(_user(django_user_model, "viewer"))
+    return client
+
+
+@pytest.fixture
+def operator(django_user_model):
+    c = Client()
+    c.force_login(_user(django_user_model, "operator", "operate_queue", "destroy_queue"))
+    return c
+
+
+def test_queue_list_and_detail_show_live_numbers(viewer, queue):
+    data = viewer.get("/api/queues/").json()
+    (row,) = data["queues"]
+    assert row["name"] == "orders" and row["snapshot"]["length"] == 5
+    detail = viewer.get("/api/queues/orders/").json()
+    (group,) = detail["snapshot"]["groups"]
+    assert (group["name"], group["lag"], group["pending"]) == ("billing", 3, 2)
+    pending = viewer.get("/api/queues/orders/pending/?group=billing").json()["pending"]
+    assert len(pending) == 2 and pending[0]["deliveries"] == 1
+    assert viewer.get("/api/queues/nope/").status_code == 404
+
+
+def test_a_user_without_permission_gets_403_and_no_destructive_buttons(viewer, queue, redis_client):
+    for path, body in [
+        ("/api/queues/orders/purge/", {}),
+        ("/api/queues/orders/trim/", {"maxlen": 0}),
+        ("/api/queues/orders/groups/billing/delete/", {}),
+        ("/api/queues/orders/groups/", {"group": "x"}),
+        ("/api/queues/orders/dead-letters/delete/", {"ids": "all"}),
+    ]:
+        response = viewer.post(path, json.dumps(body), content_type="application/json")
+        assert response.status_code == 403, path
+    assert redis_client.xlen(stream_key(queue.queue)) == 5
+    assert AuditLog.objects.filter(ok=False, username="viewer").count() == 5
+    page = viewer.get("/queues/orders/").content.decode()
+    assert 'id="purge"' not in page and 'id="trim"' not in page
+    assert '"canDestroy": false' in page
+
+
+def test_an_operator_purges_with_an_audit_entry_and_sees_the_buttons(operator, queue, redis_client):
+    page = operator.get("/queues/orders/").content.decode()
+    assert 'id="purge"' in page and 'id="trim"' in page
+    response = operator.post("/api/queues/orders/purge/", "{}", content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert redis_client.xlen(stream_key(queue.queue)) == 0
+    entry = AuditLog.objects.get(action="queue.purge")
+    assert entry.username == "operator" and entry.ok and entry.target == "orders"
+
+
+def test_operator_creates_a_group_and_sets_its_id(operator, queue, redis_client):
+    ok = operator.post(
+        "/api/queues/orders/groups/",
+        {"group": "audit", "start": "0"},
+        content_type="application/json",
+    )
+    assert ok.status_code == 200, ok.content
+    groups = {g["name"].decode() for g in redis_client.xinfo_groups(stream_key(queue.queue))}
+    assert groups == {"billing", "audit"}
+    bad = operator.post(
+        "/api/queues/orders/groups/audit/set-id/",
+        {"id": "nonsense"},
+        content_type="application/json",
+    )
+    assert bad.status_code == 400 and "id" in bad.json()["fields"]
+
+
+def test_session_writes_need_the_csrf_token(django_user_model, queue):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(_user(django_user_model, "op", "destroy_queue"))
+    response = c.post("/api/queues/orders/purge/", "{}", content_type="application/json")
+    assert response.status_code == 403 and response.json()["error"] == "CSRF check failed"
+
+
+def test_token_auth_reads_and_is_forbidden_without_permission(django_user_model, queue):
+    user = _user(django_user_model, "robot")
+    _, key = ApiToken.issue(user=user, name="ci")
+    c = Client()
+    assert c.get("/api/queues/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    assert c.get("/api/queues/", HTTP_AUTHORIZATION="Token wrong").status_code == 401
+    response = c.post("/api/queues/orders/purge/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 403
+
+
+def test_metrics_are_prometheus_text_per_queue_and_group(viewer, queue):
+    response = viewer.get("/metrics")
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")
+    assert 'streamwarden_queue_length{queue="orders"} 5' in text
+    assert 'streamwarden_group_lag{queue="orders",group="billing"} 3' in text
+    assert 'streamwarden_group_pending{queue="orders",group="billing"} 2' in text
+    assert "# TYPE streamwarden_group_status gauge" in text
+
+
+def test_history_returns_points_of_the_range(viewer, queue):
+    now = datetime.now(UTC)
+    MetricSnapshot.objects.bulk_create(
+        [
+            MetricSnapshot(queue="orders", at=now - timedelta(seconds=s), length=s)
+            for s in (10, 200, 4000)
+        ]
+    )
+    points = viewer.get("/api/queues/orders/history/?range=5m").json()["points"]
+    assert [p["length"] for p in points] == [200, 10]
+    assert len(viewer.get("/api/queues/orders/history/?range=1h").json()["points"]) == 2
+
+
+def test_overview_page_lists_queues_with_escaped_names(viewer, redis_url):
+    QueueDefinition.objects.create(name="<b>evil", queue="evil")
+    page = viewer.get("/").content.decode()
+    assert "&lt;b&gt;evil" in page and "<b>evil" not in page

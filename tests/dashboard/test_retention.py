@@ -1,0 +1,44 @@
+"""Snapshot retention with a compressed clock: the table stays bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.models import MetricSnapshot
+from dashboard.monitor.retention import apply_retention
+
+pytestmark = pytest.mark.django_db
+
+
+def test_raw_rows_roll_up_into_minutes_and_old_rows_go(settings):
+    settings.STREAMWARDEN_RAW_RETENTION = 3600
+    settings.STREAMWARDEN_ROLLUP_RETENTION = 7 * 24 * 3600
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = start
+    sizes = []
+    # Nine simulated days, one raw row every 30 s per queue, retention every 30 minutes.
+    step = timedelta(seconds=30)
+    while clock < start + timedelta(days=9):
+        batch = []
+        end = clock + timedelta(minutes=30)
+        while clock < end:
+            batch += [
+                MetricSnapshot(queue=q, at=clock, length=i, lag=i, pending=1)
+                for i, q in enumerate(("a", "b"))
+            ]
+            clock += step
+        MetricSnapshot.objects.bulk_create(batch)
+        apply_retention(now=clock)
+        sizes.append(MetricSnapshot.objects.count())
+    raw = MetricSnapshot.objects.filter(resolution="raw")
+    minutes = MetricSnapshot.objects.filter(resolution="1m")
+    assert raw.earliest("at").at >= clock - timedelta(hours=1)
+    assert minutes.earliest("at").at >= clock - timedelta(days=7)
+    # Bounded: 1 h of raw (2 queues × 120) + 7 d of minutes (2 × 10 080), never more.
+    bound = 2 * 120 + 2 * 7 * 24 * 60 + 2 * 60
+    assert max(sizes) <= bound
+    assert sizes[-1] == pytest.approx(sizes[-10], rel=0.01)  # steady state
+    point = minutes.filter(queue="b").latest("at")
+    assert (point.lag, point.pending) == (1, 1)
