@@ -6,9 +6,9 @@ dies mid-ingestion leaves the rest pending, and the next ingester (same or anoth
 name) picks them up. Rows are unique on (queue, event id), so an event delivered twice never
 makes a second row. Acks happen only after the database commit.
 
-TODO(library): read through the library's events API (``queues.events``) once it lands; until
-then the per-queue events stream ``sw:{<queue>}:events`` (library-design.md) is read with
-redis-py directly — see the Requests section of the contract.
+Key names and event types come from the library (``queues.keys``, ``queues.events``).
+TODO(library): the library has no consumer-group reader for its events yet, so the group
+reads are made here with redis-py; switch when it offers one (contract, Requests).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from django.db import transaction
 
 from alerts.models import AlertKind
 from alerts.services import record_event_alert
+from queues import events as library_events
+from queues.keys import queue_keys
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,10 @@ MAX_PER_CALL = 20_000
 #: Pending events of another (dead) dashboard consumer are taken over after this idle time.
 TAKEOVER_IDLE_MS = 30_000
 
-EVENT_KINDS = {"claimed": AlertKind.CLAIMED, "dead_lettered": AlertKind.DEAD_LETTERED}
+EVENT_KINDS = {
+    library_events.CLAIMED: AlertKind.CLAIMED,
+    library_events.DEAD_LETTERED: AlertKind.DEAD_LETTERED,
+}
 
 _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
@@ -42,7 +47,7 @@ _clients_lock = threading.Lock()
 
 def events_key(queue: str) -> str:
     """The library's per-queue events stream (one hash tag per queue)."""
-    return f"sw:{{{queue}}}:events"
+    return queue_keys(queue).events
 
 
 def _client(redis_url: str) -> redis.Redis:
@@ -164,8 +169,8 @@ def ingest_events(
     if created == 0 and block_ms > 0 and queues:
         streams: Any = {events_key(q): ">" for q in queues}
         reply: Any = client.xreadgroup(GROUP, consumer_name, streams, count=BATCH, block=block_ms)
+        by_key = {events_key(q): q for q in queues}
         for raw_key, entries in reply or []:
             key = _text(raw_key)
-            queue = key[len("sw:{") : -len("}:events")]
-            created += _ingest_batch(client, queue, key, list(entries))[1]
+            created += _ingest_batch(client, by_key[key], key, list(entries))[1]
     return created

@@ -1,8 +1,8 @@
-"""Real claims for tests, made the way the library makes them (until its Consumer is used).
+"""Real claims for tests, made by the library itself.
 
-A child process reads messages through a consumer group and is SIGKILLed while holding them;
-a claimer then XCLAIMs them and writes one ``claimed`` event per message to the queue's events
-stream in the library's format (library-design.md "Events").
+A child process runs a library Consumer whose handler hangs, so it holds messages; the test
+SIGKILLs it, and a rescuer Consumer (short ``claim_idle``) claims them, which writes one
+``claimed`` event per message to the queue's events stream in the same atomic step.
 """
 
 from __future__ import annotations
@@ -11,85 +11,91 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import redis
 
+from queues import Consumer, Producer
+from queues.keys import queue_keys
 from tests.redis_process import wait_for
 
 HOLDER = r"""
-import sys, time, redis
-client = redis.Redis.from_url(sys.argv[1])
-stream, group, count = sys.argv[2], sys.argv[3], int(sys.argv[4])
-got = client.xreadgroup(group, "doomed-worker", {stream: ">"}, count=count)
-print(len(got[0][1]) if got else 0, flush=True)
-time.sleep(3600)  # "processing" forever, until SIGKILL
+import sys, threading, time
+from queues import Consumer
+url, queue, group, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+started = []
+lock = threading.Lock()
+
+def hang(message):
+    with lock:
+        started.append(message.id)
+        if len(started) == count:
+            print(count, flush=True)
+    time.sleep(3600)  # "processing" until SIGKILL
+
+Consumer(queue, group, handler=hang, redis=url, name="doomed-worker",
+         concurrency=count, batch_size=count, claim_idle=1.0).run()
 """
 
 
 def stream_key(queue: str) -> str:
-    return f"sw:{{{queue}}}:stream"
+    return queue_keys(queue).stream
 
 
 def events_key(queue: str) -> str:
-    return f"sw:{{{queue}}}:events"
+    return queue_keys(queue).events
 
 
-def publish(client: redis.Redis, queue: str, count: int) -> list[str]:
-    pipe = client.pipeline(transaction=False)
-    for i in range(count):
-        pipe.xadd(stream_key(queue), {"payload": f'{{"n": {i}}}', "ctype": "json"})
-    return [i.decode() for i in pipe.execute()]
+def publish(redis_url: str, queue: str, count: int) -> list[str]:
+    producer = Producer(queue, redis=redis_url)
+    try:
+        return producer.publish_many([{"n": i} for i in range(count)])
+    finally:
+        producer.close()
 
 
 def kill_consumer_holding(redis_url: str, queue: str, group: str, count: int) -> None:
-    """Start a worker that takes ``count`` messages, then SIGKILL it while it holds them."""
-    client = redis.Redis.from_url(redis_url)
-    client.xgroup_create(stream_key(queue), group, id="0", mkstream=True)
+    """Start a library consumer that takes ``count`` messages, SIGKILL it while it holds them."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, redis_url, stream_key(queue), group, str(count)],
+        [sys.executable, "-c", HOLDER, redis_url, queue, group, str(count)],
         stdout=subprocess.PIPE,
         text=True,
+        cwd=os.getcwd(),
     )
-    assert proc.stdout is not None
-    assert int(proc.stdout.readline()) == count
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(10)
-    wait_for(lambda: client.xpending(stream_key(queue), group)["pending"] == count)
-
-
-def claim_all(
-    redis_url: str, queue: str, group: str, *, new_owner: str = "rescuer", min_idle_ms: int = 0
-) -> list[str]:
-    """XCLAIM every pending entry of ``group`` and emit one claimed event each; claimed ids."""
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == str(count), "holder did not take the messages"
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
     client = redis.Redis.from_url(redis_url)
-    claimed: list[str] = []
-    while True:
-        pending = client.xpending_range(
-            stream_key(queue), group, min="-", max="+", count=500, idle=min_idle_ms
+    wait_for(lambda: client.xpending(stream_key(queue), group)["pending"] == count)
+    client.close()
+
+
+def claim_all(redis_url: str, queue: str, group: str, *, claim_idle: float = 0.3) -> list[str]:
+    """A rescuer library Consumer claims every message the dead one held; the ids it handled."""
+    handled: list[str] = []
+    rescuer = Consumer(
+        queue,
+        group,
+        handler=lambda message: handled.append(message.id),
+        redis=redis_url,
+        name="rescuer",
+        claim_idle=claim_idle,
+        handle_signals=False,
+    )
+    client = redis.Redis.from_url(redis_url)
+    try:
+        # Claimable once idle: the SIGKILLed holder's heartbeat no longer touches them.
+        wait_for(
+            lambda: all(
+                p["time_since_delivered"] >= claim_idle * 1000 + 50
+                for p in client.xpending_range(stream_key(queue), group, "-", "+", 1000)
+            ),
+            timeout=10,
         )
-        pending = [p for p in pending if p["consumer"].decode() != new_owner]
-        if not pending:
-            return claimed
-        for entry in pending:
-            msg_id = entry["message_id"].decode()
-            got = client.xclaim(stream_key(queue), group, new_owner, min_idle_ms, [msg_id])
-            if not got:
-                continue
-            claimed.append(msg_id)
-            client.xadd(
-                events_key(queue),
-                {
-                    "type": "claimed",
-                    "queue": queue,
-                    "group": group,
-                    "id": msg_id,
-                    "previous_owner": entry["consumer"].decode(),
-                    "new_owner": new_owner,
-                    "idle_ms": str(entry["time_since_delivered"]),
-                    "deliveries": str(entry["times_delivered"] + 1),
-                    "time": str(int(time.time() * 1000)),
-                },
-                maxlen=10000,
-                approximate=True,
-            )
+        rescuer.run(burst=True)
+    finally:
+        rescuer.close()
+        client.close()
+    return handled

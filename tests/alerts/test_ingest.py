@@ -16,7 +16,7 @@ def test_sigkilled_consumer_holding_20_messages_gives_20_claimed_alerts(
     redis_url: str, queue_name: str
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    ids = publish(client, queue_name, 20)
+    ids = publish(redis_url, queue_name, 20)
     kill_consumer_holding(redis_url, queue_name, "billing", 20)
     assert sorted(claim_all(redis_url, queue_name, "billing")) == sorted(ids)
 
@@ -33,30 +33,31 @@ def test_sigkilled_consumer_holding_20_messages_gives_20_claimed_alerts(
     assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor-1") == 0
 
 
-def _crash_mid_ingestion(redis_url: str, queue: str, consumer: str, stored: int) -> None:
+def _crash_mid_ingestion(redis_url: str, queue: str, consumer: str, stored: int) -> int:
     """What a monitor killed mid-ingestion leaves: events read, some rows committed, no ack."""
     from alerts.ingest import _ensure_group, _store
 
     client = redis.Redis.from_url(redis_url)
     _ensure_group(client, events_key(queue))
     entries = client.xreadgroup(GROUP, consumer, {events_key(queue): ">"}, count=1000)[0][1]
-    _store(queue, entries[:stored])  # committed, then SIGKILL before XACK
+    _ids, created = _store(queue, entries[:stored])  # committed, then SIGKILL before XACK
+    return created
 
 
 def test_monitor_restarted_mid_ingestion_duplicates_nothing(
     redis_url: str, queue_name: str
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    publish(client, queue_name, 20)
+    publish(redis_url, queue_name, 20)
     kill_consumer_holding(redis_url, queue_name, "billing", 20)
     claim_all(redis_url, queue_name, "billing")
-    _crash_mid_ingestion(redis_url, queue_name, "monitor-1", stored=7)
-    assert Alert.objects.count() == 7
+    stored = _crash_mid_ingestion(redis_url, queue_name, "monitor-1", stored=8)
+    assert 0 < stored == Alert.objects.count() < 20
 
     # The restarted monitor (same consumer name) re-reads its pending events.
     created = ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor-1")
 
-    assert created == 13
+    assert created == 20 - stored
     assert Alert.objects.filter(kind=AlertKind.CLAIMED).count() == 20
     assert client.xpending(events_key(queue_name), GROUP)["pending"] == 0
 
@@ -65,15 +66,15 @@ def test_another_monitor_takes_over_pending_events_of_a_dead_one(
     redis_url: str, queue_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = redis.Redis.from_url(redis_url)
-    publish(client, queue_name, 20)
+    publish(redis_url, queue_name, 20)
     kill_consumer_holding(redis_url, queue_name, "billing", 20)
     claim_all(redis_url, queue_name, "billing")
-    _crash_mid_ingestion(redis_url, queue_name, "monitor-old", stored=12)
+    stored = _crash_mid_ingestion(redis_url, queue_name, "monitor-old", stored=12)
     monkeypatch.setattr("alerts.ingest.TAKEOVER_IDLE_MS", 0)
 
     created = ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor-new")
 
-    assert created == 8
+    assert created == 20 - stored
     assert Alert.objects.count() == 20
     assert Alert.objects.values("event_id").distinct().count() == 20
     assert client.xpending(events_key(queue_name), GROUP)["pending"] == 0
