@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core import checks
 from django.core.management.base import BaseCommand
 
 from alerts.notifier import Notifier
@@ -11,6 +12,9 @@ from alerts.notifier import Notifier
 
 class Command(BaseCommand):
     help = "Group due alerts into notifications and deliver them through the channel backends."
+    # One misconfigured channel (alerts.E001) must not stop delivery to the others: the
+    # checks are reported as warnings here, and that channel's deliveries fail in the log.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--tick", type=float, default=1.0, help="Dispatcher period (s).")
@@ -20,6 +24,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        for problem in checks.run_checks():
+            if problem.is_serious():
+                self.stderr.write(f"warning: {problem}")
         notifier = Notifier(name=options["name"], tick=options["tick"])
         if options["burst"]:
             notifier.drain()
