@@ -1,0 +1,185 @@
+"""Manager: queue and group administration, cheap pipelined info, pending, events."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from queues import (
+    Consumer,
+    ConsumerBusy,
+    GroupExists,
+    GroupNotFound,
+    Manager,
+    Producer,
+    QueueNotFound,
+    QueueUnavailable,
+)
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, Recorder, wait_for
+from tests.redis_process import RedisServer
+
+
+def test_info_reports_stream_groups_consumers_and_ages(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+) -> None:
+    stream = queue_keys(queue_name).stream
+    ids = producer.publish_many([{"n": i} for i in range(10)])
+    producer.publish("later", delay=60)
+    manager.create_group(queue_name, "g", start="0")
+    redis_client.xreadgroup("g", "alice", {stream: ">"}, count=4)
+    redis_client.xack(stream, "g", ids[0])
+    redis_client.xreadgroup("g", "bob", {stream: ">"}, count=2)
+    manager.create_group(queue_name, "idle", start="$")
+
+    info = manager.info(queue_name)
+
+    assert info.exists and info.length == 10
+    assert (info.first_id, info.last_id, info.entries_added) == (ids[0], ids[-1], 10)
+    assert (info.delayed, info.dead) == (1, 0)
+    g = info.group("g")
+    assert (g.pending, g.lag, g.entries_read, g.last_delivered_id) == (5, 4, 6, ids[5])
+    assert {c.name: c.pending for c in g.consumers} == {"alice": 3, "bob": 2}
+    assert g.active_consumers == 2 and all(c.active for c in g.consumers)
+    assert g.oldest_pending_ms is not None and g.oldest_pending_ms >= 0
+    assert g.oldest_undelivered_ms is not None
+    idle = info.group("idle")
+    assert (idle.pending, idle.lag, idle.consumers, idle.oldest_undelivered_ms) == (0, 0, (), None)
+    assert info.lag == 4 and info.pending == 5
+    assert info.time_ms is not None
+
+
+def test_info_many_answers_for_many_queues_in_two_round_trips(
+    redis_url: str, manager: Manager, redis_client: redis.Redis
+) -> None:
+    names = [f"many-{i}" for i in range(30)]
+    for name in names:
+        Producer(name, redis=redis_url).publish_many([1, 2])
+        manager.create_group(name, "g", start="0")
+    before = redis_client.info("stats")["total_commands_processed"]
+    infos = manager.info_many([*names, "never-heard-of"])
+    commands = redis_client.info("stats")["total_commands_processed"] - before - 1
+    assert [i.name for i in infos] == [*names, "never-heard-of"]
+    assert all(i.exists and i.length == 2 and i.group("g").lag == 2 for i in infos[:-1])
+    assert not infos[-1].exists
+    # 1 TIME + 5 per queue + 3 per group, pipelined: no per-queue round trips beyond that
+    assert commands == 1 + 5 * 31 + 3 * 30
+
+
+def test_info_of_an_unknown_queue_raises_queue_not_found(manager: Manager) -> None:
+    with pytest.raises(QueueNotFound):
+        manager.info("nobody")
+    with pytest.raises(LookupError):
+        manager.info("nobody")
+
+
+def test_queues_can_be_created_listed_and_deleted(manager: Manager, queue_name: str) -> None:
+    assert manager.create_queue(queue_name) is True
+    assert manager.create_queue(queue_name) is False
+    assert queue_name in manager.queues()
+    info = manager.info(queue_name)
+    assert info.exists and info.length == 0
+    assert manager.delete_queue(queue_name) is True
+    assert queue_name not in manager.queues()
+    with pytest.raises(QueueNotFound):
+        manager.info(queue_name)
+
+
+def test_groups_can_be_created_moved_and_deleted(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    ids = producer.publish_many(["a", "b", "c"])
+    manager.create_group(queue_name, "late")  # start="$": only new messages
+    with pytest.raises(GroupExists):
+        manager.create_group(queue_name, "late")
+    recorder = Recorder()
+    Consumer(queue_name, "late", recorder, redis_url, **FAST).run(burst=True)
+    assert recorder.count == 0
+    manager.set_group_id(queue_name, "late", ids[0])  # rewind: re-deliver b and c
+    Consumer(queue_name, "late", recorder, redis_url, **FAST).run(burst=True)
+    assert recorder.payloads() == ["b", "c"]
+    with pytest.raises(GroupNotFound):
+        manager.set_group_id(queue_name, "missing", "0")
+    assert manager.delete_group(queue_name, "late") is True
+    assert manager.delete_group(queue_name, "late") is False
+    assert manager.info(queue_name).groups == ()
+
+
+def test_a_consumer_with_pending_entries_is_deleted_only_when_forced(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    producer.publish_many([1, 2])
+    manager.create_group(queue_name, "g", start="0")
+    redis_client.xreadgroup("g", "holder", {queue_keys(queue_name).stream: ">"}, count=2)
+    with pytest.raises(ConsumerBusy, match="2 pending entries") as info:
+        manager.delete_consumer(queue_name, "g", "holder")
+    assert info.value.pending == 2
+    assert manager.info(queue_name).group("g").pending == 2
+    assert manager.delete_consumer(queue_name, "g", "holder", force=True) == 2
+    group = manager.info(queue_name).group("g")
+    assert (group.pending, group.consumers) == (0, ())
+
+
+def test_pending_lists_entries_with_owner_idle_time_and_delivery_count(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    ids = producer.publish_many(["a", "b", "c"])
+    manager.create_group(queue_name, "g", start="0")
+    redis_client.xreadgroup("g", "c1", {queue_keys(queue_name).stream: ">"}, count=3)
+    entries = manager.pending(queue_name, "g", count=2)
+    assert [e.id for e in entries] == ids[:2]
+    assert {(e.consumer, e.deliveries) for e in entries} == {("c1", 1)}
+    assert all(e.idle_ms >= 0 for e in entries)
+    with pytest.raises(GroupNotFound):
+        manager.pending(queue_name, "nope")
+
+
+def test_events_of_all_queues_come_newest_last(redis_url: str, manager: Manager) -> None:
+    for name in ("ev-a", "ev-b"):
+        Producer(name, redis=redis_url).publish("x")
+        Consumer(name, "g", _fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+    events = manager.events()
+    kinds = [(e.queue, e.type) for e in events]
+    assert ("ev-a", "dead_lettered") in kinds and ("ev-b", "dead_lettered") in kinds
+    assert [e.time_ms for e in events] == sorted(e.time_ms for e in events)
+    assert kinds.index(("ev-a", "dead_lettered")) < kinds.index(("ev-b", "dead_lettered"))
+    assert [e.queue for e in manager.events(queue="ev-a")] == ["ev-a"] * 2
+    assert len(manager.events(count=1)) == 1
+
+
+def test_a_manager_on_a_stopped_redis_raises_queue_unavailable(
+    private_redis: RedisServer,
+) -> None:
+    manager = Manager(redis=private_redis.url)
+    private_redis.stop()
+    with pytest.raises(QueueUnavailable):
+        manager.info("anything")
+    with pytest.raises(QueueUnavailable):
+        manager.queues()
+
+
+def test_health_reports_lag_and_missing_consumers(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    from queues import Thresholds
+
+    producer.publish_many(range(50))
+    manager.create_group(queue_name, "g", start="0")
+    health = manager.health(queue_name, Thresholds(lag=(10, 100), active_consumers=(1, 0)))
+    assert health.status == "alert"
+    by_name = {c.name: c for c in health.checks}
+    assert (by_name["lag"].status, by_name["lag"].value) == ("warn", 50)
+    assert (by_name["active_consumers"].status, by_name["active_consumers"].value) == ("alert", 0)
+
+    recorder = Recorder()
+    Consumer(queue_name, "g", recorder, redis_url, batch_size=100, **FAST).run(burst=True)
+    wait_for(lambda: recorder.count == 50, 5, message="drained")
+    assert manager.health(queue_name, Thresholds(active_consumers=(None, None))).status == "ok"
+
+
+def _fail(message: object) -> None:
+    raise RuntimeError("no")

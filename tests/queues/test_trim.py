@@ -1,0 +1,89 @@
+"""Trimming never removes an entry some group has not received or not acknowledged."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from queues import Consumer, Manager, Producer, TrimRefused
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, Recorder, wait_for
+
+
+def test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+) -> None:
+    stream = queue_keys(queue_name).stream
+    ids = producer.publish_many([{"n": i} for i in range(100)])
+    manager.create_group(queue_name, "fast", start="0")
+    manager.create_group(queue_name, "slow", start="0")
+    # fast: read 80, acknowledged all of them
+    fast_read = redis_client.xreadgroup("fast", "f", {stream: ">"}, count=80)[0][1]
+    redis_client.xack(stream, "fast", *[i for i, _ in fast_read])
+    # slow: read 60, acknowledged only the first 40 (20 still pending), 40 undelivered
+    slow_read = redis_client.xreadgroup("slow", "s", {stream: ">"}, count=60)[0][1]
+    redis_client.xack(stream, "slow", *[i for i, _ in slow_read[:40]])
+
+    removed = manager.trim(queue_name)
+
+    assert removed == 40
+    remaining = [i.decode() for i, _ in redis_client.xrange(stream)]
+    assert remaining == ids[40:], "pending (40..59) and undelivered (60..99) entries stay"
+    assert manager.trim(queue_name) == 0, "nothing more is safe to remove"
+
+    # and the slow group can still finish everything it owes
+    recorder = Recorder()
+    wait_for(
+        lambda: len(manager.pending(queue_name, "slow", min_idle_ms=200)) == 20,
+        5,
+        message="slow group's pending entries idle",
+    )
+    Consumer(queue_name, "slow", recorder, redis_url, claim_idle=0.2, **FAST).run(burst=True)
+    assert sorted(recorder.ids()) == sorted(ids[40:])
+    slow = manager.info(queue_name).group("slow")
+    assert (slow.pending, slow.lag) == (0, 0)
+
+
+def test_trimming_a_stream_without_groups_is_refused(
+    queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    producer.publish_many([1, 2, 3])
+    with pytest.raises(TrimRefused, match="no consumer groups"):
+        manager.trim(queue_name)
+    assert manager.info(queue_name).length == 3
+
+
+def test_a_producer_with_trimming_on_keeps_the_stream_short_but_safe(
+    redis_url: str, queue_name: str, manager: Manager
+) -> None:
+    producer = Producer(queue_name, redis=redis_url, trim=True, trim_every=100)
+    producer.publish_many(range(150))  # no group yet: nothing may be trimmed
+    assert manager.info(queue_name).length == 150
+    Consumer(queue_name, "g", lambda m: None, redis_url, batch_size=200, **FAST).run(burst=True)
+    producer.publish_many(range(1000))
+    info = manager.info(queue_name)
+    assert info.length >= 1000, "the 1000 undelivered entries are all still there"
+    assert info.length < 1150
+    producer.close()
+
+
+def test_purge_empties_the_queue_but_keeps_its_groups(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    producer.publish_many(range(10))
+    producer.publish("later", delay=60)
+    manager.create_group(queue_name, "g", start="0")
+    redis_client.xreadgroup("g", "c", {queue_keys(queue_name).stream: ">"}, count=3)
+    assert manager.purge(queue_name) == 10
+    info = manager.info(queue_name)
+    assert (info.length, info.delayed) == (0, 0)
+    group = info.group("g")
+    assert (group.pending, group.lag) == (0, 0)
+    producer.publish("fresh")
+    recorder = Recorder()
+    Consumer(queue_name, "g", recorder, redis_url, **FAST).run(burst=True)
+    assert recorder.payloads() == ["fresh"]
