@@ -49,7 +49,9 @@ browser: venv sysdeps
 	$(PY) -m pytest -m 'browser or browser_full' tests
 
 bench: venv sysdeps
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m tests.bench
+	@if [ -f tests/bench_monitor.py ]; then $(PY) -m tests.bench_monitor; fi
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""`make bench`: throughput of StreamWarden against the raw redis-py ceiling and peer libraries,
+all on one private redis-server, printed as a Markdown table (quoted in the README).
+
+    python -m tests.bench [--messages 50000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import statistics
+import time
+import uuid
+
+import redis
+
+from tests.bench.contenders import PEERS, RAW, Contender
+from tests.redis_process import RedisServer
+
+
+def _contenders() -> list[Contender]:
+    from tests.bench.streamwarden import STREAMWARDEN
+
+    return [RAW, *STREAMWARDEN, *PEERS]
+
+
+def measure(contender: Contender, url: str, n: int) -> tuple[float, float]:
+    """Messages per second for producing and for consuming ``n`` messages."""
+    stream = f"bench_{uuid.uuid4().hex[:8]}"
+    payloads = [{"n": i, "body": "x" * 64} for i in range(n)]
+    started = time.perf_counter()
+    contender.produce(url, stream, payloads)
+    produced = time.perf_counter() - started
+    started = time.perf_counter()
+    contender.consume(url, stream, n)
+    consumed = time.perf_counter() - started
+    redis.Redis.from_url(url).flushall()
+    return n / produced, n / consumed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    server = RedisServer().start()
+    try:
+        url = server.url
+        version = server.client().info("server")["redis_version"]
+        rows = []
+        for contender in _contenders():
+            runs = [measure(contender, url, args.messages) for _ in range(args.repeat)]
+            produce = statistics.median(r[0] for r in runs)
+            consume = statistics.median(r[1] for r in runs)
+            rows.append((contender, produce, consume))
+            print(f"  measured {contender.name}: {produce:,.0f} / {consume:,.0f} msg/s", flush=True)
+    finally:
+        server.close()
+
+    raw_produce, raw_consume = rows[0][1], rows[0][2]
+    print()
+    print(
+        f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} runs, "
+        f"one producer then one consumer, no-op handler."
+    )
+    print(
+        f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python "
+        f"{platform.python_version()}; Redis {version} on loopback; "
+        f"{dt.date.today().isoformat()}."
+    )
+    print()
+    print("| contender | publish msg/s | vs raw | consume+ack msg/s | vs raw | note |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for contender, produce, consume in rows:
+        print(
+            f"| {contender.name} | {produce:,.0f} | {produce / raw_produce:.0%} | "
+            f"{consume:,.0f} | {consume / raw_consume:.0%} | {contender.note} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

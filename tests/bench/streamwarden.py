@@ -1,0 +1,48 @@
+"""StreamWarden as a benchmark contender: Producer.publish_many and a burst Consumer."""
+
+from __future__ import annotations
+
+from queues import Consumer, Manager, Message, Producer
+from tests.bench.contenders import BATCH, Contender
+
+
+def sw_produce(url: str, queue: str, payloads: list[dict]) -> None:
+    Manager(redis=url).create_group(queue, "bench", start="0")
+    producer = Producer(queue, redis=url)
+    for start in range(0, len(payloads), BATCH * 10):
+        producer.publish_many(payloads[start : start + BATCH * 10])
+    producer.close()
+
+
+def _noop(message: Message) -> None:
+    return None
+
+
+def _consume(concurrency: int):
+    def consume(url: str, queue: str, n: int) -> None:
+        consumer = Consumer(
+            queue,
+            "bench",
+            _noop,
+            url,
+            batch_size=BATCH,
+            concurrency=concurrency,
+            handle_signals=False,
+        )
+        consumer.run(burst=True)
+        info = Manager(redis=url).info(queue)
+        group = next(g for g in info.groups if g.name == "bench")
+        assert group.pending == 0 and group.lag == 0, (group.pending, group.lag)
+
+    return consume
+
+
+STREAMWARDEN = [
+    Contender("StreamWarden Producer.publish_many / Consumer (batch 100)", sw_produce, _consume(1)),
+    Contender(
+        "StreamWarden, Consumer concurrency=4",
+        sw_produce,
+        _consume(4),
+        "handler threads; pays off when handlers do I/O",
+    ),
+]
