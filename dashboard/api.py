@@ -98,7 +98,9 @@ def _action(
     except ValidationError as exc:
         return error(400, "invalid input", fields=getattr(exc, "message_dict", {"": exc.messages}))
     except services.ActionFailed as exc:
-        return error(502, str(exc))
+        # Redis down: 503; the library refused (group exists, consumer busy, …): 409.
+        unavailable = isinstance(exc.__cause__, REDIS_ERRORS)
+        return error(503 if unavailable else 409, str(exc))
     return JsonResponse({"ok": True, "result": result if isinstance(result, int | str) else None})
 
 
@@ -111,13 +113,6 @@ def _ids(body: dict[str, Any]) -> list[str] | None:
     if not isinstance(ids, list):
         raise ValidationError({"ids": "A list of entry ids, or 'all'."})
     return [str(i) for i in ids]
-
-
-def _int(body: dict[str, Any], key: str) -> int:
-    try:
-        return int(body[key])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValidationError({key: "An integer is required."}) from exc
 
 
 @api_view(methods=("POST",))
@@ -160,7 +155,11 @@ def consumer_delete(request: HttpRequest, name: str, group: str, consumer: str) 
         request,
         name,
         lambda d, b: services.consumer_delete(
-            user=request.user, definition=d, group=group, consumer=consumer
+            user=request.user,
+            definition=d,
+            group=group,
+            consumer=consumer,
+            force=bool(b.get("force")),
         ),
     )
 
@@ -170,14 +169,18 @@ def queue_trim(request: HttpRequest, name: str) -> HttpResponse:
     return _action(
         request,
         name,
-        lambda d, b: services.queue_trim(user=request.user, definition=d, maxlen=_int(b, "maxlen")),
+        lambda d, b: services.queue_trim(user=request.user, definition=d),
     )
 
 
 @api_view(methods=("POST",))
 def queue_purge(request: HttpRequest, name: str) -> HttpResponse:
     return _action(
-        request, name, lambda d, b: services.queue_purge(user=request.user, definition=d)
+        request,
+        name,
+        lambda d, b: services.queue_purge(
+            user=request.user, definition=d, dead=bool(b.get("dead"))
+        ),
     )
 
 

@@ -123,7 +123,11 @@ def group_set_id(*, user: Any, definition: QueueDefinition, group: str, entry_id
     )
 
 
-def consumer_delete(*, user: Any, definition: QueueDefinition, group: str, consumer: str) -> Any:
+def consumer_delete(
+    *, user: Any, definition: QueueDefinition, group: str, consumer: str, force: bool = False
+) -> Any:
+    """Delete a consumer; one that still owns pending entries only with ``force`` (its
+    entries leave the group's pending list)."""
     group, consumer = _name(group, "group"), _name(consumer, "consumer")
     return _act(
         user=user,
@@ -131,34 +135,35 @@ def consumer_delete(*, user: Any, definition: QueueDefinition, group: str, consu
         action="consumer.delete",
         definition=definition,
         target=f"{definition.name}/{group}/{consumer}",
-        details={},
-        call=lambda m: m.delete_consumer(definition.queue_name, group, consumer),
+        details={"force": force},
+        call=lambda m: m.delete_consumer(definition.queue_name, group, consumer, force=force),
     )
 
 
-def queue_trim(*, user: Any, definition: QueueDefinition, maxlen: int) -> Any:
-    if maxlen < 0:
-        raise ValidationError({"maxlen": "Must be zero or more."})
+def queue_trim(*, user: Any, definition: QueueDefinition) -> Any:
+    """Remove the entries every group has received and acknowledged (never an undelivered
+    or pending one — the library refuses that); returns how many went."""
     return _act(
         user=user,
         permission=DESTROY,
         action="queue.trim",
         definition=definition,
         target=definition.name,
-        details={"maxlen": maxlen},
-        call=lambda m: m.trim(definition.queue_name, maxlen=maxlen),
+        details={},
+        call=lambda m: m.trim(definition.queue_name),
     )
 
 
-def queue_purge(*, user: Any, definition: QueueDefinition) -> Any:
+def queue_purge(*, user: Any, definition: QueueDefinition, dead: bool = False) -> Any:
+    """Remove every entry (groups stay); with ``dead`` the dead letters too."""
     return _act(
         user=user,
         permission=DESTROY,
         action="queue.purge",
         definition=definition,
         target=definition.name,
-        details={},
-        call=lambda m: m.purge(definition.queue_name),
+        details={"dead": dead},
+        call=lambda m: m.purge(definition.queue_name, dead=dead),
     )
 
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from dashboard import api, views
 
@@ -43,6 +43,7 @@ api_urls = [
 ]
 
 urlpatterns = [
+    path("", include("alerts.urls")),
     path("", views.home, name="home"),
     path("queues/<str:name>/", views.queue_page, name="queue"),
     path("health", views.health, name="health"),

@@ -75,7 +75,7 @@
         if (config.canDestroy) {
           actions.appendChild(button("Delete", "danger", function () {
             act("Delete consumer " + c.name + " of " + g.name + (c.pending ? " (it still has " + c.pending + " pending entries)" : "") + "?",
-              "groups/" + encodeURIComponent(g.name) + "/consumers/" + encodeURIComponent(c.name) + "/delete/");
+              "groups/" + encodeURIComponent(g.name) + "/consumers/" + encodeURIComponent(c.name) + "/delete/", { force: c.pending > 0 });
           }));
         }
         consumers.push([g.name, c.name, c.pending, SW.fmtAge(c.idle_ms), c.active ? "yes" : "no", actions]);
@@ -200,9 +200,8 @@
       act(null, "groups/", { group: create.elements.group.value, start: create.elements.start.value });
     });
     const trim = document.getElementById("trim");
-    if (trim) trim.addEventListener("submit", function (e) {
-      e.preventDefault();
-      act("Trim " + config.name + " to " + trim.elements.maxlen.value + " entries? Entries beyond are deleted.", "trim/", { maxlen: trim.elements.maxlen.value });
+    if (trim) trim.addEventListener("click", function () {
+      act("Trim " + config.name + "? Entries every group has acknowledged are deleted.", "trim/");
     });
     const purge = document.getElementById("purge");
     if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + config.name + "? This cannot be undone.", "purge/"); });

@@ -1,0 +1,221 @@
+"""End to end in Debian Chromium: live overview, status changes, escaped payloads.
+
+Runs Daphne and `manage.py monitor` (poll interval 0.5 s) as subprocesses on a throwaway
+SQLite file and the test's redis-server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.dashboard.helpers import create_group, publish, stream_key
+from tests.redis_process import free_port, wait_for
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+POLL = 0.5
+PASSWORD = "browser-test-pw-1"
+CHROMIUM = "/usr/bin/chromium"
+XSS = "<script>alert(1)</script>"
+
+
+@dataclass
+class Stack:
+    url: str
+    queue: str
+    redis_url: str
+
+
+def _setup_script(queue: str) -> str:
+    return f"""
+from django.contrib.auth import get_user_model
+from queues.models import QueueDefinition, Threshold
+get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
+q = QueueDefinition.objects.create(name="orders", queue={queue!r})
+Threshold.objects.create(queue=q, lag_warn=100, lag_alert=100000, active_consumers_alert=0)
+"""
+
+
+@pytest.fixture
+def stack(tmp_path, redis_url, queue_name) -> Iterator[Stack]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "STREAMWARDEN_POLL_INTERVAL": str(POLL),
+        "STREAMWARDEN_ACTIVE_IDLE": "2",
+        "STREAMWARDEN_SNAPSHOT_INTERVAL": "1",
+        "STREAMWARDEN_LEASE_TTL": "3",
+        "LOG_LEVEL": "WARNING",
+    }
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    subprocess.run(
+        [*manage, "shell", "-c", _setup_script(queue_name)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    daphne = str(Path(sys.executable).with_name("daphne"))
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    procs = [
+        subprocess.Popen(
+            [daphne, "-b", "127.0.0.1", "-p", str(port), "dashboard.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "daphne.log", "wb"),  # noqa: SIM115 - lives as long as the child
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [*manage, "monitor", "--interval", str(POLL)],
+            cwd=ROOT,
+            env=env,
+            stdout=open(logs / "monitor.log", "wb"),  # noqa: SIM115 - lives as long as the child
+            stderr=subprocess.STDOUT,
+        ),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: urllib.request.urlopen(base + "/health", timeout=1).status == 200, 20)
+        yield Stack(base, queue_name, redis_url)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in logs.iterdir():
+            tail = log.read_text(errors="replace")[-3000:]
+            if "Traceback" in tail:
+                print(f"--- {log.name}\n{tail}")
+
+
+class ActiveConsumer:
+    """Keeps a consumer of group billing 'seen' without taking new entries (reads its own
+    history with id 0), so the queue has an active consumer until stop()."""
+
+    def __init__(self, url: str, queue: str) -> None:
+        self.client = redis.Redis.from_url(url)
+        self.key = stream_key(queue)
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop_event.wait(0.2):
+            self.client.xreadgroup("billing", "worker-1", {self.key: "0"}, count=1)
+
+    def start(self) -> ActiveConsumer:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.thread.join(5)
+
+
+def _dead_letter(url: str, queue: str) -> None:
+    client = redis.Redis.from_url(url)
+    client.xadd(
+        f"sw:{{{queue}}}:dead",
+        {
+            "payload": json.dumps(XSS),
+            "ctype": "json",
+            "headers": "{}",
+            "error": XSS,
+            "traceback": "",
+            "deliveries": "5",
+            "original_id": "1-0",
+            "group": "billing",
+            "consumer": "worker-1",
+            "reason": "max_deliveries",
+            "failed_at": str(int(time.time() * 1000)),
+        },
+    )
+    client.close()
+
+
+def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
+    from playwright.sync_api import expect, sync_playwright
+
+    create_group(stack.redis_url, stack.queue, "billing", start="0")
+    consumer = ActiveConsumer(stack.redis_url, stack.queue).start()
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                ],
+            )
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(stack.url + "/login/")
+            page.fill("input[name=username]", "ops")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(stack.url + "/")
+            row = page.locator('tr[data-queue="orders"]')
+            expect(row.locator('[data-field="length"]')).to_have_text("0")
+            expect(page.locator('[data-field="live"]')).to_have_text("connected", timeout=10_000)
+            # Let one poll with an active consumer pass so the status is ok first.
+            expect(row.locator('[data-field="consumers"]')).to_have_text("1/1", timeout=10_000)
+            expect(row.locator('[data-field="status"]')).to_have_text("ok")
+            page.evaluate("window.__noReload = 1")
+
+            publish(stack.redis_url, stack.queue, [{"n": i} for i in range(500)])
+            started = time.monotonic()
+            expect(row.locator('[data-field="length"]')).to_have_text(
+                "500", timeout=2 * POLL * 1000 + 1500
+            )
+            expect(row.locator('[data-field="lag"]')).to_have_text("500", timeout=1000)
+            elapsed = time.monotonic() - started
+            print(f"overview showed the 500 messages {elapsed:.2f}s after publishing")
+            assert page.evaluate("window.__noReload") == 1, "the page reloaded"
+            # lag 500 >= warn 100 (and < alert): warn per the queue's thresholds.
+            expect(row.locator('[data-field="status"]')).to_have_text("warn", timeout=3000)
+
+            # Stop every consumer: after the active-idle time there is none: alert.
+            consumer.stop()
+            expect(row.locator('[data-field="status"]')).to_have_text("alert", timeout=8000)
+            expect(row.locator('[data-field="consumers"]')).to_have_text("0/1")
+            expect(row.locator('[data-field="trend"]')).to_have_text("STOP", timeout=3000)
+
+            # A hostile payload on the queue page is shown as text and never runs.
+            _dead_letter(stack.redis_url, stack.queue)
+            page.click('tr[data-queue="orders"] a')
+            payload = page.locator("#dead-letters pre.payload").first
+            expect(payload).to_have_text(json.dumps(XSS), timeout=5000)
+            expect(page.locator("#dead-letters tbody td").nth(3)).to_have_text(XSS)
+            expect(page.locator("#groups tbody tr")).to_have_count(1)
+            assert page.locator("#dead-letters script").count() == 0
+            page.wait_for_timeout(300)  # give a (wrongly) injected script the chance to run
+            browser.close()
+    finally:
+        consumer.stop()
+    assert dialogs == [], f"a dialog fired: {dialogs}"
