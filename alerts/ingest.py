@@ -22,7 +22,7 @@ import redis
 from django.db import transaction
 
 from alerts.models import AlertKind
-from alerts.services import record_event_alert
+from alerts.services import display_queue_name, record_event_alert
 from queues import events as library_events
 from queues.keys import queue_keys
 
@@ -75,6 +75,7 @@ def _text(value: Any) -> str:
 
 def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[list[str], int]:
     """Create the rows of one batch in one transaction; returns (event ids, rows created)."""
+    name = display_queue_name(library_queue=queue)
     ids: list[str] = []
     created = 0
     with transaction.atomic():
@@ -89,7 +90,7 @@ def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[l
                 continue  # other library events (retried, ...) are not alerts
             _, was_created = record_event_alert(
                 kind=kind,
-                queue=fields.get("queue") or queue,
+                queue=name,
                 group=fields.get("group", ""),
                 message_id=fields.get("id", ""),
                 event_id=event_id,

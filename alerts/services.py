@@ -57,14 +57,29 @@ def redis_fingerprint(*, redis_url: str) -> str:
 def queue_redis_url(*, queue: str) -> str:
     """Redis URL a queue lives on: its QueueDefinition's, or the default REDIS_URL."""
     try:
-        from queues.models import QueueDefinition  # type: ignore[attr-defined]
-    except ImportError:  # the dashboard's model has not landed yet
-        return conf.default_redis_url()
-    try:
+        from queues.models import QueueDefinition
+
         url = QueueDefinition.objects.filter(name=queue).values_list("redis_url", flat=True).first()
     except Exception:  # noqa: BLE001 - table missing during migrations: use the default
         url = None
     return url or conf.default_redis_url()
+
+
+def display_queue_name(*, library_queue: str) -> str:
+    """Name alerts use for a library queue: its QueueDefinition's display name, if any.
+
+    Status alerts come from the monitor under the display name (used in /queues/<name>/);
+    library events name the library queue, so they are mapped here to match.
+    """
+    try:
+        from queues.models import QueueDefinition
+
+        names = list(
+            QueueDefinition.objects.filter(queue=library_queue).values_list("name", flat=True)[:1]
+        )
+    except Exception:  # noqa: BLE001 - no table yet (migrations): keep the library name
+        return library_queue
+    return names[0] if names else library_queue
 
 
 def _active(fingerprint: str) -> Alert | None:

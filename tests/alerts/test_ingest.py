@@ -109,3 +109,16 @@ def test_blocking_read_waits_for_new_events(redis_url: str, queue_name: str) -> 
     assert (
         ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m", block_ms=50) == 0
     )
+
+
+def test_alerts_use_the_queue_definition_display_name(redis_url: str, queue_name: str) -> None:
+    from queues.models import QueueDefinition
+
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    client = redis.Redis.from_url(redis_url)
+    client.xadd(events_key(queue_name), {"type": "claimed", "queue": queue_name, "id": "7-0"})
+
+    ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m")
+
+    alert = Alert.objects.get()
+    assert (alert.queue, alert.details["queue"]) == ("orders", queue_name)
