@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from dashboard import selectors
 from dashboard.models import MetricSnapshot, MonitorState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
@@ -123,6 +124,8 @@ def test_monitor_survives_redis_killed_for_10_seconds_and_resumes(
         private_redis.kill()
         outage = wait_for(lambda: MonitorState.objects.filter(redis_ok=False).first(), timeout=10)
         assert outage.redis_down_since is not None and outage.redis_error
+        shown = selectors.monitor_state()  # what GET /api/monitor/ and the page banner show
+        assert shown["redis_ok"] is False and shown["redis_down_since"]
         cycles_before = monitor.cycles
         wait_for(lambda: monitor.cycles >= cycles_before + 8, timeout=15, message="keeps ticking")
         assert thread.is_alive()
