@@ -126,4 +126,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # APScheduler logs every run at INFO: a line per poll would drown everything else.
+    "loggers": {"apscheduler": {"level": "WARNING"}},
 }
