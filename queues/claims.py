@@ -96,6 +96,11 @@ class ClaimScan:
             max_events,
         ]
 
+    def rescan_now(self) -> None:
+        """Scan from the start on the next turn (retries were just released)."""
+        self.cursor = "-"
+        self.next_at = 0.0
+
     def advance(self, result: ClaimResult, now: float) -> None:
         """Keep the cursor; rest only when the pending list has been scanned to its end."""
         self.cursor = result.cursor

@@ -151,8 +151,8 @@ class Consumer:
         if self.name == RETRY_CONSUMER:
             raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
         self.handler = handler
-        self._owns_client = isinstance(redis, str)
         self.client = connect(redis)
+        self._owns_client = self.client is not redis
         self.address = address(self.client)
         read_timeout = socket_timeout(self.client)
         if read_timeout is not None:
@@ -374,13 +374,20 @@ class Consumer:
             )
 
     def _move_due(self) -> tuple[int, float | None]:
-        """Move due delayed tickets; return (moved, seconds until the next ticket is due)."""
-        moved, now_ms, next_score = self._scripts.move_due(
-            keys=[self.keys.delayed, self.keys.stream], args=[self.move_batch, RETRY_CONSUMER]
+        """Move due delayed tickets; return (moved, seconds until the next ticket is due).
+
+        Released retries are taken by the claim scan, so it runs on the next turn from the
+        start of the pending list instead of waiting for claim_interval."""
+        published, released, now_ms, next_score = self._scripts.move_due(
+            keys=[self.keys.delayed, self.keys.stream, self.keys.dead],
+            args=[self.move_batch, RETRY_CONSUMER],
         )
+        if released:
+            self._claims.rescan_now()
+        moved = int(published) + int(released)
         if next_score is None:
-            return int(moved), None
-        return int(moved), max(0.0, (float(next_score) - int(now_ms)) / 1000)
+            return moved, None
+        return moved, max(0.0, (float(next_score) - int(now_ms)) / 1000)
 
     def _claim(self, free: int) -> int:
         reply = self._scripts.claim(
@@ -484,8 +491,9 @@ class Consumer:
                 return
             try:
                 self._process(work)
-            except Exception:
-                # a bad message never kills the consumer: it stays pending and is claimed
+            except BaseException:
+                # A bad message never kills a worker (not even a handler calling sys.exit):
+                # the entry stays pending and is claimed again after claim_idle.
                 log.exception("consumer %s: could not settle entry %s", self.name, work.id)
             finally:
                 with self._cond:

@@ -39,8 +39,8 @@ class Manager:
         active_idle_ms: int = info_mod.DEFAULT_ACTIVE_IDLE_MS,
         serializer: Serializer | None = None,
     ) -> None:
-        self._owns_client = isinstance(redis, str)
         self.client = connect(redis)
+        self._owns_client = self.client is not redis
         self.address = address(self.client)
         self.active_idle_ms = active_idle_ms
         serializer = resolve(serializer)

@@ -46,8 +46,8 @@ class Producer:
     ) -> None:
         self.queue = queue
         self.keys = queue_keys(queue)
-        self._owns_client = isinstance(redis, str)
         self.client = connect(redis)
+        self._owns_client = self.client is not redis
         self.address = address(self.client)
         self.serializer = resolve(serializer)
         self.dedup_window_ms = int(dedup_window * 1000)

@@ -46,7 +46,7 @@ def test_concurrent_movers_move_each_due_ticket_exactly_once(
         start.wait()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            scripts.move_due(keys=[keys.delayed, keys.stream], args=[7, RETRY_CONSUMER])
+            scripts.move_due(keys=[keys.delayed, keys.stream, keys.dead], args=[7, RETRY_CONSUMER])
             if client.zcard(keys.delayed) == 0:
                 return
 
@@ -89,3 +89,22 @@ def test_a_delayed_publish_with_a_dedup_key_is_scheduled_once(
     first = producer.publish("x", delay=30, dedup_key="k")
     assert producer.publish("x", delay=30, dedup_key="k") == first
     assert manager.info(queue_name).delayed == 1
+
+
+def test_a_broken_ticket_is_dead_lettered_and_does_not_block_the_others(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    runner: Runner,
+) -> None:
+    keys = queue_keys(queue_name)
+    redis_client.zadd(keys.delayed, {"not a ticket": 1, '{"k":"msg","f":["odd"]}': 2})
+    producer.publish("good", at=time.time() - 1)
+    recorder = Recorder()
+    runner.start(Consumer(queue_name, "g", recorder, redis_url, **FAST))
+    wait_for(lambda: recorder.payloads() == ["good"], 5, message="good ticket delivered")
+    dead = manager.dead_letters(queue_name)
+    assert len(dead) == 2 and all("bad delayed ticket" in d.error for d in dead)
+    assert manager.info(queue_name).delayed == 0

@@ -149,6 +149,24 @@ def test_an_undecodable_entry_is_dead_lettered_and_the_consumer_goes_on(
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="all settled")
 
 
+def test_a_handler_calling_sys_exit_does_not_kill_the_consumer(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
+) -> None:
+    handled = Recorder()
+
+    def rude(message: Message) -> None:
+        if message.payload == "exit":
+            raise SystemExit(3)
+        handled(message)
+
+    runner.start(Consumer(queue_name, "g", rude, redis_url, claim_idle=0.3, **FAST))
+    producer.publish_many(["exit", "fine", "also fine"])
+    wait_for(lambda: handled.count == 2, 5, message="the worker survived")
+    # the other two are acknowledged; the rude one is left pending, to be claimed again
+    wait_for(lambda: len(manager.pending(queue_name, "g")) == 1, 5, message="two acked")
+    assert manager.pending(queue_name, "g")[0].deliveries >= 1
+
+
 def test_replayed_dead_letters_are_processed(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
