@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -47,6 +48,7 @@ class Manager:
         self._serializers = {JSON.content_type: JSON, serializer.content_type: serializer}
         self._scripts = Scripts(self.client)
         self._policy: tuple[float, str | None] | None = None
+        self._event_groups: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------------ queues
 
@@ -323,6 +325,112 @@ class Manager:
             replies = pipe.execute() if names else []
         streams = [[events.parse(i, f) for i, f in rows] for rows in replies]
         return events.merge_newest(streams, count)
+
+    def read_events(
+        self,
+        queues: Sequence[str],
+        group: str,
+        consumer: str,
+        *,
+        count: int = 100,
+        block_ms: int | None = None,
+        claim_idle_ms: int = 60_000,
+    ) -> list[Event]:
+        """Read library events of ``queues`` through consumer group ``group`` (at least once).
+
+        Returns, in this order of preference: events this consumer read before but never
+        acknowledged (it crashed before recording them), events another consumer of the
+        group left pending longer than ``claim_idle_ms``, then new events (waiting up to
+        ``block_ms`` for some; None = do not wait). Acknowledge each after recording it
+        with ack_events(). The group is created at the start of each events stream, so no
+        event written before the first read is missed. Blocking only with ``block_ms``.
+        """
+        streams = {queue_keys(q).events: q for q in queues}
+        if not streams:
+            return []
+        with unavailable_as_error(self.address):
+            try:
+                return self._read_events(streams, group, consumer, count, block_ms, claim_idle_ms)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # a stream was deleted (or Redis restarted empty): create the groups again
+                self._event_groups.clear()
+                return self._read_events(streams, group, consumer, count, block_ms, claim_idle_ms)
+
+    def ack_events(self, group: str, acked: Iterable[Event]) -> int:
+        """Acknowledge events read with read_events(); return how many were pending."""
+        by_queue: dict[str, list[str]] = {}
+        for event in acked:
+            by_queue.setdefault(event.queue, []).append(event.id)
+        if not by_queue:
+            return 0
+        with unavailable_as_error(self.address):
+            pipe = self.client.pipeline(transaction=False)
+            for queue, ids in by_queue.items():
+                pipe.xack(queue_keys(queue).events, group, *ids)
+            return sum(int(n) for n in pipe.execute())
+
+    def _read_events(
+        self,
+        streams: dict[str, str],
+        group: str,
+        consumer: str,
+        count: int,
+        block_ms: int | None,
+        claim_idle_ms: int,
+    ) -> list[Event]:
+        missing = [key for key in streams if (key, group) not in self._event_groups]
+        if missing:
+            pipe = self.client.pipeline(transaction=False)
+            for key in missing:
+                pipe.xgroup_create(key, group, id="0", mkstream=True)
+            for key, result in zip(missing, pipe.execute(raise_on_error=False), strict=True):
+                if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+                    raise result
+                self._event_groups.add((key, group))
+        # 1. our own pending events: read but never acknowledged
+        own = self.client.xreadgroup(group, consumer, dict.fromkeys(streams, "0"), count=count)
+        found = self._events_of(own, streams, group)
+        if found:
+            return found
+        # 2. pending events of a consumer of the group that went away
+        pipe = self.client.pipeline(transaction=False)
+        for key in streams:
+            pipe.xautoclaim(key, group, consumer, claim_idle_ms, start_id="0-0", count=count)
+        for key, reply in zip(streams, pipe.execute(), strict=True):
+            for entry_id, fields in reply[1]:
+                if fields:
+                    found.append(self._event(entry_id, fields, streams[key]))
+        if found:
+            return found
+        # 3. new events
+        new = self.client.xreadgroup(
+            group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+        )
+        return self._events_of(new, streams, group)
+
+    def _events_of(self, reply: Any, streams: dict[str, str], group: str) -> list[Event]:
+        found: list[Event] = []
+        gone: dict[str, list[Any]] = {}
+        items = reply.items() if isinstance(reply, dict) else (reply or [])
+        for key, rows in items:
+            queue = streams[text(key)]
+            for entry_id, fields in rows:
+                if fields:
+                    found.append(self._event(entry_id, fields, queue))
+                else:  # pending, but the capped events stream dropped it meanwhile
+                    gone.setdefault(text(key), []).append(entry_id)
+        for key, ids in gone.items():
+            self.client.xack(key, group, *ids)
+        return found
+
+    @staticmethod
+    def _event(entry_id: Any, fields: Any, queue: str) -> Event:
+        event = events.parse(entry_id, fields)
+        if event.queue != queue:  # events written by hand may lack the queue field
+            event = dataclasses.replace(event, queue=queue)
+        return event
 
     # ------------------------------------------------------------------ helpers
 

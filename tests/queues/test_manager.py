@@ -183,3 +183,40 @@ def test_health_reports_lag_and_missing_consumers(
 
 def _fail(message: object) -> None:
     raise RuntimeError("no")
+
+
+def test_events_are_read_through_a_group_at_least_once(
+    redis_url: str, manager: Manager, redis_client: redis.Redis
+) -> None:
+    for name in ("ev-a", "ev-b"):
+        Producer(name, redis=redis_url).publish("x")
+        Consumer(name, "g", _fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+    queues = ["ev-a", "ev-b"]
+
+    first = manager.read_events(queues, "dashboard", "d1")
+    assert sorted((e.queue, e.type) for e in first) == [
+        ("ev-a", "dead_lettered"),
+        ("ev-a", "group_created"),
+        ("ev-b", "dead_lettered"),
+        ("ev-b", "group_created"),
+    ]
+    # d1 "crashes" before acknowledging: it gets the same events again
+    assert [e.id for e in manager.read_events(queues, "dashboard", "d1")] == [e.id for e in first]
+    # another dashboard consumer takes them over once they have been idle long enough
+    taken = wait_for(
+        lambda: manager.read_events(queues, "dashboard", "d2", claim_idle_ms=100),
+        5,
+        message="d2 claims d1's pending events",
+    )
+    assert sorted(e.id for e in taken) == sorted(e.id for e in first)
+    assert manager.ack_events("dashboard", taken) == 4
+    assert manager.read_events(queues, "dashboard", "d2", claim_idle_ms=100) == []
+
+    Producer("ev-a", redis=redis_url).publish("y")
+    Consumer("ev-a", "g", _fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+    [new] = manager.read_events(queues, "dashboard", "d2", block_ms=500)
+    assert (new.queue, new.type, new.group) == ("ev-a", "dead_lettered", "g")
+    assert new.message_id is not None
+
+    redis_client.delete("sw:{ev-b}:events")  # events stream (and its group) gone
+    assert manager.read_events(queues, "dashboard", "d2") == [new]
