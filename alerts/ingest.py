@@ -21,7 +21,8 @@ from typing import Any
 import redis
 from django.db import transaction
 
-from alerts.models import AlertKind
+from alerts.live import publish_alert
+from alerts.models import Alert, AlertKind
 from alerts.services import display_queue_name, record_event_alert
 from queues import events as library_events
 from queues.keys import queue_keys
@@ -33,6 +34,8 @@ GROUP = "streamwarden-dashboard"
 BATCH = 500
 #: Upper bound per call and queue so one call never stalls the monitor for long.
 MAX_PER_CALL = 20_000
+#: New rows of one batch pushed to live pages (the newest ones).
+LIVE_PER_BATCH = 50
 #: Pending events of another (dead) dashboard consumer are taken over after this idle time.
 TAKEOVER_IDLE_MS = 30_000
 
@@ -78,6 +81,7 @@ def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[l
     name = display_queue_name(library_queue=queue)
     ids: list[str] = []
     created = 0
+    new_rows: list[Alert] = []
     with transaction.atomic():
         for raw_id, raw_fields in entries:
             event_id = _text(raw_id)
@@ -88,7 +92,7 @@ def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[l
             kind = EVENT_KINDS.get(fields.get("type", ""))
             if kind is None:
                 continue  # other library events (retried, ...) are not alerts
-            _, was_created = record_event_alert(
+            alert, was_created = record_event_alert(
                 kind=kind,
                 queue=name,
                 group=fields.get("group", ""),
@@ -96,7 +100,13 @@ def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[l
                 event_id=event_id,
                 details=fields,
             )
-            created += int(was_created)
+            if was_created:
+                created += 1
+                new_rows.append(alert)
+        # Live pages get the newest rows of the batch (a storm would cost the monitor one
+        # channel-layer round trip per row; pages list only the newest rows anyway).
+        for alert in new_rows[-LIVE_PER_BATCH:]:
+            publish_alert(alert)
     return ids, created
 
 

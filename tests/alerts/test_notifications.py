@@ -126,8 +126,9 @@ def test_http_error_status_is_logged_with_its_code_and_retried(
 
 
 def test_a_storm_of_1000_claims_in_one_window_is_1000_rows_and_one_notification_per_channel(
-    redis_url, queue_name, webhook_receiver, notifier
+    redis_url, queue_name, webhook_receiver, notifier, settings
 ) -> None:
+    settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = 5  # the whole storm falls in one window
     webhook(webhook_receiver.url)
     locmem_channel()
     NotificationChannel.objects.create(
