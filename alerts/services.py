@@ -279,6 +279,21 @@ def record_event_alert(
     )
 
 
+def _audit(*, user: User, action: str, alert: Alert) -> None:
+    """An audit-log row (the dashboard's AuditLog) for an operator action on an alert."""
+    from dashboard.models import AuditLog
+
+    username = user.get_username() if getattr(user, "is_authenticated", False) else ""
+    target = f"{alert.queue}/alert:{alert.pk}" if alert.queue else f"alert:{alert.pk}"
+    AuditLog.objects.create(
+        user=user if username else None,  # type: ignore[misc]
+        username=username,
+        action=action,
+        target=target,
+        details={"kind": alert.kind, "message_id": alert.message_id, "state": alert.state},
+    )
+
+
 def alert_acknowledge(*, alert: Alert, user: User) -> Alert:
     """An operator takes the alert: open → acknowledged (stops repeat notifications)."""
     if alert.state == AlertState.ACKNOWLEDGED:
@@ -289,6 +304,7 @@ def alert_acknowledge(*, alert: Alert, user: User) -> Alert:
     alert.acknowledged_at = timezone.now()
     alert.acknowledged_by = user if getattr(user, "pk", None) else None  # type: ignore[assignment]
     alert.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "updated_at"])
+    _audit(user=user, action="alert.acknowledge", alert=alert)
     publish_alert(alert)
     return alert
 
@@ -301,5 +317,6 @@ def alert_resolve(*, alert: Alert, user: User) -> Alert:
     alert.resolved_at = timezone.now()
     alert.resolved_by = user if getattr(user, "pk", None) else None  # type: ignore[assignment]
     alert.save(update_fields=["state", "resolved_at", "resolved_by", "updated_at"])
+    _audit(user=user, action="alert.resolve", alert=alert)
     publish_alert(alert)
     return alert

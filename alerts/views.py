@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -16,6 +13,7 @@ from alerts.exceptions import AlertStateError
 from alerts.models import Alert, AlertKind, AlertState, Severity
 from alerts.selectors import FILTERS, alert_as_dict, alert_list
 from alerts.services import alert_acknowledge, alert_resolve
+from dashboard.api_auth import api_view
 
 PERMISSION = "alerts.change_alert"
 ACTIONS: dict[str, Callable[..., Alert]] = {
@@ -111,24 +109,10 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     return redirect(target) if target else redirect("alerts:detail", pk=alert.pk)
 
 
-# -- JSON API ------------------------------------------------------------------------------
+# -- JSON API: session (CSRF on writes) or "Authorization: Token <key>"; 401 / 403 JSON ----
 
 
-def api_auth(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """401 JSON for anonymous callers (not a login redirect), as API clients expect."""
-
-    @login_not_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return JsonResponse({"error": "authentication required"}, status=401)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-@api_auth
-@require_GET
+@api_view()
 def api_alerts(request: HttpRequest) -> JsonResponse:
     filters, errors = _filters(request)
     if errors:
@@ -148,15 +132,15 @@ def api_alerts(request: HttpRequest) -> JsonResponse:
     )
 
 
-@api_auth
-@require_GET
+@api_view()
 def api_alert(request: HttpRequest, pk: int) -> JsonResponse:
-    alert = get_object_or_404(Alert, pk=pk)
+    alert = Alert.objects.filter(pk=pk).first()
+    if alert is None:
+        return JsonResponse({"error": f"no alert {pk}"}, status=404)
     return JsonResponse({**alert_as_dict(alert), "message_link": message_link(alert)})
 
 
-@api_auth
-@require_POST
+@api_view(methods=("POST",))
 def api_alert_action(request: HttpRequest, pk: int, action: str) -> JsonResponse:
     if not request.user.has_perm(PERMISSION):
         return JsonResponse({"error": f"permission {PERMISSION} required"}, status=403)

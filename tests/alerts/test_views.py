@@ -78,6 +78,35 @@ def test_api_lists_alerts_with_filters(viewer, alerts) -> None:
     assert detail["message_link"] == "/queues/mail/#dead-18-0"
 
 
+def test_api_accepts_a_token_and_skips_csrf_for_it(alerts) -> None:
+    from dashboard.models import ApiToken
+
+    user = get_user_model().objects.create_user("script", password="x")
+    user.user_permissions.add(Permission.objects.get(codename="change_alert"))
+    _token, key = ApiToken.issue(user=user, name="pager bridge")
+    client = Client(enforce_csrf_checks=True)
+    auth = {"HTTP_AUTHORIZATION": f"Token {key}"}
+    assert (
+        client.get("/api/alerts/?kind=claimed", **auth).json()["results"][0]["id"] == alerts[0].pk
+    )
+    response = client.post(f"/api/alerts/{alerts[0].pk}/acknowledge/", **auth)
+    assert response.status_code == 200 and response.json()["acknowledged_by"] == "script"
+    assert client.get("/api/alerts/999999/", **auth).status_code == 404
+
+
+def test_operator_actions_are_in_the_audit_log(operator, alerts) -> None:
+    from dashboard.models import AuditLog
+
+    token = csrf_token(operator)
+    operator.post(f"/api/alerts/{alerts[0].pk}/acknowledge/", HTTP_X_CSRFTOKEN=token)
+    operator.post(f"/api/alerts/{alerts[0].pk}/resolve/", HTTP_X_CSRFTOKEN=token)
+    rows = list(AuditLog.objects.order_by("at").values_list("username", "action", "target"))
+    assert rows == [
+        ("operator", "alert.acknowledge", f"orders/alert:{alerts[0].pk}"),
+        ("operator", "alert.resolve", f"orders/alert:{alerts[0].pk}"),
+    ]
+
+
 def test_actions_need_the_permission(viewer, alerts) -> None:
     response = viewer.post(f"/api/alerts/{alerts[0].pk}/acknowledge/")
     assert response.status_code == 403
