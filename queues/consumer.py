@@ -581,7 +581,7 @@ class Consumer:
 
     def _dead_letter(self, work: _Work, reason: str, error: str, trace: str) -> None:
         log.warning(
-            "consumer %s: dead-lettering %s after %d deliveries (%s): %s",
+            "consumer %s: dead-lettering %s at delivery %d (%s): %s",
             self.name,
             work.id,
             work.deliveries,
