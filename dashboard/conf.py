@@ -72,3 +72,20 @@ def trend_window() -> int:
 def pending_sample() -> int:
     """Pending entries listed per group on the queue page (STREAMWARDEN_PENDING_SAMPLE)."""
     return int(_number("STREAMWARDEN_PENDING_SAMPLE", 50))
+
+
+def storm_window() -> float:
+    """Seconds of claims the claim-storm detector looks at (STREAMWARDEN_STORM_WINDOW, 60 s)."""
+    return _number("STREAMWARDEN_STORM_WINDOW", 60.0)
+
+
+def storm_claims() -> int:
+    """Claims of one group within the storm window that make a storm
+    (STREAMWARDEN_STORM_CLAIMS, default 20); it ends below half of that."""
+    return max(1, int(_number("STREAMWARDEN_STORM_CLAIMS", 20)))
+
+
+def poison_deliveries() -> int:
+    """A pending entry delivered this often is a poison suspect
+    (STREAMWARDEN_POISON_DELIVERIES, default 5)."""
+    return max(2, int(_number("STREAMWARDEN_POISON_DELIVERIES", 5)))

@@ -129,3 +129,58 @@ class MonitorState(models.Model):
             "queues": self.queues,
             "cycles": self.cycles,
         }
+
+
+class QueueState(models.Model):
+    """The monitor's latest full view of one queue (what it last published live): numbers,
+    groups, consumers, trend, rates, forecasts, claim stats. Pages read it instead of
+    polling Redis while the monitor is running; rewritten only when the queue changed."""
+
+    queue = models.CharField(max_length=200, unique=True)
+    at = models.DateTimeField()
+    data = models.JSONField(default=dict)
+    sparkline = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.queue} @ {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class ClaimStorm(models.Model):
+    """One claim storm of one group: a single incident from its first to its last claim,
+    however many claims (each still its own alert row) it brought."""
+
+    queue = models.CharField(max_length=200)
+    group = models.CharField(max_length=200)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    claims = models.IntegerField(default=0, help_text="Claims in the window at the peak.")
+    peak_rate = models.FloatField(default=0, help_text="Highest claims per minute seen.")
+    messages = models.IntegerField(default=0, help_text="Distinct messages claimed at the peak.")
+    bouncing = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["queue", "ended_at"], name="storm_queue_ended")]
+
+    def __str__(self) -> str:
+        state = "ongoing" if self.ended_at is None else f"ended {self.ended_at:%H:%M:%S}"
+        return f"claim storm {self.queue}/{self.group} from {self.started_at:%H:%M:%S} ({state})"
+
+    @property
+    def active(self) -> bool:
+        return self.ended_at is None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.pk,
+            "queue": self.queue,
+            "group": self.group,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "active": self.active,
+            "claims": self.claims,
+            "peak_rate": self.peak_rate,
+            "messages": self.messages,
+            "bouncing": self.bouncing,
+        }

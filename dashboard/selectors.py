@@ -12,10 +12,12 @@ import redis
 from django.shortcuts import get_object_or_404
 
 from dashboard import conf
-from dashboard.models import AuditLog, MetricSnapshot, MonitorState
+from dashboard.models import AuditLog, ClaimStorm, MetricSnapshot, MonitorState, QueueState
+from dashboard.monitor import rates
 from dashboard.monitor import status as threshold_status
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.storms import Bounce
 from dashboard.monitor.types import QueueSnapshot
 from queues.models import QueueDefinition, Threshold
 
@@ -52,8 +54,9 @@ def _target(definition: QueueDefinition) -> Target:
 
 
 def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
-    """A live poll of ``definitions`` with threshold status (trend and rates come from the
-    monitor's latest stored snapshot)."""
+    """A live poll of ``definitions`` with threshold status; what only a series of polls
+    can tell (trend, rates, claim stats) comes from the monitor's latest state, and the
+    forecasts are recomputed from the live lag and those rates."""
     rows = list(Threshold.objects.all())
     result = poll(
         [_target(d) for d in definitions],
@@ -61,22 +64,40 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
         active_idle_ms=int(conf.active_idle() * 1000),
     )
     by_name = {d.name: d for d in definitions}
-    latest = _latest_stored([d.name for d in definitions])
+    names = [d.name for d in definitions]
+    states = _states(names)
+    latest = _latest_stored([n for n in names if n not in states])
     out: dict[str, QueueSnapshot] = {}
     for snap in result.snapshots:
         thresholds = Threshold.effective_for(by_name[snap.name], rows=rows)
-        groups = []
+        state = states.get(snap.name)
         stored = latest.get(snap.name)
-        stored_groups = stored.groups if stored else {}
+        if state is not None:
+            previous_groups = {g["name"]: g for g in state.get("groups", [])}
+            rate_in, rate_out, trend = state.get("rate_in"), state.get("rate_out"), state["trend"]
+        else:
+            previous_groups = dict(stored.groups) if stored else {}
+            rate_in = stored.rate_in if stored else None
+            rate_out = stored.rate_out if stored else None
+            trend = stored.trend if stored else "OK"
+        lag_alert = thresholds.levels["lag"].alert
+        groups = []
         for group in snap.groups:
             checks = threshold_status.group_checks(group, thresholds)
-            previous = stored_groups.get(group.name, {})
+            previous = previous_groups.get(group.name, {})
+            group_out = previous.get("rate_out")
             groups.append(
                 _replace(
                     group,
                     status=threshold_status.worst(list(checks.values())),
                     trend=previous.get("trend", "OK"),
-                    rate_out=previous.get("rate_out"),
+                    rate_out=group_out,
+                    drain_seconds=rates.time_to_drain(group.lag, rate_in, group_out),
+                    breach_seconds=rates.time_to_breach(group.lag, lag_alert, rate_in, group_out),
+                    claims=int(previous.get("claims") or 0),
+                    claim_rate=previous.get("claim_rate"),
+                    storm=bool(previous.get("storm")),
+                    bouncing=tuple(_bounce(b) for b in previous.get("bouncing") or ()),
                 )
             )
         snap = _replace(snap, groups=tuple(groups))
@@ -85,11 +106,25 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
             snap,
             checks=checks,
             status=threshold_status.worst(list(checks.values())) if not snap.error else "alert",
-            trend=stored.trend if stored else "OK",
-            rate_in=stored.rate_in if stored else None,
-            rate_out=stored.rate_out if stored else None,
+            trend=trend,
+            rate_in=rate_in,
+            rate_out=rate_out,
         )
     return out
+
+
+def _bounce(data: dict[str, Any]) -> Bounce:
+    return Bounce(
+        message_id=str(data.get("message_id", "")),
+        claims=int(data.get("claims") or 0),
+        owners=tuple(data.get("owners") or ()),
+        deliveries=data.get("deliveries"),
+    )
+
+
+def _states(names: list[str]) -> dict[str, dict[str, Any]]:
+    """The monitor's latest stored view (QueueState.data) of each named queue."""
+    return dict(QueueState.objects.filter(queue__in=names).values_list("queue", "data"))
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
@@ -155,7 +190,50 @@ def queue_detail(*, definition: QueueDefinition) -> dict[str, Any]:
         "snapshot": snap.as_json(),
         "thresholds": thresholds.as_dict(),
         "monitor": monitor_state(),
+        "claims": claim_summary(definition=definition, snapshot=snap),
     }
+
+
+def claim_summary(*, definition: QueueDefinition, snapshot: QueueSnapshot) -> dict[str, Any]:
+    """Claim storms and poison suspects of a queue: per group the claim rate and the
+    messages bouncing between owners (from the monitor), the pending entries delivered
+    most often (from an XPENDING sample), and the queue's recent storm incidents."""
+    suspect_at = conf.poison_deliveries()
+    groups = []
+    for group in snapshot.groups:
+        top = top_deliveries(definition=definition, group=group.name) if snapshot.exists else []
+        groups.append(
+            {
+                "group": group.name,
+                "claims": group.claims,
+                "claim_rate": group.claim_rate,
+                "storm": group.storm,
+                "bouncing": [asdict(b) for b in group.bouncing],
+                "top_deliveries": top,
+                "poison_suspects": [e["id"] for e in top if e["deliveries"] >= suspect_at],
+            }
+        )
+    return {
+        "window_seconds": conf.storm_window(),
+        "storm_claims": conf.storm_claims(),
+        "poison_deliveries": suspect_at,
+        "storm": snapshot.storm,
+        "groups": groups,
+        "incidents": [s.as_json() for s in ClaimStorm.objects.filter(queue=definition.name)[:10]],
+    }
+
+
+def top_deliveries(
+    *, definition: QueueDefinition, group: str, top: int = 5
+) -> list[dict[str, Any]]:
+    """The pending entries of ``group`` delivered most often, within the pending sample
+    (the oldest STREAMWARDEN_PENDING_SAMPLE entries: where stuck messages sit)."""
+    try:
+        sample = pending_entries(definition=definition, group=group)
+    except LookupError:  # the group went away between the poll and this read
+        return []
+    sample.sort(key=lambda e: (e["deliveries"], e["idle_ms"]), reverse=True)
+    return [e for e in sample[:top] if e["deliveries"] > 1]
 
 
 def pending_entries(

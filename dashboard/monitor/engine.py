@@ -7,7 +7,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
@@ -18,11 +18,15 @@ from dashboard.monitor import rates, status, trend
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
 from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
 
 log = logging.getLogger(__name__)
 
 EVENTS_CONSUMER_GROUP = "streamwarden-dashboard"
+#: Claimed-alert rows read per cycle at most (a bigger storm is read over several cycles).
+MAX_CLAIMS_PER_CYCLE = 20_000
+SPARK_POINTS = 30
 
 
 def _now() -> datetime:
@@ -84,6 +88,14 @@ class Monitor:
         self.polled_cycles = 0
         self.hooks = _Hooks()
         self.latest: dict[str, QueueSnapshot] = {}
+        self.storms = StormDetector(window_s=conf.storm_window(), storm_claims=conf.storm_claims())
+        self.claim_stats: dict[tuple[str, str], ClaimStats] = {}
+        self.claims_cursor: int | None = None  # pk of the last claimed-alert row read
+        self.open_storms: dict[tuple[str, str], int] = {}  # -> ClaimStorm pk
+        self.storms_adopted = False
+        self.stored_state: dict[str, dict[str, Any]] = {}
+        self.spark: dict[str, deque[int]] = {}
+        self.spark_seeded = False
 
     # --- the job -------------------------------------------------------------------------
 
@@ -119,10 +131,14 @@ class Monitor:
         if not result.unreachable:
             self.redis_down_since = None
             self.redis_error = ""
+        self._db_step("claims", self._load_claims)
+        self.claim_stats = self.storms.stats(int(time.time() * 1000))
         snapshots = [self._enrich(s) for s in result.snapshots if not s.error]
         self.latest = {s.name: s for s in snapshots}
         self._publish_queues(snapshots)
         self._db_step("store snapshots", lambda: self._store(snapshots))
+        self._db_step("queue state", lambda: self._store_state(snapshots))
+        self._db_step("claim storms", self._sync_storms)
         self._db_step("alerts", lambda: self._sync_alerts(snapshots))
         self._ingest_events(snapshots)
         self._db_step("retention", self._retention)
@@ -178,6 +194,15 @@ class Monitor:
             rate_out = rates.read_rate(list(window))
             checks = status.group_checks(group, thresholds) if thresholds else {}
             lag_alert = thresholds.levels["lag"].alert if thresholds else None
+            claims = self.claim_stats.get((snapshot.name, group.name))
+            if claims is not None:
+                group = dataclasses.replace(
+                    group,
+                    claims=claims.claims,
+                    claim_rate=claims.rate_per_min,
+                    storm=claims.storm,
+                    bouncing=claims.bouncing,
+                )
             groups.append(
                 dataclasses.replace(
                     group,
@@ -220,6 +245,7 @@ class Monitor:
         if now - self.last_snapshot_at < conf.snapshot_interval():
             return
         self.last_snapshot_at = now
+        self._extend_sparklines(snapshots)
         rows = [
             MetricSnapshot(
                 queue=s.name,
@@ -252,6 +278,149 @@ class Monitor:
             for s in snapshots
         ]
         MetricSnapshot.objects.bulk_create(rows, batch_size=500)
+
+    def _load_claims(self) -> None:
+        """Feed the storm detector the claims ingested since the last cycle: the alerts
+        app's ``claimed`` rows, one per library ``claimed`` event."""
+        try:
+            from alerts.models import Alert, AlertKind
+        except ImportError:  # dashboard without the alerts app: no claim stats
+            return
+        rows = Alert.objects.filter(kind=AlertKind.CLAIMED)
+        if self.claims_cursor is None:
+            since = _now() - timedelta(seconds=conf.storm_window())
+            rows = rows.filter(created_at__gte=since)
+        else:
+            rows = rows.filter(pk__gt=self.claims_cursor)
+        batch = list(
+            rows.order_by("pk").values_list(
+                "pk", "queue", "group", "message_id", "details", "created_at"
+            )[:MAX_CLAIMS_PER_CYCLE]
+        )
+        if batch:
+            self.claims_cursor = batch[-1][0]
+        elif self.claims_cursor is None:
+            last = Alert.objects.order_by("-pk").values_list("pk", flat=True).first()
+            self.claims_cursor = last or 0
+        self.storms.add(_claim(*row[1:]) for row in batch)
+
+    def _extend_sparklines(self, snapshots: list[QueueSnapshot]) -> None:
+        """One lag (or length) point per stored snapshot, the last SPARK_POINTS kept."""
+        from dashboard.models import QueueState
+
+        if not self.spark_seeded:
+            # A monitor taking over continues the sparklines its predecessor stored.
+            names = [s.name for s in snapshots]
+            for name, line in QueueState.objects.filter(queue__in=names).values_list(
+                "queue", "sparkline"
+            ):
+                self.spark[name] = deque(line or [], maxlen=SPARK_POINTS)
+            self.spark_seeded = True
+        for s in snapshots:
+            line = self.spark.setdefault(s.name, deque(maxlen=SPARK_POINTS))
+            line.append(int(s.lag if s.lag is not None else s.length))
+
+    def _store_state(self, snapshots: list[QueueSnapshot]) -> None:
+        """Upsert the QueueState rows of queues that changed since they were last stored."""
+        from dashboard.models import QueueState
+
+        changed = []
+        for snapshot in snapshots:
+            data = snapshot.as_json()
+            line = list(self.spark.get(snapshot.name, ()))
+            comparable = {**{k: v for k, v in data.items() if k != "at_ms"}, "_spark": line}
+            if self.stored_state.get(snapshot.name) == comparable:
+                continue
+            changed.append(
+                (
+                    comparable,
+                    QueueState(
+                        queue=snapshot.name,
+                        at=datetime.fromtimestamp(snapshot.at_ms / 1000, UTC),
+                        data=data,
+                        sparkline=line,
+                    ),
+                )
+            )
+        if not changed:
+            return
+        QueueState.objects.bulk_create(
+            [row for _, row in changed],
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["queue"],
+            update_fields=["at", "data", "sparkline"],
+        )
+        for comparable, row in changed:
+            self.stored_state[row.queue] = comparable
+
+    def _sync_storms(self) -> None:
+        """One ClaimStorm row per storm: opened when it starts, its peak kept up to date,
+        closed when it ends; the alerts app is told when it supports storm incidents."""
+        from dashboard.models import ClaimStorm
+
+        now = _now()
+        if not self.storms_adopted:
+            # Storms a previous monitor left open: adopt those still raging, end the rest.
+            for row in ClaimStorm.objects.filter(ended_at=None):
+                key = (row.queue, row.group)
+                stats = self.claim_stats.get(key)
+                if stats is not None and stats.storm:
+                    self.open_storms[key] = row.pk
+                else:
+                    ClaimStorm.objects.filter(pk=row.pk).update(ended_at=now)
+            self.storms_adopted = True
+        for key, stats in self.claim_stats.items():
+            queue, group = key
+            bouncing = [dataclasses.asdict(b) for b in stats.bouncing]
+            if stats.storm and key not in self.open_storms:
+                since = stats.storm_since_ms or int(now.timestamp() * 1000)
+                row = ClaimStorm.objects.create(
+                    queue=queue,
+                    group=group,
+                    started_at=datetime.fromtimestamp(since / 1000, UTC),
+                    claims=stats.claims,
+                    peak_rate=stats.rate_per_min,
+                    messages=stats.messages,
+                    bouncing=bouncing,
+                )
+                self.open_storms[key] = row.pk
+                log.warning("monitor: claim storm on %s/%s (%s claims)", queue, group, stats.claims)
+                self._storm_alert(queue, group, "alert", stats, bouncing)
+            elif stats.storm:
+                # Keep the peak: only a bigger window count rewrites the row.
+                ClaimStorm.objects.filter(pk=self.open_storms[key], claims__lt=stats.claims).update(
+                    claims=stats.claims,
+                    peak_rate=stats.rate_per_min,
+                    messages=stats.messages,
+                    bouncing=bouncing,
+                )
+            elif key in self.open_storms:
+                ClaimStorm.objects.filter(pk=self.open_storms.pop(key)).update(ended_at=now)
+                log.info("monitor: claim storm on %s/%s is over", queue, group)
+                self._storm_alert(queue, group, "ok", stats, bouncing)
+
+    def _storm_alert(
+        self, queue: str, group: str, state: str, stats: ClaimStats, bouncing: list[Any]
+    ) -> None:
+        # TODO(alerts, contract Requests): the alerts app has no claim_storm kind yet;
+        # until it does, the ClaimStorm row is the incident and no alert is opened.
+        kind = self.hooks.get("alerts.models", "AlertKind")
+        if kind is None or "claim_storm" not in getattr(kind, "values", ()):
+            return
+        self.hooks.call(
+            "alerts.services",
+            "sync_status_alert",
+            kind="claim_storm",
+            queue=queue,
+            group=group,
+            status=state,
+            details={
+                "claims": stats.claims,
+                "rate_per_min": stats.rate_per_min,
+                "bouncing": bouncing,
+            },
+        )
 
     def _sync_alerts(self, snapshots: list[QueueSnapshot]) -> None:
         """Call the alerts hooks on state changes only (the hooks dedupe too)."""
@@ -372,6 +541,27 @@ class Monitor:
 
     def shutdown(self) -> None:
         self.lease.release()
+
+
+def _claim(queue: str, group: str, message_id: str, details: Any, created_at: datetime) -> Claim:
+    fields = details if isinstance(details, dict) else {}
+    try:
+        at_ms = int(fields["time"])
+    except (KeyError, TypeError, ValueError):
+        at_ms = int(created_at.timestamp() * 1000)
+    try:
+        deliveries: int | None = int(fields["deliveries"])
+    except (KeyError, TypeError, ValueError):
+        deliveries = None
+    return Claim(
+        at_ms=at_ms,
+        queue=queue,
+        group=group or str(fields.get("group", "")),
+        message_id=message_id or str(fields.get("id", "")),
+        previous_owner=str(fields.get("previous_owner", "")),
+        new_owner=str(fields.get("new_owner", "")),
+        deliveries=deliveries,
+    )
 
 
 def _lease_client() -> redis.Redis:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dashboard.monitor.storms import Bounce
+
 
 @dataclass(frozen=True)
 class ConsumerSnapshot:
@@ -32,6 +34,11 @@ class GroupSnapshot:
     rate_out: float | None = None
     drain_seconds: float | None = None
     breach_seconds: float | None = None
+    # Claim stats over the storm window (dashboard.monitor.storms):
+    claims: int = 0
+    claim_rate: float | None = None  # claims per minute
+    storm: bool = False
+    bouncing: tuple[Bounce, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,38 @@ class QueueSnapshot:
         ages = [g.oldest_undelivered_ms for g in self.groups if g.oldest_undelivered_ms is not None]
         return max(ages) if ages else None
 
+    @property
+    def drain_seconds(self) -> float | None:
+        """Until every watched group has caught up: the slowest group; None if one never
+        will at current rates."""
+        if not self.groups:
+            return None
+        drains = [g.drain_seconds for g in self.groups]
+        return None if any(d is None for d in drains) else max(d or 0.0 for d in drains)
+
+    @property
+    def breach_seconds(self) -> float | None:
+        """Until the first group's lag crosses its alert threshold; None if none will."""
+        breaches = [g.breach_seconds for g in self.groups if g.breach_seconds is not None]
+        return min(breaches) if breaches else None
+
+    @property
+    def storm(self) -> bool:
+        return any(g.storm for g in self.groups)
+
+    @property
+    def claim_rate(self) -> float | None:
+        rates = [g.claim_rate for g in self.groups if g.claim_rate is not None]
+        return round(sum(rates), 2) if rates else None
+
     def as_json(self) -> dict[str, Any]:
         """Plain JSON for the websocket, the API and the page's JS."""
         data = asdict(self)
         data.update(
+            drain_seconds=self.drain_seconds,
+            breach_seconds=self.breach_seconds,
+            storm=self.storm,
+            claim_rate=self.claim_rate,
             lag=self.lag,
             pending=self.pending,
             consumers=self.consumers,

@@ -19,6 +19,12 @@
     if (s < 86400) return (s / 3600).toFixed(1) + " h";
     return (s / 86400).toFixed(1) + " d";
   };
+  // Forecasts (time to drain / breach): 0 is "now", null is "not at current rates".
+  SW.fmtForecast = function (seconds, zero) {
+    if (seconds === null || seconds === undefined) return "–";
+    if (Number(seconds) === 0) return zero || "now";
+    return SW.fmtAge(Number(seconds) * 1000);
+  };
   SW.el = function (tag, text, cls) {
     const node = document.createElement(tag);
     if (text !== undefined && text !== null) node.textContent = String(text);

@@ -31,6 +31,8 @@
     if (!row) return;
     setBadge(row.querySelector('[data-field="status"]'), "status", q.status);
     setBadge(row.querySelector('[data-field="trend"]'), "trend", q.trend);
+    const storm = row.querySelector('[data-field="storm"]');
+    if (storm) storm.hidden = !q.storm;
     SW.setField(row, "length", SW.fmtNumber(q.length));
     SW.setField(row, "lag", SW.fmtNumber(q.lag));
     SW.setField(row, "pending", SW.fmtNumber(q.pending));

@@ -3,7 +3,7 @@
 "use strict";
 (function () {
   const SW = window.StreamWarden;
-  let config, snapshot, depthChart, ratesChart, range = "1h", lastRefresh = 0;
+  let config, snapshot, claimInfo = null, depthChart, ratesChart, range = "1h", lastRefresh = 0;
 
   function button(text, cls, onClick) {
     const b = SW.el("button", text, cls);
@@ -19,10 +19,12 @@
       .catch(function (err) { window.alert("Failed: " + err.message); });
   }
 
-  function fillRows(tbody, rows) {
+  // ids: optional row ids (alert detail pages link to #pending-<id> / #dead-<id>).
+  function fillRows(tbody, rows, ids) {
     while (tbody.firstChild) tbody.removeChild(tbody.firstChild);
-    rows.forEach(function (cells) {
+    rows.forEach(function (cells, index) {
       const tr = document.createElement("tr");
+      if (ids) tr.id = ids[index];
       cells.forEach(function (cell) {
         const td = document.createElement("td");
         if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell === null || cell === undefined ? "–" : String(cell);
@@ -44,6 +46,13 @@
     SW.setField(summary, "rate_in", SW.fmtNumber(s.rate_in, 1));
     SW.setField(summary, "rate_out", SW.fmtNumber(s.rate_out, 1));
     SW.setField(summary, "dead_letters", SW.fmtNumber(s.dead_letters));
+    SW.setField(summary, "drain_seconds", SW.fmtForecast(s.drain_seconds, "drained"));
+    SW.setField(summary, "breach_seconds", SW.fmtForecast(s.breach_seconds));
+    SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
+    const banner = document.getElementById("storm-banner");
+    const storming = s.groups.filter(function (g) { return g.storm; }).map(function (g) { return g.name; });
+    banner.hidden = storming.length === 0;
+    banner.textContent = storming.length ? "Claim storm on group " + storming.join(", ") + ": messages keep being taken over." : "";
     const status = document.getElementById("queue-status");
     if (status) { status.textContent = s.status; status.className = "status status-" + s.status; }
     const trend = document.getElementById("queue-trend");
@@ -64,7 +73,8 @@
       }
       return [g.name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
         g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
-        g.drain_seconds === null ? "–" : SW.fmtAge(g.drain_seconds * 1000),
+        SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
+        g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
         SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), g.last_delivered_id, actions];
     }));
 
@@ -83,6 +93,8 @@
     });
     fillRows(document.querySelector("#consumers tbody"), consumers);
 
+    renderClaims(s);
+
     const select = document.getElementById("pending-group");
     const current = select.value;
     const names = s.groups.map(function (g) { return g.name; });
@@ -93,6 +105,24 @@
     }
   }
 
+  // Claims per group: live numbers from the snapshot, "most delivered" from the last detail.
+  function renderClaims(s) {
+    const top = {};
+    ((claimInfo && claimInfo.groups) || []).forEach(function (g) { top[g.group] = g; });
+    const suspectAt = claimInfo ? claimInfo.poison_deliveries : Infinity;
+    fillRows(document.querySelector("#claims tbody"), s.groups.map(function (g) {
+      const bouncing = document.createElement("span");
+      (g.bouncing || []).forEach(function (b) {
+        bouncing.appendChild(SW.el("div", b.message_id + " ×" + b.claims + " (" + b.owners.join(" → ") + ")" + (b.deliveries ? ", " + b.deliveries + " deliveries" : "")));
+      });
+      const delivered = document.createElement("span");
+      ((top[g.name] && top[g.name].top_deliveries) || []).forEach(function (e) {
+        delivered.appendChild(SW.el("div", e.id + ": " + e.deliveries + " deliveries, " + e.consumer + (e.deliveries >= suspectAt ? " — poison suspect" : ""), e.deliveries >= suspectAt ? "error" : ""));
+      });
+      return [g.name, g.claims, SW.fmtNumber(g.claim_rate, 1), g.storm ? SW.el("span", "STORM", "status status-alert") : "no", bouncing, delivered];
+    }));
+  }
+
   function refreshPending() {
     const group = document.getElementById("pending-group").value;
     const tbody = document.querySelector("#pending tbody");
@@ -100,7 +130,9 @@
     return fetch(config.api + "pending/?group=" + encodeURIComponent(group), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        fillRows(tbody, (data.pending || []).map(function (p) { return [p.id, p.consumer, SW.fmtAge(p.idle_ms), p.deliveries]; }));
+        const pending = data.pending || [];
+        fillRows(tbody, pending.map(function (p) { return [p.id, p.consumer, SW.fmtAge(p.idle_ms), p.deliveries]; }),
+          pending.map(function (p) { return "pending-" + p.id; }));
       });
   }
 
@@ -114,7 +146,7 @@
           if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + d.id + "?", "dead-letters/replay/", { ids: [d.id] }); }));
           if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + d.id + "?", "dead-letters/delete/", { ids: [d.id] }); }));
           return [d.id, d.group, d.reason, d.error, d.deliveries, pre, actions];
-        }));
+        }), (data.dead_letters || []).map(function (d) { return "dead-" + d.id; }));
       });
   }
 
@@ -125,7 +157,7 @@
     refreshPending().catch(function () {});
     refreshDeadLetters().catch(function () {});
     if (force) fetch(config.api, { credentials: "same-origin" }).then(function (r) { return r.json(); })
-      .then(function (d) { if (d.snapshot) renderSnapshot(d.snapshot); }).catch(function () {});
+      .then(function (d) { if (d.claims) claimInfo = d.claims; if (d.snapshot) renderSnapshot(d.snapshot); }).catch(function () {});
   }
 
   function chart(canvas, datasets) {
@@ -181,6 +213,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     config = JSON.parse(document.getElementById("page-config").textContent);
     const detail = JSON.parse(document.getElementById("queue-detail").textContent);
+    if (detail && detail.claims) claimInfo = detail.claims;
     if (detail && detail.snapshot) renderSnapshot(detail.snapshot);
     depthChart = chart(document.getElementById("chart-depth"), ["length", "lag", "pending"]);
     ratesChart = chart(document.getElementById("chart-rates"), ["in/s", "out/s"]);
