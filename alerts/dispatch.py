@@ -188,14 +188,27 @@ def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now:
 def _enqueue_jobs(now: datetime) -> None:
     channels = list(NotificationChannel.objects.filter(enabled=True))
     for notification in Notification.objects.filter(enqueued_at__isnull=True).order_by("id"):
-        for channel in channels:
-            if channel.accepts(
-                kind=notification.kind, queue=notification.queue, severity=notification.severity
-            ):
-                outbox.enqueue(
-                    {"notification": notification.pk, "channel": channel.pk, "attempt": 1}
-                )
-        Notification.objects.filter(pk=notification.pk).update(enqueued_at=now)
+        # Take it first, so that two notifiers never both enqueue the same notification.
+        taken = Notification.objects.filter(pk=notification.pk, enqueued_at__isnull=True).update(
+            enqueued_at=now
+        )
+        if not taken:
+            continue
+        try:
+            for channel in channels:
+                if channel.accepts(
+                    kind=notification.kind,
+                    queue=notification.queue,
+                    severity=notification.severity,
+                ):
+                    outbox.enqueue(
+                        {"notification": notification.pk, "channel": channel.pk, "attempt": 1}
+                    )
+        except Exception:
+            # Redis down: give it back for the next tick (a channel's job enqueued twice
+            # is delivered once: delivery is idempotent per notification and channel).
+            Notification.objects.filter(pk=notification.pk).update(enqueued_at=None)
+            raise
 
 
 def dispatch_due(*, now: datetime | None = None) -> int:

@@ -22,6 +22,7 @@ from alerts.models import (
     NotifyState,
     Silence,
 )
+from alerts.notifier import Notifier
 from alerts.services import set_redis_reachable, sync_status_alert
 from tests.redis_process import wait_for
 
@@ -41,6 +42,15 @@ def claims(redis_url: str, queue: str, count: int, *, start: int = 0) -> None:
         )
     pipe.execute()
     ingest_events(redis_url=redis_url, queues=[queue], consumer_name="monitor")
+
+
+def deliver_available() -> None:
+    """What the notifier's consumer does, for the jobs queued now (one worker thread)."""
+    consumer = Notifier(name="n", concurrency=1, handle_signals=False).consumer
+    try:
+        consumer.run(burst=True)
+    finally:
+        consumer.close()
 
 
 def webhook(url: str, **kwargs) -> NotificationChannel:
@@ -160,9 +170,7 @@ def test_email_arrives_with_queue_kind_and_count(redis_url, queue_name, settings
     # Within the window nothing is sent; at its end one grouped notification is.
     assert dispatch_due() == 0
     assert dispatch_due(now=later(61)) == 1
-    from alerts.notifier import Notifier
-
-    Notifier(name="n", handle_signals=False).consumer.run(burst=True)
+    deliver_available()
 
     assert len(mail.outbox) == 1
     email = mail.outbox[0]
@@ -174,10 +182,8 @@ def test_email_arrives_with_queue_kind_and_count(redis_url, queue_name, settings
 
 
 def _run_pipeline(now=None) -> None:
-    from alerts.notifier import Notifier
-
     dispatch_due(now=now)
-    Notifier(name="n", handle_signals=False).consumer.run(burst=True)
+    deliver_available()
 
 
 def test_a_silence_suppresses_notifications_but_rows_are_recorded_and_expiry_resumes(
