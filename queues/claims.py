@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from queues.entries import text
@@ -83,7 +84,15 @@ class ClaimScan:
     def keys(self, keys: QueueKeys) -> list[str]:
         return [keys.stream, keys.dead, keys.events]
 
-    def args(self, group: str, consumer: str, count: int, queue: str, max_events: int) -> list:
+    def args(
+        self,
+        group: str,
+        consumer: str,
+        count: int,
+        queue: str,
+        max_events: int,
+        held: Iterable[str] = (),
+    ) -> list:
         return [
             group,
             consumer,
@@ -94,6 +103,7 @@ class ClaimScan:
             RETRY_CONSUMER,
             queue,
             max_events,
+            *held,
         ]
 
     def rescan_now(self) -> None:

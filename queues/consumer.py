@@ -120,6 +120,7 @@ class Consumer:
         start_id: str = "0",
         serializer: Serializer | None = None,
         shutdown_timeout: float | None = 60.0,
+        handler_timeout: float | None = None,
         handle_signals: bool = True,
         move_batch: int = 100,
     ) -> None:
@@ -172,6 +173,9 @@ class Consumer:
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout
+        #: Seconds the heartbeat keeps a held message fresh; after that a stuck handler's
+        #: message becomes claimable by others. None: as long as the handler runs.
+        self.handler_timeout = handler_timeout
         self.handle_signals = handle_signals
         self.move_batch = move_batch
         self.serializer = resolve(serializer)
@@ -330,8 +334,13 @@ class Consumer:
 
     def _start_up(self) -> None:
         try:
+            # a group lost with the data (NOGROUP) comes back at 0: whatever was published
+            # since the restart must not be skipped, whatever start_id said at first
             created = self.client.xgroup_create(
-                self.keys.stream, self.group, id=self.start_id, mkstream=True
+                self.keys.stream,
+                self.group,
+                id="0" if self._group_seen else self.start_id,
+                mkstream=True,
             )
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -390,10 +399,17 @@ class Consumer:
         return moved, max(0.0, (float(next_score) - int(now_ms)) / 1000)
 
     def _claim(self, free: int) -> int:
+        with self._cond:
+            held = list(self._inflight)
         reply = self._scripts.claim(
             keys=self._claims.keys(self.keys),
             args=self._claims.args(
-                self.group, self.name, min(free, self.claim_batch), self.queue, events.MAX_EVENTS
+                self.group,
+                self.name,
+                min(free, self.claim_batch),
+                self.queue,
+                events.MAX_EVENTS,
+                held,
             ),
         )
         result = claims.parse_reply(reply)
@@ -433,7 +449,20 @@ class Consumer:
 
     def _touch(self) -> None:
         with self._cond:
-            ids = list(self._inflight)
+            if self.handler_timeout is None:
+                ids = list(self._inflight)
+            else:
+                oldest = time.monotonic() - self.handler_timeout
+                ids = [i for i, since in self._inflight.items() if since >= oldest]
+                stuck = len(self._inflight) - len(ids)
+        if self.handler_timeout is not None and stuck:
+            log.warning(
+                "consumer %s: %d messages held longer than handler_timeout=%ss are no longer "
+                "kept fresh; other consumers may claim them",
+                self.name,
+                stuck,
+                self.handler_timeout,
+            )
         for start in range(0, len(ids), TOUCH_CHUNK):
             lost = self._scripts.touch(
                 keys=[self.keys.stream],

@@ -5,12 +5,17 @@
 -- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] events stream
 -- ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle ms, ARGV[4] cursor ('-' or '(<id>'),
 -- ARGV[5] count, ARGV[6] release idle ms (parked retries idle less are still waiting),
--- ARGV[7] parking consumer name, ARGV[8] queue, ARGV[9] events max length
+-- ARGV[7] parking consumer name, ARGV[8] queue, ARGV[9] events max length,
+-- ARGV[10..] ids this consumer holds right now (never re-claimed by itself: that would reset
+-- their idle time as a heartbeat does, and report a claim that did not happen)
 -- Returns {next cursor, {{id, fields, deliveries, previous owner, idle ms}, ...}, dead}.
 local stream, dead, events = KEYS[1], KEYS[2], KEYS[3]
 local group, me, min_idle = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local count, release, parking = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 local queue, max_events = ARGV[8], ARGV[9]
+
+local held = {}
+for i = 10, #ARGV do held[ARGV[i]] = true end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -22,6 +27,8 @@ for _, p in ipairs(pending) do
   local id, owner, idle, deliveries = p[1], p[2], tonumber(p[3]), tonumber(p[4])
   if owner == parking and idle < release then
     -- a retry still waiting for its backoff: not ours to take yet
+  elseif owner == me and held[id] then
+    -- our own handler still has it
   elseif #redis.call('XRANGE', stream, id, id) == 0 then
     -- the entry was trimmed or deleted while pending: dead-letter it instead of looping
     local dead_id = redis.call('XADD', dead, '*',

@@ -175,3 +175,54 @@ def test_a_pending_entry_whose_data_was_deleted_is_dead_lettered_not_retried_for
     [dead] = manager.dead_letters(queue_name)
     assert (dead.original_id, dead.reason, dead.consumer) == (gone, "trimmed", "ghost")
     assert manager.info(queue_name).group("g").pending == 0
+
+
+def test_a_handler_stuck_longer_than_handler_timeout_loses_its_message(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
+) -> None:
+    release = threading.Event()
+    stuck_calls: list[Message] = []
+
+    def stuck(message: Message) -> None:
+        stuck_calls.append(message)
+        release.wait(10)
+
+    runner.start(
+        Consumer(
+            queue_name,
+            "g",
+            stuck,
+            redis_url,
+            name="stuck",
+            claim_idle=0.3,
+            handler_timeout=0.5,
+            **FAST,
+        )
+    )
+    entry_id = producer.publish("x")
+    wait_for(lambda: stuck_calls, 5, message="stuck handler started")
+    rescuer = Recorder()
+    runner.start(Consumer(queue_name, "g", rescuer, redis_url, claim_idle=0.3, **FAST))
+    wait_for(lambda: rescuer.count == 1, 10, message="rescued from the stuck handler")
+    release.set()
+    [event] = claimed_events(manager, queue_name)
+    assert (event.message_id, event.previous_owner) == (entry_id, "stuck")
+
+
+def test_entries_delivered_to_a_consumer_whose_read_reply_was_lost_are_recovered(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    runner: Runner,
+) -> None:
+    ids = producer.publish_many(["a", "b"])
+    manager.create_group(queue_name, "g", start="0")
+    # Redis delivered both to "me", but the reply never reached it (connection dropped)
+    redis_client.xreadgroup("g", "me", {queue_keys(queue_name).stream: ">"}, count=2)
+    recorder = Recorder()
+    runner.start(Consumer(queue_name, "g", recorder, redis_url, name="me", claim_idle=0.2, **FAST))
+    wait_for(lambda: recorder.count == 2, 5, message="own orphaned entries handled")
+    assert sorted(recorder.ids()) == sorted(ids)
+    wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
