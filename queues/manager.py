@@ -91,15 +91,16 @@ class Manager:
                 self.client.delete(keys.dead)
         return int(removed)
 
-    def trim(self, name: str, *, approximate: bool = False) -> int:
+    def trim(self, name: str, *, maxlen: int | None = None, approximate: bool = False) -> int:
         """Remove entries every group has received and acknowledged; return how many.
 
-        Never removes an undelivered or pending entry. Raises TrimRefused when the stream
-        has no groups (then no entry is known to be delivered).
+        With ``maxlen``, keep at least the newest ``maxlen`` entries too. Never removes an
+        undelivered or pending entry, so the stream may stay longer than ``maxlen``. Raises
+        TrimRefused when the stream has no groups (then no entry is known to be delivered).
         """
         keys = queue_keys(name)
         with unavailable_as_error(self.address):
-            reply = self._scripts.trim(keys=[keys.stream], args=trim_mod.args(approximate))
+            reply = self._scripts.trim(keys=[keys.stream], args=trim_mod.args(approximate, maxlen))
         return trim_mod.parse_reply(name, reply).removed
 
     # ------------------------------------------------------------------ groups

@@ -43,6 +43,7 @@ class Producer:
         dedup_window: float = 3600.0,
         trim: bool = False,
         trim_every: int = 1_000,
+        maxlen: int | None = None,
     ) -> None:
         self.queue = queue
         self.keys = queue_keys(queue)
@@ -53,7 +54,11 @@ class Producer:
         self.dedup_window_ms = int(dedup_window * 1000)
         if self.dedup_window_ms <= 0:
             raise ValueError("dedup_window must be positive")
-        self.trim = trim
+        #: Trim safely every ``trim_every`` publishes (on when ``maxlen`` is given): only
+        #: entries all groups have acknowledged go, keeping at least ``maxlen`` entries.
+        self.trim = trim or maxlen is not None
+        self.maxlen = maxlen
+        trim_mod.args(True, maxlen)  # validate now rather than on the thousandth publish
         self.trim_every = max(1, int(trim_every))
         self._scripts = Scripts(self.client)
         self._registered = False
@@ -148,7 +153,9 @@ class Producer:
                 return
             self._published_since_trim = 0
         try:
-            reply = self._scripts.trim(keys=[self.keys.stream], args=trim_mod.args(True))
+            reply = self._scripts.trim(
+                keys=[self.keys.stream], args=trim_mod.args(True, self.maxlen)
+            )
             trim_mod.parse_reply(self.queue, reply)
         except TrimRefused:
             pass  # no groups yet: nothing is known to be delivered, keep everything

@@ -14,8 +14,10 @@ class TrimResult:
     min_id_kept: str | None
 
 
-def args(approximate: bool) -> list[str]:
-    return ["1" if approximate else "0"]
+def args(approximate: bool, maxlen: int | None = None) -> list[str]:
+    if maxlen is not None and (not isinstance(maxlen, int) or maxlen < 0):
+        raise ValueError(f"maxlen must be an integer >= 0, got {maxlen!r}")
+    return ["1" if approximate else "0", "" if maxlen is None else str(maxlen)]
 
 
 def parse_reply(queue: str, reply: list) -> TrimResult:

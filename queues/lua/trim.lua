@@ -3,6 +3,8 @@
 -- one atomic step so no delivery or acknowledgement can slip in between.
 -- KEYS[1] stream
 -- ARGV[1] '1' = approximate (~, cheaper, may remove fewer)
+-- ARGV[2] maxlen ('' = none): also keep at least the newest maxlen entries; the stream may
+--         stay longer than maxlen when the entries beyond it are not yet safe to remove
 -- Returns {removed, min id kept} or {-1, 'no groups'} when the stream has no groups
 -- (nobody's progress is known, so nothing is provably safe to remove).
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -40,10 +42,41 @@ for _, g in ipairs(groups) do
   end
 end
 local min_id = string.format('%d-%d', min_ms, min_seq)
+local cut = min_id
+local maxlen = tonumber(ARGV[2])
+if maxlen then
+  -- Remove at most the oldest (length - maxlen) entries, and of those only the ones below
+  -- min_id. Walking them costs what removing them costs anyway.
+  local remaining = redis.call('XLEN', KEYS[1]) - maxlen
+  local last = nil
+  local cursor = '-'
+  while remaining > 0 do
+    local chunk = redis.call('XRANGE', KEYS[1], cursor, '+', 'COUNT', math.min(remaining, 1000))
+    if #chunk == 0 then break end
+    local blocked = false
+    for _, entry in ipairs(chunk) do
+      local ms, seq = parse(entry[1])
+      if not less(ms, seq, min_ms, min_seq) then
+        blocked = true
+        break
+      end
+      last = entry[1]
+      remaining = remaining - 1
+    end
+    if blocked or last == nil then break end
+    cursor = '(' .. last
+  end
+  if last == nil then
+    return {0, min_id}
+  end
+  local ms, seq = parse(last)
+  cut = string.format('%d-%d', ms, seq + 1)
+end
+
 local removed
 if ARGV[1] == '1' then
-  removed = redis.call('XTRIM', KEYS[1], 'MINID', '~', min_id)
+  removed = redis.call('XTRIM', KEYS[1], 'MINID', '~', cut)
 else
-  removed = redis.call('XTRIM', KEYS[1], 'MINID', min_id)
+  removed = redis.call('XTRIM', KEYS[1], 'MINID', cut)
 end
 return {removed, min_id}

@@ -87,3 +87,21 @@ def test_purge_empties_the_queue_but_keeps_its_groups(
     recorder = Recorder()
     Consumer(queue_name, "g", recorder, redis_url, **FAST).run(burst=True)
     assert recorder.payloads() == ["fresh"]
+
+
+def test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    stream = queue_keys(queue_name).stream
+    ids = producer.publish_many(range(100))
+    manager.create_group(queue_name, "g", start="0")
+    read = redis_client.xreadgroup("g", "c", {stream: ">"}, count=90)[0][1]
+    redis_client.xack(stream, "g", *[i for i, _ in read[:70]])  # 70 acked, 20 pending
+
+    assert manager.trim(queue_name, maxlen=50) == 50  # only the 50 oldest may go
+    assert [i.decode() for i, _ in redis_client.xrange(stream)] == ids[50:]
+    assert manager.trim(queue_name, maxlen=10) == 20  # 70..99 pending or undelivered stay
+    assert [i.decode() for i, _ in redis_client.xrange(stream)] == ids[70:]
+    assert manager.trim(queue_name, maxlen=500) == 0
+    with pytest.raises(ValueError, match="maxlen"):
+        manager.trim(queue_name, maxlen=-1)
