@@ -80,6 +80,20 @@ def queue_dead_letters(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @api_view()
+def queue_trim_risk(request: HttpRequest, name: str) -> HttpResponse:
+    """Would trimming to ``?maxlen=N`` drop undelivered or unacknowledged entries?"""
+    definition = selectors.queue_get(name=name)
+    raw = request.GET.get("maxlen", "") or (
+        str(definition.maxlen) if definition.maxlen is not None else ""
+    )
+    if not raw.isdigit():
+        return error(400, "maxlen: a non-negative integer is required")
+    return _redis_guard(
+        lambda: JsonResponse(selectors.trim_risk(definition=definition, maxlen=int(raw)))
+    )
+
+
+@api_view()
 def monitor(request: HttpRequest) -> HttpResponse:
     return JsonResponse(selectors.monitor_state())
 

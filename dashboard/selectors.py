@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404
 
 from dashboard import conf
 from dashboard.models import AuditLog, ClaimStorm, MetricSnapshot, MonitorState, QueueState
-from dashboard.monitor import rates
+from dashboard.monitor import rates, trimrisk
 from dashboard.monitor import status as threshold_status
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
@@ -109,6 +109,7 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
             trend=trend,
             rate_in=rate_in,
             rate_out=rate_out,
+            trim_risk=trimrisk.for_snapshot(snap, by_name[snap.name].maxlen),
         )
     return out
 
@@ -192,6 +193,16 @@ def queue_detail(*, definition: QueueDefinition) -> dict[str, Any]:
         "monitor": monitor_state(),
         "claims": claim_summary(definition=definition, snapshot=snap),
     }
+
+
+def trim_risk(*, definition: QueueDefinition, maxlen: int) -> dict[str, Any]:
+    """What trimming the queue to ``maxlen`` would drop (live numbers from the library),
+    beside what the library's safe trim would remove."""
+    snap = _live([definition])[definition.name]
+    risk = trimrisk.for_snapshot(snap, maxlen)
+    if risk is None:
+        return {"maxlen": maxlen, "exists": False, "level": "ok", "detail": "no such stream"}
+    return {"exists": True, **asdict(risk)}
 
 
 def claim_summary(*, definition: QueueDefinition, snapshot: QueueSnapshot) -> dict[str, Any]:

@@ -37,6 +37,7 @@ api_urls = [
         name="api-consumer-delete",
     ),
     path("api/queues/<str:name>/trim/", api.queue_trim, name="api-queue-trim"),
+    path("api/queues/<str:name>/trim-risk/", api.queue_trim_risk, name="api-queue-trim-risk"),
     path("api/queues/<str:name>/purge/", api.queue_purge, name="api-queue-purge"),
     path("api/monitor/", api.monitor, name="api-monitor"),
     path("metrics", api.metrics, name="metrics"),

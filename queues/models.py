@@ -31,6 +31,12 @@ class QueueDefinition(models.Model):
     groups = models.JSONField(
         default=list, blank=True, help_text='Groups to watch, e.g. ["billing"]; empty = all.'
     )
+    maxlen = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="MAXLEN producers trim this stream to, if any; the dashboard warns when "
+        "trimming there would drop undelivered or unacknowledged entries.",
+    )
     notes = models.TextField(blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -14,7 +14,7 @@ import redis
 from django.db import DatabaseError, close_old_connections
 
 from dashboard import conf
-from dashboard.monitor import rates, status, trend
+from dashboard.monitor import rates, status, trend, trimrisk
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
@@ -75,6 +75,7 @@ class Monitor:
         self.added: dict[str, deque[tuple[int, int | None]]] = {}
         self.targets: list[Target] = []
         self.thresholds: dict[str, Any] = {}
+        self.maxlens: dict[str, int | None] = {}
         self.last_published: dict[str, dict[str, Any]] = {}
         self.last_status: dict[tuple[str, str, str | None], str] = {}
         self.reachable: dict[str, bool] = {}
@@ -172,6 +173,7 @@ class Monitor:
             for d in definitions
         ]
         self.thresholds = {d.name: Threshold.effective_for(d, rows=rows) for d in definitions}
+        self.maxlens = {d.name: d.maxlen for d in definitions}
 
     def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         window_len = max(2, conf.trend_window())
@@ -223,6 +225,7 @@ class Monitor:
             trend=trend.worst([g.trend for g in groups]),
             rate_in=rate_in,
             rate_out=min(outs) if outs else None,  # the slowest group drains the queue
+            trim_risk=trimrisk.for_snapshot(enriched, self.maxlens.get(snapshot.name)),
         )
 
     def _publish_queues(self, snapshots: list[QueueSnapshot]) -> None:

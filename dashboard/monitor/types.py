@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from dashboard.monitor.storms import Bounce
+from dashboard.monitor.trimrisk import TrimRisk
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class QueueSnapshot:
     checks: dict[str, str] = field(default_factory=dict)
     rate_in: float | None = None
     rate_out: float | None = None
+    trim_risk: TrimRisk | None = None  # at the queue definition's MAXLEN, when it has one
 
     @property
     def lag(self) -> int | None:

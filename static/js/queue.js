@@ -94,6 +94,10 @@
     fillRows(document.querySelector("#consumers tbody"), consumers);
 
     renderClaims(s);
+    const risk = document.getElementById("trim-risk-banner");
+    const r = s.trim_risk;
+    risk.hidden = !r || r.level === "ok";
+    risk.textContent = r && r.level !== "ok" ? "Trim-loss risk at MAXLEN " + r.maxlen + ": " + r.detail + "." : "";
 
     const select = document.getElementById("pending-group");
     const current = select.value;
@@ -231,6 +235,18 @@
     if (create) create.addEventListener("submit", function (e) {
       e.preventDefault();
       act(null, "groups/", { group: create.elements.group.value, start: create.elements.start.value });
+    });
+    const riskForm = document.getElementById("trim-risk-form");
+    riskForm.addEventListener("submit", function (e) {
+      e.preventDefault();
+      const out = document.getElementById("trim-risk-result");
+      fetch(config.api + "trim-risk/?maxlen=" + encodeURIComponent(riskForm.elements.maxlen.value), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          out.className = d.level === "alert" ? "error" : d.level === "warn" ? "warning" : "muted";
+          out.textContent = d.error ? d.error : "MAXLEN " + d.maxlen + " (" + d.level + "): " + d.detail +
+            (d.safe_maxlen_at_least !== null && d.safe_maxlen_at_least !== undefined ? ". Keep at least " + d.safe_maxlen_at_least + " entries." : ".");
+        }).catch(function (err) { out.textContent = "Failed: " + err.message; });
     });
     const trim = document.getElementById("trim");
     if (trim) trim.addEventListener("click", function () {
