@@ -42,6 +42,8 @@
     SW.setField(row, "oldest_undelivered_ms", SW.fmtAge(q.oldest_undelivered_ms));
     SW.setField(row, "oldest_pending_ms", SW.fmtAge(q.oldest_pending_ms));
     SW.setField(row, "dead_letters", SW.fmtNumber(q.dead_letters));
+    SW.setField(row, "drain_seconds", SW.fmtForecast(q.drain_seconds, "drained"));
+    SW.setField(row, "breach_seconds", SW.fmtForecast(q.breach_seconds));
     const values = (history[q.name] = history[q.name] || []);
     values.push(q.lag === null ? q.length : q.lag);
     if (values.length > 30) values.shift();
@@ -59,6 +61,10 @@
       ["oldest_undelivered_ms", "oldest_pending_ms"].forEach(function (field) {
         const cell = row.querySelector('[data-field="' + field + '"]');
         if (cell) cell.textContent = SW.fmtAge(cell.dataset.ms);
+      });
+      [["drain_seconds", "drained"], ["breach_seconds", "now"]].forEach(function (pair) {
+        const cell = row.querySelector('[data-field="' + pair[0] + '"]');
+        if (cell) cell.textContent = cell.dataset.seconds === "" ? "–" : SW.fmtForecast(Number(cell.dataset.seconds), pair[1]);
       });
     });
   });
