@@ -20,6 +20,7 @@ from queues.health import Threshold, Thresholds
 from queues.manager import Manager
 from queues.producer import Producer
 from queues.serializers import JSONSerializer, Serializer
+from queues.trim import GroupTrimRisk, TrimRisk
 from queues.types import (
     Check,
     ConsumerInfo,
@@ -43,6 +44,7 @@ __all__ = [
     "Event",
     "GroupExists",
     "GroupInfo",
+    "GroupTrimRisk",
     "GroupNotFound",
     "Health",
     "JSONSerializer",
@@ -59,5 +61,6 @@ __all__ = [
     "Thresholds",
     "Threshold",
     "TrimRefused",
+    "TrimRisk",
     "UndecodableEntry",
 ]

@@ -103,6 +103,16 @@ class Manager:
             reply = self._scripts.trim(keys=[keys.stream], args=trim_mod.args(approximate, maxlen))
         return trim_mod.parse_reply(name, reply).removed
 
+    def trim_risk(self, name: str, maxlen: int, *, limit: int = 100_000) -> trim_mod.TrimRisk:
+        """What a blind ``XTRIM MAXLEN maxlen`` would drop that groups still need: entries
+        removed, and per group how many of them are undelivered or pending. Read-only;
+        walks at most ``limit`` entries per count (beyond that ``exact`` is False)."""
+        keys = queue_keys(name)
+        trim_mod.args(False, maxlen)
+        with unavailable_as_error(self.address):
+            reply = self._scripts.trim_risk(keys=[keys.stream], args=[maxlen, max(1, limit)])
+        return trim_mod.parse_risk(maxlen, reply)
+
     # ------------------------------------------------------------------ groups
 
     def create_group(self, queue: str, group: str, start: str = "$") -> None:

@@ -22,6 +22,7 @@ NAMES = (
     "schedule",
     "touch",
     "trim",
+    "trim_risk",
 )
 
 
@@ -49,3 +50,4 @@ class Scripts:
         self.schedule = client.register_script(source("schedule"))
         self.touch = client.register_script(source("touch"))
         self.trim = client.register_script(source("trim"))
+        self.trim_risk = client.register_script(source("trim_risk"))

@@ -29,3 +29,49 @@ def parse_reply(queue: str, reply: list) -> TrimResult:
             "so none can be trimmed safely (create a group or purge the queue)"
         )
     return TrimResult(int(removed), text(min_id) if min_id else None)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTrimRisk:
+    """Entries a MAXLEN trim would take from one group before it has them done."""
+
+    group: str
+    undelivered: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrimRisk:
+    """What trimming to MAXLEN ``maxlen`` would drop (trim_risk.lua, exact unless capped)."""
+
+    maxlen: int
+    removes: int
+    first_kept_id: str | None
+    safe_min_id: str | None  # entries below it are done by every group
+    groups: tuple[GroupTrimRisk, ...]
+    exact: bool  # False when a count hit the walk limit (then it is a lower bound)
+
+    @property
+    def undelivered(self) -> int:
+        return sum(g.undelivered for g in self.groups)
+
+    @property
+    def pending(self) -> int:
+        return sum(g.pending for g in self.groups)
+
+    @property
+    def safe(self) -> bool:
+        """True when the trim would drop nothing any group still needs."""
+        return self.exact and self.undelivered == 0 and self.pending == 0
+
+
+def parse_risk(maxlen: int, reply: list) -> TrimRisk:
+    removes, first_kept, safe_min, groups, exact = reply
+    return TrimRisk(
+        maxlen=maxlen,
+        removes=int(removes),
+        first_kept_id=text(first_kept) if first_kept else None,
+        safe_min_id=text(safe_min) if safe_min else None,
+        groups=tuple(GroupTrimRisk(text(g), int(u), int(p)) for g, u, p in groups),
+        exact=bool(int(exact)),
+    )

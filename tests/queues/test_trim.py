@@ -105,3 +105,31 @@ def test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed(
     assert manager.trim(queue_name, maxlen=500) == 0
     with pytest.raises(ValueError, match="maxlen"):
         manager.trim(queue_name, maxlen=-1)
+
+
+def test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    stream = queue_keys(queue_name).stream
+    ids = producer.publish_many(range(100))
+    manager.create_group(queue_name, "fast", start="0")
+    manager.create_group(queue_name, "slow", start="0")
+    fast = redis_client.xreadgroup("fast", "f", {stream: ">"}, count=100)[0][1]
+    redis_client.xack(stream, "fast", *[i for i, _ in fast])
+    slow = redis_client.xreadgroup("slow", "s", {stream: ">"}, count=30)[0][1]
+    # slow acked 0..9 and 15..29: 10..14 pending, 30..99 undelivered
+    redis_client.xack(stream, "slow", *[i for i, _ in slow[:10] + slow[15:]])
+
+    risk = manager.trim_risk(queue_name, maxlen=60)  # would drop 0..39
+    assert (risk.removes, risk.first_kept_id, risk.safe_min_id) == (40, ids[40], ids[10])
+    by_group = {g.group: (g.undelivered, g.pending) for g in risk.groups}
+    assert by_group == {"fast": (0, 0), "slow": (10, 5)}  # 30..39 undelivered, 10..14 pending
+    assert risk.exact and not risk.safe
+
+    assert manager.trim_risk(queue_name, maxlen=95).safe  # drops 0..4 only
+    assert manager.trim_risk(queue_name, maxlen=200).removes == 0
+    wide = manager.trim_risk(queue_name, maxlen=0)
+    assert (wide.removes, wide.undelivered, wide.pending) == (100, 70, 5)
+    capped = manager.trim_risk(queue_name, maxlen=60, limit=3)
+    assert not capped.exact
+    assert redis_client.xlen(stream) == 100, "trim_risk never removes anything"
