@@ -94,6 +94,15 @@ def queue_trim_risk(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @api_view()
+def audit(request: HttpRequest) -> HttpResponse:
+    """The audit log (newest first), filtered like /audit/: ?user=&action=&queue=."""
+    from dashboard.views import audit_filters
+
+    entries = selectors.audit_log(filters=audit_filters(request))[: selectors.AUDIT_PAGE_SIZE]
+    return JsonResponse({"entries": [selectors.audit_as_json(e) for e in entries]})
+
+
+@api_view()
 def monitor(request: HttpRequest) -> HttpResponse:
     return JsonResponse(selectors.monitor_state())
 

@@ -40,6 +40,7 @@ api_urls = [
     path("api/queues/<str:name>/trim-risk/", api.queue_trim_risk, name="api-queue-trim-risk"),
     path("api/queues/<str:name>/purge/", api.queue_purge, name="api-queue-purge"),
     path("api/monitor/", api.monitor, name="api-monitor"),
+    path("api/audit/", api.audit, name="api-audit"),
     path("metrics", api.metrics, name="metrics"),
 ]
 
@@ -47,6 +48,7 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", views.home, name="home"),
     path("queues/<str:name>/", views.queue_page, name="queue"),
+    path("audit/", views.audit_page, name="audit"),
     path("health", views.health, name="health"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.contrib.auth.decorators import login_not_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
@@ -78,4 +79,26 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
                 "api": f"/api/queues/{quote(definition.name, safe='')}/",
             },
         },
+    )
+
+
+def audit_filters(request: HttpRequest) -> selectors.AuditFilters:
+    return selectors.AuditFilters(
+        user=request.GET.get("user", "").strip(),
+        action=request.GET.get("action", "").strip(),
+        queue=request.GET.get("queue", "").strip(),
+    )
+
+
+def audit_page(request: HttpRequest) -> HttpResponse:
+    """Every operator action, newest first, filtered by user, action and queue."""
+    filters = audit_filters(request)
+    page = Paginator(selectors.audit_log(filters=filters), selectors.AUDIT_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    query = {k: v for k, v in vars(filters).items() if v}
+    return render(
+        request,
+        "dashboard/audit.html",
+        {"page": page, "filters": filters, "query": query, **selectors.audit_choices()},
     )
