@@ -21,9 +21,8 @@ from typing import Any
 import redis
 from django.db import transaction
 
-from alerts.live import publish_alert
-from alerts.models import Alert, AlertKind
-from alerts.services import display_queue_name, record_event_alert
+from alerts.models import AlertKind
+from alerts.services import EventAlert, display_queue_name, record_event_alerts
 from queues import events as library_events
 from queues.keys import queue_keys
 
@@ -35,7 +34,7 @@ BATCH = 500
 #: Upper bound per call and queue so one call never stalls the monitor for long.
 MAX_PER_CALL = 20_000
 #: New rows of one batch pushed to live pages (the newest ones).
-LIVE_PER_BATCH = 50
+LIVE_PER_BATCH = 20
 #: Pending events of another (dead) dashboard consumer are taken over after this idle time.
 TAKEOVER_IDLE_MS = 30_000
 
@@ -80,33 +79,28 @@ def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[l
     """Create the rows of one batch in one transaction; returns (event ids, rows created)."""
     name = display_queue_name(library_queue=queue)
     ids: list[str] = []
-    created = 0
-    new_rows: list[Alert] = []
-    with transaction.atomic():
-        for raw_id, raw_fields in entries:
-            event_id = _text(raw_id)
-            ids.append(event_id)
-            if not raw_fields:  # entry deleted from the stream while pending
-                continue
-            fields = {_text(k): _text(v) for k, v in raw_fields.items()}
-            kind = EVENT_KINDS.get(fields.get("type", ""))
-            if kind is None:
-                continue  # other library events (retried, ...) are not alerts
-            alert, was_created = record_event_alert(
+    events: list[EventAlert] = []
+    for raw_id, raw_fields in entries:
+        event_id = _text(raw_id)
+        ids.append(event_id)
+        if not raw_fields:  # entry deleted from the stream while pending
+            continue
+        fields = {_text(k): _text(v) for k, v in raw_fields.items()}
+        kind = EVENT_KINDS.get(fields.get("type", ""))
+        if kind is None:
+            continue  # other library events (retried, ...) are not alerts
+        events.append(
+            EventAlert(
                 kind=kind,
                 queue=name,
+                event_id=event_id,
                 group=fields.get("group", ""),
                 message_id=fields.get("id", ""),
-                event_id=event_id,
                 details=fields,
             )
-            if was_created:
-                created += 1
-                new_rows.append(alert)
-        # Live pages get the newest rows of the batch (a storm would cost the monitor one
-        # channel-layer round trip per row; pages list only the newest rows anyway).
-        for alert in new_rows[-LIVE_PER_BATCH:]:
-            publish_alert(alert)
+        )
+    with transaction.atomic():
+        created = record_event_alerts(events=events, publish_newest=LIVE_PER_BATCH)
     return ids, created
 
 

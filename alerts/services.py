@@ -8,6 +8,7 @@ so nothing here can block or slow the monitor, and notification problems never r
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -250,6 +251,14 @@ def set_monitor_alive(*, alive: bool, detail: str = "") -> None:
         )
 
 
+EVENT_SEVERITY = {AlertKind.CLAIMED: Severity.WARN, AlertKind.DEAD_LETTERED: Severity.ALERT}
+
+
+def _event_summary(kind: str, queue: str, group: str, message_id: str) -> str:
+    verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
+    return f"message {message_id} {verb} on {queue}/{group}"
+
+
 def record_event_alert(
     *,
     kind: str,
@@ -262,17 +271,15 @@ def record_event_alert(
     """One row per library event, idempotent on (queue, event_id): returns (alert, created)."""
     if kind not in (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED):
         raise ValueError(f"record_event_alert handles claimed and dead_lettered, not {kind!r}")
-    severity = Severity.WARN if kind == AlertKind.CLAIMED else Severity.ALERT
-    verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
     return Alert.objects.get_or_create(
         queue=queue,
         event_id=event_id,
         defaults={
             "kind": kind,
-            "severity": severity,
+            "severity": EVENT_SEVERITY[AlertKind(kind)],
             "group": group,
             "message_id": message_id,
-            "summary": f"message {message_id} {verb} on {queue}/{group}",
+            "summary": _event_summary(kind, queue, group, message_id),
             "details": details or {},
             "notify_state": NotifyState.PENDING,
         },
@@ -292,6 +299,64 @@ def _audit(*, user: User, action: str, alert: Alert) -> None:
         target=target,
         details={"kind": alert.kind, "message_id": alert.message_id, "state": alert.state},
     )
+
+
+@dataclass(frozen=True)
+class EventAlert:
+    """One library event to record as an alert row (see ``record_event_alerts``)."""
+
+    kind: str
+    queue: str
+    event_id: str
+    group: str = ""
+    message_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -> int:
+    """Bulk form of ``record_event_alert`` for a batch of events; returns rows created.
+
+    Idempotent on (queue, event_id): events already recorded are skipped (and a racing
+    ingester's rows are ignored by the unique constraint). Pushes the ``publish_newest``
+    newest new rows to live pages: a storm would otherwise cost one round trip per row.
+    """
+    if not events:
+        return 0
+    existing = set(
+        Alert.objects.filter(
+            queue__in={e.queue for e in events}, event_id__in=[e.event_id for e in events]
+        ).values_list("queue", "event_id")
+    )
+    rows: dict[tuple[str, str], Alert] = {}
+    for e in events:
+        if e.kind not in (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED):
+            raise ValueError(
+                f"record_event_alerts handles claimed and dead_lettered, not {e.kind!r}"
+            )
+        key = (e.queue, e.event_id)
+        if key in existing or key in rows:
+            continue
+        rows[key] = Alert(
+            kind=e.kind,
+            severity=EVENT_SEVERITY[AlertKind(e.kind)],
+            queue=e.queue,
+            group=e.group,
+            message_id=e.message_id,
+            event_id=e.event_id,
+            summary=_event_summary(e.kind, e.queue, e.group, e.message_id),
+            details=e.details,
+            notify_state=NotifyState.PENDING,
+        )
+    if not rows:
+        return 0
+    Alert.objects.bulk_create(list(rows.values()), batch_size=500, ignore_conflicts=True)
+    if publish_newest > 0:
+        newest = list(rows)[-publish_newest:]
+        for alert in Alert.objects.filter(
+            queue__in={q for q, _ in newest}, event_id__in=[eid for _, eid in newest]
+        ).order_by("id"):
+            publish_alert(alert)
+    return len(rows)
 
 
 def alert_acknowledge(*, alert: Alert, user: User) -> Alert:
