@@ -3,6 +3,8 @@
 Run periodically by the notifier process (``manage.py notifier``), never by the monitor, so
 the monitor only writes alert rows. Policy, in order, per tick:
 
+0. Claims of a (queue, group) with an open ``claim_storm`` alert are not grouped into "N
+   messages claimed" notifications: the storm alert is the one notification (status kind).
 1. Inhibition / silence ends: open status alerts that were inhibited or silenced become
    pending again once nothing inhibits or silences them.
 2. Claims and dead letters: pending rows are grouped per (queue, kind); a group is flushed
@@ -85,6 +87,15 @@ def _reopen_released(*, silences: list[Silence], down: set[str]) -> None:
             )
 
 
+def _storm_groups(queue: str) -> set[str]:
+    """Groups of ``queue`` with an active claim-storm alert."""
+    return set(
+        Alert.objects.filter(
+            kind=AlertKind.CLAIM_STORM, queue=queue, state__in=ACTIVE_STATES
+        ).values_list("group", flat=True)
+    )
+
+
 def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetime) -> int:
     with transaction.atomic():
         rows = list(
@@ -94,6 +105,18 @@ def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetim
         )
         if not rows:
             return 0
+        if kind == AlertKind.CLAIMED:
+            # While a claim storm of the group is open, its claims are told by the storm
+            # alert, not by "N messages claimed" notifications (each claim is still a row).
+            stormy = _storm_groups(queue)
+            covered = [r["id"] for r in rows if r["group"] in stormy]
+            if covered:
+                Alert.objects.filter(pk__in=covered, notify_state=NotifyState.PENDING).update(
+                    notify_state=NotifyState.STORM
+                )
+                rows = [r for r in rows if r["group"] not in stormy]
+                if not rows:
+                    return 0
         silenced_ids = [
             r["id"]
             for r in rows

@@ -14,6 +14,8 @@ class AlertKind(models.TextChoices):
     TREND = "trend", "Lag trend"
     REDIS_UNREACHABLE = "redis_unreachable", "Redis unreachable"
     MONITOR_DOWN = "monitor_down", "Monitor down"
+    #: One incident per claim storm of a (queue, group), opened and resolved by the monitor.
+    CLAIM_STORM = "claim_storm", "Claim storm"
 
 
 #: Kinds that are recorded one row per library event and grouped per queue per window.
@@ -22,6 +24,7 @@ EVENT_KINDS = (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED)
 STATUS_KINDS = (
     AlertKind.THRESHOLD,
     AlertKind.TREND,
+    AlertKind.CLAIM_STORM,
     AlertKind.REDIS_UNREACHABLE,
     AlertKind.MONITOR_DOWN,
 )
@@ -54,6 +57,7 @@ class NotifyState(models.TextChoices):
     SENT = "sent", "Sent"
     SILENCED = "silenced", "Silenced"
     INHIBITED = "inhibited", "Inhibited"
+    STORM = "storm", "Covered by a claim-storm alert"
     NONE = "none", "Nothing to send"
 
 

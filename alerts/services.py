@@ -152,15 +152,17 @@ def sync_status_alert(
     details: dict[str, Any],
     redis_url: str = "",
 ) -> Alert | None:
-    """Keep one threshold / trend alert per (kind, queue, group) in step with ``status``.
+    """Keep one threshold / trend / claim_storm alert per (kind, queue, group) in step.
 
     Opens an alert when the status turns non-ok, updates severity (and notifies) when it
     changes, resolves it on return to ok; while a status holds no row is written, except
     that an unacknowledged alert is re-notified every ``repeat_interval``. Returns the
     active (or just resolved) alert, None when healthy. Never raises on notification issues.
     """
-    if kind not in (AlertKind.THRESHOLD, AlertKind.TREND):
-        raise ValueError(f"sync_status_alert handles threshold and trend, not {kind!r}")
+    if kind not in (AlertKind.THRESHOLD, AlertKind.TREND, AlertKind.CLAIM_STORM):
+        raise ValueError(
+            f"sync_status_alert handles threshold, trend and claim_storm, not {kind!r}"
+        )
     if status not in STATUS_SEVERITY:
         raise ValueError(f"unknown status {status!r}; expected one of {sorted(STATUS_SEVERITY)}")
     severity = STATUS_SEVERITY[status]

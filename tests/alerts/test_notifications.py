@@ -302,3 +302,38 @@ def test_redelivered_job_does_not_notify_twice(redis_url, queue_name, settings) 
     assert deliver_job(job) is None
     assert len(locmem.outbox) == 1
     assert json.dumps(locmem.outbox[0].payload)
+
+
+def test_an_open_claim_storm_is_the_one_notification_for_its_groups_claims(
+    redis_url, queue_name, settings
+) -> None:
+    settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = 0
+    locmem_channel()
+    storm = sync_status_alert(
+        kind="claim_storm",
+        queue=queue_name,
+        group="billing",
+        status="alert",
+        details={"claims": 40, "rate_per_min": 40},
+    )
+    assert storm is not None and storm.severity == "alert"
+    claims(redis_url, queue_name, 40)  # group billing: covered by the storm
+    redis.Redis.from_url(redis_url).xadd(
+        events_key(queue_name),
+        {"type": "claimed", "queue": queue_name, "group": "shipping", "id": "9-0"},
+    )
+    ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor")
+    _run_pipeline()
+
+    sent = sorted((m.payload["kind"], m.payload["count"]) for m in locmem.outbox)
+    assert sent == [("claim_storm", 1), ("claimed", 1)]
+    assert Alert.objects.filter(kind="claimed").count() == 41  # every claim is still a row
+    assert Alert.objects.filter(notify_state=NotifyState.STORM).count() == 40
+
+    sync_status_alert(
+        kind="claim_storm", queue=queue_name, group="billing", status="ok", details={}
+    )
+    claims(redis_url, queue_name, 2, start=500)
+    _run_pipeline()
+    tail = [(m.payload["kind"], m.payload["status"], m.payload["count"]) for m in locmem.outbox[2:]]
+    assert sorted(tail) == [("claim_storm", "resolved", 1), ("claimed", "firing", 2)]
