@@ -175,6 +175,8 @@ def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
             )
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto(stack.url + "/login/")
             page.fill("input[name=username]", "ops")
             page.fill("input[name=password]", PASSWORD)
@@ -214,7 +216,16 @@ def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
             expect(page.locator("#dead-letters tbody td").nth(3)).to_have_text(XSS)
             expect(page.locator("#groups tbody tr")).to_have_count(1)
             assert page.locator("#dead-letters script").count() == 0
+            # Claims table, forecasts and the trim-loss check render from the same data.
+            expect(page.locator("#claims tbody tr")).to_have_count(1)
+            expect(page.locator("#queue-drain")).not_to_have_text("")
+            page.fill("#trim-risk-form input[name=maxlen]", "10")
+            page.click("#trim-risk-form button[type=submit]")
+            expect(page.locator("#trim-risk-result")).to_contain_text(
+                "490 undelivered entries would be lost", timeout=5000
+            )
             page.wait_for_timeout(300)  # give a (wrongly) injected script the chance to run
+            assert errors == [], f"script errors: {errors}"
             browser.close()
     finally:
         consumer.stop()
