@@ -75,3 +75,11 @@ def default_redis_url() -> str:
 def site_url() -> str:
     """Base URL put into notifications as a link (``STREAMWARDEN_SITE_URL``, default empty)."""
     return str(getattr(settings, "STREAMWARDEN_SITE_URL", "")).rstrip("/")
+
+
+def retention_days() -> float:
+    """Days alerts, notifications and delivery logs are kept (``STREAMWARDEN_ALERTS_RETENTION_DAYS``).
+
+    Default 30. Open status alerts and alerts still waiting for notification are never pruned.
+    """
+    return float(getattr(settings, "STREAMWARDEN_ALERTS_RETENTION_DAYS", 30.0))

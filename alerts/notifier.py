@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import Any
 
 from django.db import close_old_connections
@@ -21,9 +22,13 @@ from alerts.backends import get_backend
 from alerts.dispatch import dispatch_due
 from alerts.exceptions import BackendConfigurationError
 from alerts.models import Notification, NotificationChannel, NotificationDelivery
+from alerts.retention import prune
 from queues import Consumer, Message
 
 logger = logging.getLogger(__name__)
+
+#: Seconds between two retention passes of the dispatcher.
+PRUNE_EVERY = 3600.0
 
 
 def deliver_job(job: dict[str, Any]) -> NotificationDelivery | None:
@@ -103,10 +108,16 @@ class Notifier:
         self.consumer.stop()
 
     def dispatch_loop(self) -> None:
+        last_prune = 0.0
         while not self._stop.is_set():
             try:
                 close_old_connections()
                 dispatch_due()
+                if time.monotonic() - last_prune >= PRUNE_EVERY:
+                    last_prune = time.monotonic()
+                    pruned = prune()
+                    if any(pruned.values()):
+                        logger.info("pruned old alerts data: %s", pruned)
             except Exception:  # noqa: BLE001 - DB hiccup: try again next tick
                 logger.exception("dispatch tick failed")
             finally:
