@@ -175,7 +175,7 @@ def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now:
         )
         if updated != 1 or state != NotifyState.SENT:
             return 0
-        where = alert.queue + (f"/{alert.group}" if alert.group else "") or alert.redis_url
+        where = alert.queue + (f"/{alert.group}" if alert.group else "") or alert.redis_display
         verb = "resolved" if resolved else alert.status or "firing"
         title = f"[StreamWarden] {alert.severity}: {alert.kind} {verb}"
         if where:
@@ -190,7 +190,7 @@ def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now:
             "alert_status": alert.status,
             "count": 1,
             "alert_id": alert.pk,
-            "redis_url": alert.redis_url,
+            "redis_url": alert.redis_display,
             "summary": alert.summary,
             "details": alert.details,
             "first_at": alert.created_at.isoformat(),

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (URLs are shown and sent to people)."""
+    parsed = urlsplit(url)
+    if not parsed.password:
+        return url
+    return url.replace(f":{parsed.password}@", ":***@", 1)
 
 
 class AlertKind(models.TextChoices):
@@ -132,6 +142,11 @@ class Alert(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def redis_display(self) -> str:
+        """The Redis URL without its password, for pages and notifications."""
+        return redact_url(self.redis_url)
 
 
 def _split(value: str) -> list[str]:

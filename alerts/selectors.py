@@ -51,7 +51,7 @@ def alert_as_dict(alert: Alert) -> dict[str, Any]:
         "group": alert.group,
         "message_id": alert.message_id,
         "event_id": alert.event_id,
-        "redis_url": alert.redis_url,
+        "redis_url": alert.redis_display,
         "status": alert.status,
         "summary": alert.summary,
         "details": alert.details,

@@ -26,6 +26,7 @@ from alerts.models import (
     AlertState,
     NotifyState,
     Severity,
+    redact_url,
 )
 
 logger = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ def set_redis_reachable(*, redis_url: str, reachable: bool, error: str = "") -> 
             severity=Severity.ALERT,
             status="down",
             redis_url=redis_url,
-            summary=f"Redis unreachable: {redis_url}",
+            summary=f"Redis unreachable: {redact_url(redis_url)}",
             details={"error": error},
         )
         publish_alert(alert)

@@ -337,3 +337,13 @@ def test_an_open_claim_storm_is_the_one_notification_for_its_groups_claims(
     _run_pipeline()
     tail = [(m.payload["kind"], m.payload["status"], m.payload["count"]) for m in locmem.outbox[2:]]
     assert sorted(tail) == [("claim_storm", "resolved", 1), ("claimed", "firing", 2)]
+
+
+def test_redis_passwords_never_reach_people() -> None:
+    locmem_channel()
+    url = "redis://:hunter2@10.9.9.9:6379/0"
+    set_redis_reachable(redis_url=url, reachable=False, error="refused")
+    _run_pipeline()
+    sent = json.dumps(locmem.outbox[0].payload) + locmem.outbox[0].title
+    assert "hunter2" not in sent and "redis://:***@10.9.9.9:6379/0" in sent
+    assert Alert.objects.get().redis_url == url  # kept for matching (inhibition)
