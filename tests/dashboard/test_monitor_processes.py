@@ -120,6 +120,7 @@ def test_of_two_monitor_processes_exactly_one_polls_and_a_sigkill_hands_over_in_
     assert rows_after - rows_before == cycles_after - cycles_before
 
     standby_pid = next(pid for pid in procs if pid != holder_pid)
+    lease_left = server.client().pttl(LEASE_KEY) / 1000  # what the last renewal left
     killed_at = time.monotonic()
     os.kill(holder_pid, signal.SIGKILL)
     procs[holder_pid].wait(5)
@@ -131,8 +132,14 @@ def test_of_two_monitor_processes_exactly_one_polls_and_a_sigkill_hands_over_in_
         message="the standby took the lease",
     )
     takeover = time.monotonic() - killed_at
-    print(f"\nmonitor takeover after SIGKILL: {takeover:.2f} s (lease ttl {LEASE_TTL} s)")
-    assert takeover <= LEASE_TTL + 2 * POLL
+    print(
+        f"\nmonitor takeover after SIGKILL: {takeover:.2f} s (lease ttl {LEASE_TTL} s, "
+        f"{lease_left:.2f} s of it left at the kill)"
+    )
+    # Within the lease time: once the lease the dead holder last renewed expires, the
+    # standby takes it at its next tick (one poll interval; the rest is process jitter).
+    assert takeover <= lease_left + 2 * POLL + 0.3
+    assert takeover <= LEASE_TTL + 2 * POLL + 0.3
 
     # ... and it really polls: it reports in its own name and stores snapshots again.
     _, cycles_killed, rows_killed = _state(db)
