@@ -406,8 +406,8 @@ class Monitor:
     def _storm_alert(
         self, queue: str, group: str, state: str, stats: ClaimStats, bouncing: list[Any]
     ) -> None:
-        # TODO(alerts, contract Requests): the alerts app has no claim_storm kind yet;
-        # until it does, the ClaimStorm row is the incident and no alert is opened.
+        # An alerts app without the claim_storm kind (older deployments): the ClaimStorm
+        # row stays the incident and no alert is opened.
         kind = self.hooks.get("alerts.models", "AlertKind")
         if kind is None or "claim_storm" not in getattr(kind, "values", ()):
             return

@@ -113,6 +113,15 @@ def test_the_monitor_turns_a_burst_of_claims_into_one_storm_incident_with_its_po
     monitor.cycle()
 
     (storm,) = ClaimStorm.objects.all()  # one incident, however many claims
+    from alerts.models import Alert
+
+    (storm_alert,) = Alert.objects.filter(kind="claim_storm")  # and one alert for it
+    assert (storm_alert.queue, storm_alert.group, storm_alert.state) == (
+        "orders",
+        "billing",
+        "open",
+    )
+    assert Alert.objects.filter(kind="claimed").count() == 18  # every claim still a row
     assert (storm.queue, storm.group, storm.active) == ("orders", "billing", True)
     assert storm.claims == 18 and storm.messages == 3
     group = monitor.latest["orders"].groups[0]
@@ -139,3 +148,6 @@ def test_the_monitor_turns_a_burst_of_claims_into_one_storm_incident_with_its_po
     assert storm.ended_at is not None
     assert not monitor.latest["orders"].storm
     assert ClaimStorm.objects.count() == 1
+    storm_alert.refresh_from_db()
+    assert storm_alert.state == "resolved"
+    assert Alert.objects.filter(kind="claim_storm").count() == 1
