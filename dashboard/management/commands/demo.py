@@ -9,6 +9,7 @@ with poison messages that are retried and end in the dead-letter stream.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -26,7 +27,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from dashboard import conf
-from queues import Consumer, Manager, Message, Producer
+from queues import Consumer, ConsumerBusy, GroupExists, Manager, Message, Producer
 from queues.keys import queue_keys
 from queues.models import QueueDefinition
 
@@ -69,9 +70,13 @@ class Command(BaseCommand):
         self.stdout.write("Demo workload running on demo.orders, demo.emails, demo.payments")
         crasher: subprocess.Popen[bytes] | None = None
         next_crasher = time.monotonic() + 3
+        crashed: list[str] = []  # consumer names of dead crashers, removed once claimed
+        manager = Manager(redis=url)
         while not stop.wait(0.5):
             if crasher is not None and crasher.poll() is not None:
+                crashed.append(f"mailer-crashy-{crasher.pid}")
                 crasher, next_crasher = None, time.monotonic() + 20
+            crashed = [name for name in crashed if not self._forget(manager, name)]
             if crasher is None and time.monotonic() >= next_crasher:
                 crasher = subprocess.Popen(
                     [
@@ -87,6 +92,17 @@ class Command(BaseCommand):
         for consumer in consumers:
             consumer.stop()
 
+    @staticmethod
+    def _forget(manager: Manager, consumer: str) -> bool:
+        """Delete a dead crasher from its group once its messages were claimed away."""
+        try:
+            manager.delete_consumer(EMAILS, "mailer", consumer)
+        except ConsumerBusy:
+            return False  # still holds messages: the healthy consumer claims them first
+        except Exception:  # noqa: BLE001 - Redis may be down; try again next round
+            return False
+        return True
+
     def _define_queues(self, url: str) -> None:
         manager = Manager(redis=url)
         for name, groups, notes in (
@@ -95,7 +111,8 @@ class Command(BaseCommand):
             (PAYMENTS, ["ledger"], "Demo: poison messages end in the dead-letter stream."),
         ):
             for group in groups:
-                manager.create_group(name, group, start="0")
+                with contextlib.suppress(GroupExists):  # a restart finds them in Redis
+                    manager.create_group(name, group, start="0")
             QueueDefinition.objects.get_or_create(
                 name=name, defaults={"groups": groups, "notes": notes}
             )
