@@ -51,7 +51,8 @@ browser: venv sysdeps
 bench: venv sysdeps
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m tests.bench
-	@if [ -f tests/bench_monitor.py ]; then $(PY) -m tests.bench_monitor; fi
+	$(PY) -m tests.bench_monitor
+	$(PY) -m tests.bench_overview
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

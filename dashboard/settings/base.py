@@ -114,8 +114,18 @@ CHANNEL_LAYERS = {
     }
 }
 
-# StreamWarden's own knobs (read through dashboard.conf, never at import time elsewhere).
+# StreamWarden's own knobs (read through dashboard.conf / alerts.conf, never at import time
+# elsewhere). Every STREAMWARDEN_* environment variable becomes the setting of the same name
+# (as a string; the conf functions convert and supply the defaults listed in the README).
 STREAMWARDEN_POLL_INTERVAL = float(os.environ.get("STREAMWARDEN_POLL_INTERVAL", "2"))
+globals().update(
+    {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith("STREAMWARDEN_")
+        and name not in {"STREAMWARDEN_POLL_INTERVAL", "STREAMWARDEN_SERVE_STATIC"}
+    }
+)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "streamwarden@localhost")
