@@ -1,12 +1,14 @@
 """Consumer: read a queue through a consumer group and hand each message to a handler.
 
 Threads of one running consumer:
-- the caller's thread runs the loop: move due delayed tickets, run a bounded claim-scan
-  step when due, read new entries (blocking), hand them to the workers;
-- ``concurrency`` worker threads run the handler, then acknowledge, park for a retry or
-  dead-letter the entry;
-- one heartbeat thread flushes acknowledgements in batches and keeps in-flight entries
-  fresh so that no other consumer claims a message whose handler is still running.
+- the caller's thread runs the loop: move due delayed tickets (time-gated), run a bounded
+  claim-scan step when due (time-gated), read new entries (blocking), hand them on;
+- with ``concurrency=1`` the loop thread runs the handler itself (no hand-off between
+  threads) and sends the batch's acknowledgements in the same round trip as its next read;
+  with more, ``concurrency`` worker threads run the handler, then acknowledge, park for a
+  retry or dead-letter the entry;
+- one heartbeat thread flushes acknowledgements every ``ack_interval`` and keeps in-flight
+  entries fresh so that no other consumer claims a message whose handler is still running.
 
 All state that must survive a crash lives in Redis: the pending entries list (with its
 delivery counter), parked retries and their tickets, dead letters.
@@ -24,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
@@ -45,7 +47,7 @@ from queues.health import evicts_keys
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
-from queues.types import Message
+from queues.types import Message, make_message
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,15 @@ class ConsumerStats:
             setattr(self, name, getattr(self, name) + count)
 
 
-@dataclass(frozen=True, slots=True)
-class _Work:
+class _Work(NamedTuple):
     id: str
     fields: dict[Any, Any]
     deliveries: int
+
+
+#: What _process did with an entry: the handler returned (ack), the entry was meant for
+#: another group (ack, not counted), or it was settled otherwise (retry / dead letter).
+PROCESSED, SKIPPED, SETTLED = 1, 2, 0
 
 
 class Consumer:
@@ -123,6 +129,7 @@ class Consumer:
         handler_timeout: float | None = None,
         handle_signals: bool = True,
         move_batch: int = 100,
+        move_interval: float = 0.2,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
@@ -130,6 +137,7 @@ class Consumer:
             ("claim_idle", claim_idle),
             ("backoff_max", backoff_max),
             ("ack_interval", ack_interval),
+            ("move_interval", move_interval),
         ):
             if not value > 0:
                 raise ValueError(f"{label} must be positive, got {value!r}")
@@ -178,8 +186,14 @@ class Consumer:
         self.handler_timeout = handler_timeout
         self.handle_signals = handle_signals
         self.move_batch = move_batch
+        #: Seconds between two runs of the mover at most, busy or idle: the bound on how late
+        #: a delayed message nobody knew about yet is moved (known ones move when due).
+        self.move_interval = move_interval
+        #: concurrency=1: the loop thread runs the handler itself.
+        self._inline = concurrency == 1
+        self._next_move = 0.0
         self.serializer = resolve(serializer)
-        self._serializers = {JSON.content_type: JSON, self.serializer.content_type: self.serializer}
+        self._serializers = entries.serializer_map(JSON, self.serializer)
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
@@ -311,8 +325,9 @@ class Consumer:
                     break
 
     def _turn(self, *, block: bool) -> int:
-        """One loop turn: move due tickets, maybe a claim step, then read new entries."""
-        found, next_due = self._move_due()
+        """One loop turn: move due tickets and run a claim step when their time has come,
+        then read new entries (blocking at most until the next of those is due)."""
+        found = self._move_if_due(time.monotonic())
         free = self._free()
         if free and self._claims.due(time.monotonic()):
             found += self._claim(free)
@@ -323,10 +338,12 @@ class Consumer:
             return found
         block_ms: int | None = None
         if block and found == 0:
-            limit = float(self.block_ms)
-            if next_due is not None:
-                limit = min(limit, next_due * 1000)
-            limit = min(limit, (self._claims.next_at - time.monotonic()) * 1000)
+            now = time.monotonic()
+            limit = min(
+                float(self.block_ms),
+                (self._next_move - now) * 1000,
+                (self._claims.next_at - now) * 1000,
+            )
             block_ms = int(limit) if limit >= 1 else None
         return found + self._read(free, block_ms)
 
@@ -382,6 +399,18 @@ class Consumer:
                 self.queue,
             )
 
+    def _move_if_due(self, now: float) -> int:
+        """Run the mover when the next known ticket is due or move_interval has passed."""
+        if now < self._next_move:
+            return 0
+        moved, next_due = self._move_due()
+        if moved >= self.move_batch:
+            wait = 0.0  # more may be due right now
+        else:
+            wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
+        self._next_move = time.monotonic() + wait
+        return moved
+
     def _move_due(self) -> tuple[int, float | None]:
         """Move due delayed tickets; return (moved, seconds until the next ticket is due).
 
@@ -399,6 +428,8 @@ class Consumer:
         return moved, max(0.0, (float(next_score) - int(now_ms)) / 1000)
 
     def _claim(self, free: int) -> int:
+        # entries handled but not yet acknowledged are neither held nor safe from the scan
+        self._flush_acks()
         with self._cond:
             held = list(self._inflight)
         reply = self._scripts.claim(
@@ -422,9 +453,24 @@ class Consumer:
         return len(result.claimed) + result.dead_lettered
 
     def _read(self, count: int, block_ms: int | None) -> int:
-        reply = self.client.xreadgroup(
-            self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
-        )
+        acks = self._take_acks() if self._inline else []
+        if acks:
+            # the acknowledgements of the last batch ride along with the next read: one
+            # round trip per batch; Redis runs the XACK before the (maybe blocking) read
+            pipe = self.client.pipeline(transaction=False)
+            pipe.xack(self.keys.stream, self.group, *acks)
+            pipe.xreadgroup(
+                self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
+            )
+            try:
+                _acked, reply = pipe.execute()
+            except BaseException:
+                self._return_acks(acks)  # acks are idempotent: send them again later
+                raise
+        else:
+            reply = self.client.xreadgroup(
+                self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
+            )
         rows: list[Any] = []
         if isinstance(reply, dict):
             for value in reply.values():
@@ -432,19 +478,26 @@ class Consumer:
         else:
             for _stream, stream_rows in reply or []:
                 rows.extend(stream_rows)
-        self._dispatch(_Work(text(entry_id), fields or {}, 1) for entry_id, fields in rows)
+        self._dispatch([_Work(entry_id.decode(), fields or {}, 1) for entry_id, fields in rows])
         return len(rows)
 
-    def _flush_acks(self) -> None:
+    def _take_acks(self) -> list[str]:
         with self._cond:
             ids, self._acks = self._acks, []
+        return ids
+
+    def _return_acks(self, ids: list[str]) -> None:
+        with self._cond:
+            self._acks[:0] = ids
+
+    def _flush_acks(self) -> None:
+        ids = self._take_acks()
         if not ids:
             return
         try:
             self.client.xack(self.keys.stream, self.group, *ids)
         except BaseException:
-            with self._cond:
-                self._acks[:0] = ids  # acks are idempotent: send them again later
+            self._return_acks(ids)  # acks are idempotent: send them again later
             raise
 
     def _touch(self) -> None:
@@ -502,7 +555,7 @@ class Consumer:
         return True
 
     def _dispatch(self, items: Iterable[_Work]) -> None:
-        fresh = []
+        fresh: list[_Work] = []
         with self._cond:
             now = time.monotonic()
             for work in items:
@@ -510,34 +563,81 @@ class Consumer:
                 if work.id not in self._inflight:
                     self._inflight[work.id] = now
                     fresh.append(work)
+        if self._inline:
+            self._settle_inline(fresh)
+            return
         for work in fresh:
             self._work.put(work)
+
+    def _settle_inline(self, batch: list[_Work]) -> None:
+        """Run the handler on a batch in the loop thread. Acks and the in-flight register
+        are updated once per batch, or every ack_interval while slow handlers run."""
+        done: list[str] = []
+        acks: list[str] = []
+        processed = 0
+        handed_at = time.monotonic()
+        try:
+            for work in batch:
+                try:
+                    outcome = self._process(work)
+                except KeyboardInterrupt:
+                    raise  # a second SIGINT/SIGTERM while the handler runs
+                except BaseException:
+                    # A bad message never kills the loop (not even a handler calling
+                    # sys.exit): the entry stays pending and is claimed again later.
+                    log.exception("consumer %s: could not settle entry %s", self.name, work.id)
+                    outcome = SETTLED
+                done.append(work.id)
+                if outcome:
+                    acks.append(work.id)
+                    processed += outcome == PROCESSED
+                if time.monotonic() - handed_at >= self.ack_interval:
+                    self._hand_over(done, acks, processed)
+                    done, acks, processed = [], [], 0
+                    handed_at = time.monotonic()
+        finally:
+            self._hand_over(done, acks, processed)
+
+    def _hand_over(self, done: list[str], acks: list[str], processed: int) -> None:
+        # one lock: an id leaves the in-flight register when its ack is queued, so the
+        # heartbeat never touches an entry that is acknowledged in Redis
+        with self._cond:
+            for entry_id in done:
+                self._inflight.pop(entry_id, None)
+            self._acks.extend(acks)
+        if processed:
+            self.stats.add("processed", processed)
 
     def _worker_main(self) -> None:
         while True:
             work = self._work.get()
             if work is None:
                 return
-            try:
-                self._process(work)
-            except BaseException:
-                # A bad message never kills a worker (not even a handler calling sys.exit):
-                # the entry stays pending and is claimed again after claim_idle.
-                log.exception("consumer %s: could not settle entry %s", self.name, work.id)
-            finally:
-                with self._cond:
-                    self._inflight.pop(work.id, None)
-                    self._cond.notify_all()
+            self._settle(work)
 
-    def _process(self, work: _Work) -> None:
+    def _settle(self, work: _Work) -> None:
+        try:
+            outcome = self._process(work)
+            if outcome:
+                self._ack(work.id, processed=outcome == PROCESSED)
+        except BaseException:
+            # A bad message never kills a worker (not even a handler calling sys.exit):
+            # the entry stays pending and is claimed again after claim_idle.
+            log.exception("consumer %s: could not settle entry %s", self.name, work.id)
+        finally:
+            with self._cond:
+                self._inflight.pop(work.id, None)
+                self._cond.notify_all()
+
+    def _process(self, work: _Work) -> int:
+        """Decode and handle one entry; PROCESSED or SKIPPED (to acknowledge) or SETTLED."""
         try:
             decoded = entries.decode(work.fields, self._serializers)
         except UndecodableEntry as exc:
             self._dead_letter(work, deadletter.UNDECODABLE, str(exc), "")
-            return
+            return SETTLED
         if decoded.only_group is not None and decoded.only_group != self.group:
-            self._ack(work.id, processed=False)  # a replay meant for another group
-            return
+            return SKIPPED  # a replay meant for another group
         if work.deliveries > self.max_deliveries:
             self._dead_letter(
                 work,
@@ -546,15 +646,15 @@ class Consumer:
                 "without being acknowledged: consumers crashed or hung while handling it",
                 "",
             )
-            return
-        message = Message(
-            id=work.id,
-            payload=decoded.payload,
-            headers=decoded.headers,
-            deliveries=work.deliveries,
-            queue=self.queue,
-            group=self.group,
-            published_ms=decoded.published_ms,
+            return SETTLED
+        message = make_message(
+            work.id,
+            decoded.payload,
+            decoded.headers,
+            work.deliveries,
+            self.queue,
+            self.group,
+            decoded.published_ms,
         )
         try:
             self.handler(message)
@@ -569,8 +669,8 @@ class Consumer:
                 )
             else:
                 self._retry(work, exc)
-            return
-        self._ack(work.id)
+            return SETTLED
+        return PROCESSED
 
     def _ack(self, entry_id: str, *, processed: bool = True) -> None:
         with self._cond:
@@ -639,11 +739,12 @@ class Consumer:
 
     def _start_threads(self) -> None:
         self._work = queue_mod.SimpleQueue()
+        self._next_move = 0.0
         self._workers = [
             threading.Thread(
                 target=self._worker_main, name=f"sw-worker-{self.name}-{i}", daemon=True
             )
-            for i in range(self.concurrency)
+            for i in range(0 if self._inline else self.concurrency)
         ]
         self._heartbeat_stop.clear()
         self._heartbeat = threading.Thread(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from queues.exceptions import SerializationError, UndecodableEntry
 from queues.serializers import Serializer
@@ -50,8 +49,7 @@ def encode(
     return fields
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
     """What a consumer needs from an entry's fields."""
 
     payload: Any
@@ -60,32 +58,82 @@ class Decoded:
     only_group: str | None
 
 
+_B_PAYLOAD, _B_CTYPE, _B_HEADERS, _B_PUBLISHED, _B_ONLY_GROUP = (
+    name.encode() for name in (PAYLOAD, CTYPE, HEADERS, PUBLISHED, ONLY_GROUP)
+)
+_B_JSON = b"json"
+
+
+def serializer_map(*serializers: Serializer) -> dict[str | bytes, Serializer]:
+    """Serializers by content type, as str and as bytes (so decode skips a decode)."""
+    out: dict[str | bytes, Serializer] = {}
+    for serializer in serializers:
+        out[serializer.content_type] = serializer
+        out[serializer.content_type.encode()] = serializer
+    return out
+
+
 def decode(
-    raw: Mapping[bytes | str, bytes | str], serializers: Mapping[str, Serializer]
+    raw: Mapping[bytes | str, bytes | str], serializers: Mapping[Any, Serializer]
 ) -> Decoded:
     """Decode an entry; UndecodableEntry (the reason) when it has no usable payload."""
+    data = raw.get(_B_PAYLOAD)  # type: ignore[call-overload]
+    if data is None:
+        return _decode_text_keys(raw, serializers)
+    # the hot path: a redis-py reply (bytes keys) and a serializer_map (bytes content types)
+    ctype = raw.get(_B_CTYPE, _B_JSON)  # type: ignore[call-overload]
+    serializer = serializers.get(ctype)
+    if serializer is None:
+        return _decode_text_keys(raw, serializers)
+    payload = serializer.loads(data if isinstance(data, bytes) else data.encode())
+    headers = _headers(raw.get(_B_HEADERS))  # type: ignore[call-overload]
+    published = raw.get(_B_PUBLISHED)  # type: ignore[call-overload]
+    only_group = raw.get(_B_ONLY_GROUP)  # type: ignore[call-overload]
+    return Decoded(
+        payload,
+        headers,
+        _int_or_none(published),
+        text(only_group) or None if only_group is not None else None,
+    )
+
+
+def _decode_text_keys(
+    raw: Mapping[bytes | str, bytes | str], serializers: Mapping[Any, Serializer]
+) -> Decoded:
     fields = {text(k): v for k, v in raw.items()}
     if PAYLOAD not in fields:
         raise UndecodableEntry(f"entry has no {PAYLOAD!r} field (fields: {sorted(fields)})")
-    ctype = text(fields.get(CTYPE, b"json"))
+    ctype = text(fields.get(CTYPE, "json"))
     serializer = serializers.get(ctype)
     if serializer is None:
         raise UndecodableEntry(f"no serializer for content type {ctype!r}")
     data = fields[PAYLOAD]
     payload = serializer.loads(data if isinstance(data, bytes) else data.encode("utf-8"))
-    headers: dict[str, Any] = {}
-    if HEADERS in fields:
-        try:
-            loaded = json.loads(fields[HEADERS])
-        except ValueError as exc:
-            raise UndecodableEntry(f"headers are not valid JSON: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise UndecodableEntry("headers are not a JSON object")
-        headers = loaded
-    published: int | None
-    try:
-        published = int(text(fields[PUBLISHED])) if PUBLISHED in fields else None
-    except ValueError:
-        published = None
     only_group = text(fields[ONLY_GROUP]) if ONLY_GROUP in fields else None
-    return Decoded(payload, headers, published, only_group or None)
+    return Decoded(
+        payload,
+        _headers(fields.get(HEADERS)),
+        _int_or_none(fields.get(PUBLISHED)),
+        only_group or None,
+    )
+
+
+def _headers(raw: bytes | str | None) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        loaded = json.loads(raw)
+    except ValueError as exc:
+        raise UndecodableEntry(f"headers are not valid JSON: {exc}") from exc
+    if not isinstance(loaded, dict):
+        raise UndecodableEntry("headers are not a JSON object")
+    return loaded
+
+
+def _int_or_none(raw: bytes | str | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return None

@@ -31,6 +31,37 @@ class Message:
         return _from_ms(self.published_ms)
 
 
+_MESSAGE_SLOTS = tuple(
+    Message.__dict__[name].__set__
+    for name in ("id", "payload", "headers", "deliveries", "queue", "group", "published_ms")
+)
+
+
+def make_message(
+    id: str,
+    payload: Any,
+    headers: dict[str, Any],
+    deliveries: int,
+    queue: str,
+    group: str,
+    published_ms: int | None,
+) -> Message:
+    """``Message(...)`` for the consumer's hot path: fills the slots directly, skipping the
+    frozen dataclass ``__init__`` (one ``object.__setattr__`` call per field, ~2x slower)."""
+    message = object.__new__(Message)
+    set_id, set_payload, set_headers, set_deliveries, set_queue, set_group, set_published = (
+        _MESSAGE_SLOTS
+    )
+    set_id(message, id)
+    set_payload(message, payload)
+    set_headers(message, headers)
+    set_deliveries(message, deliveries)
+    set_queue(message, queue)
+    set_group(message, group)
+    set_published(message, published_ms)
+    return message
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumerInfo:
     """A consumer of a group as XINFO CONSUMERS reports it."""

@@ -59,7 +59,7 @@ def test_a_bad_url_is_a_clear_configuration_error() -> None:
     with pytest.raises(ConfigurationError) as info:
         Producer("q", redis="ftp://user:secret@host")
     assert "secret" not in str(info.value)
-    with pytest.raises(ConfigurationError, match="URL string or a redis.Redis"):
+    with pytest.raises(ConfigurationError, match="redis must be a URL string"):
         Producer("q", redis=42)  # type: ignore[arg-type]
 
 

@@ -18,7 +18,7 @@ from queues import (
 )
 from queues.backoff import retry_delay
 from queues.delayed import message_ticket
-from queues.entries import decode, encode
+from queues.entries import decode, encode, serializer_map
 from queues.health import classify, evaluate
 from queues.serializers import JSON, JSONSerializer, resolve
 from queues.types import GroupInfo, QueueInfo
@@ -141,6 +141,26 @@ class TestSerializers:
             JSON.loads(b"{nope")
         with pytest.raises(UndecodableEntry):
             JSON.loads(b"\xff\xfe")
+
+    @pytest.mark.parametrize(
+        "data", [b'{"a":1}', b" [1, 2] ", b"1", b'"\xc3\xa9"', b"NaN", b"null", b"  0\n"]
+    )
+    def test_json_loads_exactly_as_the_standard_library(self, data: bytes) -> None:
+        assert JSON.loads(data) == json.loads(data) or data == b"NaN"
+
+    @pytest.mark.parametrize("data", [b"", b"nul", b'{"a":1} x', b"1 2", b"[1,"])
+    def test_json_refuses_what_the_standard_library_refuses(self, data: bytes) -> None:
+        with pytest.raises(ValueError):
+            json.loads(data)
+        with pytest.raises(UndecodableEntry, match="not valid JSON"):
+            JSON.loads(data)
+
+    def test_entries_decode_from_bytes_or_text_keys_alike(self) -> None:
+        fields = encode({"x": 1}, JSON, {"h": "v"}, 1234)
+        fields["only_group"] = "g"
+        as_bytes = decode({k.encode(): v for k, v in fields.items()}, serializer_map(JSON))
+        as_text = decode(dict(fields), {"json": JSON})
+        assert as_bytes == as_text == ({"x": 1}, {"h": "v"}, 1234, "g")
 
     def test_exceptions_are_also_standard_types(self) -> None:
         assert issubclass(SerializationError, ValueError)
