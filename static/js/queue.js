@@ -169,7 +169,7 @@
     return new window.Chart(canvas, {
       type: "line",
       data: { labels: [], datasets: datasets.map(function (label) { return { label: label, data: [], pointRadius: 0, borderWidth: 1.5, tension: 0.2 }; }) },
-      options: { animation: false, responsive: true, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } },
+      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } },
     });
   }
 

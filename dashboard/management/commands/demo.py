@@ -70,8 +70,13 @@ class Command(BaseCommand):
         self.stdout.write("Demo workload running on demo.orders, demo.emails, demo.payments")
         crasher: subprocess.Popen[bytes] | None = None
         next_crasher = time.monotonic() + 3
-        crashed: list[str] = []  # consumer names of dead crashers, removed once claimed
         manager = Manager(redis=url)
+        # Dead crashers (of this run, and of earlier runs still in Redis), removed once claimed.
+        crashed = [
+            c.name
+            for c in manager.info(EMAILS).group("mailer").consumers
+            if c.name.startswith("mailer-crashy-")
+        ]
         while not stop.wait(0.5):
             if crasher is not None and crasher.poll() is not None:
                 crashed.append(f"mailer-crashy-{crasher.pid}")
