@@ -1,29 +1,52 @@
-"""Turn a URL or a client into a redis.Redis with bounded timeouts, and name its address.
+"""Turn a URL or a client into a redis-py client with bounded timeouts, and name its address.
 
 Every operation of the library either completes or raises QueueUnavailable within a bounded
 time: connect timeout 1 s, socket timeout 2 s, two quick retries on connection errors
 (never on timeouts: a command that timed out may have run, and re-sending it could publish
 twice).
+
+URLs (see ``connect``): ``redis://``, ``rediss://``, ``unix://`` (one server),
+``redis+sentinel://`` (the master of a Sentinel-monitored service, found again after a
+failover) and ``redis+cluster://`` / ``rediss+cluster://`` (a Redis Cluster).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
 from redis.retry import Retry
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from queues.exceptions import ConfigurationError, QueueUnavailable
 
 DEFAULT_CONNECT_TIMEOUT = 1.0
 DEFAULT_SOCKET_TIMEOUT = 2.0
 DEFAULT_RETRIES = 2
+#: A Sentinel failover takes down-after-milliseconds plus an election (seconds, not
+#: milliseconds): retry connection errors for about that long before giving up.
+SENTINEL_RETRIES = 6
+SENTINEL_BACKOFF = ExponentialBackoff(cap=1.0, base=0.1)
 
-RedisLike = redis.Redis | str
+#: A client the library can work with: one server (also a Sentinel master) or a cluster.
+Client = redis.Redis | RedisCluster
+RedisLike = redis.Redis | RedisCluster | str
+
+SINGLE_SCHEMES = ("redis", "rediss", "unix")
+SENTINEL_SCHEME = "redis+sentinel"
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
+EXPECTED_URLS = (
+    "redis://[:password@]host:6379/0, rediss://..., unix:///path/redis.sock, "
+    "redis+sentinel://[:password@]host:26379[,host:port...]/service_name[/db] or "
+    "redis+cluster://[:password@]host:port[,host:port...]"
+)
 
 #: Errors that mean "Redis did not answer"; everything else is a real reply to report.
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
@@ -31,6 +54,14 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     redis.TimeoutError,
     ConnectionError,
     TimeoutError,
+    ClusterDownError,  # CLUSTERDOWN: the slot's master is failing over or gone
+    SlotNotCoveredError,
+)
+
+
+_CLUSTER_CONNECT_ERRORS: tuple[type[BaseException], ...] = (
+    RedisClusterException,
+    *UNAVAILABLE_ERRORS,
 )
 
 
@@ -40,11 +71,21 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
+    if "@" not in parts.netloc:
         return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    userinfo, hosts = parts.netloc.rsplit("@", 1)
+    if ":" not in userinfo:
+        return url
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
+
+
+def _retry(retries: int, backoff: ExponentialBackoff | None = None) -> Retry:
+    return Retry(
+        backoff or ExponentialBackoff(cap=0.5, base=0.05),
+        retries,
+        supported_errors=(redis.ConnectionError,),
+    )
 
 
 def connect(
@@ -54,57 +95,209 @@ def connect(
     socket_timeout: float | None = DEFAULT_SOCKET_TIMEOUT,
     retries: int = DEFAULT_RETRIES,
     **kwargs: Any,
-) -> redis.Redis:
+) -> Client:
     """A client for ``redis_or_url``: URLs get bounded timeouts and a short retry policy.
 
-    A client passed in is used as it is (its timeouts are the caller's choice), except that
-    the library needs raw bytes: a client made with ``decode_responses=True`` is replaced by
-    a sibling client on the same server that returns bytes.
+    - ``redis://``, ``rediss://``, ``unix://``: one server (redis-py's URL syntax).
+    - ``redis+sentinel://[:password@]host:port[,host:port...]/service_name[/db]``: the master
+      of ``service_name`` as the Sentinels report it; after a failover the next connection
+      asks them again. Connection errors are retried with backoff for a few seconds (long
+      enough for a failover). ``?sentinel_password=...`` authenticates to the Sentinels.
+    - ``redis+cluster://[:password@]host:port[,host:port...]`` (``rediss+cluster`` for TLS):
+      a Redis Cluster; the hosts are start-up nodes, the rest is discovered. The client asks
+      for the slot map at once, so an unreachable cluster raises QueueUnavailable here.
+
+    A client passed in (redis.Redis, a Sentinel ``master_for`` client, or RedisCluster) is
+    used as it is (its timeouts are the caller's choice), except that the library needs raw
+    bytes: a client made with ``decode_responses=True`` is replaced by a sibling client on
+    the same server or cluster that returns bytes.
     """
     if isinstance(redis_or_url, str):
-        try:
-            return redis.Redis.from_url(
-                redis_or_url,
-                socket_connect_timeout=connect_timeout,
-                socket_timeout=socket_timeout,
-                socket_keepalive=True,
-                retry=Retry(
-                    ExponentialBackoff(cap=0.5, base=0.05),
-                    retries,
-                    supported_errors=(redis.ConnectionError,),
-                ),
-                **kwargs,
+        return _from_url(redis_or_url, connect_timeout, socket_timeout, retries, kwargs)
+    if isinstance(redis_or_url, RedisCluster):
+        conn_kwargs = redis_or_url.nodes_manager.connection_kwargs
+        if conn_kwargs.get("decode_responses"):
+            return RedisCluster(
+                startup_nodes=list(redis_or_url.startup_nodes),
+                retry=redis_or_url.retry,
+                **{**_cluster_kwargs(conn_kwargs), "decode_responses": False},
             )
-        except (ValueError, TypeError) as exc:
-            raise ConfigurationError(
-                f"invalid Redis URL {mask_url(redis_or_url)!r}: {exc} "
-                "(expected e.g. redis://host:6379/0, rediss://... or unix:///path/redis.sock)"
-            ) from exc
+        return redis_or_url
     if isinstance(redis_or_url, redis.Redis):
-        pool_kwargs = redis_or_url.connection_pool.connection_kwargs
+        old_pool = redis_or_url.connection_pool
+        pool_kwargs = old_pool.connection_kwargs
         if pool_kwargs.get("decode_responses"):
-            pool = redis.ConnectionPool(
-                connection_class=redis_or_url.connection_pool.connection_class,
-                **{**pool_kwargs, "decode_responses": False},
-            )
+            pool: redis.ConnectionPool
+            if isinstance(old_pool, SentinelConnectionPool):
+                pool = SentinelConnectionPool(
+                    old_pool.service_name,
+                    old_pool.sentinel_manager,
+                    **{**pool_kwargs, "decode_responses": False},
+                )
+            else:
+                pool = redis.ConnectionPool(
+                    connection_class=old_pool.connection_class,
+                    **{**pool_kwargs, "decode_responses": False},
+                )
             return redis.Redis(connection_pool=pool)
         return redis_or_url
     raise ConfigurationError(
-        f"redis must be a URL string or a redis.Redis client, got {type(redis_or_url).__name__}"
+        "redis must be a URL string, a redis.Redis or a redis.cluster.RedisCluster client, "
+        f"got {type(redis_or_url).__name__}"
     )
 
 
-def address(client: redis.Redis) -> str:
-    """``host:port`` (or the socket path) the client talks to, without credentials."""
-    kwargs = client.connection_pool.connection_kwargs
+def _cluster_kwargs(conn_kwargs: dict[str, Any]) -> dict[str, Any]:
+    # what NodesManager adds per node must not be passed back to RedisCluster()
+    return {k: v for k, v in conn_kwargs.items() if k not in ("host", "port", "retry")}
+
+
+def _bad_url(url: str, why: str) -> ConfigurationError:
+    return ConfigurationError(
+        f"invalid Redis URL {mask_url(url)!r}: {why} (expected {EXPECTED_URLS})"
+    )
+
+
+def _from_url(
+    url: str,
+    connect_timeout: float,
+    socket_timeout: float | None,
+    retries: int,
+    kwargs: dict[str, Any],
+) -> Client:
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    timeouts: dict[str, Any] = {
+        "socket_connect_timeout": connect_timeout,
+        "socket_timeout": socket_timeout,
+        "socket_keepalive": True,
+    }
+    try:
+        if scheme in SINGLE_SCHEMES:
+            return redis.Redis.from_url(url, retry=_retry(retries), **timeouts, **kwargs)
+        if scheme == SENTINEL_SCHEME:
+            return _sentinel(url, timeouts, kwargs)
+        if scheme in CLUSTER_SCHEMES:
+            return _cluster(url, scheme, retries, timeouts, kwargs)
+    except (ValueError, TypeError) as exc:
+        raise _bad_url(url, str(exc)) from exc
+    raise _bad_url(url, f"unknown scheme {scheme + '://' if scheme else '(none)'!r}")
+
+
+def _hosts(url: str, netloc: str, default_port: int) -> tuple[list[tuple[str, int]], str | None]:
+    """``[(host, port), ...]`` and the password of ``[:password@]host:port[,host:port]``."""
+    password = None
+    if "@" in netloc:
+        userinfo, netloc = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            password = unquote(userinfo.split(":", 1)[1]) or None
+    hosts = []
+    for item in netloc.split(","):
+        host, _, port = item.strip().rpartition(":") if ":" in item else (item.strip(), "", "")
+        if not host:
+            raise _bad_url(url, f"host missing in {item!r}")
+        try:
+            hosts.append((host.strip("[]"), int(port) if port else default_port))
+        except ValueError:
+            raise _bad_url(url, f"bad port in {item!r}") from None
+    return hosts, password
+
+
+def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> redis.Redis:
+    parts = urlsplit(url)
+    hosts, password = _hosts(url, parts.netloc, 26379)
+    path = [p for p in parts.path.split("/") if p]
+    if not path or len(path) > 2:
+        raise _bad_url(url, "the path must be /service_name or /service_name/db")
+    service = unquote(path[0])
+    try:
+        db = int(path[1]) if len(path) == 2 else 0
+    except ValueError:
+        raise _bad_url(url, f"db must be a number, got {path[1]!r}") from None
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    sentinel_kwargs: dict[str, Any] = {
+        "socket_connect_timeout": timeouts["socket_connect_timeout"],
+        "socket_timeout": timeouts["socket_connect_timeout"],
+    }
+    if "sentinel_password" in query:
+        sentinel_kwargs["password"] = query.pop("sentinel_password")
+    if query:
+        raise _bad_url(url, f"unknown option(s) {', '.join(sorted(query))}")
+    sentinel = Sentinel(hosts, sentinel_kwargs=sentinel_kwargs)
+    return sentinel.master_for(
+        service,
+        redis_class=redis.Redis,
+        db=db,
+        password=password,
+        retry=_retry(SENTINEL_RETRIES, SENTINEL_BACKOFF),
+        **timeouts,
+        **kwargs,
+    )
+
+
+def _cluster(
+    url: str, scheme: str, retries: int, timeouts: dict[str, Any], kwargs: dict[str, Any]
+) -> RedisCluster:
+    parts = urlsplit(url)
+    hosts, password = _hosts(url, parts.netloc, 6379)
+    if parts.path.strip("/") not in ("", "0"):
+        raise _bad_url(url, "a Redis Cluster has only database 0")
+    try:
+        # RedisCluster asks a start-up node for the slot map right here, not lazily
+        return RedisCluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in hosts],
+            password=password,
+            ssl=scheme.startswith("rediss"),
+            retry=_retry(retries),
+            **timeouts,
+            **kwargs,
+        )
+    except _CLUSTER_CONNECT_ERRORS as exc:
+        nodes = ",".join(f"{host}:{port}" for host, port in hosts)
+        raise QueueUnavailable(f"cluster:{nodes}", f"{type(exc).__name__}: {exc}") from exc
+
+
+def is_cluster(client: Any) -> bool:
+    """True for a Redis Cluster client: blocking reads and pipelines are per node there."""
+    return isinstance(client, RedisCluster)
+
+
+def by_slot(client: Any, keys: Iterable[str]) -> list[list[str]]:
+    """``keys`` split into lists a single multi-key command may name: one list on a single
+    server, one per hash slot on a cluster (order kept within each list)."""
+    keys = list(keys)
+    if not is_cluster(client):
+        return [keys] if keys else []
+    slots: dict[int, list[str]] = {}
+    for key in keys:
+        slots.setdefault(key_slot(key.encode()), []).append(key)
+    return list(slots.values())
+
+
+def address(client: Client) -> str:
+    """Where the client talks to, without credentials: ``host:port``, the socket path,
+    ``sentinel:<service>@host:port,...`` or ``cluster:host:port,...``."""
+    if isinstance(client, RedisCluster):
+        nodes = ",".join(f"{n.host}:{n.port}" for n in client.startup_nodes)
+        return f"cluster:{nodes}"
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        sentinels = ",".join(
+            "{host}:{port}".format(**s.connection_pool.connection_kwargs)
+            for s in pool.sentinel_manager.sentinels
+        )
+        return f"sentinel:{pool.service_name}@{sentinels}"
+    kwargs = pool.connection_kwargs
     if kwargs.get("path"):
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
 
 
-def socket_timeout(client: redis.Redis) -> float | None:
+def socket_timeout(client: Client) -> float | None:
     """The read timeout of the client's connections, None when unbounded."""
-    value = client.connection_pool.connection_kwargs.get("socket_timeout")
+    if isinstance(client, RedisCluster):
+        value = client.nodes_manager.connection_kwargs.get("socket_timeout")
+    else:
+        value = client.connection_pool.connection_kwargs.get("socket_timeout")
     return float(value) if value is not None else None
 
 

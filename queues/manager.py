@@ -12,7 +12,7 @@ import redis
 from queues import deadletter, events
 from queues import info as info_mod
 from queues import trim as trim_mod
-from queues.connection import RedisLike, address, connect, unavailable_as_error
+from queues.connection import RedisLike, address, by_slot, connect, is_cluster, unavailable_as_error
 from queues.entries import text
 from queues.exceptions import ConsumerBusy, GroupExists, GroupNotFound, QueueNotFound
 from queues.health import Thresholds, evaluate
@@ -23,6 +23,8 @@ from queues.types import DeadLetter, Event, Health, PendingEntry, QueueInfo
 
 REPLAY_CHUNK = 100
 EVICTION_POLICY_TTL = 60.0
+#: How often read_events looks for new events of streams spread over cluster nodes.
+EVENT_POLL_INTERVAL = 0.05
 
 
 class Manager:
@@ -73,10 +75,11 @@ class Manager:
         keys = queue_keys(name)
         with unavailable_as_error(self.address):
             pipe = self.client.pipeline(transaction=False)
-            pipe.delete(keys.stream, keys.delayed, keys.dead, keys.events)
+            for key in (keys.stream, keys.delayed, keys.dead, keys.events):
+                pipe.delete(key)  # one key per DEL: a cluster pipeline routes by key
             pipe.srem(REGISTRY, name)
-            deleted, unregistered = pipe.execute()
-        return bool(deleted or unregistered)
+            replies = pipe.execute()
+        return any(replies)
 
     def purge(self, name: str, *, dead: bool = False) -> int:
         """Remove every entry and delayed message (groups stay, moved to the end, their
@@ -189,18 +192,23 @@ class Manager:
         if not all_keys:
             return []
         with unavailable_as_error(self.address):
+            # A cluster pipeline cannot carry TIME (no key routes it): ask for it first.
+            server_time = self.client.time() if is_cluster(self.client) else None
             pipe = self.client.pipeline(transaction=False)
-            pipe.time()
+            if server_time is None:
+                pipe.time()
             for keys in all_keys:
                 info_mod.phase_one(pipe, keys)
             replies = pipe.execute(raise_on_error=False)
-            if isinstance(replies[0], Exception):
-                raise replies[0]
-            now_ms = info_mod.time_ms(replies[0])
+            if server_time is None:
+                server_time, replies = replies[0], replies[1:]
+            if isinstance(server_time, Exception):
+                raise server_time
+            now_ms = info_mod.time_ms(server_time)
             parts = []
             size = info_mod.PHASE_ONE_REPLIES
             for index, keys in enumerate(all_keys):
-                start = 1 + index * size
+                start = index * size
                 parts.append(info_mod.read_phase_one(keys, replies[start : start + size]))
             pipe = self.client.pipeline(transaction=False)
             for part in parts:
@@ -400,9 +408,13 @@ class Manager:
                 if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
                     raise result
                 self._event_groups.add((key, group))
+        # XREADGROUP names several streams only within one hash slot on a cluster
+        batches = by_slot(self.client, streams)
         # 1. our own pending events: read but never acknowledged
-        own = self.client.xreadgroup(group, consumer, dict.fromkeys(streams, "0"), count=count)
-        found = self._events_of(own, streams, group)
+        found = []
+        for batch in batches:
+            own = self.client.xreadgroup(group, consumer, dict.fromkeys(batch, "0"), count=count)
+            found += self._events_of(own, streams, group)
         if found:
             return found
         # 2. pending events of a consumer of the group that went away
@@ -416,10 +428,24 @@ class Manager:
         if found:
             return found
         # 3. new events
-        new = self.client.xreadgroup(
-            group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
-        )
-        return self._events_of(new, streams, group)
+        if len(batches) == 1:
+            new = self.client.xreadgroup(
+                group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+            )
+            return self._events_of(new, streams, group)
+        # streams on several cluster nodes: no single blocking read covers them, so poll
+        deadline = None if not block_ms else time.monotonic() + block_ms / 1000
+        while True:
+            for batch in batches:
+                new = self.client.xreadgroup(
+                    group, consumer, dict.fromkeys(batch, ">"), count=count
+                )
+                found += self._events_of(new, streams, group)
+            if found or block_ms is None:
+                return found
+            if deadline is not None and time.monotonic() >= deadline:
+                return found
+            time.sleep(EVENT_POLL_INTERVAL)
 
     def _events_of(self, reply: Any, streams: dict[str, str], group: str) -> list[Event]:
         found: list[Event] = []
