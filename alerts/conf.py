@@ -57,9 +57,11 @@ def max_delivery_attempts() -> int:
 def retry_backoff() -> tuple[float, float]:
     """(first delay, cap) in seconds of the exponential backoff between delivery attempts.
 
-    Setting: ``STREAMWARDEN_NOTIFY_BACKOFF`` (default ``(1.0, 60.0)``).
+    Setting: ``STREAMWARDEN_NOTIFY_BACKOFF`` (default ``(1.0, 60.0)``; from the environment
+    as ``"1,60"``).
     """
-    first, cap = getattr(settings, "STREAMWARDEN_NOTIFY_BACKOFF", (1.0, 60.0))
+    value = getattr(settings, "STREAMWARDEN_NOTIFY_BACKOFF", (1.0, 60.0))
+    first, cap = value.split(",") if isinstance(value, str) else value
     return float(first), float(cap)
 
 
