@@ -54,3 +54,17 @@ class ConsumerBusy(StreamWardenError, RuntimeError):
 
 class TrimRefused(StreamWardenError, ValueError):
     """Trimming was refused because it could remove entries a consumer group still needs."""
+
+
+class NotDurable(StreamWardenError, RuntimeError):
+    """A durable publish reached the master but too few replicas confirmed it in time."""
+
+    def __init__(self, ids: list[str], acked: int, wanted: int, timeout_ms: int) -> None:
+        self.ids = ids
+        self.acked = acked
+        self.wanted = wanted
+        super().__init__(
+            f"{len(ids)} message(s) are on the master but only {acked} of {wanted} replicas "
+            f"confirmed them within {timeout_ms} ms; a failover now could lose them "
+            "(publish again with the same dedup_key to be sure): " + ", ".join(ids[:5])
+        )

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,9 +14,9 @@ import redis
 
 from queues import delayed, entries
 from queues import trim as trim_mod
-from queues.connection import RedisLike, address, connect, unavailable_as_error
+from queues.connection import RedisLike, address, connect, is_cluster, unavailable_as_error
 from queues.entries import text
-from queues.exceptions import TrimRefused
+from queues.exceptions import ConfigurationError, NotDurable, TrimRefused
 from queues.keys import REGISTRY, queue_keys
 from queues.scripts import Scripts
 from queues.serializers import Serializer, resolve
@@ -44,6 +44,9 @@ class Producer:
         trim: bool = False,
         trim_every: int = 1_000,
         maxlen: int | None = None,
+        durable: bool = False,
+        durable_replicas: int = 1,
+        durable_timeout: float = 1.0,
     ) -> None:
         self.queue = queue
         self.keys = queue_keys(queue)
@@ -60,6 +63,16 @@ class Producer:
         self.maxlen = maxlen
         trim_mod.args(True, maxlen)  # validate now rather than on the thousandth publish
         self.trim_every = max(1, int(trim_every))
+        #: Durable publish: after each write, WAIT until ``durable_replicas`` replicas have
+        #: it (at most ``durable_timeout`` s), else raise NotDurable. Not on a cluster: WAIT
+        #: must follow the write on the same connection, which a cluster client cannot pin.
+        self.durable = durable
+        self.durable_replicas = durable_replicas
+        self.durable_timeout_ms = int(durable_timeout * 1000)
+        if durable and (durable_replicas < 1 or self.durable_timeout_ms < 1):
+            raise ValueError("durable publish needs durable_replicas >= 1 and a timeout")
+        if durable and is_cluster(self.client):
+            raise ConfigurationError("durable=True is not supported on a Redis Cluster client")
         self._scripts = Scripts(self.client)
         self._registered = False
         self._published_since_trim = 0
@@ -88,12 +101,15 @@ class Producer:
                 if due is not None:
                     return self._schedule(fields, due, dedup_key)
                 if dedup_key is not None:
-                    _created, entry_id = self._scripts.publish(
-                        keys=[self.keys.stream, self.keys.dedup(dedup_key)],
-                        args=[self.dedup_window_ms, *_flatten(fields)],
+                    _created, entry_id = self._write(
+                        lambda c: self._scripts.publish(
+                            keys=[self.keys.stream, self.keys.dedup(dedup_key)],
+                            args=[self.dedup_window_ms, *_flatten(fields)],
+                            client=c,
+                        )
                     )
                     return text(entry_id)
-                entry_id = text(self.client.xadd(self.keys.stream, fields))  # type: ignore[arg-type]
+                entry_id = text(self._write(lambda c: c.xadd(self.keys.stream, fields)))
             except redis.ConnectionError:
                 self._registered = False  # a restarted server may have lost the registry
                 raise
@@ -118,7 +134,13 @@ class Producer:
                     pipe = self.client.pipeline(transaction=False)
                     for fields in encoded[start : start + PIPELINE_CHUNK]:
                         pipe.xadd(self.keys.stream, fields)  # type: ignore[arg-type]
-                    ids.extend(text(i) for i in pipe.execute())
+                    if self.durable:
+                        pipe.wait(self.durable_replicas, self.durable_timeout_ms)
+                    replies = pipe.execute()
+                    if self.durable:
+                        self._check_durable([text(i) for i in replies[:-1]], replies[-1])
+                        replies = replies[:-1]
+                    ids.extend(text(i) for i in replies)
             except redis.ConnectionError:
                 self._registered = False
                 raise
@@ -128,16 +150,44 @@ class Producer:
     def _schedule(self, fields: entries.Fields, due: int, dedup_key: str | None) -> str:
         ticket_id = uuid.uuid4().hex
         marker = self.keys.dedup(dedup_key if dedup_key is not None else ticket_id)
-        _created, result = self._scripts.schedule(
-            keys=[self.keys.delayed, marker],
-            args=[
-                due,
-                delayed.message_ticket(fields, ticket_id),
-                ticket_id,
-                self.dedup_window_ms if dedup_key is not None else 0,
-            ],
+        _created, result = self._write(
+            lambda c: self._scripts.schedule(
+                keys=[self.keys.delayed, marker],
+                args=[
+                    due,
+                    delayed.message_ticket(fields, ticket_id),
+                    ticket_id,
+                    self.dedup_window_ms if dedup_key is not None else 0,
+                ],
+                client=c,
+            )
         )
         return text(result)
+
+    def _write(self, command: Callable[[Any], Any]) -> Any:
+        """Run one write on the client; when durable, pipelined with WAIT on the same
+        connection (WAIT counts the replicas that have this connection's writes)."""
+        if not self.durable:
+            return command(self.client)
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            command(pipe)
+            pipe.wait(self.durable_replicas, self.durable_timeout_ms)
+            try:
+                result, acked = pipe.execute()
+                break
+            except redis.exceptions.NoScriptError:
+                # re-sent after a failover to a master without the script: it did not run,
+                # so sending it again (the pipeline loads its scripts first) is safe
+                if attempt == 2:
+                    raise
+        entry = result[1] if isinstance(result, list) else result
+        self._check_durable([text(entry)], acked)
+        return result
+
+    def _check_durable(self, ids: list[str], acked: Any) -> None:
+        if int(acked) < self.durable_replicas:
+            raise NotDurable(ids, int(acked), self.durable_replicas, self.durable_timeout_ms)
 
     def _register(self) -> None:
         if not self._registered:
