@@ -1,8 +1,12 @@
 """Consumer: read a queue through a consumer group and hand each message to a handler.
 
 Threads of one running consumer:
-- the caller's thread runs the loop: move due delayed tickets (time-gated), run a bounded
-  claim-scan step when due (time-gated), read new entries (blocking), hand them on;
+- the caller's thread runs the loop: run a bounded claim-scan step when due (time-gated),
+  read new entries (blocking), hand them on;
+- a mover thread moves due delayed tickets into the stream at their due time (or every
+  ``move_interval`` to learn of new ones). It is a thread of its own because a blocking
+  XREADGROUP cannot time out more precisely than Redis's ``hz`` tick (100 ms by default),
+  while an ``Event.wait`` can; a moved entry wakes the blocked read at once;
 - with ``concurrency=1`` the loop thread runs the handler itself (no hand-off between
   threads) and sends the batch's acknowledgements in the same round trip as its next read;
   with more, ``concurrency`` worker threads run the handler, then acknowledge, park for a
@@ -191,7 +195,11 @@ class Consumer:
         self.move_interval = move_interval
         #: concurrency=1: the loop thread runs the handler itself.
         self._inline = concurrency == 1
-        self._next_move = 0.0
+        #: monotonic time the next known ticket is due (written by the mover thread)
+        self._next_due_at: float | None = None
+        self._rescan = threading.Event()  # retries were released: scan from the start
+        self._mover: threading.Thread | None = None
+        self._mover_stop = threading.Event()
         self.serializer = resolve(serializer)
         self._serializers = entries.serializer_map(JSON, self.serializer)
         self._scripts = Scripts(self.client)
@@ -231,7 +239,7 @@ class Consumer:
         self._stop.clear()
         restore = self._install_signal_handlers()
         try:
-            self._start_threads()
+            self._start_threads(mover=not burst)
             if burst:
                 self._run_burst()
             else:
@@ -306,6 +314,7 @@ class Consumer:
             self._start_up()
             while not self._stop.is_set():
                 found, _ = self._move_due()
+                self._rescan.clear()
                 self._claims.cursor = "-"
                 while not self._stop.is_set():
                     free = self._wait_free()
@@ -327,7 +336,10 @@ class Consumer:
     def _turn(self, *, block: bool) -> int:
         """One loop turn: move due tickets and run a claim step when their time has come,
         then read new entries (blocking at most until the next of those is due)."""
-        found = self._move_if_due(time.monotonic())
+        found = 0
+        if self._rescan.is_set():
+            self._rescan.clear()
+            self._claims.rescan_now()
         free = self._free()
         if free and self._claims.due(time.monotonic()):
             found += self._claim(free)
@@ -339,11 +351,11 @@ class Consumer:
         block_ms: int | None = None
         if block and found == 0:
             now = time.monotonic()
-            limit = min(
-                float(self.block_ms),
-                (self._next_move - now) * 1000,
-                (self._claims.next_at - now) * 1000,
-            )
+            limit = min(float(self.block_ms), (self._claims.next_at - now) * 1000)
+            next_due = self._next_due_at
+            if next_due is not None:
+                # wake for the claim scan soon after the mover releases a parked retry
+                limit = min(limit, (next_due - now) * 1000 + 10)
             block_ms = int(limit) if limit >= 1 else None
         return found + self._read(free, block_ms)
 
@@ -399,17 +411,27 @@ class Consumer:
                 self.queue,
             )
 
-    def _move_if_due(self, now: float) -> int:
-        """Run the mover when the next known ticket is due or move_interval has passed."""
-        if now < self._next_move:
-            return 0
-        moved, next_due = self._move_due()
-        if moved >= self.move_batch:
-            wait = 0.0  # more may be due right now
-        else:
-            wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
-        self._next_move = time.monotonic() + wait
-        return moved
+    def _mover_main(self) -> None:
+        backoff = Backoff(base=0.1, cap=2.0)
+        wait = 0.0
+        while not self._mover_stop.wait(wait):
+            try:
+                moved, next_due = self._move_due()
+            except UNAVAILABLE_ERRORS as exc:
+                wait = backoff.next()
+                log.debug("consumer %s: mover could not reach Redis: %s", self.name, exc)
+                continue
+            except Exception:
+                wait = backoff.next()
+                log.exception("consumer %s: moving due delayed messages failed", self.name)
+                continue
+            backoff.reset()
+            now = time.monotonic()
+            self._next_due_at = None if next_due is None else now + next_due
+            if moved >= self.move_batch:
+                wait = 0.0  # more may be due right now
+            else:
+                wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
 
     def _move_due(self) -> tuple[int, float | None]:
         """Move due delayed tickets; return (moved, seconds until the next ticket is due).
@@ -421,7 +443,7 @@ class Consumer:
             args=[self.move_batch, RETRY_CONSUMER],
         )
         if released:
-            self._claims.rescan_now()
+            self._rescan.set()
         moved = int(published) + int(released)
         if next_score is None:
             return moved, None
@@ -737,9 +759,9 @@ class Consumer:
 
     # ------------------------------------------------------------------ threads
 
-    def _start_threads(self) -> None:
+    def _start_threads(self, *, mover: bool) -> None:
         self._work = queue_mod.SimpleQueue()
-        self._next_move = 0.0
+        self._next_due_at = None
         self._workers = [
             threading.Thread(
                 target=self._worker_main, name=f"sw-worker-{self.name}-{i}", daemon=True
@@ -750,8 +772,15 @@ class Consumer:
         self._heartbeat = threading.Thread(
             target=self._heartbeat_main, name=f"sw-heartbeat-{self.name}", daemon=True
         )
-        for thread in (*self._workers, self._heartbeat):
-            thread.start()
+        self._mover_stop.clear()
+        self._mover = None
+        if mover:
+            self._mover = threading.Thread(
+                target=self._mover_main, name=f"sw-mover-{self.name}", daemon=True
+            )
+        for thread in (*self._workers, self._heartbeat, self._mover):
+            if thread is not None:
+                thread.start()
 
     def _heartbeat_main(self) -> None:
         next_touch = time.monotonic() + self.heartbeat_interval
@@ -786,7 +815,10 @@ class Consumer:
             self._work.put(None)
         for thread in self._workers:
             thread.join(timeout=5.0 if finished else 0.1)
+        self._mover_stop.set()
         self._heartbeat_stop.set()
+        if self._mover is not None:
+            self._mover.join(timeout=10.0)
         if self._heartbeat is not None:
             self._heartbeat.join(timeout=10.0)
         try:

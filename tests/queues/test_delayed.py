@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import redis
 
 from queues import Consumer, Manager, Producer
 from queues.keys import RETRY_CONSUMER, queue_keys
 from queues.scripts import Scripts
-from tests.queues.conftest import FAST, Recorder, Runner, wait_for
+from tests.queues.conftest import FAST, Child, Recorder, Runner, wait_for
 
 
 def test_a_delayed_message_is_delivered_after_its_delay(
@@ -108,3 +110,114 @@ def test_a_broken_ticket_is_dead_lettered_and_does_not_block_the_others(
     dead = manager.dead_letters(queue_name)
     assert len(dead) == 2 and all("bad delayed ticket" in d.error for d in dead)
     assert manager.info(queue_name).delayed == 0
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def test_two_thousand_random_delays_with_four_movers_arrive_once_on_time(
+    redis_url: str, queue_name: str, producer: Producer, runner: Runner
+) -> None:
+    import random
+
+    delivered: dict[int, list[float]] = {}
+    lock = threading.Lock()
+
+    def handle(message: Any) -> None:
+        now_ms = time.time() * 1000
+        with lock:
+            delivered.setdefault(message.payload["n"], []).append(now_ms)
+
+    for index in range(4):  # every consumer is a mover
+        runner.start(
+            Consumer(
+                queue_name,
+                "g",
+                handle,
+                redis_url,
+                name=f"mover-{index}",
+                move_interval=0.05,
+                **FAST,
+            )
+        )
+    rng = random.Random(4)
+    due: dict[int, float] = {}
+    for n in range(2_000):
+        due_ms = int((time.time() + rng.uniform(0, 2)) * 1000)
+        due[n] = due_ms
+        producer.publish({"n": n}, at=due_ms / 1000)
+    wait_for(lambda: len(delivered) == 2_000, 10, message="all 2 000 delivered")
+    time.sleep(0.3)  # a double delivery would show up within this grace period
+
+    assert all(len(times) == 1 for times in delivered.values()), "a message came twice"
+    lateness = [delivered[n][0] - due[n] for n in due]
+    early = [late for late in lateness if late < -1]  # at= goes through a float: 1 ms slack
+    assert not early, f"{len(early)} delivered before due, worst {min(early):.1f} ms"
+    p50, p99 = _percentile(lateness, 0.5), _percentile(lateness, 0.99)
+    print(
+        f"\ndelayed lateness over 2 000 msgs, 4 movers: p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {max(lateness):.1f} ms"
+    )
+    assert p99 <= 100, f"p99 lateness {p99:.1f} ms"
+
+
+MOVER_CHILD = """
+    import time
+
+    import redis
+    from queues.keys import RETRY_CONSUMER, queue_keys
+    from queues.scripts import Scripts
+
+    keys = queue_keys({queue!r})
+    client = redis.Redis.from_url({url!r})
+    scripts = Scripts(client)
+    print("ready", flush=True)
+    client.blpop(["go"])  # all movers start together
+    while True:  # small, paced steps, so each SIGKILL lands between two of them
+        scripts.move_due(keys=[keys.delayed, keys.stream, keys.dead], args=[1, RETRY_CONSUMER])
+        time.sleep(0.001)
+"""
+
+
+@pytest.mark.chaos
+def test_movers_killed_between_steps_lose_and_double_nothing(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    redis_client: redis.Redis,
+    spawn: Callable[[str], Child],
+) -> None:
+    import random
+    import signal
+
+    keys = queue_keys(queue_name)
+    at = time.time() + 1.0
+    producer_ids = [producer.publish({"n": n}, at=at) for n in range(1_000)]
+    assert len(set(producer_ids)) == 1_000 and redis_client.zcard(keys.delayed) == 1_000
+    rng = random.Random(7)
+    wait_for(lambda: time.time() > at + 0.01, 5, message="all tickets due")
+    kills = 0
+    deadline = time.monotonic() + 60
+    while redis_client.zcard(keys.delayed) and time.monotonic() < deadline:
+        children = [spawn(MOVER_CHILD.format(url=redis_url, queue=queue_name)) for _ in range(4)]
+        wait_for(
+            lambda: all("ready" in c.output() for c in children),  # noqa: B023
+            15,
+            message="movers started",
+        )
+        before = redis_client.zcard(keys.delayed)
+        redis_client.rpush("go", *["go"] * len(children))
+        time.sleep(rng.uniform(0.02, 0.06))  # a random point in the movers' loop
+        for child in children:
+            child.proc.send_signal(signal.SIGKILL)
+            child.proc.wait(5)
+            kills += 1
+        assert redis_client.zcard(keys.delayed) <= before
+    assert redis_client.zcard(keys.delayed) == 0, "movers made no progress"
+    payloads = [fields[b"payload"] for _, fields in redis_client.xrange(keys.stream)]
+    print(f"\n{kills} movers SIGKILLed while moving 1 000 due tickets")
+    assert kills >= 8, "too few kills to mean anything"
+    assert len(payloads) == 1_000 and len(set(payloads)) == 1_000, "lost or doubled"
+    assert redis_client.xlen(keys.dead) == 0
