@@ -243,10 +243,13 @@ def _cluster(
         raise _bad_url(url, "a Redis Cluster has only database 0")
     try:
         # RedisCluster asks a start-up node for the slot map right here, not lazily
+        # url= (one start-up node) makes redis-py build each node's pool from the keyword
+        # arguments, so a connection_class=... given here reaches every node
+        (first_host, first_port), others = hosts[0], hosts[1:]
         return RedisCluster(
-            startup_nodes=[ClusterNode(host, port) for host, port in hosts],
+            url=f"{'rediss' if scheme.startswith('rediss') else 'redis'}://{first_host}:{first_port}",
+            startup_nodes=[ClusterNode(host, port) for host, port in others],
             password=password,
-            ssl=scheme.startswith("rediss"),
             retry=_retry(retries),
             **timeouts,
             **kwargs,

@@ -8,6 +8,8 @@ from typing import Any
 import redis
 from redis.connection import Connection
 
+from queues.connection import CLUSTER_SCHEMES, SENTINEL_SCHEME, Client, connect
+
 _local = threading.local()
 
 
@@ -24,8 +26,21 @@ class CountingConnection(Connection):
         return super().read_response(*args, **kwargs)
 
 
-def counting_client(url: str, *, timeout: float = 2.0) -> redis.Redis:
-    """A client for ``url`` whose commands are counted, with short timeouts (never hang)."""
+def counting_client(url: str, *, timeout: float = 2.0) -> Client:
+    """A client for ``url`` whose commands are counted, with short timeouts (never hang).
+
+    Cluster and Sentinel URLs get the library's clients; on a cluster every node's
+    connections count, through Sentinel commands are not counted."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in CLUSTER_SCHEMES:
+        return connect(
+            url,
+            connect_timeout=timeout,
+            socket_timeout=timeout,
+            connection_class=CountingConnection,
+        )
+    if scheme == SENTINEL_SCHEME:
+        return connect(url, connect_timeout=timeout, socket_timeout=timeout)
     pool = redis.ConnectionPool.from_url(
         url,
         connection_class=CountingConnection,

@@ -131,9 +131,10 @@ def poll(
     errors = _unavailable_errors()
     for url, group in by_url.items():
         at_ms = int(clock() * 1000)
-        manager = manager_for(url)
         names = [t.queue for t in group]
         try:
+            # inside the try: a cluster client connects (and can fail) when it is made
+            manager = manager_for(url)
             if hasattr(manager, "info_many"):
                 infos = list(manager.info_many(names))
             else:
