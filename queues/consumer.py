@@ -46,7 +46,7 @@ from queues.connection import (
 )
 from queues.delayed import retry_ticket
 from queues.entries import text
-from queues.exceptions import UndecodableEntry
+from queues.exceptions import OrderedConsumerActive, QueueUnavailable, UndecodableEntry
 from queues.health import evicts_keys
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
@@ -95,6 +95,8 @@ class _Work(NamedTuple):
 #: What _process did with an entry: the handler returned (ack), the entry was meant for
 #: another group (ack, not counted), or it was settled otherwise (retry / dead letter).
 PROCESSED, SKIPPED, SETTLED = 1, 2, 0
+#: Ordered mode only: the handler raised and the entry stays pending for a retry in place.
+FAILED = -1
 
 
 class Consumer:
@@ -134,6 +136,9 @@ class Consumer:
         handle_signals: bool = True,
         move_batch: int = 100,
         move_interval: float = 0.2,
+        ordered: bool = False,
+        on_active: str = "wait",
+        lock_ttl: float | None = None,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
@@ -155,6 +160,10 @@ class Consumer:
         ):
             if not isinstance(count, int) or count < 1:
                 raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
+        if ordered and concurrency != 1:
+            raise ValueError("ordered=True handles one message at a time: use concurrency=1")
+        if on_active not in ("wait", "exit"):
+            raise ValueError(f"on_active must be 'wait' or 'exit', got {on_active!r}")
         if backoff_base < 0 or not 0 <= backoff_jitter < 1:
             raise ValueError("backoff_base must be >= 0 and backoff_jitter in [0, 1)")
         self.queue = queue
@@ -200,6 +209,16 @@ class Consumer:
         self._rescan = threading.Event()  # retries were released: scan from the start
         self._mover: threading.Thread | None = None
         self._mover_stop = threading.Event()
+        #: Ordered mode: one active consumer per group, holding an expiring lock.
+        self.ordered = ordered
+        self.on_active = on_active
+        self.lock_ttl = lock_ttl if lock_ttl is not None else claim_idle
+        if not self.lock_ttl > 0:
+            raise ValueError(f"lock_ttl must be positive, got {lock_ttl!r}")
+        self._lock_key = self.keys.ordered_lock(self.group)
+        self._holding = False
+        self._own_pending = True
+        self._ordered_failure: tuple[int, Exception] | None = None
         self.serializer = resolve(serializer)
         self._serializers = entries.serializer_map(JSON, self.serializer)
         self._scripts = Scripts(self.client)
@@ -240,7 +259,9 @@ class Consumer:
         restore = self._install_signal_handlers()
         try:
             self._start_threads(mover=not burst)
-            if burst:
+            if self.ordered:
+                self._run_ordered(burst)
+            elif burst:
                 self._run_burst()
             else:
                 self._run_forever()
@@ -308,6 +329,150 @@ class Consumer:
             except Exception:
                 log.exception("consumer %s: unexpected error in the consumer loop", self.name)
                 self._stop.wait(backoff.next())
+
+    def _run_ordered(self, burst: bool) -> None:
+        """Ordered mode: hold the group's lock, take over inactive predecessors' pending
+        entries, then handle everything strictly in id order, one at a time."""
+        backoff = Backoff(base=0.1, cap=2.0)
+        self._holding = False
+        self._own_pending = True
+        while not self._stop.is_set():
+            try:
+                if not self._ready:
+                    self._start_up()
+                if not self._holding and not self._acquire_order_lock(burst):
+                    continue
+                if self._own_pending:
+                    if self._ordered_batch(self._read_own()) == 0:
+                        self._own_pending = False
+                    continue
+                found = self._ordered_batch(self._read_new(None if burst else self.block_ms))
+                if burst and found == 0 and not self._own_pending:
+                    return
+                backoff.reset()
+            except OrderedConsumerActive:
+                raise
+            except redis.ResponseError as exc:
+                if is_nogroup(exc):
+                    self._ready = False
+                    continue
+                if "NOTHOLDER" in str(exc):
+                    self._holding = False
+                    continue
+                if burst:
+                    raise
+                log.exception("consumer %s: unexpected Redis error", self.name)
+                self._stop.wait(backoff.next())
+            except UNAVAILABLE_ERRORS as exc:
+                if burst:
+                    raise QueueUnavailable(self.address, str(exc)) from exc
+                delay = backoff.next()
+                log.warning(
+                    "consumer %s: Redis at %s unavailable (%s); retrying in %.2fs",
+                    self.name,
+                    self.address,
+                    exc,
+                    delay,
+                )
+                self._stop.wait(delay)
+
+    def _acquire_order_lock(self, burst: bool) -> bool:
+        holder = text(
+            self._scripts.ordered_lock(
+                keys=[self._lock_key], args=[self.name, int(self.lock_ttl * 1000), "0"]
+            )
+        )
+        if holder != self.name:
+            if self.on_active == "exit":
+                raise OrderedConsumerActive(self.queue, self.group, holder)
+            log.info(
+                "consumer %s: %r is the active consumer of ordered group %r; waiting",
+                self.name,
+                holder,
+                self.group,
+            )
+            self._stop.wait(min(1.0, self.lock_ttl / 3))
+            return False
+        self._holding = True
+        # the predecessors lost the lock, so none of them works any more: take all they hold
+        while True:
+            taken, removed = self._scripts.ordered_takeover(
+                keys=[self.keys.stream, self.keys.events, self._lock_key],
+                args=[self.group, self.name, 1000, self.queue, events.MAX_EVENTS],
+            )
+            if int(taken):
+                self.stats.add("claimed", int(taken))
+                log.warning(
+                    "consumer %s: took over %d pending entries of inactive predecessors",
+                    self.name,
+                    int(taken),
+                )
+            if int(taken) == 0:
+                break
+        self._own_pending = True
+        return True
+
+    def _read_own(self) -> list[_Work]:
+        """This consumer's oldest pending entry, re-delivered (counter + 1). One at a time:
+        the entries behind a failing one must not count a delivery per retry of it."""
+        while True:
+            rows = self.client.xpending_range(
+                self.keys.stream, self.group, "-", "+", 1, consumername=self.name
+            )
+            if not rows:
+                return []
+            entry_id = text(rows[0]["message_id"])
+            claimed: list[Any] = self.client.xclaim(  # type: ignore[assignment]
+                self.keys.stream, self.group, self.name, 0, [entry_id]
+            )
+            if claimed and claimed[0][1] is not None:
+                return [_Work(entry_id, claimed[0][1], int(rows[0]["times_delivered"]) + 1)]
+            # its data was trimmed away (XCLAIM dropped it from the pending list): next one
+
+    def _read_new(self, block_ms: int | None) -> list[_Work]:
+        reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
+            self.group, self.name, {self.keys.stream: ">"}, count=self.batch_size, block=block_ms
+        )
+        rows: list[Any] = []
+        for _stream, stream_rows in reply or []:
+            rows.extend(stream_rows)
+        return [_Work(text(entry_id), fields or {}, 1) for entry_id, fields in rows]
+
+    def _ordered_batch(self, batch: list[_Work]) -> int:
+        """Handle ``batch`` in order; stop at a failure (it and the rest stay pending)."""
+        acks: list[str] = []
+        try:
+            for work in batch:
+                outcome = self._process(work)
+                if outcome == FAILED:
+                    deliveries, exc = self._ordered_failure or (work.deliveries, None)
+                    delay = retry_delay(
+                        deliveries,
+                        base=self.backoff_base,
+                        cap=self.backoff_max,
+                        jitter=self.backoff_jitter,
+                    )
+                    log.warning(
+                        "consumer %s: handler failed on %s (delivery %d of %d): %s; ordered: "
+                        "retrying it in %.2fs before anything newer",
+                        self.name,
+                        work.id,
+                        deliveries,
+                        self.max_deliveries,
+                        deadletter.describe(exc) if exc else "?",
+                        delay,
+                    )
+                    self._own_pending = True
+                    self._stop.wait(delay)
+                    break
+                if outcome > 0:
+                    acks.append(work.id)
+                    if outcome == PROCESSED:
+                        self.stats.add("processed")
+        finally:
+            if acks:
+                self.client.xack(self.keys.stream, self.group, *acks)
+        return len(batch)
 
     def _run_burst(self) -> None:
         with unavailable_as_error(self.address):
@@ -610,7 +775,7 @@ class Consumer:
                     log.exception("consumer %s: could not settle entry %s", self.name, work.id)
                     outcome = SETTLED
                 done.append(work.id)
-                if outcome:
+                if outcome > 0:
                     acks.append(work.id)
                     processed += outcome == PROCESSED
                 if time.monotonic() - handed_at >= self.ack_interval:
@@ -640,7 +805,7 @@ class Consumer:
     def _settle(self, work: _Work) -> None:
         try:
             outcome = self._process(work)
-            if outcome:
+            if outcome > 0:
                 self._ack(work.id, processed=outcome == PROCESSED)
         except BaseException:
             # A bad message never kills a worker (not even a handler calling sys.exit):
@@ -689,6 +854,11 @@ class Consumer:
                     deadletter.describe(exc),
                     deadletter.traceback_tail(exc),
                 )
+            elif self.ordered:
+                # nothing after it may run first: it stays ours, pending, and is handled
+                # again after the backoff before anything newer (see _run_ordered)
+                self._ordered_failure = (work.deliveries, exc)
+                return FAILED
             else:
                 self._retry(work, exc)
             return SETTLED
@@ -784,10 +954,14 @@ class Consumer:
 
     def _heartbeat_main(self) -> None:
         next_touch = time.monotonic() + self.heartbeat_interval
+        next_lock = time.monotonic() + self.lock_ttl / 3
         while True:
             stopping = self._heartbeat_stop.wait(self.ack_interval)
             try:
                 self._flush_acks()
+                if self._holding and time.monotonic() >= next_lock:
+                    next_lock = time.monotonic() + self.lock_ttl / 3
+                    self._refresh_order_lock()
                 if time.monotonic() >= next_touch:
                     next_touch = time.monotonic() + self.heartbeat_interval
                     self._touch()
@@ -797,6 +971,23 @@ class Consumer:
                 log.exception("consumer %s: heartbeat failed", self.name)
             if stopping:
                 return
+
+    def _refresh_order_lock(self) -> None:
+        holder = text(
+            self._scripts.ordered_lock(
+                keys=[self._lock_key], args=[self.name, int(self.lock_ttl * 1000), "0"]
+            )
+        )
+        if holder != self.name:
+            self._holding = False
+            log.error(
+                "consumer %s: lost the lock of ordered group %r to %r (stalled longer than "
+                "lock_ttl=%ss?); it now handles this group's entries",
+                self.name,
+                self.group,
+                holder,
+                self.lock_ttl,
+            )
 
     def _shut_down(self) -> None:
         self._stop.set()
@@ -823,6 +1014,9 @@ class Consumer:
             self._heartbeat.join(timeout=10.0)
         try:
             self._flush_acks()
+            if self.ordered and self._holding:
+                self._holding = False
+                self._scripts.ordered_lock(keys=[self._lock_key], args=[self.name, 1, "1"])
             if finished:
                 # leave no trace in XINFO CONSUMERS, but only when nothing would be dropped
                 self._scripts.delete_consumer(

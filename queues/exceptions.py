@@ -40,6 +40,17 @@ class GroupExists(StreamWardenError, ValueError):
     """A consumer group of that name already exists on the stream."""
 
 
+class OrderedConsumerActive(StreamWardenError, RuntimeError):
+    """Another consumer is active on an ordered group and this one was told to exit."""
+
+    def __init__(self, queue: str, group: str, holder: str) -> None:
+        self.queue, self.group, self.holder = queue, group, holder
+        super().__init__(
+            f"consumer {holder!r} is the active consumer of ordered group {group!r} of queue "
+            f"{queue!r}; only one may run at a time (on_active='wait' waits for it instead)"
+        )
+
+
 class ConsumerBusy(StreamWardenError, RuntimeError):
     """The consumer still owns pending entries; deleting it would drop them (use force=True)."""
 

@@ -25,6 +25,10 @@ class QueueKeys:
         """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
         return f"{PREFIX}:{{{self.name}}}:dedup:{key}"
 
+    def ordered_lock(self, group: str) -> str:
+        """Key of the lock naming the active consumer of an ordered group."""
+        return f"{PREFIX}:{{{self.name}}}:ordered:{group}"
+
 
 def validate_name(name: str, what: str = "queue name") -> str:
     """Return ``name`` if it can be used in key names and replies, else raise ValueError."""

@@ -15,6 +15,8 @@ NAMES = (
     "dead_letter",
     "delete_consumer",
     "move_due",
+    "ordered_lock",
+    "ordered_takeover",
     "publish",
     "purge",
     "replay",
@@ -43,6 +45,8 @@ class Scripts:
         self.dead_letter = client.register_script(source("dead_letter"))
         self.delete_consumer = client.register_script(source("delete_consumer"))
         self.move_due = client.register_script(source("move_due"))
+        self.ordered_lock = client.register_script(source("ordered_lock"))
+        self.ordered_takeover = client.register_script(source("ordered_takeover"))
         self.publish = client.register_script(source("publish"))
         self.purge = client.register_script(source("purge"))
         self.replay = client.register_script(source("replay"))
