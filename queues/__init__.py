@@ -5,6 +5,7 @@
 
 from queues.consumer import Consumer, ConsumerStats
 from queues.exceptions import (
+    BufferFull,
     ConfigurationError,
     ConsumerBusy,
     GroupExists,
@@ -17,6 +18,7 @@ from queues.exceptions import (
     StreamWardenError,
     TrimRefused,
     UndecodableEntry,
+    UnflushedMessages,
 )
 from queues.health import Threshold, Thresholds
 from queues.manager import Manager
@@ -39,6 +41,7 @@ __all__ = [
     "Check",
     "ConfigurationError",
     "Consumer",
+    "BufferFull",
     "ConsumerBusy",
     "OrderedConsumerActive",
     "ConsumerInfo",
@@ -67,4 +70,5 @@ __all__ = [
     "TrimRefused",
     "TrimRisk",
     "UndecodableEntry",
+    "UnflushedMessages",
 ]

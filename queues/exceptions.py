@@ -20,6 +20,27 @@ class QueueUnavailable(StreamWardenError, ConnectionError):
         super().__init__(f"{message}: {detail}" if detail else message)
 
 
+class BufferFull(QueueUnavailable):
+    """Redis is unavailable and the producer's in-memory buffer is full: not published."""
+
+    def __init__(self, address: str, size: int) -> None:
+        self.size = size
+        super().__init__(
+            address,
+            f"the producer's buffer is full ({size} messages waiting); not published",
+        )
+
+
+class UnflushedMessages(QueueUnavailable):
+    """Producer.close() could not flush its buffer: ``count`` messages never reached Redis."""
+
+    def __init__(self, address: str, count: int) -> None:
+        self.count = count
+        super().__init__(
+            address, f"{count} buffered messages were never published (close() gave up)"
+        )
+
+
 class SerializationError(StreamWardenError, ValueError):
     """A payload could not be serialised for publishing."""
 

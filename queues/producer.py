@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,9 +15,17 @@ import redis
 
 from queues import delayed, entries
 from queues import trim as trim_mod
+from queues.backoff import Backoff
 from queues.connection import RedisLike, address, connect, is_cluster, unavailable_as_error
 from queues.entries import text
-from queues.exceptions import ConfigurationError, NotDurable, TrimRefused
+from queues.exceptions import (
+    BufferFull,
+    ConfigurationError,
+    NotDurable,
+    QueueUnavailable,
+    TrimRefused,
+    UnflushedMessages,
+)
 from queues.keys import REGISTRY, queue_keys
 from queues.scripts import Scripts
 from queues.serializers import Serializer, resolve
@@ -26,12 +35,34 @@ PIPELINE_CHUNK = 1_000
 log = logging.getLogger(__name__)
 
 
+#: Prefix of the id publish() returns for a message held in the buffer (not yet in Redis).
+BUFFERED_PREFIX = "buffered:"
+
+
+class _Pending:
+    """A publish held in the buffer while Redis is unavailable."""
+
+    __slots__ = ("fields", "due", "dedup_key")
+
+    def __init__(self, fields: entries.Fields, due: int | None, dedup_key: str | None) -> None:
+        self.fields, self.due, self.dedup_key = fields, due, dedup_key
+
+
 class Producer:
     """Publishes to one queue. Thread-safe (redis-py clients are).
 
-    Every method either returns ids of entries that are in Redis or raises
-    (QueueUnavailable within a few seconds when Redis cannot be reached); nothing is
-    reported published that Redis did not accept.
+    By default (``on_unavailable="raise"``) every method either returns ids of entries that
+    are in Redis or raises (QueueUnavailable within a few seconds when Redis cannot be
+    reached); nothing is reported published that Redis did not accept.
+
+    With ``on_unavailable="buffer"``, a publish that finds Redis unavailable is held in a
+    bounded in-memory buffer (``buffer_size`` messages) and publish returns
+    ``"buffered:<uuid>"`` instead of a stream id; while anything is buffered, later
+    publishes queue up behind it, so order is kept. A background thread flushes the buffer
+    in order once Redis answers. A full buffer raises BufferFull (a QueueUnavailable);
+    ``close()`` flushes or raises UnflushedMessages with the count left. A flush that fails
+    with a timeout may have landed, so a buffered message can be published twice (never
+    lost while the process lives; lost if it dies with a non-empty buffer).
     """
 
     def __init__(
@@ -47,7 +78,19 @@ class Producer:
         durable: bool = False,
         durable_replicas: int = 1,
         durable_timeout: float = 1.0,
+        on_unavailable: str = "raise",
+        buffer_size: int = 10_000,
     ) -> None:
+        if on_unavailable not in ("raise", "buffer"):
+            raise ValueError(f"on_unavailable must be 'raise' or 'buffer', got {on_unavailable!r}")
+        if not isinstance(buffer_size, int) or buffer_size < 1:
+            raise ValueError(f"buffer_size must be an integer >= 1, got {buffer_size!r}")
+        self.on_unavailable = on_unavailable
+        self.buffer_size = buffer_size
+        self._buffer: deque[_Pending] = deque()
+        self._buffer_lock = threading.Condition()
+        self._flusher: threading.Thread | None = None
+        self._closing = False
         self.queue = queue
         self.keys = queue_keys(queue)
         self.client = connect(redis)
@@ -95,6 +138,18 @@ class Producer:
         """
         fields = entries.encode(payload, self.serializer, headers, int(time.time() * 1000))
         due = delayed.due_ms(delay, at)
+        if self.on_unavailable == "buffer":
+            with self._buffer_lock:
+                if self._buffer:  # keep order: queue up behind what is waiting
+                    return self._hold([_Pending(fields, due, dedup_key)])[0]
+            try:
+                return self._send_one(fields, due, dedup_key)
+            except QueueUnavailable:
+                with self._buffer_lock:
+                    return self._hold([_Pending(fields, due, dedup_key)])[0]
+        return self._send_one(fields, due, dedup_key)
+
+    def _send_one(self, fields: entries.Fields, due: int | None, dedup_key: str | None) -> str:
         with unavailable_as_error(self.address):
             try:
                 self._register()
@@ -126,6 +181,21 @@ class Producer:
         """
         now = int(time.time() * 1000)
         encoded = [entries.encode(p, self.serializer, headers, now) for p in payloads]
+        if self.on_unavailable != "buffer":
+            return self._send_many(encoded)
+        with self._buffer_lock:
+            if self._buffer:
+                return self._hold([_Pending(f, None, None) for f in encoded])
+        ids: list[str] = []
+        try:
+            for start in range(0, len(encoded), PIPELINE_CHUNK):
+                ids.extend(self._send_many(encoded[start : start + PIPELINE_CHUNK]))
+        except QueueUnavailable:
+            with self._buffer_lock:
+                ids.extend(self._hold([_Pending(f, None, None) for f in encoded[len(ids) :]]))
+        return ids
+
+    def _send_many(self, encoded: list[entries.Fields]) -> list[str]:
         ids: list[str] = []
         with unavailable_as_error(self.address):
             try:
@@ -213,10 +283,106 @@ class Producer:
             # the messages are published; a failed housekeeping trim must not say otherwise
             log.warning("trimming queue %r failed: %s", self.queue, exc)
 
-    def close(self) -> None:
-        """Release the connections of a client the producer created from a URL."""
-        if self._owns_client:
-            self.client.close()
+    # ------------------------------------------------------------------ buffer mode
+
+    @property
+    def buffered(self) -> int:
+        """Messages held in the buffer, not yet in Redis."""
+        with self._buffer_lock:
+            return len(self._buffer)
+
+    def _hold(self, items: list[_Pending]) -> list[str]:
+        """Buffer ``items`` (all or none; caller holds _buffer_lock) and wake the flusher."""
+        if self._closing:
+            raise QueueUnavailable(self.address, "the producer is closing; not published")
+        if len(self._buffer) + len(items) > self.buffer_size:
+            raise BufferFull(self.address, len(self._buffer))
+        if not self._buffer:
+            log.warning(
+                "producer of %r: Redis at %s unavailable; buffering publishes (up to %d)",
+                self.queue,
+                self.address,
+                self.buffer_size,
+            )
+        self._buffer.extend(items)
+        if self._flusher is None or not self._flusher.is_alive():
+            self._flusher = threading.Thread(
+                target=self._flush_main, name=f"sw-flusher-{self.queue}", daemon=True
+            )
+            self._flusher.start()
+        self._buffer_lock.notify_all()
+        return [f"{BUFFERED_PREFIX}{uuid.uuid4().hex}" for _ in items]
+
+    def _flush_main(self) -> None:
+        backoff = Backoff(base=0.05, cap=1.0)
+        while True:
+            with self._buffer_lock:
+                if not self._buffer:
+                    self._buffer_lock.notify_all()
+                    return
+                chunk = self._next_chunk()
+            try:
+                self._flush_chunk(chunk)
+            except QueueUnavailable as exc:
+                log.debug("producer of %r: flush failed, retrying: %s", self.queue, exc)
+                with self._buffer_lock:
+                    self._buffer_lock.wait(backoff.next())
+                continue
+            except Exception:
+                # a publish Redis refuses (not an outage) would block the buffer forever
+                log.exception(
+                    "producer of %r: dropping a buffered message Redis refused", self.queue
+                )
+                chunk = chunk[:1]
+            backoff.reset()
+            with self._buffer_lock:
+                for _ in chunk:
+                    self._buffer.popleft()
+                if not self._buffer:
+                    log.warning("producer of %r: buffer flushed to %s", self.queue, self.address)
+
+    def _next_chunk(self) -> list[_Pending]:
+        """The head of the buffer: a run of plain publishes (pipelined) or one other."""
+        chunk: list[_Pending] = []
+        for item in self._buffer:
+            plain = item.due is None and item.dedup_key is None
+            if chunk and (not plain or len(chunk) >= PIPELINE_CHUNK):
+                break
+            chunk.append(item)
+            if not plain:
+                break
+        return chunk
+
+    def _flush_chunk(self, chunk: list[_Pending]) -> None:
+        head = chunk[0]
+        if head.due is not None or head.dedup_key is not None:
+            self._send_one(head.fields, head.due, head.dedup_key)
+        else:
+            self._send_many([item.fields for item in chunk])
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Wait until the buffer is empty (or ``timeout``); return how many are left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._buffer_lock:
+            while self._buffer:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._buffer_lock.wait(0.1 if remaining is None else min(0.1, remaining))
+            return len(self._buffer)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Flush the buffer (buffer mode; UnflushedMessages with the count left if Redis
+        stays away for ``timeout`` seconds), then release a client made from a URL."""
+        try:
+            left = self.flush(timeout)
+            if left:
+                with self._buffer_lock:
+                    self._closing = True
+                raise UnflushedMessages(self.address, left)
+        finally:
+            if self._owns_client and not self._closing:
+                self.client.close()
 
     def __repr__(self) -> str:
         return f"<Producer {self.queue!r} at {self.address}>"
