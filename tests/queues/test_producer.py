@@ -10,6 +10,7 @@ import redis
 
 from queues import ConfigurationError, Manager, Producer, SerializationError
 from queues.keys import REGISTRY, queue_keys
+from tests.queues.conftest import wait_for
 
 
 def test_publish_adds_one_entry_with_payload_ctype_headers_and_time(
@@ -78,6 +79,33 @@ def test_same_dedup_key_publishes_once(
     other = producer.publish({"n": 2}, dedup_key="order-2")
     assert first == again != other
     assert redis_client.xlen(queue_keys(queue_name).stream) == 2
+
+
+def test_a_dedup_key_lands_once_within_its_window_even_from_racing_threads(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    import threading
+
+    producer = Producer(queue_name, redis=redis_url, dedup_window=0.5)
+    start = threading.Barrier(8)
+    ids: list[str] = []
+
+    def publish() -> None:
+        start.wait()
+        ids.append(producer.publish({"n": 1}, dedup_key="k"))
+
+    threads = [threading.Thread(target=publish) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(ids)) == 1 and redis_client.xlen(queue_keys(queue_name).stream) == 1
+    wait_for(
+        lambda: not redis_client.exists(queue_keys(queue_name).dedup("k")), 3, message="expired"
+    )
+    assert producer.publish({"n": 1}, dedup_key="k") not in ids, "a new window publishes again"
+    assert redis_client.xlen(queue_keys(queue_name).stream) == 2
+    producer.close()
 
 
 def test_a_delayed_publish_waits_in_the_delayed_set(
