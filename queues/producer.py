@@ -239,7 +239,7 @@ class Producer:
         connection (WAIT counts the replicas that have this connection's writes)."""
         if not self.durable:
             return command(self.client)
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             pipe = self.client.pipeline(transaction=False)
             command(pipe)
             pipe.wait(self.durable_replicas, self.durable_timeout_ms)
@@ -249,8 +249,16 @@ class Producer:
             except redis.exceptions.NoScriptError:
                 # re-sent after a failover to a master without the script: it did not run,
                 # so sending it again (the pipeline loads its scripts first) is safe
-                if attempt == 2:
+                if attempt == 3:
                     raise
+            except redis.ResponseError as exc:
+                # The master was demoted to a replica under us (SENTINEL FAILOVER): the write
+                # was refused, or it is discarded when the old master resyncs from the new
+                # one. Drop the idle connections to it and write again on the new master.
+                if attempt == 3 or not _demoted(exc):
+                    raise
+                if isinstance(self.client, redis.Redis):  # always: durable is refused on a cluster
+                    self.client.connection_pool.disconnect(inuse_connections=False)
         entry = result[1] if isinstance(result, list) else result
         self._check_durable([text(entry)], acked)
         return result
@@ -386,6 +394,11 @@ class Producer:
 
     def __repr__(self) -> str:
         return f"<Producer {self.queue!r} at {self.address}>"
+
+
+def _demoted(exc: redis.ResponseError) -> bool:
+    """True when a reply says the server we wrote to is a replica now."""
+    return isinstance(exc, redis.exceptions.ReadOnlyError) or "used with replica" in str(exc)
 
 
 def _flatten(fields: entries.Fields) -> list[bytes | str]:

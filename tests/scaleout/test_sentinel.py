@@ -90,13 +90,20 @@ def _publish_until_done(producer: Producer, index: int, deadline: float) -> str:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("durable", [True, False], ids=["durable", "plain"])
+@pytest.mark.parametrize(
+    ("how", "durable"),
+    [("kill", True), ("kill", False), ("sentinel-failover", True)],
+    ids=["master-killed-durable", "master-killed-plain", "sentinel-failover-durable"],
+)
 def test_a_consumer_keeps_processing_across_a_master_failover_under_load(
     sentinel_url: str,
     redis_sentinel: RedisSentinelFixture,
     queue_name: str,
+    how: str,
     durable: bool,
 ) -> None:
+    """SIGKILL of the master (Sentinels promote the replica), or SENTINEL FAILOVER (the old
+    master is demoted while clients still talk to it: they get READONLY and reconnect)."""
     total = 3_000
     seen: Counter[int] = Counter()
     lock = threading.Lock()
@@ -115,7 +122,10 @@ def test_a_consumer_keeps_processing_across_a_master_failover_under_load(
     def fail_over() -> None:
         wait_for(lambda: len(published) >= total // 3, 30, message="load running")
         started = time.monotonic()
-        failover["ports"] = redis_sentinel.kill_master()
+        if how == "kill":
+            failover["ports"] = redis_sentinel.kill_master()
+        else:
+            failover["ports"] = redis_sentinel.failover()
         failover["seconds"] = time.monotonic() - started
 
     killer = threading.Thread(target=fail_over, daemon=True)
@@ -136,7 +146,7 @@ def test_a_consumer_keeps_processing_across_a_master_failover_under_load(
     duplicates = sum(count - 1 for count in seen.values() if count > 1)
     old, new = failover["ports"]  # type: ignore[misc]
     print(
-        f"\nsentinel failover ({'durable' if durable else 'plain'} publish): master "
+        f"\n{how} ({'durable' if durable else 'plain'} publish): master "
         f"{old} -> {new} in {failover['seconds']:.1f}s; published {len(published)}, "
         f"handled {len(seen)} distinct, lost {len(lost)}, duplicates {duplicates}"
     )
