@@ -14,7 +14,7 @@ import time
 import pytest
 from redis.cluster import RedisCluster
 
-from queues import Consumer, Manager, Producer
+from queues import Consumer, Manager, Message, Producer
 from queues.keys import RETRY_CONSUMER, queue_keys
 from queues.scripts import Scripts
 from tests.queues.conftest import FAST, Recorder
@@ -146,3 +146,28 @@ def test_a_bad_cluster_url_names_the_expected_form(url: str) -> None:
 
     with pytest.raises(ConfigurationError, match=r"redis\+cluster://"):
         Producer("q", redis=url)
+
+
+def test_ordered_mode_on_a_cluster_retries_in_order_and_releases_its_lock(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: RedisCluster,
+) -> None:
+    """Ordered mode's lock and takeover scripts run on the queue's master (the lock key
+    shares the queue's hash tag)."""
+    seen: list[tuple[int, int]] = []
+
+    def flaky(message: Message) -> None:
+        seen.append((message.payload, message.deliveries))
+        if message.payload == 2 and message.deliveries < 3:
+            raise RuntimeError("not yet")
+
+    producer.publish_many([1, 2, 3, 4])
+    Consumer(queue_name, "g", flaky, redis_url, ordered=True, backoff_base=0.05, **FAST).run(
+        burst=True
+    )
+    assert seen == [(1, 1), (2, 1), (2, 2), (2, 3), (3, 2), (4, 2)]
+    assert manager.info(queue_name).group("g").pending == 0
+    assert not redis_client.exists(queue_keys(queue_name).ordered_lock("g"))
