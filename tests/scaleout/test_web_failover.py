@@ -5,6 +5,7 @@ SIGKILLed the updates resume within the lease time (the standby takes over)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
+import websockets
 
 from dashboard.monitor.lease import LEASE_KEY
 from queues import Manager, Producer
@@ -140,10 +141,10 @@ def web(tmp_path: Path, make_redis_server: Callable[..., RedisServer]) -> Iterat
 Inbox = list[tuple[float, dict[str, Any]]]
 
 
-async def _listen(ws: aiohttp.ClientWebSocketResponse, inbox: Inbox) -> None:
-    async for message in ws:
-        if message.type == aiohttp.WSMsgType.TEXT:
-            inbox.append((time.monotonic(), json.loads(message.data)))
+async def _listen(ws: websockets.ClientConnection, inbox: Inbox) -> None:
+    with contextlib.suppress(websockets.ConnectionClosed):
+        async for message in ws:
+            inbox.append((time.monotonic(), json.loads(message)))
 
 
 def _lengths(inbox: Inbox, queue: str, since: float = 0.0) -> list[int]:
@@ -176,55 +177,51 @@ async def test_either_web_server_pushes_live_updates_and_they_resume_after_the_m
     producer = Producer(web.queue, redis=web.redis.url)
     Manager(redis=web.redis.url).create_group(web.queue, "billing", start="0")
     inboxes: list[Inbox] = [[], []]
-    async with aiohttp.ClientSession() as http:
-        sockets = [
-            await http.ws_connect(
-                f"ws://127.0.0.1:{port}/ws/live/",
-                headers={
-                    "Cookie": f"sessionid={web.session}",
-                    "Origin": f"http://127.0.0.1:{port}",
-                },
-            )
-            for port in web.ports
-        ]
-        readers = [
-            asyncio.create_task(_listen(ws, inbox))
-            for ws, inbox in zip(sockets, inboxes, strict=True)
-        ]
-        try:
-            producer.publish_many(list(range(5)))
-            for inbox in inboxes:
-                await _eventually(
-                    lambda i=inbox: 5 in _lengths(i, web.queue), 10, "length 5 pushed"
-                )
+    sockets = [
+        await websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/live/",
+            additional_headers={
+                "Cookie": f"sessionid={web.session}",
+                "Origin": f"http://127.0.0.1:{port}",
+            },
+        )
+        for port in web.ports
+    ]
+    readers = [
+        asyncio.create_task(_listen(ws, inbox)) for ws, inbox in zip(sockets, inboxes, strict=True)
+    ]
+    try:
+        producer.publish_many(list(range(5)))
+        for inbox in inboxes:
+            await _eventually(lambda i=inbox: 5 in _lengths(i, web.queue), 10, "length 5 pushed")
 
-            holder = _lease_pid(web.redis)
-            assert holder in web.monitors
-            standby = next(pid for pid in web.monitors if pid != holder)
-            killed_at = time.monotonic()
-            os.kill(holder, signal.SIGKILL)
-            web.monitors[holder].wait(5)
-            producer.publish_many(list(range(3)))  # length 8: only a live monitor can tell
+        holder = _lease_pid(web.redis)
+        assert holder in web.monitors
+        standby = next(pid for pid in web.monitors if pid != holder)
+        killed_at = time.monotonic()
+        os.kill(holder, signal.SIGKILL)
+        web.monitors[holder].wait(5)
+        producer.publish_many(list(range(3)))  # length 8: only a live monitor can tell
 
-            resumed = [
-                await _eventually(
-                    lambda i=inbox: 8 in _lengths(i, web.queue, killed_at),
-                    LEASE_TTL + 5,
-                    "updates resume after the active monitor was killed",
-                )
-                - killed_at
-                for inbox in inboxes
-            ]
-            assert _lease_pid(web.redis) == standby
-            print(
-                f"\nlive updates resumed {resumed[0]:.2f} s / {resumed[1]:.2f} s after SIGKILL of "
-                f"the active monitor on web servers :{web.ports[0]} / :{web.ports[1]} "
-                f"(lease ttl {LEASE_TTL} s, poll {POLL} s)"
+        resumed = [
+            await _eventually(
+                lambda i=inbox: 8 in _lengths(i, web.queue, killed_at),
+                LEASE_TTL + 5,
+                "updates resume after the active monitor was killed",
             )
-            assert max(resumed) <= LEASE_TTL + 3 * POLL + 0.5
-        finally:
-            for ws in sockets:
-                await ws.close()
-            for task in readers:
-                task.cancel()
+            - killed_at
+            for inbox in inboxes
+        ]
+        assert _lease_pid(web.redis) == standby
+        print(
+            f"\nlive updates resumed {resumed[0]:.2f} s / {resumed[1]:.2f} s after SIGKILL of "
+            f"the active monitor on web servers :{web.ports[0]} / :{web.ports[1]} "
+            f"(lease ttl {LEASE_TTL} s, poll {POLL} s)"
+        )
+        assert max(resumed) <= LEASE_TTL + 3 * POLL + 0.5
+    finally:
+        for ws in sockets:
+            await ws.close()
+        for task in readers:
+            task.cancel()
     producer.close()
