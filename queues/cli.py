@@ -1,7 +1,12 @@
 """Command line for the Manager: ``python -m queues info orders``, ``... dlq orders --replay``.
 
-Exit status: 0 success (health: ok), 1 health warn, 2 health alert, 3 error (Nagios-style,
-so ``health`` can serve as a check command).
+Human-readable tables by default, ``--json`` for scripts. Exit status:
+
+- 0: done (``health``: the queue is ok);
+- 1: the operation failed: unknown queue or group, Redis unavailable, refused (a consumer
+  that still owns entries, a trim without groups); ``health``: warn or alert
+  (``health --nagios`` exits 0 ok, 1 warn, 2 alert, 3 unknown instead);
+- 2: the command line itself is wrong (unknown option, bad JSON, a missing ``--yes``).
 """
 
 from __future__ import annotations
@@ -10,18 +15,41 @@ import argparse
 import dataclasses
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from queues.exceptions import StreamWardenError
+import redis
+
+from queues import events as events_mod
+from queues.connection import unavailable_as_error
+from queues.exceptions import ConfigurationError, QueueNotFound, StreamWardenError
 from queues.health import Thresholds
+from queues.keys import queue_keys
 from queues.manager import Manager
-from queues.types import QueueInfo
+from queues.types import Event, QueueInfo
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
-EXIT_ERROR = 3
-HEALTH_EXIT = {"ok": 0, "warn": 1, "alert": 2}
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+NAGIOS_EXIT = {"ok": 0, "warn": 1, "alert": 2}
+#: Subcommands whose first argument must name an existing queue.
+NEEDS_QUEUE = {
+    "info",
+    "groups",
+    "pending",
+    "dlq",
+    "health",
+    "trim",
+    "purge",
+    "delete-group",
+    "set-id",
+    "delete-consumer",
+}
+
+
+class UsageError(Exception):
+    """The command line is wrong (exit 2)."""
 
 
 def _json_default(value: Any) -> Any:
@@ -45,21 +73,77 @@ def _age(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}s"
 
 
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows as an aligned plain-text table (or a note when there are none)."""
+    if not rows:
+        print("(none)")
+        return
+    cells = [[str(h) for h in headers], *[["-" if v is None else str(v) for v in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+        if index == 0:
+            print("  ".join("-" * width for width in widths))
+
+
 def _print_info(info: QueueInfo) -> None:
     print(
         f"queue {info.name}: length {info.length}, delayed {info.delayed}, dead {info.dead}, "
         f"oldest undelivered {_age(info.oldest_undelivered_ms)}"
     )
+    print()
+    _print_groups(info)
     for g in info.groups:
-        print(
-            f"  group {g.name}: lag {g.lag if g.lag is not None else '?'}, pending {g.pending} "
-            f"(parked retries {g.parked}), oldest pending {_age(g.oldest_pending_ms)}, "
-            f"consumers {len(g.consumers)} ({g.active_consumers} active), "
-            f"last delivered {g.last_delivered_id}"
+        if g.consumers:
+            print()
+            print(f"group {g.name}:")
+            _table(
+                ["consumer", "pending", "idle", "state"],
+                [
+                    (c.name, c.pending, _age(c.idle_ms), "active" if c.active else "inactive")
+                    for c in g.consumers
+                ],
+            )
+
+
+def _print_groups(info: QueueInfo) -> None:
+    _table(
+        [
+            "group",
+            "lag",
+            "pending",
+            "parked",
+            "oldest pending",
+            "consumers",
+            "active",
+            "last delivered",
+        ],
+        [
+            (
+                g.name,
+                g.lag if g.lag is not None else "?",
+                g.pending,
+                g.parked,
+                _age(g.oldest_pending_ms),
+                len(g.consumers),
+                g.active_consumers,
+                g.last_delivered_id,
+            )
+            for g in info.groups
+        ],
+    )
+
+
+def _print_events(found: Sequence[Event]) -> None:
+    for e in found:
+        extra = " ".join(
+            f"{k}={v}" for k, v in e.fields.items() if k not in ("type", "queue", "time")
         )
-        for c in g.consumers:
-            state = "active" if c.active else "inactive"
-            print(f"    consumer {c.name}: pending {c.pending}, idle {_age(c.idle_ms)} ({state})")
+        print(
+            f"{e.time.isoformat(timespec='milliseconds')}  {e.queue}  {e.type}  {extra}", flush=True
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("queues", help="list known queues")
     sub.add_parser("info", help="queue, groups and consumers").add_argument("queue")
+    sub.add_parser("groups", help="the consumer groups of a queue").add_argument("queue")
+    sub.add_parser("create", help="create (register) a queue").add_argument("queue")
+    p = sub.add_parser("delete", help="delete a queue: stream, groups, delayed, dead letters")
+    p.add_argument("queue")
+    p.add_argument("--yes", action="store_true", help="confirm: this drops every message")
     p = sub.add_parser("pending", help="pending entries of a group")
     p.add_argument("queue")
     p.add_argument("group")
@@ -88,11 +177,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("events", help="recent library events, newest last")
     p.add_argument("--queue")
     p.add_argument("--count", type=int, default=50)
+    p.add_argument("--follow", action="store_true", help="then print new events until ^C")
     p = sub.add_parser("health", help="ok/warn/alert with default or given thresholds")
     p.add_argument("queue")
     p.add_argument(
         "--thresholds", help='JSON, e.g. \'{"lag": [100, 1000], "active_consumers": [1, 0]}\''
     )
+    p.add_argument("--nagios", action="store_true", help="exit 0 ok, 1 warn, 2 alert, 3 unknown")
     sub.add_parser("trim", help="remove entries every group has acknowledged").add_argument("queue")
     p = sub.add_parser("purge", help="remove all entries (groups stay)")
     p.add_argument("queue")
@@ -117,24 +208,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, manager: Manager) -> int:
-    out: Any = None
     cmd = args.command
+    if cmd in NEEDS_QUEUE and args.queue not in manager.queues():
+        manager.info(args.queue)  # QueueNotFound unless its stream exists unregistered
+    out: Any = None
     if cmd == "queues":
         out = manager.queues()
         if not args.json:
-            print("\n".join(out))
-            return 0
-    elif cmd == "info":
+            print("\n".join(out) if out else "(none)")
+            return EXIT_OK
+    elif cmd in ("info", "groups"):
         out = manager.info(args.queue)
-        if not args.json:
+        if cmd == "groups":
+            if args.json:
+                out = list(out.groups)
+            else:
+                _print_groups(out)
+                return EXIT_OK
+        elif not args.json:
             _print_info(out)
-            return 0
+            return EXIT_OK
+    elif cmd == "create":
+        out = {"created": manager.create_queue(args.queue)}
+    elif cmd == "delete":
+        if not args.yes:
+            raise UsageError(f"deleting queue {args.queue!r} drops every message: add --yes")
+        if not manager.delete_queue(args.queue):
+            raise QueueNotFound(f"no queue {args.queue!r}")
+        out = {"deleted": args.queue}
     elif cmd == "pending":
         out = manager.pending(args.queue, args.group, args.count, consumer=args.consumer)
         if not args.json:
-            for e in out:
-                print(f"{e.id}  {e.consumer}  idle {_age(e.idle_ms)}  deliveries {e.deliveries}")
-            return 0
+            _table(
+                ["id", "consumer", "idle", "deliveries"],
+                [(e.id, e.consumer, _age(e.idle_ms), e.deliveries) for e in out],
+            )
+            return EXIT_OK
     elif cmd == "dlq":
         if args.replay:
             out = {"replayed": manager.replay_dead_letters(args.queue, args.ids)}
@@ -143,34 +252,56 @@ def run(args: argparse.Namespace, manager: Manager) -> int:
         else:
             out = manager.dead_letters(args.queue, args.count)
             if not args.json:
-                for d in out:
-                    print(
-                        f"{d.id}  from {d.original_id} ({d.group}/{d.consumer}) "
-                        f"{d.reason} after {d.deliveries}: {d.error}"
-                    )
-                return 0
+                _table(
+                    ["id", "original id", "group", "consumer", "reason", "deliveries", "error"],
+                    [
+                        (
+                            d.id,
+                            d.original_id,
+                            d.group,
+                            d.consumer,
+                            d.reason,
+                            d.deliveries,
+                            d.error[:60],
+                        )
+                        for d in out
+                    ],
+                )
+                return EXIT_OK
     elif cmd == "events":
-        out = manager.events(args.count, queue=args.queue)
-        if not args.json:
-            for e in out:
-                extra = {k: v for k, v in e.fields.items() if k not in ("type", "queue", "time")}
-                print(f"{e.time.isoformat()}  {e.queue}  {e.type}  {extra}")
-            return 0
+        if args.queue is not None and args.queue not in manager.queues():
+            manager.info(args.queue)
+        found = manager.events(args.count, queue=args.queue) if args.count > 0 else []
+        if args.json:
+            for e in found:
+                print(json.dumps(_event_dict(e)), flush=True)
+        else:
+            _print_events(found)
+        if args.follow:
+            _follow(manager, args, found)
+        return EXIT_OK
     elif cmd == "health":
-        thresholds = (
-            Thresholds.from_mapping(json.loads(args.thresholds)) if args.thresholds else None
-        )
+        try:
+            thresholds = (
+                Thresholds.from_mapping(json.loads(args.thresholds)) if args.thresholds else None
+            )
+        except ValueError as exc:
+            raise UsageError(f"bad --thresholds: {exc}") from exc
         health = manager.health(args.queue, thresholds)
         if args.json:
             print(_dump(health))
         else:
             print(f"{health.queue}: {health.status}")
-            for c in health.checks:
-                where = f" [{c.group}]" if c.group else ""
-                print(
-                    f"  {c.status:5}  {c.name}{where} = {c.value} (warn {c.warn}, alert {c.alert}) {c.detail}"
-                )
-        return HEALTH_EXIT[health.status]
+            _table(
+                ["status", "check", "group", "value", "warn", "alert", "detail"],
+                [
+                    (c.status, c.name, c.group, c.value, c.warn, c.alert, c.detail)
+                    for c in health.checks
+                ],
+            )
+        if args.nagios:
+            return NAGIOS_EXIT[health.status]
+        return EXIT_OK if health.status == "ok" else EXIT_FAILED
     elif cmd == "trim":
         out = {"removed": manager.trim(args.queue)}
     elif cmd == "purge":
@@ -179,7 +310,9 @@ def run(args: argparse.Namespace, manager: Manager) -> int:
         manager.create_group(args.queue, args.group, start=args.start)
         out = {"created": args.group}
     elif cmd == "delete-group":
-        out = {"deleted": manager.delete_group(args.queue, args.group)}
+        if not manager.delete_group(args.queue, args.group):
+            raise StreamWardenError(f"queue {args.queue!r} has no group {args.group!r}")
+        out = {"deleted": args.group}
     elif cmd == "set-id":
         manager.set_group_id(args.queue, args.group, args.id)
         out = {"group": args.group, "last_delivered_id": args.id}
@@ -189,18 +322,59 @@ def run(args: argparse.Namespace, manager: Manager) -> int:
                 args.queue, args.group, args.consumer, force=args.force
             )
         }
-    print(_dump(out))
-    return 0
+    if args.json:
+        print(_dump(out))
+    else:
+        print("  ".join(f"{k}: {v}" for k, v in out.items()) if isinstance(out, dict) else out)
+    return EXIT_OK
+
+
+def _event_dict(e: Event) -> dict[str, Any]:
+    return {"id": e.id, "type": e.type, "queue": e.queue, "time_ms": e.time_ms, **e.fields}
+
+
+def _follow(manager: Manager, args: argparse.Namespace, seen: Sequence[Event]) -> None:
+    """Print events as they are written (XREAD BLOCK on the events streams) until ^C."""
+    names = [args.queue] if args.queue else manager.queues()
+    last = {queue_keys(n).events: "$" for n in names}
+    for e in seen:  # continue right after what was printed
+        last[queue_keys(e.queue).events] = e.id
+    print(
+        f"following events of {', '.join(names) or 'no queues'} (^C stops)",
+        file=sys.stderr,
+        flush=True,
+    )
+    while True:
+        with unavailable_as_error(manager.address):
+            reply: list[Any] = manager.client.xread(last, block=1000)  # type: ignore[arg-type,assignment]
+        for stream, rows in reply or []:
+            key = stream.decode() if isinstance(stream, bytes) else stream
+            found = [events_mod.parse(i, f) for i, f in rows]
+            if found:
+                last[key] = found[-1].id
+            if args.json:
+                for e in found:
+                    print(json.dumps(_event_dict(e)), flush=True)
+            else:
+                _print_events(found)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 on a bad command line
+    # SIGTERM ends `events --follow` as quietly as ^C does
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         manager = Manager(redis=args.redis)
         try:
             return run(args, manager)
         finally:
             manager.close()
-    except (StreamWardenError, ValueError) as exc:
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except (UsageError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE
+    except (StreamWardenError, ValueError, redis.RedisError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED

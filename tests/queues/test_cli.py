@@ -1,13 +1,21 @@
-"""python -m queues: the Manager on the command line."""
+"""python -m queues: every subcommand end to end in a subprocess, as text and as --json.
+
+Exit status: 0 done (health ok), 1 failed (unknown queue, Redis unavailable, health not ok),
+2 bad command line."""
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import threading
 
-from queues import Consumer, Producer
-from tests.queues.conftest import FAST, REPO
+import pytest
+
+from queues import Consumer, Manager, Producer
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, REPO, wait_for
 
 
 def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -20,35 +28,146 @@ def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_info_pending_dlq_and_health_on_the_command_line(
-    redis_url: str, queue_name: str, producer: Producer
-) -> None:
+def fail(message: object) -> None:
+    raise RuntimeError("nope")
+
+
+@pytest.fixture
+def dead_queue(redis_url: str, queue_name: str, producer: Producer) -> str:
+    """A queue with group "billing" and two dead letters."""
     producer.publish_many([{"n": 1}, {"n": 2}])
-
-    def fail(message: object) -> None:
-        raise RuntimeError("nope")
-
     Consumer(queue_name, "billing", fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+    return queue_name
 
-    info = cli(redis_url, "info", queue_name)
+
+def test_info_and_groups_as_tables_and_json(redis_url: str, dead_queue: str) -> None:
+    info = cli(redis_url, "info", dead_queue)
     assert info.returncode == 0, info.stderr
-    assert f"queue {queue_name}: length 2" in info.stdout and "group billing" in info.stdout
+    assert f"queue {dead_queue}: length 2" in info.stdout
+    assert "group" in info.stdout.splitlines()[2] and "billing" in info.stdout
+    data = json.loads(cli(redis_url, "--json", "info", dead_queue).stdout)
+    assert data["name"] == dead_queue and data["dead"] == 2
 
-    listed = cli(redis_url, "--json", "dlq", queue_name)
-    dead = json.loads(listed.stdout)
+    groups = cli(redis_url, "groups", dead_queue)
+    assert groups.returncode == 0 and groups.stdout.split()[0] == "group"
+    assert [
+        g["name"] for g in json.loads(cli(redis_url, "--json", "groups", dead_queue).stdout)
+    ] == ["billing"]
+
+
+def test_pending_lists_entries(redis_url: str, queue_name: str, producer: Producer) -> None:
+    [entry_id] = producer.publish_many(["x"])
+    Manager(redis=redis_url).create_group(queue_name, "g", start="0")
+    import redis as redis_py
+
+    redis_py.Redis.from_url(redis_url).xreadgroup(
+        "g", "ghost", {queue_keys(queue_name).stream: ">"}
+    )
+    table = cli(redis_url, "pending", queue_name, "g")
+    assert table.returncode == 0 and entry_id in table.stdout and "ghost" in table.stdout
+    [row] = json.loads(cli(redis_url, "--json", "pending", queue_name, "g").stdout)
+    assert (row["id"], row["consumer"], row["deliveries"]) == (entry_id, "ghost", 1)
+
+
+def test_dlq_list_replay_and_delete(redis_url: str, dead_queue: str) -> None:
+    listed = cli(redis_url, "dlq", dead_queue)
+    assert listed.returncode == 0 and listed.stdout.count("RuntimeError: nope") == 2
+    dead = json.loads(cli(redis_url, "--json", "dlq", dead_queue).stdout)
     assert [d["error"] for d in dead] == ["RuntimeError: nope"] * 2
 
-    health = cli(redis_url, "health", queue_name, "--thresholds", '{"dead": [1, 2]}')
-    assert health.returncode == 2 and "alert" in health.stdout  # Nagios-style exit code
+    replay = cli(redis_url, "--json", "dlq", dead_queue, "--replay", "--ids", dead[0]["id"])
+    assert replay.returncode == 0 and json.loads(replay.stdout) == {"replayed": 1}
+    deleted = cli(redis_url, "dlq", dead_queue, "--delete")
+    assert deleted.returncode == 0 and deleted.stdout.strip() == "deleted: 1"
+    assert json.loads(cli(redis_url, "--json", "dlq", dead_queue).stdout) == []
 
-    replay = cli(redis_url, "dlq", queue_name, "--replay")
-    assert json.loads(replay.stdout) == {"replayed": 2}
+
+def test_queues_and_groups_are_created_and_deleted(redis_url: str, queue_name: str) -> None:
+    assert cli(redis_url, "create", queue_name).returncode == 0
     assert queue_name in cli(redis_url, "queues").stdout
+    assert json.loads(cli(redis_url, "--json", "queues").stdout) == [queue_name]
+    made = cli(redis_url, "--json", "create-group", queue_name, "g", "--start", "0")
+    assert made.returncode == 0 and json.loads(made.stdout) == {"created": "g"}
+    assert cli(redis_url, "delete-group", queue_name, "g").returncode == 0
+    again = cli(redis_url, "delete-group", queue_name, "g")
+    assert again.returncode == 1 and "no group 'g'" in again.stderr
+
+    refused = cli(redis_url, "delete", queue_name)
+    assert refused.returncode == 2 and "--yes" in refused.stderr
+    assert cli(redis_url, "delete", queue_name, "--yes").returncode == 0
+    assert json.loads(cli(redis_url, "--json", "queues").stdout) == []
 
 
-def test_errors_are_one_line_and_exit_3(redis_url: str) -> None:
-    result = cli(redis_url, "info", "no-such-queue")
-    assert result.returncode == 3
-    assert result.stderr.startswith("error: no queue 'no-such-queue'")
-    bad = cli("nonsense://", "queues")
-    assert bad.returncode == 3 and "invalid Redis URL" in bad.stderr
+def test_health_exits_1_when_not_ok_or_nagios_style(redis_url: str, dead_queue: str) -> None:
+    alert = cli(redis_url, "health", dead_queue, "--thresholds", '{"dead": [1, 2]}')
+    assert alert.returncode == 1 and "alert" in alert.stdout
+    nagios = cli(redis_url, "health", dead_queue, "--nagios", "--thresholds", '{"dead": [1, 2]}')
+    assert nagios.returncode == 2
+    relaxed = '{"dead": [5, 10], "active_consumers": [null, null]}'
+    ok = cli(redis_url, "--json", "health", dead_queue, "--thresholds", relaxed)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["status"] == "ok"
+
+
+def test_events_then_follow_prints_new_ones_until_interrupted(
+    redis_url: str, dead_queue: str, producer: Producer
+) -> None:
+    recent = json.loads(
+        "["
+        + ",".join(
+            cli(redis_url, "--json", "events", "--queue", dead_queue).stdout.split("\n")[:-1]
+        )
+        + "]"
+    )
+    assert {e["type"] for e in recent} >= {"group_created", "dead_lettered"}
+    follow = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "queues",
+            "--redis",
+            redis_url,
+            "events",
+            "--follow",
+            "--count",
+            "0",
+            "--queue",
+            dead_queue,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(follow.stdout or []), daemon=True).start()
+    try:
+        assert follow.stderr is not None
+        assert follow.stderr.readline().startswith("following events of"), "follow started"
+        Consumer(dead_queue, "billing", fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+        producer.publish({"n": 3})
+        Consumer(dead_queue, "billing", fail, redis_url, max_deliveries=1, **FAST).run(burst=True)
+        wait_for(lambda: any("dead_lettered" in line for line in lines), 10, message="followed")
+    finally:
+        follow.send_signal(signal.SIGINT)
+        assert follow.wait(10) == 0
+
+
+def test_an_unknown_queue_is_a_clear_error_and_exit_1(redis_url: str) -> None:
+    for args in (
+        ["info", "no-such-queue"],
+        ["--json", "groups", "no-such-queue"],
+        ["pending", "no-such-queue", "g"],
+        ["dlq", "no-such-queue"],
+        ["events", "--queue", "no-such-queue"],
+    ):
+        result = cli(redis_url, *args)
+        assert result.returncode == 1, (args, result.stderr)
+        assert result.stderr.startswith("error: no queue 'no-such-queue'"), result.stderr
+
+
+def test_a_bad_command_line_exits_2_and_an_unreachable_redis_1(redis_url: str) -> None:
+    assert cli(redis_url, "frobnicate").returncode == 2
+    bad_url = cli("nonsense://", "queues")
+    assert bad_url.returncode == 2 and "invalid Redis URL" in bad_url.stderr
+    down = cli("redis://127.0.0.1:1/0", "queues")
+    assert down.returncode == 1 and down.stderr.startswith("error: Redis at 127.0.0.1:1")
