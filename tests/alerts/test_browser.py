@@ -7,23 +7,17 @@ SQLite file and the test's redis-server; the claims come from a SIGKILLed librar
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from alerts.backends.webhook import SIGNATURE_HEADER, verify
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
-from tests.redis_process import free_port, wait_for
+from tests.live_stack import launch_chromium, require_chromium, running_stack
+from tests.redis_process import wait_for
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "browser-test-pw-1"
 SECRET = "browser-secret"
 
@@ -43,56 +37,21 @@ NotificationChannel.objects.create(
 
 @pytest.fixture
 def stack(tmp_path, redis_url, queue_name, webhook_receiver) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.alerts.browser_settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
-        "REDIS_URL": redis_url,
-        "STREAMWARDEN_POLL_INTERVAL": "0.5",
-        "LOG_LEVEL": "WARNING",
-    }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    subprocess.run(
-        [*manage, "shell", "-c", _setup_script(queue_name, webhook_receiver.url)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=60,
-    )
-    daphne = str(Path(sys.executable).with_name("daphne"))
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    commands = {
-        "daphne": [daphne, "-b", "127.0.0.1", "-p", str(port), "dashboard.asgi:application"],
-        "monitor": [*manage, "monitor", "--interval", "0.5"],
-        "notifier": [*manage, "notifier", "--tick", "0.3"],
-    }
-    procs = []
-    for name, cmd in commands.items():
-        with open(logs / f"{name}.log", "wb") as log_file:  # the child keeps its own handle
-            procs.append(
-                subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-            )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: urllib.request.urlopen(base + "/health", timeout=1).status == 200, 20)
+    require_chromium()
+    with running_stack(
+        tmp_path,
+        env={
+            "DJANGO_SETTINGS_MODULE": "tests.alerts.browser_settings",
+            "REDIS_URL": redis_url,
+            "STREAMWARDEN_POLL_INTERVAL": "0.5",
+        },
+        setup_script=_setup_script(queue_name, webhook_receiver.url),
+        commands={
+            "monitor": ["monitor", "--interval", "0.5"],
+            "notifier": ["notifier", "--tick", "0.3"],
+        },
+    ) as base:
         yield base
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs.iterdir():
-            tail = log.read_text(errors="replace")[-3000:]
-            if "Traceback" in tail:
-                print(f"--- {log.name}\n{tail}")
 
 
 def test_claims_appear_live_are_acknowledged_and_paged_once(
@@ -101,16 +60,7 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch_chromium(pw)
         page = browser.new_page()
         page.goto(stack + "/login/")
         page.fill("input[name=username]", "ops")

@@ -7,28 +7,21 @@ SQLite file and the test's redis-server.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 
 from tests.dashboard.helpers import create_group, publish, stream_key
-from tests.redis_process import free_port, wait_for
+from tests.live_stack import launch_chromium, require_chromium, running_stack
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 POLL = 0.5
 PASSWORD = "browser-test-pw-1"
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<script>alert(1)</script>"
 
 
@@ -51,64 +44,21 @@ Threshold.objects.create(queue=q, lag_warn=100, lag_alert=100000, active_consume
 
 @pytest.fixture
 def stack(tmp_path, redis_url, queue_name) -> Iterator[Stack]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "dashboard.settings.test",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'browser.sqlite3'}",
-        "REDIS_URL": redis_url,
-        "STREAMWARDEN_POLL_INTERVAL": str(POLL),
-        "STREAMWARDEN_ACTIVE_IDLE": "2",
-        "STREAMWARDEN_SNAPSHOT_INTERVAL": "1",
-        "STREAMWARDEN_LEASE_TTL": "3",
-        "LOG_LEVEL": "WARNING",
-    }
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
-    subprocess.run(
-        [*manage, "shell", "-c", _setup_script(queue_name)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=60,
-    )
-    daphne = str(Path(sys.executable).with_name("daphne"))
-    logs = tmp_path / "logs"
-    logs.mkdir()
-    procs = [
-        subprocess.Popen(
-            [daphne, "-b", "127.0.0.1", "-p", str(port), "dashboard.asgi:application"],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "daphne.log", "wb"),  # noqa: SIM115 - lives as long as the child
-            stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen(
-            [*manage, "monitor", "--interval", str(POLL)],
-            cwd=ROOT,
-            env=env,
-            stdout=open(logs / "monitor.log", "wb"),  # noqa: SIM115 - lives as long as the child
-            stderr=subprocess.STDOUT,
-        ),
-    ]
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: urllib.request.urlopen(base + "/health", timeout=1).status == 200, 20)
+    require_chromium()
+    with running_stack(
+        tmp_path,
+        env={
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings.test",
+            "REDIS_URL": redis_url,
+            "STREAMWARDEN_POLL_INTERVAL": str(POLL),
+            "STREAMWARDEN_ACTIVE_IDLE": "2",
+            "STREAMWARDEN_SNAPSHOT_INTERVAL": "1",
+            "STREAMWARDEN_LEASE_TTL": "3",
+        },
+        setup_script=_setup_script(queue_name),
+        commands={"monitor": ["monitor", "--interval", str(POLL)]},
+    ) as base:
         yield Stack(base, queue_name, redis_url)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs.iterdir():
-            tail = log.read_text(errors="replace")[-3000:]
-            if "Traceback" in tail:
-                print(f"--- {log.name}\n{tail}")
 
 
 class ActiveConsumer:
@@ -163,16 +113,7 @@ def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
     dialogs: list[str] = []
     try:
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                ],
-            )
+            browser = launch_chromium(pw)
             page = browser.new_page()
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             errors: list[str] = []
