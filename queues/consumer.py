@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import redis
 
-from queues import claims, deadletter, entries, events
+from queues import claims, commands, deadletter, entries, events
 from queues.backoff import Backoff, retry_delay
 from queues.connection import (
     UNAVAILABLE_ERRORS,
@@ -44,14 +44,13 @@ from queues.connection import (
     socket_timeout,
     unavailable_as_error,
 )
-from queues.delayed import retry_ticket
 from queues.entries import text
-from queues.exceptions import OrderedConsumerActive, QueueUnavailable, UndecodableEntry
+from queues.exceptions import OrderedConsumerActive, QueueUnavailable
 from queues.health import evicts_keys
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
-from queues.types import Message, make_message
+from queues.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +282,11 @@ class Consumer:
     def running(self) -> bool:
         return self._running
 
+    @property
+    def ready(self) -> bool:
+        """True once a running consumer has joined its group (start-up done)."""
+        return self._running and self._ready
+
     def close(self) -> None:
         """Release the connections of a client the consumer created from a URL."""
         if self._owns_client:
@@ -433,10 +437,7 @@ class Consumer:
         reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
             self.group, self.name, {self.keys.stream: ">"}, count=self.batch_size, block=block_ms
         )
-        rows: list[Any] = []
-        for _stream, stream_rows in reply or []:
-            rows.extend(stream_rows)
-        return [_Work(text(entry_id), fields or {}, 1) for entry_id, fields in rows]
+        return [_Work(entry_id, fields, 1) for entry_id, fields in commands.read_rows(reply)]
 
     def _ordered_batch(self, batch: list[_Work]) -> int:
         """Handle ``batch`` in order; stop at a failure (it and the rest stay pending)."""
@@ -541,16 +542,15 @@ class Consumer:
                 raise
             created = False
         if created:
-            kind = events.GROUP_RECREATED if self._group_seen else events.GROUP_CREATED
             self.client.xadd(
                 self.keys.events,
-                events.event_fields(  # type: ignore[arg-type]
-                    kind,
+                commands.group_created_fields(  # type: ignore[arg-type]
                     self.queue,
-                    int(time.time() * 1000),
+                    recreated=self._group_seen,
                     group=self.group,
                     consumer=self.name,
                     start=self.start_id,
+                    now_ms=int(time.time() * 1000),
                 ),
                 maxlen=events.MAX_EVENTS,
                 approximate=True,
@@ -603,16 +603,11 @@ class Consumer:
 
         Released retries are taken by the claim scan, so it runs on the next turn from the
         start of the pending list instead of waiting for claim_interval."""
-        published, released, now_ms, next_score = self._scripts.move_due(
-            keys=[self.keys.delayed, self.keys.stream, self.keys.dead],
-            args=[self.move_batch, RETRY_CONSUMER],
-        )
-        if released:
+        keys, args = commands.move_due_call(self.keys, self.move_batch)
+        moved = commands.read_move_due(self._scripts.move_due(keys=keys, args=args))
+        if moved.released:
             self._rescan.set()
-        moved = int(published) + int(released)
-        if next_score is None:
-            return moved, None
-        return moved, max(0.0, (float(next_score) - int(now_ms)) / 1000)
+        return moved.moved, moved.next_due
 
     def _claim(self, free: int) -> int:
         # entries handled but not yet acknowledged are neither held nor safe from the scan
@@ -658,14 +653,8 @@ class Consumer:
             reply = self.client.xreadgroup(
                 self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
             )
-        rows: list[Any] = []
-        if isinstance(reply, dict):
-            for value in reply.values():
-                rows.extend(value[0] if value and isinstance(value[0], list) else value)
-        else:
-            for _stream, stream_rows in reply or []:
-                rows.extend(stream_rows)
-        self._dispatch([_Work(entry_id.decode(), fields or {}, 1) for entry_id, fields in rows])
+        rows = commands.read_rows(reply)
+        self._dispatch([_Work(entry_id, fields, 1) for entry_id, fields in rows])
         return len(rows)
 
     def _take_acks(self) -> list[str]:
@@ -704,10 +693,10 @@ class Consumer:
                 self.handler_timeout,
             )
         for start in range(0, len(ids), TOUCH_CHUNK):
-            lost = self._scripts.touch(
-                keys=[self.keys.stream],
-                args=[self.group, self.name, *ids[start : start + TOUCH_CHUNK]],
+            keys, args = commands.touch_call(
+                self.keys, self.group, self.name, ids[start : start + TOUCH_CHUNK]
             )
+            lost = self._scripts.touch(keys=keys, args=args)
             with self._cond:
                 still = [text(i) for i in lost if text(i) in self._inflight]
             if still:
@@ -818,36 +807,25 @@ class Consumer:
 
     def _process(self, work: _Work) -> int:
         """Decode and handle one entry; PROCESSED or SKIPPED (to acknowledge) or SETTLED."""
-        try:
-            decoded = entries.decode(work.fields, self._serializers)
-        except UndecodableEntry as exc:
-            self._dead_letter(work, deadletter.UNDECODABLE, str(exc), "")
-            return SETTLED
-        if decoded.only_group is not None and decoded.only_group != self.group:
-            return SKIPPED  # a replay meant for another group
-        if work.deliveries > self.max_deliveries:
-            self._dead_letter(
-                work,
-                deadletter.MAX_DELIVERIES,
-                f"delivered {work.deliveries} times (max_deliveries={self.max_deliveries}) "
-                "without being acknowledged: consumers crashed or hung while handling it",
-                "",
-            )
-            return SETTLED
-        message = make_message(
+        step = commands.prepare(
             work.id,
-            decoded.payload,
-            decoded.headers,
+            work.fields,
             work.deliveries,
-            self.queue,
-            self.group,
-            decoded.published_ms,
+            queue=self.queue,
+            group=self.group,
+            max_deliveries=self.max_deliveries,
+            serializers=self._serializers,
         )
+        if isinstance(step, commands.Settle):
+            if step.action == "ack":
+                return SKIPPED
+            self._dead_letter(work, step.reason, step.error, "")
+            return SETTLED
         try:
-            self.handler(message)
+            self.handler(step)
         except Exception as exc:
             self.stats.add("failed")
-            if work.deliveries >= self.max_deliveries:
+            if commands.failure_is_final(work.deliveries, self.max_deliveries):
                 self._dead_letter(
                     work,
                     deadletter.MAX_DELIVERIES,
@@ -871,7 +849,11 @@ class Consumer:
             self.stats.add("processed")
 
     def _retry(self, work: _Work, exc: Exception) -> None:
-        delay = retry_delay(
+        (keys, args), delay = commands.retry_call(
+            self.keys,
+            self.group,
+            work.id,
+            self.name,
             work.deliveries,
             base=self.backoff_base,
             cap=self.backoff_max,
@@ -886,18 +868,7 @@ class Consumer:
             deadletter.describe(exc),
             delay,
         )
-        parked = self._scripts.retry(
-            keys=[self.keys.stream, self.keys.delayed],
-            args=[
-                self.group,
-                work.id,
-                self.name,
-                int(delay * 1000),
-                retry_ticket(self.group, work.id),
-                RETRY_CONSUMER,
-            ],
-        )
-        if parked:
+        if self._scripts.retry(keys=keys, args=args):
             self.stats.add("retried")
 
     def _dead_letter(self, work: _Work, reason: str, error: str, trace: str) -> None:
@@ -909,22 +880,18 @@ class Consumer:
             reason,
             error,
         )
-        dead_id = self._scripts.dead_letter(
-            keys=[self.keys.stream, self.keys.dead, self.keys.events],
-            args=[
-                self.group,
-                work.id,
-                self.name,
-                reason,
-                error,
-                trace,
-                work.deliveries,
-                self.queue,
-                events.MAX_EVENTS,
-                "1",
-            ],
+        keys, args = commands.dead_letter_call(
+            self.keys,
+            self.queue,
+            self.group,
+            work.id,
+            self.name,
+            work.deliveries,
+            reason,
+            error,
+            trace,
         )
-        if dead_id:
+        if self._scripts.dead_letter(keys=keys, args=args):
             self.stats.add("dead_lettered")
 
     # ------------------------------------------------------------------ threads
@@ -1019,9 +986,8 @@ class Consumer:
                 self._scripts.ordered_lock(keys=[self._lock_key], args=[self.name, 1, "1"])
             if finished:
                 # leave no trace in XINFO CONSUMERS, but only when nothing would be dropped
-                self._scripts.delete_consumer(
-                    keys=[self.keys.stream], args=[self.group, self.name, "0"]
-                )
+                keys, args = commands.delete_consumer_call(self.keys, self.group, self.name)
+                self._scripts.delete_consumer(keys=keys, args=args)
         except redis.RedisError as exc:
             log.warning("consumer %s: could not settle with Redis on exit: %s", self.name, exc)
 

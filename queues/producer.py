@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from queues import delayed, entries
+from queues import commands, delayed, entries
 from queues import trim as trim_mod
 from queues.backoff import Backoff
 from queues.connection import RedisLike, address, connect, is_cluster, unavailable_as_error
@@ -158,8 +158,9 @@ class Producer:
                 if dedup_key is not None:
                     _created, entry_id = self._write(
                         lambda c: self._scripts.publish(
-                            keys=[self.keys.stream, self.keys.dedup(dedup_key)],
-                            args=[self.dedup_window_ms, *_flatten(fields)],
+                            *commands.publish_dedup_call(
+                                self.keys, fields, dedup_key, self.dedup_window_ms
+                            ),
                             client=c,
                         )
                     )
@@ -218,19 +219,9 @@ class Producer:
         return ids
 
     def _schedule(self, fields: entries.Fields, due: int, dedup_key: str | None) -> str:
-        ticket_id = uuid.uuid4().hex
-        marker = self.keys.dedup(dedup_key if dedup_key is not None else ticket_id)
+        keys, args = commands.schedule_call(self.keys, fields, due, dedup_key, self.dedup_window_ms)
         _created, result = self._write(
-            lambda c: self._scripts.schedule(
-                keys=[self.keys.delayed, marker],
-                args=[
-                    due,
-                    delayed.message_ticket(fields, ticket_id),
-                    ticket_id,
-                    self.dedup_window_ms if dedup_key is not None else 0,
-                ],
-                client=c,
-            )
+            lambda c: self._scripts.schedule(keys=keys, args=args, client=c)
         )
         return text(result)
 
@@ -399,10 +390,3 @@ class Producer:
 def _demoted(exc: redis.ResponseError) -> bool:
     """True when a reply says the server we wrote to is a replica now."""
     return isinstance(exc, redis.exceptions.ReadOnlyError) or "used with replica" in str(exc)
-
-
-def _flatten(fields: entries.Fields) -> list[bytes | str]:
-    out: list[bytes | str] = []
-    for name, value in fields.items():
-        out.extend((name, value))
-    return out

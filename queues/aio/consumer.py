@@ -1,0 +1,479 @@
+"""asyncio Consumer: the same delivery, claims, retries, dead letters and delayed moves as
+queues.Consumer, with tasks instead of threads.
+
+Tasks of one running consumer: the loop (claim step when due, blocking read, dispatch),
+up to ``concurrency`` handler tasks, a mover (due delayed tickets, at their due time) and
+a heartbeat (acknowledgements every ``ack_interval``, keeping held entries fresh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import redis
+
+from queues import claims, commands, deadletter, events
+from queues.aio.connection import AsyncRedisLike, address, connect
+from queues.backoff import Backoff
+from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
+from queues.consumer import ConsumerStats, default_name, is_nogroup
+from queues.entries import serializer_map
+from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
+from queues.scripts import Scripts
+from queues.serializers import JSON, Serializer, resolve
+from queues.types import Message
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Message], Awaitable[object] | object]
+
+
+class Consumer:
+    """Consumes one queue as a member of one group from asyncio code.
+
+    ``await run()`` serves until ``stop()``; ``await run(burst=True)`` handles what is
+    available now (new, claimable and due entries) and returns. The handler may be a
+    coroutine function (awaited) or a plain function (called on the loop). A handler that
+    returns acknowledges; one that raises retries with backoff, then dead-letters.
+    """
+
+    def __init__(
+        self,
+        queue: str,
+        group: str,
+        handler: Handler,
+        redis: AsyncRedisLike,
+        *,
+        name: str | None = None,
+        claim_idle: float = 30.0,
+        max_deliveries: int = 5,
+        concurrency: int = 1,
+        batch_size: int = 10,
+        block_ms: int = 1_000,
+        backoff_base: float = 1.0,
+        backoff_max: float = 300.0,
+        backoff_jitter: float = 0.1,
+        claim_interval: float | None = None,
+        claim_batch: int = 100,
+        heartbeat_interval: float | None = None,
+        ack_interval: float = 0.05,
+        start_id: str = "0",
+        serializer: Serializer | None = None,
+        shutdown_timeout: float = 60.0,
+        move_batch: int = 100,
+        move_interval: float = 0.2,
+    ) -> None:
+        if not callable(handler):
+            raise TypeError("handler must be callable: handler(message)")
+        for label, count in (
+            ("max_deliveries", max_deliveries),
+            ("concurrency", concurrency),
+            ("batch_size", batch_size),
+            ("claim_batch", claim_batch),
+            ("block_ms", block_ms),
+            ("move_batch", move_batch),
+        ):
+            if not isinstance(count, int) or count < 1:
+                raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
+        self.queue = queue
+        self.keys = queue_keys(queue)
+        self.group = validate_name(group, "group name")
+        self.name = validate_name(name or default_name(), "consumer name")
+        if self.name == RETRY_CONSUMER:
+            raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
+        self.handler = handler
+        self._is_async = inspect.iscoroutinefunction(handler)
+        self.client = connect(redis)
+        self._owns_client = self.client is not redis
+        self.address = address(self.client)
+        self.block_ms = max(10, min(block_ms, 1500))  # below the 2 s socket timeout
+        self.claim_idle = claim_idle
+        self.max_deliveries = max_deliveries
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.prefetch = max(batch_size, concurrency)
+        self.backoff = (backoff_base, backoff_max, backoff_jitter)
+        self.claim_batch = claim_batch
+        self.heartbeat_interval = heartbeat_interval or claim_idle / 3
+        self.ack_interval = ack_interval
+        self.start_id = start_id
+        self.shutdown_timeout = shutdown_timeout
+        self.move_batch = move_batch
+        self.move_interval = move_interval
+        self.serializer = resolve(serializer)
+        self._serializers = serializer_map(JSON, self.serializer)
+        self._scripts = Scripts(self.client)
+        self._claims = claims.ClaimScan(
+            claim_idle_ms=int(claim_idle * 1000),
+            interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
+            release_idle_ms=claims.release_idle_ms(backoff_max, claim_idle),
+        )
+        self.stats = ConsumerStats()
+        self._stop = asyncio.Event()
+        self._inflight: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._acks: list[str] = []
+        self._rescan = False
+        self._next_due_at: float | None = None
+        self._ready = False
+        self._group_seen = False
+
+    # ------------------------------------------------------------------ public API
+
+    async def run(self, burst: bool = False) -> None:
+        """Consume until stop() (or, with ``burst``, until nothing is available now)."""
+        self._stop = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.concurrency)
+        helpers = [asyncio.create_task(self._heartbeat_main())]
+        if not burst:
+            helpers.append(asyncio.create_task(self._mover_main()))
+        try:
+            if burst:
+                with unavailable_as_error(self.address):
+                    await self._run_burst()
+            else:
+                await self._run_forever()
+        finally:
+            self._stop.set()
+            await self._shut_down(helpers)
+
+    def stop(self) -> None:
+        """Ask a running consumer to stop after its in-flight messages."""
+        self._stop.set()
+
+    async def close(self) -> None:
+        if self._owns_client:
+            await self.client.aclose()
+
+    def __repr__(self) -> str:
+        return f"<aio.Consumer {self.name!r} of {self.queue!r}/{self.group!r} at {self.address}>"
+
+    # ------------------------------------------------------------------ loops
+
+    async def _run_forever(self) -> None:
+        backoff = Backoff(base=0.1, cap=2.0)
+        while not self._stop.is_set():
+            try:
+                if not self._ready:
+                    await self._start_up()
+                await self._turn()
+                backoff.reset()
+            except redis.ResponseError as exc:
+                if is_nogroup(exc):
+                    log.warning(
+                        "consumer %s: group %r is gone; re-creating it", self.name, self.group
+                    )
+                    self._ready = False
+                    continue
+                log.exception("consumer %s: unexpected Redis error", self.name)
+                await self._sleep(backoff.next())
+            except UNAVAILABLE_ERRORS as exc:
+                delay = backoff.next()
+                log.warning(
+                    "consumer %s: Redis at %s unavailable (%s); retrying in %.2fs",
+                    self.name,
+                    self.address,
+                    exc,
+                    delay,
+                )
+                await self._sleep(delay)
+
+    async def _run_burst(self) -> None:
+        await self._start_up()
+        while not self._stop.is_set():
+            found, _ = await self._move_due()
+            self._claims.cursor = "-"
+            while not self._stop.is_set():
+                free = await self._wait_free()
+                found += await self._claim(free)
+                if self._claims.cursor == "-":
+                    break
+            while not self._stop.is_set():
+                free = await self._wait_free()
+                read = await self._read(free, None)
+                found += read
+                if read == 0:
+                    break
+            await self._wait_idle(None)
+            await self._flush_acks()
+            if found == 0:
+                break
+
+    async def _turn(self) -> None:
+        if self._rescan:
+            self._rescan = False
+            self._claims.rescan_now()
+        found = 0
+        free = await self._wait_free()
+        if self._claims.due(time.monotonic()):
+            found += await self._claim(free)
+            free = await self._wait_free()
+        block_ms: int | None = None
+        if found == 0:
+            now = time.monotonic()
+            limit = min(float(self.block_ms), (self._claims.next_at - now) * 1000)
+            if self._next_due_at is not None:
+                limit = min(limit, (self._next_due_at - now) * 1000 + 10)
+            block_ms = int(limit) if limit >= 1 else None
+        await self._read(free, block_ms)
+
+    # ------------------------------------------------------------------ Redis steps
+
+    async def _start_up(self) -> None:
+        try:
+            created = await self.client.xgroup_create(
+                self.keys.stream,
+                self.group,
+                id="0" if self._group_seen else self.start_id,
+                mkstream=True,
+            )
+        except redis.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+            created = False
+        if created:
+            await self.client.xadd(
+                self.keys.events,
+                commands.group_created_fields(  # type: ignore[arg-type]
+                    self.queue,
+                    recreated=self._group_seen,
+                    group=self.group,
+                    consumer=self.name,
+                    start=self.start_id,
+                    now_ms=int(time.time() * 1000),
+                ),
+                maxlen=events.MAX_EVENTS,
+                approximate=True,
+            )
+        self._group_seen = True
+        await self.client.sadd(REGISTRY, self.queue)  # type: ignore[misc]
+        self._ready = True
+
+    async def _move_due(self) -> tuple[int, float | None]:
+        keys, args = commands.move_due_call(self.keys, self.move_batch)
+        moved = commands.read_move_due(await self._scripts.move_due(keys=keys, args=args))
+        if moved.released:
+            self._rescan = True
+        return moved.moved, moved.next_due
+
+    async def _claim(self, free: int) -> int:
+        await self._flush_acks()
+        reply = await self._scripts.claim(
+            keys=self._claims.keys(self.keys),
+            args=self._claims.args(
+                self.group,
+                self.name,
+                min(free, self.claim_batch),
+                self.queue,
+                events.MAX_EVENTS,
+                list(self._inflight),
+            ),
+        )
+        result = claims.parse_reply(reply)
+        self._claims.advance(result, time.monotonic())
+        if result.claimed:
+            self.stats.add("claimed", len(result.claimed))
+            self._dispatch([(e.id, e.fields, e.deliveries) for e in result.claimed])
+        if result.dead_lettered:
+            self.stats.add("dead_lettered", result.dead_lettered)
+        return len(result.claimed) + result.dead_lettered
+
+    async def _read(self, count: int, block_ms: int | None) -> int:
+        reply = await self.client.xreadgroup(
+            self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
+        )
+        rows = commands.read_rows(reply)
+        self._dispatch([(entry_id, fields, 1) for entry_id, fields in rows])
+        return len(rows)
+
+    async def _flush_acks(self) -> None:
+        ids, self._acks = self._acks, []
+        if not ids:
+            return
+        try:
+            await self.client.xack(self.keys.stream, self.group, *ids)
+        except BaseException:
+            self._acks[:0] = ids  # acks are idempotent: send them again later
+            raise
+
+    async def _touch(self) -> None:
+        ids = list(self._inflight)
+        for start in range(0, len(ids), 500):
+            keys, args = commands.touch_call(
+                self.keys, self.group, self.name, ids[start : start + 500]
+            )
+            await self._scripts.touch(keys=keys, args=args)
+
+    # ------------------------------------------------------------------ work
+
+    async def _wait_free(self) -> int:
+        while len(self._inflight) >= self.prefetch and not self._stop.is_set():
+            await asyncio.sleep(0.005)
+        return max(1, self.prefetch - len(self._inflight))
+
+    async def _wait_idle(self, timeout: float | None) -> bool:
+        pending = [t for t in self._tasks if not t.done()]
+        if not pending:
+            return True
+        done, still = await asyncio.wait(pending, timeout=timeout)
+        return not still
+
+    def _dispatch(self, rows: list[tuple[str, Any, int]]) -> None:
+        now = time.monotonic()
+        for entry_id, fields, deliveries in rows:
+            if entry_id in self._inflight:
+                continue  # an entry we already hold must not run twice here
+            self._inflight[entry_id] = now
+            task = asyncio.create_task(self._settle(entry_id, fields, deliveries))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, entry_id: str, fields: Any, deliveries: int) -> None:
+        try:
+            async with self._slots:
+                await self._process(entry_id, fields, deliveries)
+        except Exception:
+            log.exception("consumer %s: could not settle entry %s", self.name, entry_id)
+        finally:
+            self._inflight.pop(entry_id, None)
+
+    async def _process(self, entry_id: str, fields: Any, deliveries: int) -> None:
+        step = commands.prepare(
+            entry_id,
+            fields,
+            deliveries,
+            queue=self.queue,
+            group=self.group,
+            max_deliveries=self.max_deliveries,
+            serializers=self._serializers,
+        )
+        if isinstance(step, commands.Settle):
+            if step.action == "ack":
+                self._acks.append(entry_id)
+            else:
+                await self._dead_letter(entry_id, deliveries, step.reason, step.error, "")
+            return
+        try:
+            result = self.handler(step)
+            if self._is_async or inspect.isawaitable(result):
+                await result  # type: ignore[misc]
+        except Exception as exc:
+            self.stats.add("failed")
+            if commands.failure_is_final(deliveries, self.max_deliveries):
+                await self._dead_letter(
+                    entry_id,
+                    deliveries,
+                    deadletter.MAX_DELIVERIES,
+                    deadletter.describe(exc),
+                    deadletter.traceback_tail(exc),
+                )
+            else:
+                await self._retry(entry_id, deliveries, exc)
+            return
+        self._acks.append(entry_id)
+        self.stats.add("processed")
+
+    async def _retry(self, entry_id: str, deliveries: int, exc: Exception) -> None:
+        base, cap, jitter = self.backoff
+        (keys, args), delay = commands.retry_call(
+            self.keys,
+            self.group,
+            entry_id,
+            self.name,
+            deliveries,
+            base=base,
+            cap=cap,
+            jitter=jitter,
+        )
+        log.warning(
+            "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",
+            self.name,
+            entry_id,
+            deliveries,
+            self.max_deliveries,
+            deadletter.describe(exc),
+            delay,
+        )
+        if await self._scripts.retry(keys=keys, args=args):
+            self.stats.add("retried")
+
+    async def _dead_letter(
+        self, entry_id: str, deliveries: int, reason: str, error: str, trace: str
+    ) -> None:
+        log.warning(
+            "consumer %s: dead-lettering %s at delivery %d (%s): %s",
+            self.name,
+            entry_id,
+            deliveries,
+            reason,
+            error,
+        )
+        keys, args = commands.dead_letter_call(
+            self.keys, self.queue, self.group, entry_id, self.name, deliveries, reason, error, trace
+        )
+        if await self._scripts.dead_letter(keys=keys, args=args):
+            self.stats.add("dead_lettered")
+
+    # ------------------------------------------------------------------ helper tasks
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep, but wake when stopped; True when stopped."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=max(0.0, seconds))
+        except TimeoutError:
+            return False
+        return True
+
+    async def _mover_main(self) -> None:
+        backoff = Backoff(base=0.1, cap=2.0)
+        wait = 0.0
+        while not await self._sleep(wait):
+            try:
+                moved, next_due = await self._move_due()
+            except UNAVAILABLE_ERRORS as exc:
+                wait = backoff.next()
+                log.debug("consumer %s: mover could not reach Redis: %s", self.name, exc)
+                continue
+            except Exception:
+                wait = backoff.next()
+                log.exception("consumer %s: moving due delayed messages failed", self.name)
+                continue
+            backoff.reset()
+            self._next_due_at = None if next_due is None else time.monotonic() + next_due
+            if moved >= self.move_batch:
+                wait = 0.0
+            else:
+                wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
+
+    async def _heartbeat_main(self) -> None:
+        next_touch = time.monotonic() + self.heartbeat_interval
+        while True:
+            stopping = await self._sleep(self.ack_interval)
+            try:
+                await self._flush_acks()
+                if time.monotonic() >= next_touch:
+                    next_touch = time.monotonic() + self.heartbeat_interval
+                    await self._touch()
+            except UNAVAILABLE_ERRORS as exc:
+                log.debug("consumer %s: heartbeat could not reach Redis: %s", self.name, exc)
+            except Exception:
+                log.exception("consumer %s: heartbeat failed", self.name)
+            if stopping:
+                return
+
+    async def _shut_down(self, helpers: list[asyncio.Task[None]]) -> None:
+        finished = await self._wait_idle(self.shutdown_timeout)
+        await asyncio.gather(*helpers, return_exceptions=True)
+        try:
+            await self._flush_acks()
+            if finished:
+                keys, args = commands.delete_consumer_call(self.keys, self.group, self.name)
+                await self._scripts.delete_consumer(keys=keys, args=args)
+        except redis.RedisError as exc:
+            log.warning("consumer %s: could not settle with Redis on exit: %s", self.name, exc)

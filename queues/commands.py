@@ -1,0 +1,210 @@
+"""The library's Redis steps as data, shared by the sync classes and their asyncio twins.
+
+Each ``*_call`` function returns the ``(keys, args)`` of one Lua script call (the scripts
+themselves live in ``queues/lua/``); each ``read_*``/``decide_*`` function turns a reply or
+a handler outcome into the next step. Nothing here does I/O, so ``queues.Consumer`` and
+``queues.aio.Consumer`` run the very same algorithms and differ only in how they wait.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from queues import deadletter, delayed, entries, events
+from queues.backoff import retry_delay
+from queues.exceptions import UndecodableEntry
+from queues.keys import RETRY_CONSUMER, QueueKeys
+from queues.serializers import Serializer
+from queues.types import Message, make_message
+
+Call = tuple[list[str], list[Any]]
+
+
+# ------------------------------------------------------------------ publishing
+
+
+def publish_dedup_call(keys: QueueKeys, fields: entries.Fields, key: str, window_ms: int) -> Call:
+    """publish.lua: XADD unless ``key`` was published within the window."""
+    flat: list[Any] = []
+    for name, value in fields.items():
+        flat.extend((name, value))
+    return [keys.stream, keys.dedup(key)], [window_ms, *flat]
+
+
+def schedule_call(
+    keys: QueueKeys, fields: entries.Fields, due_ms: int, dedup_key: str | None, window_ms: int
+) -> Call:
+    """schedule.lua: a delayed-publish ticket (once per dedup key when one is given)."""
+    ticket_id = uuid.uuid4().hex
+    marker = keys.dedup(dedup_key if dedup_key is not None else ticket_id)
+    return [keys.delayed, marker], [
+        due_ms,
+        delayed.message_ticket(fields, ticket_id),
+        ticket_id,
+        window_ms if dedup_key is not None else 0,
+    ]
+
+
+# ------------------------------------------------------------------ consuming
+
+
+def group_created_fields(
+    queue: str, *, recreated: bool, group: str, consumer: str, start: str, now_ms: int
+) -> dict[str, str]:
+    """The event a consumer writes when it created (or re-created) its group."""
+    kind = events.GROUP_RECREATED if recreated else events.GROUP_CREATED
+    return events.event_fields(kind, queue, now_ms, group=group, consumer=consumer, start=start)
+
+
+def move_due_call(keys: QueueKeys, move_batch: int) -> Call:
+    """move_due.lua: publish due delayed messages, release due parked retries."""
+    return [keys.delayed, keys.stream, keys.dead], [move_batch, RETRY_CONSUMER]
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    published: int
+    released: int
+    next_due: float | None  # seconds until the next ticket is due, None when there is none
+
+    @property
+    def moved(self) -> int:
+        return self.published + self.released
+
+
+def read_move_due(reply: list[Any]) -> Moved:
+    published, released, now_ms, next_score = reply
+    next_due = None if next_score is None else max(0.0, (float(next_score) - int(now_ms)) / 1000)
+    return Moved(int(published), int(released), next_due)
+
+
+def read_rows(reply: Any) -> list[tuple[str, dict[Any, Any]]]:
+    """The (id, fields) rows of an XREADGROUP reply (RESP2 list or RESP3 dict)."""
+    rows: list[Any] = []
+    if isinstance(reply, dict):
+        for value in reply.values():
+            rows.extend(value[0] if value and isinstance(value[0], list) else value)
+    else:
+        for _stream, stream_rows in reply or []:
+            rows.extend(stream_rows)
+    return [
+        (entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id), fields or {})
+        for entry_id, fields in rows
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Settle:
+    """An entry that is not handed to the handler: acknowledge it (a replay for another
+    group) or dead-letter it with ``reason`` and ``error``."""
+
+    action: str  # "ack" | "dead"
+    reason: str = ""
+    error: str = ""
+
+
+def prepare(
+    entry_id: str,
+    fields: Mapping[Any, Any],
+    deliveries: int,
+    *,
+    queue: str,
+    group: str,
+    max_deliveries: int,
+    serializers: Mapping[Any, Serializer],
+) -> Message | Settle:
+    """What to do with an entry before any handler runs: the Message, or a Settle."""
+    try:
+        decoded = entries.decode(fields, serializers)
+    except UndecodableEntry as exc:
+        return Settle("dead", deadletter.UNDECODABLE, str(exc))
+    if decoded.only_group is not None and decoded.only_group != group:
+        return Settle("ack")  # a replay meant for another group
+    if deliveries > max_deliveries:
+        return Settle(
+            "dead",
+            deadletter.MAX_DELIVERIES,
+            f"delivered {deliveries} times (max_deliveries={max_deliveries}) "
+            "without being acknowledged: consumers crashed or hung while handling it",
+        )
+    return make_message(
+        entry_id,
+        decoded.payload,
+        decoded.headers,
+        deliveries,
+        queue,
+        group,
+        decoded.published_ms,
+    )
+
+
+def failure_is_final(deliveries: int, max_deliveries: int) -> bool:
+    """A handler failure at this delivery dead-letters the entry instead of a retry."""
+    return deliveries >= max_deliveries
+
+
+def retry_call(
+    keys: QueueKeys,
+    group: str,
+    entry_id: str,
+    consumer: str,
+    deliveries: int,
+    *,
+    base: float,
+    cap: float,
+    jitter: float,
+) -> tuple[Call, float]:
+    """retry.lua: park the entry with ``__retry__`` and a ticket due after the backoff;
+    also returns the delay in seconds."""
+    delay = retry_delay(deliveries, base=base, cap=cap, jitter=jitter)
+    call: Call = (
+        [keys.stream, keys.delayed],
+        [
+            group,
+            entry_id,
+            consumer,
+            int(delay * 1000),
+            delayed.retry_ticket(group, entry_id),
+            RETRY_CONSUMER,
+        ],
+    )
+    return call, delay
+
+
+def dead_letter_call(
+    keys: QueueKeys,
+    queue: str,
+    group: str,
+    entry_id: str,
+    consumer: str,
+    deliveries: int,
+    reason: str,
+    error: str,
+    trace: str,
+) -> Call:
+    """dead_letter.lua: copy to the dead-letter stream, ack, write the event, atomically."""
+    return [keys.stream, keys.dead, keys.events], [
+        group,
+        entry_id,
+        consumer,
+        reason,
+        error,
+        trace,
+        deliveries,
+        queue,
+        events.MAX_EVENTS,
+        "1",
+    ]
+
+
+def touch_call(keys: QueueKeys, group: str, consumer: str, ids: list[str]) -> Call:
+    """touch.lua: reset the idle time of entries this consumer still owns."""
+    return [keys.stream], [group, consumer, *ids]
+
+
+def delete_consumer_call(keys: QueueKeys, group: str, consumer: str) -> Call:
+    """delete_consumer.lua: leave the group, but only when owning nothing."""
+    return [keys.stream], [group, consumer, "0"]

@@ -1,0 +1,194 @@
+"""The same behaviour from the sync classes and their asyncio twins (queues.aio): each test
+runs once per kind. The asyncio objects live on an event loop in a helper thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+import redis
+
+import queues
+import queues.aio
+from queues import Message
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, Recorder, wait_for
+
+
+class Twin:
+    """Builds sync or asyncio objects and drives them from the test's thread."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.lib: Any = queues.aio if kind == "aio" else queues
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.running: list[tuple[Any, Any]] = []
+        if kind == "aio":
+            self.loop = asyncio.new_event_loop()
+            threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    def call(self, value: Any) -> Any:
+        """The value, or the result of awaiting it on the twin's loop."""
+        if asyncio.iscoroutine(value):
+            assert self.loop is not None
+            return asyncio.run_coroutine_threadsafe(value, self.loop).result(30)
+        return value
+
+    def make(self, cls: str, *args: Any, **kwargs: Any) -> Any:
+        if self.kind == "aio":
+            kwargs.pop("handle_signals", None)
+
+            async def build() -> Any:
+                return getattr(self.lib, cls)(*args, **kwargs)
+
+            return self.call(build())
+        return getattr(self.lib, cls)(*args, **kwargs)
+
+    def burst(self, consumer: Any) -> None:
+        self.call(consumer.run(burst=True))
+
+    def start(self, consumer: Any) -> None:
+        if self.loop is not None:
+            future: Any = asyncio.run_coroutine_threadsafe(consumer.run(), self.loop)
+        else:
+            future = Future()
+
+            def target() -> None:
+                try:
+                    consumer.run()
+                    future.set_result(None)
+                except BaseException as exc:  # noqa: BLE001 - reported by stop_all
+                    future.set_exception(exc)
+
+            threading.Thread(target=target, daemon=True).start()
+        self.running.append((consumer, future))
+
+    def stop_all(self) -> None:
+        for consumer, _ in self.running:
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(consumer.stop)
+            else:
+                consumer.stop()
+        for _, future in self.running:
+            future.result(15)
+        self.running.clear()
+
+    def close(self) -> None:
+        self.stop_all()
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
+
+
+def test_round_trip_each_message_once_and_acked(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    ids = twin.call(producer.publish_many([{"n": n} for n in range(50)]))
+    ids.append(twin.call(producer.publish({"n": 50}, headers={"h": "v"})))
+    recorder = Recorder()
+    consumer = twin.make("Consumer", queue_name, "g", recorder, redis_url, concurrency=2, **FAST)
+    twin.burst(consumer)
+    assert sorted(recorder.ids()) == sorted(ids) and max(recorder.ids().values()) == 1
+    [with_headers] = [m for m in recorder.messages if m.payload == {"n": 50}]
+    assert with_headers.headers == {"h": "v"}
+    manager = twin.make("Manager", redis_url)
+    group = twin.call(manager.info(queue_name)).group("g")
+    assert group.pending == 0 and group.lag == 0
+
+
+def test_claims_idle_entries_of_a_dead_consumer_with_events(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    ids = twin.call(producer.publish_many(["a", "b", "c"]))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    redis_client.xreadgroup("g", "ghost", {queue_keys(queue_name).stream: ">"})
+    wait_for(lambda: len(twin.call(manager.pending(queue_name, "g"))) == 3, 5, message="pending")
+    time.sleep(0.25)  # let them become idle longer than claim_idle
+    recorder = Recorder()
+    consumer = twin.make("Consumer", queue_name, "g", recorder, redis_url, claim_idle=0.2, **FAST)
+    twin.burst(consumer)
+    assert sorted(recorder.ids()) == sorted(ids)
+    claimed = [e for e in twin.call(manager.events(queue=queue_name)) if e.type == "claimed"]
+    assert sorted(e.message_id for e in claimed) == sorted(ids)
+    assert {(e.previous_owner, e.new_owner) for e in claimed} == {("ghost", consumer.name)}
+    assert twin.call(manager.info(queue_name)).group("g").pending == 0
+
+
+def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    seen: list[tuple[int, float]] = []
+
+    def always_fails(message: Message) -> None:
+        seen.append((message.deliveries, time.monotonic()))
+        raise RuntimeError("boom")
+
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish("x"))
+    manager = twin.make("Manager", redis_url)
+    consumer = twin.make(
+        "Consumer",
+        queue_name,
+        "g",
+        always_fails,
+        redis_url,
+        max_deliveries=3,
+        backoff_base=0.1,
+        claim_idle=1.0,
+        **FAST,
+    )
+    twin.start(consumer)
+    wait_for(lambda: twin.call(manager.dead_letters(queue_name)), 10, message="dead-lettered")
+    twin.stop_all()
+    assert [d for d, _ in seen] == [1, 2, 3]
+    assert seen[1][1] - seen[0][1] >= 0.1 and seen[2][1] - seen[1][1] >= 0.2, "backoff grows"
+    [dead] = twin.call(manager.dead_letters(queue_name))
+    assert (dead.reason, dead.error, dead.deliveries) == ("max_deliveries", "RuntimeError: boom", 3)
+    assert twin.call(manager.info(queue_name)).group("g").pending == 0
+
+
+def test_a_delayed_message_arrives_after_its_delay(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    recorder = Recorder()
+    consumer = twin.make("Consumer", queue_name, "g", recorder, redis_url, **FAST)
+    twin.start(consumer)
+    producer = twin.make("Producer", queue_name, redis_url)
+    published = time.monotonic()
+    twin.call(producer.publish({"later": 1}, delay=0.4))
+    twin.call(producer.publish({"now": 1}))
+    wait_for(lambda: recorder.count == 2, 5, message="both delivered")
+    assert recorder.payloads() == [{"now": 1}, {"later": 1}]
+    assert 0.4 <= recorder.times[1] - published < 0.4 + 0.2
+
+
+def test_the_twins_share_the_command_logic() -> None:
+    import inspect
+
+    import queues.aio.consumer as aio_consumer
+    import queues.consumer as sync_consumer
+
+    for module in (aio_consumer, sync_consumer):
+        source = inspect.getsource(module)
+        for step in (
+            "commands.prepare",
+            "commands.retry_call",
+            "commands.dead_letter_call",
+            "commands.move_due_call",
+            "claims.parse_reply",
+        ):
+            assert step in source, (module.__name__, step)
