@@ -105,6 +105,13 @@ class Monitor:
         self.cycles += 1
         close_old_connections()
         try:
+            self._cycle()
+        finally:
+            # Scheduler worker threads outlive the job: leave no connection open behind.
+            close_old_connections()
+
+    def _cycle(self) -> None:
+        try:
             holding = self.lease.acquire_or_renew()
         except redis.RedisError as exc:
             self._redis_down(conf.redis_url(), f"{type(exc).__name__}: {exc}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from alerts.services import alert_resolve, sync_status_alert
@@ -17,13 +17,13 @@ async def test_opening_and_resolving_an_alert_is_pushed_as_alert_update() -> Non
     channel = await layer.new_channel()
     await layer.group_add(LIVE_GROUP, channel)
 
-    alert = await sync_to_async(sync_status_alert)(
+    alert = await database_sync_to_async(sync_status_alert)(
         kind="threshold", queue="orders", group="g", status="alert", details={"lag": 5}
     )
     message = await layer.receive(channel)
     assert message["type"] == "alert.update"
     assert (message["data"]["id"], message["data"]["state"]) == (alert.pk, "open")  # type: ignore[union-attr]
 
-    await sync_to_async(alert_resolve)(alert=alert, user=None)  # type: ignore[arg-type]
+    await database_sync_to_async(alert_resolve)(alert=alert, user=None)  # type: ignore[arg-type]
     message = await layer.receive(channel)
     assert message["data"]["state"] == "resolved"

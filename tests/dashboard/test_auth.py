@@ -90,10 +90,12 @@ async def test_anonymous_websocket_is_refused():
 
 
 async def test_logged_in_websocket_is_accepted(client, django_user_model):
-    from asgiref.sync import sync_to_async
+    from channels.db import database_sync_to_async
 
-    user = await sync_to_async(django_user_model.objects.create_user)("ops", password="pw-1")
-    await sync_to_async(client.force_login)(user)
+    user = await database_sync_to_async(django_user_model.objects.create_user)(
+        "ops", password="pw-1"
+    )
+    await database_sync_to_async(client.force_login)(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     communicator = WebsocketCommunicator(
         application,
