@@ -1,8 +1,10 @@
-"""Benchmark of one monitor poll: 1 000 streams × 3 groups on a private redis-server.
+"""Benchmark of one monitor poll at 100, 1 000 and 5 000 streams × 3 groups, in one run on
+one private redis-server.
 
-    python -m tests.bench_monitor [--queues 1000] [--groups 3] [--cycles 10]
+    python -m tests.bench_monitor [--sizes 100,1000,5000] [--groups 3] [--cycles 10]
 
-Prints milliseconds and Redis commands per poll cycle (the figure the README records).
+Prints a Markdown table of milliseconds (median, max) and Redis commands per poll cycle
+(the figures the README records), with machine, Redis version and date. About a minute.
 A script, not a test: it is not collected by pytest.
 """
 
@@ -10,16 +12,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import time
 
 from dashboard.monitor.counting import counting_client
 from dashboard.monitor.poller import Target, poll
 from queues import Manager
+from tests.bench.environment import describe
 from tests.redis_process import RedisServer
 
 
-def populate(server: RedisServer, queues: int, groups: int, entries: int) -> list[str]:
+def populate(
+    server: RedisServer, queues: int, groups: int, entries: int, *, start: int = 0
+) -> list[str]:
+    """Queues ``start`` .. ``queues - 1``: ``entries`` entries, ``groups`` groups, each group
+    with a consumer holding two pending entries; returns their names."""
     client = server.client()
-    names = [f"bench-{i:05d}" for i in range(queues)]
+    names = [f"bench-{i:05d}" for i in range(start, queues)]
     pipe = client.pipeline(transaction=False)
     for name in names:
         key = f"sw:{{{name}}}:stream"
@@ -42,33 +50,58 @@ def populate(server: RedisServer, queues: int, groups: int, entries: int) -> lis
     return names
 
 
+def measure(manager: Manager, url: str, names: list[str], cycles: int) -> tuple[float, float, int]:
+    """(median ms, max ms, commands) of ``cycles`` polls of ``names`` after one warm-up."""
+    targets = [Target(n, n, url) for n in names]
+    poll(targets, manager_for=lambda _: manager)  # warm-up (scripts, connection)
+    costs = [poll(targets, manager_for=lambda _: manager).cost for _ in range(cycles)]
+    ms = [c.ms for c in costs]
+    return statistics.median(ms), max(ms), costs[-1].commands
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--queues", type=int, default=1000)
+    parser.add_argument("--sizes", default="100,1000,5000", help="stream counts, comma separated")
     parser.add_argument("--groups", type=int, default=3)
     parser.add_argument("--entries", type=int, default=5)
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--poll-interval", type=float, default=2.0)
     args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    started = time.monotonic()
     server = RedisServer().start()
+    rows = []
     try:
-        names = populate(server, args.queues, args.groups, args.entries)
-        manager = Manager(counting_client(server.url, timeout=10), active_idle_ms=30_000)
-        targets = [Target(n, n, server.url) for n in names]
-        poll(targets, manager_for=lambda url: manager)  # warm-up (scripts, connection)
-        costs = [poll(targets, manager_for=lambda url: manager).cost for _ in range(args.cycles)]
-        ms = [c.ms for c in costs]
-        commands = costs[-1].commands
-        print(
-            f"{args.queues} streams × {args.groups} groups, {args.cycles} poll cycles: "
-            f"median {statistics.median(ms):.1f} ms, max {max(ms):.1f} ms, "
-            f"{commands} Redis commands per cycle "
-            f"({commands / args.queues:.1f} per queue); "
-            f"poll interval {args.poll_interval:g} s -> "
-            f"{100 * statistics.median(ms) / 1000 / args.poll_interval:.1f}% of it"
-        )
+        version = server.client().info("server")["redis_version"]
+        # One keyspace holding the largest size; each size polls its first N streams.
+        names = populate(server, sizes[-1], args.groups, args.entries)
+        manager = Manager(counting_client(server.url, timeout=30), active_idle_ms=30_000)
+        for size in sizes:
+            median, worst, commands = measure(manager, server.url, names[:size], args.cycles)
+            rows.append((size, median, worst, commands))
+            print(f"  measured {size} streams: {median:.1f} ms median", flush=True)
     finally:
         server.close()
+
+    print()
+    print(
+        f"Monitor poll cost: one cycle over N streams × {args.groups} groups "
+        f"({args.entries} entries, 2 pending per group), median and max of {args.cycles} "
+        f"cycles after a warm-up; share of the {args.poll_interval:g} s poll interval."
+    )
+    print(describe(version) + f" Whole run {time.monotonic() - started:.0f} s.")
+    print()
+    print(
+        "| streams | groups | median ms | max ms | Redis commands / cycle | per stream | "
+        "% of poll interval |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size, median, worst, commands in rows:
+        share = 100 * median / 1000 / args.poll_interval
+        print(
+            f"| {size:,} | {args.groups} | {median:,.1f} | {worst:,.1f} | {commands:,} | "
+            f"{commands / size:.1f} | {share:.1f}% |"
+        )
 
 
 if __name__ == "__main__":
