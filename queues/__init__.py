@@ -27,6 +27,7 @@ from queues.serializers import JSONSerializer, Serializer
 from queues.trim import GroupTrimRisk, TrimRisk
 from queues.types import (
     Check,
+    Completion,
     ConsumerInfo,
     DeadLetter,
     Event,
@@ -39,6 +40,7 @@ from queues.types import (
 
 __all__ = [
     "Check",
+    "Completion",
     "ConfigurationError",
     "Consumer",
     "BufferFull",

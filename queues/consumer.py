@@ -557,6 +557,7 @@ class Consumer:
             )
         self._group_seen = True
         self.client.sadd(REGISTRY, self.queue)
+        self._sweep_replies()
         if self.eviction_policy is None:
             self._check_eviction()
         self._ready = True
@@ -840,6 +841,9 @@ class Consumer:
             else:
                 self._retry(work, exc)
             return SETTLED
+        target = entries.reply_target(work.fields)
+        if target is not None:
+            self._notify(target, work.id, "done", "")
         return PROCESSED
 
     def _ack(self, entry_id: str, *, processed: bool = True) -> None:
@@ -893,6 +897,31 @@ class Consumer:
         )
         if self._scripts.dead_letter(keys=keys, args=args):
             self.stats.add("dead_lettered")
+            target = entries.reply_target(work.fields)
+            if target is not None:
+                self._notify(target, work.id, "dead", error)
+
+    def _notify(self, target: tuple[str, str], entry_id: str, status: str, error: str) -> None:
+        keys, args = commands.notify_call(self.keys, target, entry_id, status, error)
+        try:
+            self._scripts.notify(keys=keys, args=args)
+        except redis.RedisError as exc:
+            # the message itself is settled; only the producer's notification is lost
+            log.warning("consumer %s: could not notify producer %s: %s", self.name, target[0], exc)
+
+    def _sweep_replies(self) -> None:
+        """Delete reply streams of producers that died (their heartbeat key expired)."""
+        found = list(self.client.scan_iter(match=self.keys.reply_pattern, count=1000))
+        if not found:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for key in found:
+            pipe.exists(self.keys.producer_alive(commands.reply_producer(self.keys, key)))
+        orphans = commands.orphaned_replies(self.keys, found, pipe.execute())
+        for key in orphans:
+            self.client.delete(key)
+        if orphans:
+            log.info("consumer %s: deleted %d orphaned reply streams", self.name, len(orphans))
 
     # ------------------------------------------------------------------ threads
 

@@ -19,6 +19,10 @@ CTYPE = "ctype"
 HEADERS = "headers"
 PUBLISHED = "published"
 ONLY_GROUP = "only_group"
+#: Completion notifications: the producer id whose reply stream hears how the message
+#: ended, and the token the producer matches it by.
+REPLY = "reply"
+CORRELATION = "correlation"
 
 Fields = dict[str, bytes | str]
 
@@ -62,6 +66,17 @@ _B_PAYLOAD, _B_CTYPE, _B_HEADERS, _B_PUBLISHED, _B_ONLY_GROUP = (
     name.encode() for name in (PAYLOAD, CTYPE, HEADERS, PUBLISHED, ONLY_GROUP)
 )
 _B_JSON = b"json"
+
+
+def reply_target(fields: Mapping[Any, Any]) -> tuple[str, str] | None:
+    """(producer id, correlation token) when the producer asked to be told, else None."""
+    producer = fields.get(b"reply")
+    if producer is None:
+        producer = fields.get(REPLY)
+        if producer is None:
+            return None
+    token = fields.get(b"correlation", fields.get(CORRELATION, b""))
+    return text(producer), text(token)
 
 
 def serializer_map(*serializers: Serializer) -> dict[str | bytes, Serializer]:

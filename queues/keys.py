@@ -25,6 +25,19 @@ class QueueKeys:
         """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
         return f"{PREFIX}:{{{self.name}}}:dedup:{key}"
 
+    def reply(self, producer_id: str) -> str:
+        """Reply stream of one producer: completions of the messages it asked about."""
+        return f"{PREFIX}:{{{self.name}}}:reply:{producer_id}"
+
+    @property
+    def reply_pattern(self) -> str:
+        """SCAN pattern matching every reply stream of the queue."""
+        return f"{PREFIX}:{{{self.name}}}:reply:*"
+
+    def producer_alive(self, producer_id: str) -> str:
+        """Heartbeat key of a producer with a reply stream (expires when it dies)."""
+        return f"{PREFIX}:{{{self.name}}}:producer:{producer_id}"
+
     def ordered_lock(self, group: str) -> str:
         """Key of the lock naming the active consumer of an ordered group."""
         return f"{PREFIX}:{{{self.name}}}:ordered:{group}"

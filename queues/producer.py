@@ -27,8 +27,10 @@ from queues.exceptions import (
     UnflushedMessages,
 )
 from queues.keys import REGISTRY, queue_keys
+from queues.notify import Published, ReplyListener
 from queues.scripts import Scripts
 from queues.serializers import Serializer, resolve
+from queues.types import Completion
 
 PIPELINE_CHUNK = 1_000
 
@@ -80,6 +82,7 @@ class Producer:
         durable_timeout: float = 1.0,
         on_unavailable: str = "raise",
         buffer_size: int = 10_000,
+        reply_ttl: float = 30.0,
     ) -> None:
         if on_unavailable not in ("raise", "buffer"):
             raise ValueError(f"on_unavailable must be 'raise' or 'buffer', got {on_unavailable!r}")
@@ -91,6 +94,10 @@ class Producer:
         self._buffer_lock = threading.Condition()
         self._flusher: threading.Thread | None = None
         self._closing = False
+        #: Names this producer's reply stream (completion notifications).
+        self.producer_id = uuid.uuid4().hex[:16]
+        self.reply_ttl = reply_ttl
+        self._replies: ReplyListener | None = None
         self.queue = queue
         self.keys = queue_keys(queue)
         self.client = connect(redis)
@@ -129,15 +136,44 @@ class Producer:
         delay: float | timedelta | None = None,
         at: datetime | float | None = None,
         dedup_key: str | None = None,
+        notify: bool = False,
     ) -> str:
         """Publish one message; return its stream id, or the ticket id of a delayed one.
 
         ``delay`` (seconds or timedelta) or ``at`` (datetime or epoch seconds) schedules it.
         With ``dedup_key``, a second publish with the same key within ``dedup_window``
-        returns the first id and publishes nothing.
+        returns the first id and publishes nothing. With ``notify``, the id returned is a
+        :class:`~queues.notify.Published` whose ``wait(timeout)`` returns how the message
+        ended (a Completion: ``done`` or ``dead``); ``on_completion`` subscribes to all.
         """
         fields = entries.encode(payload, self.serializer, headers, int(time.time() * 1000))
         due = delayed.due_ms(delay, at)
+        if notify:
+            listener = self._reply_listener()
+            token = uuid.uuid4().hex
+            fields[entries.REPLY] = self.producer_id
+            fields[entries.CORRELATION] = token
+            return Published(self._publish_fields(fields, due, dedup_key), token, listener)
+        return self._publish_fields(fields, due, dedup_key)
+
+    def on_completion(self, callback: Callable[[Completion], object]) -> None:
+        """Call ``callback(completion)`` (in the listener thread) for every message this
+        producer publishes with ``notify=True`` when it is done or dead-lettered."""
+        self._reply_listener().subscribe(callback)
+
+    def _reply_listener(self) -> ReplyListener:
+        with self._lock:
+            if self._replies is None:
+                self._replies = ReplyListener(
+                    self.client, self.keys, self.producer_id, self.reply_ttl
+                )
+        with unavailable_as_error(self.address):
+            self._replies.start()
+        return self._replies
+
+    def _publish_fields(
+        self, fields: entries.Fields, due: int | None, dedup_key: str | None
+    ) -> str:
         if self.on_unavailable == "buffer":
             with self._buffer_lock:
                 if self._buffer:  # keep order: queue up behind what is waiting
@@ -374,6 +410,9 @@ class Producer:
         """Flush the buffer (buffer mode; UnflushedMessages with the count left if Redis
         stays away for ``timeout`` seconds), then release a client made from a URL."""
         try:
+            if self._replies is not None:
+                self._replies.close()
+                self._replies = None
             left = self.flush(timeout)
             if left:
                 with self._buffer_lock:

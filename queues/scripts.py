@@ -15,6 +15,7 @@ NAMES = (
     "dead_letter",
     "delete_consumer",
     "move_due",
+    "notify",
     "ordered_lock",
     "ordered_takeover",
     "publish",
@@ -45,6 +46,7 @@ class Scripts:
         self.dead_letter = client.register_script(source("dead_letter"))
         self.delete_consumer = client.register_script(source("delete_consumer"))
         self.move_due = client.register_script(source("move_due"))
+        self.notify = client.register_script(source("notify"))
         self.ordered_lock = client.register_script(source("ordered_lock"))
         self.ordered_takeover = client.register_script(source("ordered_takeover"))
         self.publish = client.register_script(source("publish"))

@@ -31,6 +31,21 @@ class Message:
         return _from_ms(self.published_ms)
 
 
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """How a message published with ``notify=True`` ended: ``done`` (a handler returned) or
+    ``dead`` (dead-lettered, with the error)."""
+
+    id: str  # stream entry id
+    status: str
+    error: str | None
+    token: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "done"
+
+
 _MESSAGE_SLOTS = tuple(
     Message.__dict__[name].__set__
     for name in ("id", "payload", "headers", "deliveries", "queue", "group", "published_ms")

@@ -17,7 +17,7 @@ from typing import Any
 
 import redis
 
-from queues import claims, commands, deadletter, events
+from queues import claims, commands, deadletter, entries, events
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
@@ -357,7 +357,7 @@ class Consumer:
             if step.action == "ack":
                 self._acks.append(entry_id)
             else:
-                await self._dead_letter(entry_id, deliveries, step.reason, step.error, "")
+                await self._dead_letter(entry_id, deliveries, step.reason, step.error, "", fields)
             return
         try:
             result = self.handler(step)
@@ -372,10 +372,14 @@ class Consumer:
                     deadletter.MAX_DELIVERIES,
                     deadletter.describe(exc),
                     deadletter.traceback_tail(exc),
+                    fields,
                 )
             else:
                 await self._retry(entry_id, deliveries, exc)
             return
+        target = entries.reply_target(fields)
+        if target is not None:
+            await self._notify(target, entry_id, "done", "")
         self._acks.append(entry_id)
         self.stats.add("processed")
 
@@ -404,7 +408,13 @@ class Consumer:
             self.stats.add("retried")
 
     async def _dead_letter(
-        self, entry_id: str, deliveries: int, reason: str, error: str, trace: str
+        self,
+        entry_id: str,
+        deliveries: int,
+        reason: str,
+        error: str,
+        trace: str,
+        fields: Any = None,
     ) -> None:
         log.warning(
             "consumer %s: dead-lettering %s at delivery %d (%s): %s",
@@ -419,6 +429,18 @@ class Consumer:
         )
         if await self._scripts.dead_letter(keys=keys, args=args):
             self.stats.add("dead_lettered")
+            target = entries.reply_target(fields) if fields else None
+            if target is not None:
+                await self._notify(target, entry_id, "dead", error)
+
+    async def _notify(
+        self, target: tuple[str, str], entry_id: str, status: str, error: str
+    ) -> None:
+        keys, args = commands.notify_call(self.keys, target, entry_id, status, error)
+        try:
+            await self._scripts.notify(keys=keys, args=args)
+        except redis.RedisError as exc:
+            log.warning("consumer %s: could not notify producer %s: %s", self.name, target[0], exc)
 
     # ------------------------------------------------------------------ helper tasks
 
