@@ -1,39 +1,42 @@
 """Ingestion of library events (claimed, dead_lettered) into alert rows.
 
-The events are read THROUGH a consumer group ("streamwarden-dashboard") on each queue's
-events stream, so an event stays pending in Redis until its row is committed: a monitor that
-dies mid-ingestion leaves the rest pending, and the next ingester (same or another consumer
-name) picks them up. Rows are unique on (queue, event id), so an event delivered twice never
-makes a second row. Acks happen only after the database commit.
+The events are read THROUGH the library's consumer group reader (``Manager.read_events``,
+group "streamwarden-dashboard") on each queue's events stream, so an event stays pending in
+Redis until its row is committed: a monitor that dies mid-ingestion leaves the rest pending,
+and the next ingester (same consumer name at once, another one after ``TAKEOVER_IDLE_MS``)
+picks them up. Rows are unique on (queue, event id), so an event delivered twice never makes
+a second row. Acks (``Manager.ack_events``) happen only after the database commit.
 
-Key names and event types come from the library (``queues.keys``, ``queues.events``).
-TODO(library): the library has no consumer-group reader for its events yet, so the group
-reads are made here with redis-py; switch when it offers one (contract, Requests).
+The Manager is built by the library from the queue's Redis URL, so ``redis://``,
+``redis+sentinel://`` and ``redis+cluster://`` all work (on a cluster the library reads the
+streams per hash slot).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
-from typing import Any
+import time
+from collections.abc import Iterable, Sequence
 
-import redis
 from django.db import transaction
 
 from alerts.models import AlertKind
 from alerts.services import EventAlert, display_queue_name, record_event_alerts
+from queues import Manager
 from queues import events as library_events
+from queues.connection import socket_timeout
 from queues.keys import queue_keys
+from queues.types import Event
 
 logger = logging.getLogger(__name__)
 
 GROUP = "streamwarden-dashboard"
-#: Events per read; a storm is ingested in bounded chunks.
+#: Events per read and stream; a storm is ingested in bounded chunks.
 BATCH = 500
 #: Upper bound per call and queue so one call never stalls the monitor for long.
 MAX_PER_CALL = 20_000
-#: New rows of one batch pushed to live pages (the newest ones).
+#: New rows of one batch and queue pushed to live pages (the newest ones).
 LIVE_PER_BATCH = 20
 #: Pending events of another (dead) dashboard consumer are taken over after this idle time.
 TAKEOVER_IDLE_MS = 30_000
@@ -43,8 +46,8 @@ EVENT_KINDS = {
     library_events.DEAD_LETTERED: AlertKind.DEAD_LETTERED,
 }
 
-_clients: dict[str, redis.Redis] = {}
-_clients_lock = threading.Lock()
+_managers: dict[str, Manager] = {}
+_managers_lock = threading.Lock()
 
 
 def events_key(queue: str) -> str:
@@ -52,102 +55,65 @@ def events_key(queue: str) -> str:
     return queue_keys(queue).events
 
 
-def _client(redis_url: str) -> redis.Redis:
-    with _clients_lock:
-        client = _clients.get(redis_url)
-        if client is None:
-            client = redis.Redis.from_url(
-                redis_url, socket_connect_timeout=2.0, socket_timeout=10.0
-            )
-            _clients[redis_url] = client
-        return client
+def manager(redis_url: str) -> Manager:
+    """The cached library Manager of ``redis_url`` (any URL form the library accepts).
+
+    Raises ``queues.QueueUnavailable`` when a cluster cannot be reached (a cluster client
+    fetches its slot map when created); nothing is cached then, the next call tries again.
+    """
+    with _managers_lock:
+        found = _managers.get(redis_url)
+        if found is None:
+            found = Manager(redis=redis_url)
+            _managers[redis_url] = found
+        return found
 
 
-def _ensure_group(client: redis.Redis, key: str) -> None:
-    try:
-        client.xgroup_create(key, GROUP, id="0", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+def reset_managers() -> None:
+    """Close and forget the cached Managers (tests that replace their Redis servers)."""
+    with _managers_lock:
+        for cached in _managers.values():
+            cached.close()
+        _managers.clear()
 
 
-def _text(value: Any) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+def _store(events: Iterable[Event]) -> int:
+    """Create the rows of one batch in one transaction; returns the rows created.
 
-
-def _store(queue: str, entries: Iterable[tuple[Any, dict[Any, Any]]]) -> tuple[list[str], int]:
-    """Create the rows of one batch in one transaction; returns (event ids, rows created)."""
-    name = display_queue_name(library_queue=queue)
-    ids: list[str] = []
-    events: list[EventAlert] = []
-    for raw_id, raw_fields in entries:
-        event_id = _text(raw_id)
-        ids.append(event_id)
-        if not raw_fields:  # entry deleted from the stream while pending
-            continue
-        fields = {_text(k): _text(v) for k, v in raw_fields.items()}
-        kind = EVENT_KINDS.get(fields.get("type", ""))
+    Events that are not alerts (retried, replayed, ...) are skipped; ``event.queue`` is the
+    library queue, mapped to its QueueDefinition's display name.
+    """
+    by_queue: dict[str, list[EventAlert]] = {}
+    names: dict[str, str] = {}
+    for event in events:
+        kind = EVENT_KINDS.get(event.type)
         if kind is None:
-            continue  # other library events (retried, ...) are not alerts
-        events.append(
+            continue  # other library events are not alerts
+        if event.queue not in names:
+            names[event.queue] = display_queue_name(library_queue=event.queue)
+        by_queue.setdefault(event.queue, []).append(
             EventAlert(
                 kind=kind,
-                queue=name,
-                event_id=event_id,
-                group=fields.get("group", ""),
-                message_id=fields.get("id", ""),
-                details=fields,
+                queue=names[event.queue],
+                event_id=event.id,
+                group=event.group or "",
+                message_id=event.message_id or "",
+                details=dict(event.fields),
             )
         )
-    with transaction.atomic():
-        created = record_event_alerts(events=events, publish_newest=LIVE_PER_BATCH)
-    return ids, created
-
-
-def _ingest_batch(client: redis.Redis, queue: str, key: str, entries: list[Any]) -> tuple[int, int]:
-    if not entries:
-        return 0, 0
-    ids, created = _store(queue, entries)
-    # Only after the commit: an ingester killed before this line leaves them pending.
-    client.xack(key, GROUP, *ids)
-    return len(ids), created
-
-
-def _read(client: redis.Redis, key: str, consumer_name: str, start: str) -> list[Any]:
-    reply: Any = client.xreadgroup(GROUP, consumer_name, {key: start}, count=BATCH)
-    if not reply:
-        return []
-    return list(reply[0][1])
-
-
-def _ingest_queue(client: redis.Redis, queue: str, consumer_name: str) -> int:
-    key = events_key(queue)
-    _ensure_group(client, key)
     created = 0
-    handled = 0
-    # 1. Our own pending events (we died after reading, before acking).
-    while handled < MAX_PER_CALL:
-        n, c = _ingest_batch(client, queue, key, _read(client, key, consumer_name, "0"))
-        handled, created = handled + n, created + c
-        if n == 0:
-            break
-    # 2. Pending events of another dashboard consumer that went away.
-    cursor = "0-0"
-    while handled < MAX_PER_CALL:
-        reply = client.xautoclaim(
-            key, GROUP, consumer_name, TAKEOVER_IDLE_MS, start_id=cursor, count=BATCH
-        )
-        cursor = _text(reply[0])
-        n, c = _ingest_batch(client, queue, key, list(reply[1]))
-        handled, created = handled + n, created + c
-        if cursor == "0-0":
-            break
-    # 3. New events.
-    while handled < MAX_PER_CALL:
-        n, c = _ingest_batch(client, queue, key, _read(client, key, consumer_name, ">"))
-        handled, created = handled + n, created + c
-        if n < BATCH:
-            break
+    with transaction.atomic():
+        for alerts in by_queue.values():
+            created += record_event_alerts(events=alerts, publish_newest=LIVE_PER_BATCH)
+    return created
+
+
+def _ingest(found: list[Event], manager: Manager) -> int:
+    if not found:
+        return 0
+    created = _store(found)
+    # Only after the commit: an ingester killed before this line leaves them pending.
+    manager.ack_events(GROUP, found)
     return created
 
 
@@ -156,26 +122,50 @@ def ingest_events(
 ) -> int:
     """Turn new claimed / dead_lettered events of ``queues`` into alert rows; rows created.
 
+    Reads, in this order, this consumer's own pending events (it died before acking), those
+    of another dashboard consumer idle longer than ``TAKEOVER_IDLE_MS``, then new events;
+    at most ``MAX_PER_CALL`` events per queue per call.
     Blocking: only when nothing was found and ``block_ms`` > 0, for at most ``block_ms``.
     Thread-safety: one call at a time per ``consumer_name``. Idempotent on (queue, event id).
-    Raises redis-py connection errors when the Redis is down (the monitor reports those).
+    Raises ``queues.QueueUnavailable`` (a ``ConnectionError``) when the Redis is down (the
+    monitor reports it); a group lost with the data (NOGROUP) is recreated by the library.
     """
-    client = _client(redis_url)
+    mgr = manager(redis_url)
+    handled = dict.fromkeys(queues, 0)
+    active: list[str] = list(handled)
     created = 0
-    for queue in queues:
-        try:
-            created += _ingest_queue(client, queue, consumer_name)
-        except redis.ResponseError as exc:
-            if "NOGROUP" not in str(exc):
-                raise
-            # The stream or group vanished (data-losing restart): recreate and go on.
-            logger.warning("events group of %s vanished; recreating it", queue)
-            created += _ingest_queue(client, queue, consumer_name)
+    while active:
+        found = mgr.read_events(
+            active, GROUP, consumer_name, count=BATCH, claim_idle_ms=TAKEOVER_IDLE_MS
+        )
+        if not found:
+            break
+        created += _ingest(found, mgr)
+        for event in found:
+            handled[event.queue] = handled.get(event.queue, 0) + 1
+        active = [q for q in active if handled[q] < MAX_PER_CALL]
     if created == 0 and block_ms > 0 and queues:
-        streams: Any = {events_key(q): ">" for q in queues}
-        reply: Any = client.xreadgroup(GROUP, consumer_name, streams, count=BATCH, block=block_ms)
-        by_key = {events_key(q): q for q in queues}
-        for raw_key, entries in reply or []:
-            key = _text(raw_key)
-            created += _ingest_batch(client, by_key[key], key, list(entries))[1]
+        created = _wait_for_events(mgr, queues, consumer_name, block_ms)
     return created
+
+
+def _wait_for_events(mgr: Manager, queues: Sequence[str], consumer_name: str, block_ms: int) -> int:
+    """Block up to ``block_ms`` for events; ingest the first batch that arrives."""
+    # A blocking read must return before the client's socket read gives up on it.
+    read_timeout = socket_timeout(mgr.client)
+    step = block_ms if read_timeout is None else max(10, int(read_timeout * 1000) - 500)
+    deadline = time.monotonic() + block_ms / 1000
+    while True:
+        remaining = int((deadline - time.monotonic()) * 1000)
+        if remaining <= 0:
+            return 0
+        found = mgr.read_events(
+            queues,
+            GROUP,
+            consumer_name,
+            count=BATCH,
+            block_ms=min(remaining, step),
+            claim_idle_ms=TAKEOVER_IDLE_MS,
+        )
+        if found:
+            return _ingest(found, mgr)

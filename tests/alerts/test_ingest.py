@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import redis
 
 from alerts.ingest import GROUP, events_key, ingest_events
 from alerts.models import Alert, AlertKind
+from queues import Manager, QueueUnavailable
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,13 +39,14 @@ def test_sigkilled_consumer_holding_20_messages_gives_20_claimed_alerts(
 
 def _crash_mid_ingestion(redis_url: str, queue: str, consumer: str, stored: int) -> int:
     """What a monitor killed mid-ingestion leaves: events read, some rows committed, no ack."""
-    from alerts.ingest import _ensure_group, _store
+    from alerts.ingest import _store
 
-    client = redis.Redis.from_url(redis_url)
-    _ensure_group(client, events_key(queue))
-    entries = client.xreadgroup(GROUP, consumer, {events_key(queue): ">"}, count=1000)[0][1]
-    _ids, created = _store(queue, entries[:stored])  # committed, then SIGKILL before XACK
-    return created
+    manager = Manager(redis=redis_url)
+    try:
+        events = manager.read_events([queue], GROUP, consumer, count=1000)
+    finally:
+        manager.close()
+    return _store(events[:stored])  # committed, then SIGKILL before the ack
 
 
 def test_monitor_restarted_mid_ingestion_duplicates_nothing(
@@ -122,3 +127,84 @@ def test_alerts_use_the_queue_definition_display_name(redis_url: str, queue_name
 
     alert = Alert.objects.get()
     assert (alert.queue, alert.details["queue"]) == ("orders", queue_name)
+
+
+def _claimed(client: redis.Redis, queue: str, message_id: str) -> None:
+    client.xadd(events_key(queue), {"type": "claimed", "queue": queue, "id": message_id})
+
+
+def test_a_data_losing_redis_restart_recreates_the_group_and_goes_on(
+    redis_url: str, queue_name: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    _claimed(client, queue_name, "1-0")
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 1
+    client.flushall()  # Redis came back empty: the events stream and its group are gone
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 0
+    _claimed(client, queue_name, "2-0")
+
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 1
+    assert sorted(Alert.objects.values_list("message_id", flat=True)) == ["1-0", "2-0"]
+    assert client.xpending(events_key(queue_name), GROUP)["pending"] == 0
+
+
+def test_several_queues_are_ingested_in_one_call(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    queues = [f"multi-{i}" for i in range(3)]
+    for i, queue in enumerate(queues):
+        for n in range(i + 1):
+            _claimed(client, queue, f"{n + 1}-0")
+
+    assert ingest_events(redis_url=redis_url, queues=queues, consumer_name="m") == 6
+    for i, queue in enumerate(queues):
+        assert Alert.objects.filter(queue=queue).count() == i + 1
+        assert client.xpending(events_key(queue), GROUP)["pending"] == 0
+
+
+def test_one_call_ingests_at_most_max_per_call_events_per_queue(
+    redis_url: str, queue_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("alerts.ingest.BATCH", 4)
+    monkeypatch.setattr("alerts.ingest.MAX_PER_CALL", 8)
+    client = redis.Redis.from_url(redis_url)
+    for n in range(10):
+        _claimed(client, queue_name, f"{n + 1}-0")
+
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 8
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 2
+
+
+def test_a_blocking_read_returns_with_events_that_arrive_while_it_waits(
+    redis_url: str, queue_name: str
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    assert ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m") == 0
+    timer = threading.Timer(0.3, _claimed, args=(client, queue_name, "3-0"))
+    timer.start()
+    started = time.monotonic()
+    try:
+        created = ingest_events(
+            redis_url=redis_url, queues=[queue_name], consumer_name="m", block_ms=5000
+        )
+    finally:
+        timer.join()
+    assert created == 1
+    assert 0.2 < time.monotonic() - started < 4.0
+
+
+def test_a_blocking_read_longer_than_the_socket_timeout_waits_it_out(
+    redis_url: str, queue_name: str
+) -> None:
+    started = time.monotonic()
+    assert (
+        ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m", block_ms=2500)
+        == 0
+    )
+    assert 2.4 < time.monotonic() - started < 4.0
+
+
+def test_an_unreachable_redis_raises_queue_unavailable(private_redis, queue_name: str) -> None:
+    url = private_redis.url
+    private_redis.stop()
+    with pytest.raises(QueueUnavailable):
+        ingest_events(redis_url=url, queues=[queue_name], consumer_name="m")
