@@ -47,7 +47,7 @@ from queues.connection import (
 from queues.entries import text
 from queues.exceptions import OrderedConsumerActive, QueueUnavailable
 from queues.health import evicts_keys
-from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
+from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import Message
@@ -138,9 +138,35 @@ class Consumer:
         ordered: bool = False,
         on_active: str = "wait",
         lock_ttl: float | None = None,
+        priorities: int = 1,
+        level: int = 0,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
+        # what a priority level's engine is built with (see priorities=)
+        self._settings: dict[str, Any] = {
+            "name": name or default_name(),
+            "claim_idle": claim_idle,
+            "max_deliveries": max_deliveries,
+            "concurrency": concurrency,
+            "batch_size": batch_size,
+            "block_ms": block_ms,
+            "backoff_base": backoff_base,
+            "backoff_max": backoff_max,
+            "backoff_jitter": backoff_jitter,
+            "claim_interval": claim_interval,
+            "claim_batch": claim_batch,
+            "heartbeat_interval": heartbeat_interval,
+            "ack_interval": ack_interval,
+            "start_id": start_id,
+            "serializer": serializer,
+            "shutdown_timeout": shutdown_timeout,
+            "handler_timeout": handler_timeout,
+            "handle_signals": False,
+            "move_batch": move_batch,
+            "move_interval": move_interval,
+        }
+        name = self._settings["name"]
         for label, value in (
             ("claim_idle", claim_idle),
             ("backoff_max", backoff_max),
@@ -165,8 +191,15 @@ class Consumer:
             raise ValueError(f"on_active must be 'wait' or 'exit', got {on_active!r}")
         if backoff_base < 0 or not 0 <= backoff_jitter < 1:
             raise ValueError("backoff_base must be >= 0 and backoff_jitter in [0, 1)")
+        if not isinstance(priorities, int) or not 1 <= priorities <= MAX_PRIORITY + 1:
+            raise ValueError(f"priorities must be 1..{MAX_PRIORITY + 1}, got {priorities!r}")
+        if priorities > 1 and (ordered or level):
+            raise ValueError("priorities= cannot be combined with ordered=True or level=")
         self.queue = queue
-        self.keys = queue_keys(queue)
+        #: The priority level this consumer reads (0: the main stream).
+        self.level = level
+        self.priorities = priorities
+        self.keys = queue_keys(queue, level)
         self.group = validate_name(group, "group name")
         self.name = validate_name(name or default_name(), "consumer name")
         if self.name == RETRY_CONSUMER:
@@ -218,6 +251,13 @@ class Consumer:
         self._holding = False
         self._own_pending = True
         self._ordered_failure: tuple[int, Exception] | None = None
+        #: With priorities=N: one engine per level, highest first (this object is level 0).
+        self._engines: list[Consumer] = [self]
+        if priorities > 1:
+            self._engines = [
+                Consumer(queue, group, handler, self.client, **{**self._settings, "level": lvl})
+                for lvl in range(priorities - 1, 0, -1)
+            ] + [self]
         self.serializer = resolve(serializer)
         self._serializers = entries.serializer_map(JSON, self.serializer)
         self._scripts = Scripts(self.client)
@@ -257,8 +297,11 @@ class Consumer:
         self._stop.clear()
         restore = self._install_signal_handlers()
         try:
-            self._start_threads(mover=not burst)
-            if self.ordered:
+            for engine in self._engines:
+                engine._start_threads(mover=not burst)
+            if len(self._engines) > 1:
+                self._run_priorities(burst)
+            elif self.ordered:
                 self._run_ordered(burst)
             elif burst:
                 self._run_burst()
@@ -266,6 +309,10 @@ class Consumer:
                 self._run_forever()
         finally:
             try:
+                for engine in self._engines:
+                    if engine is not self:
+                        engine._stop.set()
+                        engine._shut_down()
                 self._shut_down()
             finally:
                 restore()
@@ -333,6 +380,85 @@ class Consumer:
             except Exception:
                 log.exception("consumer %s: unexpected error in the consumer loop", self.name)
                 self._stop.wait(backoff.next())
+
+    def _run_priorities(self, burst: bool) -> None:
+        """Several priority levels: each turn reads every level, higher levels first, with
+        a guaranteed weighted share (level L weighs 2**L) and spare capacity going to the
+        highest level that has more, so low levels slow down but never starve."""
+        backoff = Backoff(base=0.1, cap=2.0)
+        weights = [2**engine.level for engine in self._engines]
+        total = sum(weights)
+        shares = [max(1, self.batch_size * w // total) for w in weights]
+        if burst:
+            for engine in self._engines:
+                engine._claims.rescan_now()
+        while not self._stop.is_set():
+            try:
+                for engine in self._engines:
+                    if not engine._ready:
+                        engine._start_up()
+                found = 0
+                for engine in self._engines:
+                    if burst:
+                        found += engine._move_due()[0]
+                    if engine._rescan.is_set():
+                        engine._rescan.clear()
+                        engine._claims.rescan_now()
+                    if engine._claims.due(time.monotonic()):
+                        found += engine._claim(engine._wait_free())
+                room = self.batch_size
+                for engine, share in zip(self._engines, shares, strict=True):
+                    got = engine._read(min(share, engine._wait_free()), None)
+                    found += got
+                    room -= got
+                for engine in self._engines:  # spare room: highest level with more first
+                    if room <= 0:
+                        break
+                    got = engine._read(min(room, engine._wait_free()), None)
+                    found += got
+                    room -= got
+                if found == 0:
+                    if burst:
+                        for engine in self._engines:
+                            engine._wait_idle(None)
+                            engine._flush_acks()
+                        return
+                    self._block_on_all_levels()
+                backoff.reset()
+            except redis.ResponseError as exc:
+                if is_nogroup(exc):
+                    for engine in self._engines:
+                        engine._ready = False
+                    continue
+                if burst:
+                    raise
+                log.exception("consumer %s: unexpected Redis error", self.name)
+                self._stop.wait(backoff.next())
+            except UNAVAILABLE_ERRORS as exc:
+                if burst:
+                    raise QueueUnavailable(self.address, str(exc)) from exc
+                log.warning(
+                    "consumer %s: Redis at %s unavailable (%s)", self.name, self.address, exc
+                )
+                self._stop.wait(backoff.next())
+
+    def _block_on_all_levels(self) -> None:
+        """Nothing anywhere: one blocking XREADGROUP over every level's stream."""
+        now = time.monotonic()
+        limit = float(self.block_ms)
+        for engine in self._engines:
+            limit = min(limit, (engine._claims.next_at - now) * 1000)
+            if engine._next_due_at is not None:
+                limit = min(limit, (engine._next_due_at - now) * 1000 + 10)
+        if limit < 1:
+            return
+        by_stream = {engine.keys.stream: engine for engine in self._engines}
+        reply: Any = self.client.xreadgroup(
+            self.group, self.name, dict.fromkeys(by_stream, ">"), count=1, block=int(limit)
+        )
+        for stream, rows in reply or []:
+            engine = by_stream[text(stream)]
+            engine._dispatch([_Work(text(i), f or {}, 1) for i, f in rows])
 
     def _run_ordered(self, burst: bool) -> None:
         """Ordered mode: hold the group's lock, take over inactive predecessors' pending

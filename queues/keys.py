@@ -54,14 +54,22 @@ def validate_name(name: str, what: str = "queue name") -> str:
     return name
 
 
-def queue_keys(name: str) -> QueueKeys:
-    """All keys of queue ``name``."""
+#: Priority levels a queue may have: 0 (the main stream, the default) to MAX_PRIORITY.
+MAX_PRIORITY = 9
+
+
+def queue_keys(name: str, level: int = 0) -> QueueKeys:
+    """All keys of queue ``name``; for a priority ``level`` above 0, its own stream and
+    delayed set (``sw:{Q}:stream:p<level>``), sharing the dead letters and events."""
     validate_name(name)
+    if not isinstance(level, int) or not 0 <= level <= MAX_PRIORITY:
+        raise ValueError(f"priority level must be an integer 0..{MAX_PRIORITY}, got {level!r}")
     tag = f"{PREFIX}:{{{name}}}"
+    suffix = f":p{level}" if level else ""
     return QueueKeys(
         name=name,
-        stream=f"{tag}:stream",
-        delayed=f"{tag}:delayed",
+        stream=f"{tag}:stream{suffix}",
+        delayed=f"{tag}:delayed{suffix}",
         dead=f"{tag}:dead",
         events=f"{tag}:events",
     )

@@ -83,6 +83,7 @@ class Producer:
         on_unavailable: str = "raise",
         buffer_size: int = 10_000,
         reply_ttl: float = 30.0,
+        priority: int = 0,
     ) -> None:
         if on_unavailable not in ("raise", "buffer"):
             raise ValueError(f"on_unavailable must be 'raise' or 'buffer', got {on_unavailable!r}")
@@ -99,7 +100,10 @@ class Producer:
         self.reply_ttl = reply_ttl
         self._replies: ReplyListener | None = None
         self.queue = queue
-        self.keys = queue_keys(queue)
+        #: Priority level this producer publishes at (0 = the main stream; consumers with
+        #: ``priorities=`` above it drain higher levels first).
+        self.priority = priority
+        self.keys = queue_keys(queue, priority)
         self.client = connect(redis)
         self._owns_client = self.client is not redis
         self.address = address(self.client)

@@ -1,0 +1,82 @@
+"""Priorities: a queue's levels are streams sharing its hash tag; a consumer with
+``priorities=N`` drains higher levels first, yet every level gets a share of every read."""
+
+from __future__ import annotations
+
+import pytest
+
+from queues import Consumer, Manager, Message, Producer
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, Recorder, Runner, wait_for
+
+
+def test_higher_levels_drain_first_and_the_lowest_is_never_starved(
+    redis_url: str, queue_name: str
+) -> None:
+    for level, count in ((0, 20), (1, 200), (2, 2_000)):
+        producer = Producer(queue_name, redis=redis_url, priority=level)
+        producer.publish_many([{"level": level, "n": n} for n in range(count)])
+        producer.close()
+    recorder = Recorder()
+    Consumer(queue_name, "g", recorder, redis_url, priorities=3, batch_size=10, **FAST).run(
+        burst=True
+    )
+    levels = [p["level"] for p in recorder.payloads()]
+    assert len(levels) == 2_220 and len(set(recorder.ids())) == 2_220
+    position = {lvl: [i for i, v in enumerate(levels) if v == lvl] for lvl in (0, 1, 2)}
+    print(
+        f"\nlast handled: level 2 at #{position[2][-1]}, level 1 at #{position[1][-1]}, "
+        f"level 0 at #{position[0][-1]} of 2 220"
+    )
+    # weights 4:2:1 of a batch of 10 -> 5/2/1 a turn, spare room to the highest with more
+    assert position[0][-1] < 300, "the lowest level kept moving under a flood above it"
+    assert position[1][-1] < 1_200 < position[2][-1], "level 2 still had the most share"
+    for lvl in (0, 1, 2):  # in order within a level
+        ns = [p["n"] for p in recorder.payloads() if p["level"] == lvl]
+        assert ns == sorted(ns)
+
+
+def test_each_level_retries_dead_letters_and_delays_on_its_own_stream(
+    redis_url: str, queue_name: str, manager: Manager, runner: Runner
+) -> None:
+    seen: list[tuple[object, int]] = []
+
+    def handle(message: Message) -> None:
+        seen.append((message.payload, message.deliveries))
+        if message.payload == "bad":
+            raise RuntimeError("no")
+
+    high = Producer(queue_name, redis=redis_url, priority=2)
+    runner.start(
+        Consumer(
+            queue_name,
+            "g",
+            handle,
+            redis_url,
+            priorities=3,
+            max_deliveries=2,
+            backoff_base=0.05,
+            **FAST,
+        )
+    )
+    high.publish("bad")
+    high.publish("later", delay=0.2)
+    wait_for(lambda: manager.dead_letters(queue_name), 10, message="dead-lettered")
+    wait_for(lambda: ("later", 1) in seen, 5, message="delayed delivered")
+    assert [d for p, d in seen if p == "bad"] == [1, 2]
+    [dead] = manager.dead_letters(queue_name)
+    assert dead.error == "RuntimeError: no"
+    client = manager.client
+    assert client.xlen(queue_keys(queue_name, 2).stream) == 2
+    assert (
+        not client.exists(queue_keys(queue_name).stream)
+        or client.xlen(queue_keys(queue_name).stream) == 0
+    )
+    high.close()
+
+
+def test_priority_settings_are_validated(redis_url: str) -> None:
+    with pytest.raises(ValueError, match="priority level"):
+        Producer("q", redis=redis_url, priority=10)
+    with pytest.raises(ValueError, match="priorities"):
+        Consumer("q", "g", print, redis_url, priorities=2, ordered=True)
