@@ -60,3 +60,24 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 )
             )
     return errors
+
+
+@checks.register()
+def check_notifications_redis_url(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """alerts.E003: the notifications Redis URL has a scheme the library does not know."""
+    from queues.connection import CLUSTER_SCHEMES, EXPECTED_URLS, SENTINEL_SCHEME, SINGLE_SCHEMES
+
+    url = conf.notifications_redis_url()
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme in (*SINGLE_SCHEMES, SENTINEL_SCHEME, *CLUSTER_SCHEMES):
+        return []
+    return [
+        checks.Error(
+            f"STREAMWARDEN_NOTIFICATIONS_REDIS_URL (or REDIS_URL) has an unknown scheme "
+            f"{scheme + '://' if scheme else '(none)'!r}.",
+            hint=f"Expected {EXPECTED_URLS}.",
+            id="alerts.E003",
+        )
+    ]

@@ -40,7 +40,10 @@ def notifications_queue() -> str:
 def notifications_redis_url() -> str:
     """Redis carrying the notifications queue (``STREAMWARDEN_NOTIFICATIONS_REDIS_URL``).
 
-    Defaults to ``REDIS_URL``: the dashboard's own Redis.
+    Defaults to ``REDIS_URL``: the dashboard's own Redis. Any URL the library accepts:
+    ``redis://``, ``rediss://``, ``unix://``, ``redis+sentinel://host:port[,...]/service[/db]``
+    or ``redis+cluster://host:port[,...]``; the notifier connects only through the library's
+    Producer and Consumer (``alerts.outbox``, ``alerts.notifier``).
     """
     url = getattr(settings, "STREAMWARDEN_NOTIFICATIONS_REDIS_URL", "") or settings.REDIS_URL
     return str(url)

@@ -3,6 +3,10 @@
 ``enqueue`` publishes with the library's Producer (a delayed publish for a retry), and the
 notifier reads them with a library Consumer (``alerts.notifier``), so a job survives a
 notifier restart and a retry's wait lives in Redis, not in a sleeping process.
+
+The Redis is ``conf.notifications_redis_url()``, handed to the library as a URL: a single
+server, a Sentinel-monitored master (``redis+sentinel://``, found again after a failover) or
+a Redis Cluster (``redis+cluster://``) all work, with the library's bounded timeouts.
 """
 
 from __future__ import annotations
@@ -21,12 +25,24 @@ _lock = threading.Lock()
 
 
 def producer() -> Producer:
-    """The (cached, thread-safe) Producer of the configured notifications queue."""
+    """The (cached, thread-safe) Producer of the configured notifications queue.
+
+    Raises ``queues.QueueUnavailable`` when a cluster URL cannot be reached (a cluster
+    client fetches its slot map when created); nothing is cached then.
+    """
     key = (conf.notifications_redis_url(), conf.notifications_queue())
     with _lock:
         if key not in _producers:
             _producers[key] = Producer(key[1], redis=key[0])
         return _producers[key]
+
+
+def reset_producers() -> None:
+    """Close and forget the cached Producers (tests that replace their Redis servers)."""
+    with _lock:
+        for cached in _producers.values():
+            cached.close()
+        _producers.clear()
 
 
 def enqueue(job: dict[str, Any], *, delay: float | None = None) -> str:

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core import checks
 from django.test import Client
 
-from alerts.checks import check_channel_backends, check_settings
+from alerts.checks import check_channel_backends, check_notifications_redis_url, check_settings
 from alerts.models import NotificationChannel
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,24 @@ def test_system_check_E001_names_a_channel_with_an_unknown_backend() -> None:
 def test_system_check_E002_refuses_a_non_positive_window(settings) -> None:
     settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = "soon"
     assert [e.id for e in check_settings()] == ["alerts.E002"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1:6379/0",
+        "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster",
+        "redis+cluster://127.0.0.1:7000,127.0.0.1:7001",
+    ],
+)
+def test_system_check_E003_accepts_every_library_url_form(settings, url: str) -> None:
+    settings.STREAMWARDEN_NOTIFICATIONS_REDIS_URL = url
+    assert check_notifications_redis_url() == []
+
+
+def test_system_check_E003_names_an_unknown_notifications_url_scheme(settings) -> None:
+    settings.STREAMWARDEN_NOTIFICATIONS_REDIS_URL = "sentinel://:pw@127.0.0.1:26379/mymaster"
+    (error,) = check_notifications_redis_url()
+    assert error.id == "alerts.E003"
+    assert "'sentinel://'" in error.msg and "pw" not in error.msg
+    assert "redis+sentinel://" in (error.hint or "")
