@@ -1,6 +1,7 @@
 """Two Daphne processes and two monitors against one Redis (lease + channels-redis): a
-websocket client on either web server sees live updates, and when the active monitor is
-SIGKILLed the updates resume within the lease time (the standby takes over)."""
+websocket client, and a real Chromium page, on either web server sees live updates, and
+when the active monitor is SIGKILLed the updates resume within the lease time (the standby
+takes over)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import websockets
 
 from dashboard.monitor.lease import LEASE_KEY
 from queues import Manager, Producer
+from tests.live_stack import launch_chromium, require_chromium
 from tests.redis_process import RedisServer, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -225,3 +227,83 @@ async def test_either_web_server_pushes_live_updates_and_they_resume_after_the_m
         for task in readers:
             task.cancel()
     producer.close()
+
+
+# Records every value the overview's length cell of one queue shows, with Date.now(), so
+# the resume time is read from the DOM change itself rather than from a polling loop.
+LENGTH_OBSERVER = """
+(queue) => {
+  const row = document.querySelector(`tr[data-queue="${CSS.escape(queue)}"]`);
+  const cell = row.querySelector('[data-field="length"]');
+  window.__lengths = [[Date.now(), cell.textContent.trim()]];
+  new MutationObserver(() => {
+    const text = cell.textContent.trim();
+    if (text !== window.__lengths[window.__lengths.length - 1][1]) {
+      window.__lengths.push([Date.now(), text]);
+    }
+  }).observe(row, {childList: true, characterData: true, subtree: true});
+  window.__noReload = 1;
+}
+"""
+
+
+def _first_shown(page: Any, text: str, since_ms: float) -> float | None:
+    """Date.now() of the first time the length cell showed ``text`` after ``since_ms``."""
+    for at, shown in page.evaluate("window.__lengths"):
+        if at >= since_ms and shown == text:
+            return float(at)
+    return None
+
+
+@pytest.mark.browser
+def test_a_browser_on_either_web_server_sees_the_overview_resume_after_the_monitor_dies(
+    web: Web,
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    require_chromium()
+    producer = Producer(web.queue, redis=web.redis.url)
+    Manager(redis=web.redis.url).create_group(web.queue, "billing", start="0")
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        pages = []
+        for port in web.ports:
+            base = f"http://127.0.0.1:{port}"
+            context = browser.new_context()  # one browser profile per web server
+            context.add_cookies([{"name": "sessionid", "value": web.session, "url": base}])
+            page = context.new_page()
+            page.goto(base + "/")
+            expect(page.locator('[data-field="live"]')).to_have_text("connected", timeout=10_000)
+            page.evaluate(LENGTH_OBSERVER, "orders")
+            pages.append(page)
+        cells = [p.locator('tr[data-queue="orders"] [data-field="length"]') for p in pages]
+
+        producer.publish_many(list(range(5)))
+        for cell in cells:
+            expect(cell).to_have_text("5", timeout=10_000)
+
+        holder = _lease_pid(web.redis)
+        assert holder in web.monitors
+        standby = next(pid for pid in web.monitors if pid != holder)
+        killed_ms = time.time() * 1000
+        os.kill(holder, signal.SIGKILL)
+        web.monitors[holder].wait(5)
+        producer.publish_many(list(range(3)))  # length 8: only a live monitor can tell
+
+        for cell in cells:
+            expect(cell).to_have_text("8", timeout=(LEASE_TTL + 5) * 1000)
+        resumed = []
+        for page in pages:
+            shown = _first_shown(page, "8", killed_ms)
+            assert shown is not None, page.evaluate("window.__lengths")
+            resumed.append((shown - killed_ms) / 1000)
+            assert page.evaluate("window.__noReload") == 1, "the overview reloaded"
+        browser.close()
+    producer.close()
+    assert _lease_pid(web.redis) == standby
+    print(
+        f"\nChromium overview resumed {resumed[0]:.2f} s / {resumed[1]:.2f} s after SIGKILL of "
+        f"the active monitor on web servers :{web.ports[0]} / :{web.ports[1]} "
+        f"(lease ttl {LEASE_TTL} s, poll {POLL} s)"
+    )
+    assert max(resumed) <= LEASE_TTL + 3 * POLL + 0.5
