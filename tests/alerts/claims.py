@@ -3,6 +3,7 @@
 A child process runs a library Consumer whose handler hangs, so it holds messages; the test
 SIGKILLs it, and a rescuer Consumer (short ``claim_idle``) claims them, which writes one
 ``claimed`` event per message to the queue's events stream in the same atomic step.
+Every URL form of the library works (single server, ``redis+sentinel://``, ``redis+cluster://``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ import signal
 import subprocess
 import sys
 
-import redis
-
 from queues import Consumer, Producer
+from queues.connection import connect
 from queues.keys import queue_keys
 from tests.redis_process import wait_for
 
@@ -67,7 +67,7 @@ def kill_consumer_holding(redis_url: str, queue: str, group: str, count: int) ->
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     wait_for(lambda: client.xpending(stream_key(queue), group)["pending"] == count)
     client.close()
 
@@ -84,7 +84,7 @@ def claim_all(redis_url: str, queue: str, group: str, *, claim_idle: float = 0.3
         claim_idle=claim_idle,
         handle_signals=False,
     )
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     try:
         # Claimable once idle: the SIGKILLed holder's heartbeat no longer touches them.
         wait_for(
