@@ -251,6 +251,7 @@ class Consumer:
         self._holding = False
         self._own_pending = True
         self._ordered_failure: tuple[int, Exception] | None = None
+        self._waiting_for = ""
         #: With priorities=N: one engine per level, highest first (this object is level 0).
         self._engines: list[Consumer] = [self]
         if priorities > 1:
@@ -515,12 +516,14 @@ class Consumer:
         if holder != self.name:
             if self.on_active == "exit":
                 raise OrderedConsumerActive(self.queue, self.group, holder)
-            log.info(
-                "consumer %s: %r is the active consumer of ordered group %r; waiting",
-                self.name,
-                holder,
-                self.group,
-            )
+            if holder != self._waiting_for:  # say it once per holder, not every poll
+                self._waiting_for = holder
+                log.info(
+                    "consumer %s: %r is the active consumer of ordered group %r; waiting",
+                    self.name,
+                    holder,
+                    self.group,
+                )
             self._stop.wait(min(1.0, self.lock_ttl / 3))
             return False
         self._holding = True
