@@ -42,27 +42,41 @@ def measure(contender: Contender, url: str, n: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     server = RedisServer().start()
     try:
         url = server.url
         version = server.client().info("server")["redis_version"]
-        rows = []
-        for contender in _contenders():
-            runs = [measure(contender, url, args.messages) for _ in range(args.repeat)]
-            produce = statistics.median(r[0] for r in runs)
-            consume = statistics.median(r[1] for r in runs)
-            rows.append((contender, produce, consume))
-            print(f"  measured {contender.name}: {produce:,.0f} / {consume:,.0f} msg/s", flush=True)
+        contenders = _contenders()
+        runs: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
+        # Rounds interleave the contenders, so a slow spell of a shared machine hits all of
+        # them alike instead of whichever happened to run then.
+        for round_no in range(args.repeat):
+            for contender in contenders:
+                result = measure(contender, url, args.messages)
+                runs[contender.name].append(result)
+                print(
+                    f"  round {round_no + 1} {contender.name}: "
+                    f"{result[0]:,.0f} / {result[1]:,.0f} msg/s",
+                    flush=True,
+                )
+        rows = [
+            (
+                c,
+                statistics.median(r[0] for r in runs[c.name]),
+                statistics.median(r[1] for r in runs[c.name]),
+            )
+            for c in contenders
+        ]
     finally:
         server.close()
 
     raw_produce, raw_consume = rows[0][1], rows[0][2]
     print()
     print(
-        f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} runs, "
+        f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} interleaved rounds, "
         f"one producer then one consumer, no-op handler."
     )
     print(
