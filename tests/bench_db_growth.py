@@ -149,6 +149,10 @@ def simulate_snapshots(args: argparse.Namespace, database: Path) -> dict[str, An
     bodies = snapshot_bodies(args.groups, random.Random(7))
     steps = int(args.hours * 3600 / interval)
     checkpoint_step = int((conf.raw_retention().total_seconds() + 1800) / interval)
+    if steps <= checkpoint_step:
+        raise SystemExit(
+            f"--hours must exceed the raw retention + 0.5 h ({checkpoint_step * interval / 3600:g})"
+        )
     last_retention = START
     checkpoints: list[tuple[float, int, int, int]] = []  # (hours, raw, minute, bytes)
     for step in range(steps + 1):
