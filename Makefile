@@ -53,6 +53,8 @@ bench: venv sysdeps
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench_monitor
 	$(PY) -m tests.bench_overview
+	$(PY) -m tests.bench_alert_latency
+	$(PY) -m tests.bench_db_growth --hours 2
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
