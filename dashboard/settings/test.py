@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import dj_database_url
 
@@ -17,3 +19,12 @@ DATABASES = {
     )
 }
 # Tests point REDIS_URL and CHANNEL_LAYERS at their own redis-server (tests/conftest.py).
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # A file, not Django's shared-cache in-memory test database: there a lock conflict with a
+    # test's background thread (notifier, monitor) fails at once ("table is locked"); with a
+    # file in WAL mode the busy timeout makes it wait. Deferred transactions here, because
+    # non-transactional tests hold one open for the whole test.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"streamwarden-test-{os.getpid()}.sqlite3")
+    }
+    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
