@@ -80,15 +80,16 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+SQLITE_OPTIONS = {
+    "init_command": "PRAGMA journal_mode=WAL;",
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Daphne, the monitor, the notifier and the demo all write: WAL lets readers proceed
     # during a write, IMMEDIATE transactions avoid lock-upgrade deadlocks, and the timeout
     # makes a writer wait for the lock instead of failing at once.
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -9,7 +9,7 @@ from pathlib import Path
 import dj_database_url
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR
+from .base import BASE_DIR, SQLITE_OPTIONS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -22,9 +22,8 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not Django's shared-cache in-memory test database: there a lock conflict with a
     # test's background thread (notifier, monitor) fails at once ("table is locked"); with a
-    # file in WAL mode the busy timeout makes it wait. Deferred transactions here, because
-    # non-transactional tests hold one open for the whole test.
+    # file, WAL, IMMEDIATE transactions and the busy timeout (base settings) it waits.
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"streamwarden-test-{os.getpid()}.sqlite3")
     }
-    DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20}
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
