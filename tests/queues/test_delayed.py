@@ -34,14 +34,14 @@ def test_a_delayed_message_is_delivered_after_its_delay(
 
 
 def test_concurrent_movers_move_each_due_ticket_exactly_once(
-    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
     keys = queue_keys(queue_name)
     due = time.time() + 0.05
     for i in range(300):
         producer.publish({"n": i}, at=due)
     wait_for(lambda: time.time() > due + 0.01, 2, message="tickets due")
-    client = redis.Redis.from_url(redis_url)
+    client = redis_client  # a cluster client in tests/scaleout
     scripts = Scripts(client)
     start = threading.Barrier(6)
 

@@ -8,15 +8,11 @@ and the command-count test (INFO stats is per node); cluster versions of those f
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from redis.cluster import RedisCluster
 
 from queues import Consumer, Manager, Message, Producer
-from queues.keys import RETRY_CONSUMER, queue_keys
-from queues.scripts import Scripts
+from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder
 from tests.queues.test_claims import (  # noqa: F401
     test_a_handler_stuck_longer_than_handler_timeout_loses_its_message,
@@ -30,6 +26,7 @@ from tests.queues.test_delayed import (  # noqa: F401
     test_a_broken_ticket_is_dead_lettered_and_does_not_block_the_others,
     test_a_delayed_message_is_delivered_after_its_delay,
     test_a_delayed_publish_with_a_dedup_key_is_scheduled_once,
+    test_concurrent_movers_move_each_due_ticket_exactly_once,
 )
 from tests.queues.test_delivery import (  # noqa: F401
     test_two_groups_on_one_stream_each_process_all_messages,
@@ -78,7 +75,6 @@ from tests.queues.test_trim import (  # noqa: F401
     test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry,
 )
 from tests.redis_cluster import RedisClusterFixture
-from tests.redis_process import wait_for
 
 
 def _one_queue_per_master(cluster: RedisClusterFixture, prefix: str) -> list[str]:
@@ -110,34 +106,6 @@ def test_the_registry_events_and_info_cover_queues_on_every_master(
         assert manager.delete_queue(name)
     assert not set(names) & set(manager.queues())
     assert [i.exists for i in manager.info_many(names)] == [False] * 3
-
-
-def test_concurrent_movers_on_a_cluster_move_each_due_ticket_exactly_once(
-    redis_url: str, queue_name: str, producer: Producer, redis_client: RedisCluster
-) -> None:
-    keys = queue_keys(queue_name)
-    due = time.time() + 0.05
-    for i in range(300):
-        producer.publish({"n": i}, at=due)
-    wait_for(lambda: time.time() > due + 0.01, 2, message="tickets due")
-    scripts = Scripts(redis_client)
-    start = threading.Barrier(6)
-
-    def mover() -> None:
-        start.wait()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            scripts.move_due(keys=[keys.delayed, keys.stream, keys.dead], args=[7, RETRY_CONSUMER])
-            if redis_client.zcard(keys.delayed) == 0:
-                return
-
-    threads = [threading.Thread(target=mover) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    payloads = [fields[b"payload"] for _, fields in redis_client.xrange(keys.stream)]
-    assert len(payloads) == len(set(payloads)) == 300
 
 
 @pytest.mark.parametrize("url", ["redis+cluster://", "redis+cluster://127.0.0.1:1/3"])
