@@ -202,12 +202,24 @@ def test_events_are_read_through_a_group_at_least_once(
     ]
     # d1 "crashes" before acknowledging: it gets the same events again
     assert [e.id for e in manager.read_events(queues, "dashboard", "d1")] == [e.id for e in first]
-    # another dashboard consumer takes them over once they have been idle long enough
-    taken = wait_for(
-        lambda: manager.read_events(queues, "dashboard", "d2", claim_idle_ms=100),
+    # another dashboard consumer takes them over once they have been idle long enough (on a
+    # cluster d1 read the queues' slots one after the other: wait until all four are idle)
+    wait_for(
+        lambda: (
+            sum(
+                len(
+                    redis_client.xpending_range(
+                        queue_keys(q).events, "dashboard", "-", "+", 10, idle=100
+                    )
+                )
+                for q in queues
+            )
+            == len(first)
+        ),
         5,
-        message="d2 claims d1's pending events",
+        message="d1's events idle for 100 ms",
     )
+    taken = manager.read_events(queues, "dashboard", "d2", claim_idle_ms=100)
     assert sorted(e.id for e in taken) == sorted(e.id for e in first)
     assert manager.ack_events("dashboard", taken) == 4
     assert manager.read_events(queues, "dashboard", "d2", claim_idle_ms=100) == []
