@@ -30,12 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 
-from queues import claims, commands, deadletter, entries, events
+from queues import claims, commands, deadletter, entries, events, readahead
 from queues.backoff import Backoff, retry_delay
+from queues.commands import Delivery
 from queues.connection import (
     UNAVAILABLE_ERRORS,
     RedisLike,
@@ -83,12 +84,6 @@ class ConsumerStats:
     def add(self, name: str, count: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + count)
-
-
-class _Work(NamedTuple):
-    id: str
-    fields: dict[Any, Any]
-    deliveries: int
 
 
 #: What _process did with an entry: the handler returned (ack), the entry was meant for
@@ -140,6 +135,7 @@ class Consumer:
         lock_ttl: float | None = None,
         priorities: int = 1,
         level: int = 0,
+        read_ahead: bool = True,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
@@ -261,6 +257,12 @@ class Consumer:
             ] + [self]
         self.serializer = resolve(serializer)
         self._serializers = entries.serializer_map(JSON, self.serializer)
+        self._prepare = commands.preparer(
+            queue=queue,
+            group=self.group,
+            max_deliveries=max_deliveries,
+            serializers=self._serializers,
+        )
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
@@ -274,8 +276,23 @@ class Consumer:
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._inflight: dict[str, float] = {}
+        #: concurrency=1 on one server: the next read goes out before a full batch is
+        #: handled (see queues/readahead.py). Not with priorities or ordered: the batch
+        #: read ahead would be handled before a newer higher-priority or retried entry.
+        self._ahead = (
+            readahead.for_client(self.client)
+            if read_ahead and self._inline and not ordered and priorities == 1 and level == 0
+            else None
+        )
+        self.read_ahead = self._ahead is not None
+        self._ahead_lock = threading.Lock()
+        self._ahead_acks: list[str] = []  # acknowledgements sent with the read-ahead
+        self._ahead_sent = 0.0
+        #: Entries the read-ahead delivered, not yet handed on: held, kept fresh by the
+        #: heartbeat like in-flight ones.
+        self._stash: list[Delivery] = []
         self._acks: list[str] = []
-        self._work: queue_mod.SimpleQueue[_Work | None] = queue_mod.SimpleQueue()
+        self._work: queue_mod.SimpleQueue[Delivery | None] = queue_mod.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._heartbeat: threading.Thread | None = None
         self._heartbeat_stop = threading.Event()
@@ -459,7 +476,7 @@ class Consumer:
         )
         for stream, rows in reply or []:
             engine = by_stream[text(stream)]
-            engine._dispatch([_Work(text(i), f or {}, 1) for i, f in rows])
+            engine._dispatch([Delivery(text(i), f or {}, 1) for i, f in rows])
 
     def _run_ordered(self, burst: bool) -> None:
         """Ordered mode: hold the group's lock, take over inactive predecessors' pending
@@ -545,7 +562,7 @@ class Consumer:
         self._own_pending = True
         return True
 
-    def _read_own(self) -> list[_Work]:
+    def _read_own(self) -> list[Delivery]:
         """This consumer's oldest pending entry, re-delivered (counter + 1). One at a time:
         the entries behind a failing one must not count a delivery per retry of it."""
         while True:
@@ -559,16 +576,16 @@ class Consumer:
                 self.keys.stream, self.group, self.name, 0, [entry_id]
             )
             if claimed and claimed[0][1] is not None:
-                return [_Work(entry_id, claimed[0][1], int(rows[0]["times_delivered"]) + 1)]
+                return [Delivery(entry_id, claimed[0][1], int(rows[0]["times_delivered"]) + 1)]
             # its data was trimmed away (XCLAIM dropped it from the pending list): next one
 
-    def _read_new(self, block_ms: int | None) -> list[_Work]:
+    def _read_new(self, block_ms: int | None) -> list[Delivery]:
         reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
             self.group, self.name, {self.keys.stream: ">"}, count=self.batch_size, block=block_ms
         )
-        return [_Work(entry_id, fields, 1) for entry_id, fields in commands.read_rows(reply)]
+        return commands.read_rows(reply)
 
-    def _ordered_batch(self, batch: list[_Work]) -> int:
+    def _ordered_batch(self, batch: list[Delivery]) -> int:
         """Handle ``batch`` in order; stop at a failure (it and the rest stay pending)."""
         acks: list[str] = []
         try:
@@ -743,7 +760,7 @@ class Consumer:
         # entries handled but not yet acknowledged are neither held nor safe from the scan
         self._flush_acks()
         with self._cond:
-            held = list(self._inflight)
+            held = [*self._inflight, *(work.id for work in self._stash)]
         reply = self._scripts.claim(
             keys=self._claims.keys(self.keys),
             args=self._claims.args(
@@ -759,12 +776,24 @@ class Consumer:
         self._claims.advance(result, time.monotonic())
         if result.claimed:
             self.stats.add("claimed", len(result.claimed))
-            self._dispatch(_Work(e.id, e.fields, e.deliveries) for e in result.claimed)
+            self._dispatch(Delivery(e.id, e.fields, e.deliveries) for e in result.claimed)
         if result.dead_lettered:
             self.stats.add("dead_lettered", result.dead_lettered)
         return len(result.claimed) + result.dead_lettered
 
     def _read(self, count: int, block_ms: int | None) -> int:
+        if self._ahead is not None and (self._ahead.pending or self._stash):
+            self._collect_ahead()
+            with self._cond:
+                rows, self._stash = self._stash, []
+        else:
+            rows = self._read_now(count, block_ms)
+        if self._ahead is not None and len(rows) >= self.batch_size and not self._stop.is_set():
+            self._send_ahead()
+        self._dispatch(rows)
+        return len(rows)
+
+    def _read_now(self, count: int, block_ms: int | None) -> list[Delivery]:
         acks = self._take_acks() if self._inline else []
         if acks:
             # the acknowledgements of the last batch ride along with the next read: one
@@ -783,9 +812,51 @@ class Consumer:
             reply = self.client.xreadgroup(
                 self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
             )
-        rows = commands.read_rows(reply)
-        self._dispatch([_Work(entry_id, fields, 1) for entry_id, fields in rows])
-        return len(rows)
+        return commands.read_rows(reply)
+
+    def _send_ahead(self) -> None:
+        """Send the next read (never blocking) with the acknowledgements waiting so far.
+        A failure here is not raised: the batch in hand must be handled first, and the
+        next ordinary read meets the same failure."""
+        assert self._ahead is not None
+        with self._ahead_lock:
+            acks = self._take_acks()
+            sent: list[tuple[Any, ...]] = []
+            if acks:
+                sent.append(("XACK", self.keys.stream, self.group, *acks))
+            sent.append(
+                (
+                    "XREADGROUP", "GROUP", self.group, self.name,
+                    "COUNT", self.batch_size, "STREAMS", self.keys.stream, ">",
+                )
+            )  # fmt: skip
+            try:
+                self._ahead.send(sent)
+            except redis.RedisError as exc:
+                self._return_acks(acks)
+                log.debug("consumer %s: could not read ahead: %s", self.name, exc)
+                return
+            self._ahead_acks = acks
+            self._ahead_sent = time.monotonic()
+
+    def _collect_ahead(self) -> None:
+        """Take the read-ahead's reply into the stash (idempotent, thread-safe). The loop
+        does it before its next read; the heartbeat does it when a slow batch keeps the
+        reply waiting, so that the entries it delivered are kept fresh meanwhile."""
+        assert self._ahead is not None
+        with self._ahead_lock:
+            if not self._ahead.pending:
+                return
+            acks, self._ahead_acks = self._ahead_acks, []
+            try:
+                replies = self._ahead.receive()
+            except BaseException:
+                # the entries it may have delivered stay pending: claimed after claim_idle
+                self._return_acks(acks)
+                raise
+            rows = commands.read_rows(replies[-1])
+            with self._cond:
+                self._stash.extend(rows)
 
     def _take_acks(self) -> list[str]:
         with self._cond:
@@ -814,6 +885,7 @@ class Consumer:
                 oldest = time.monotonic() - self.handler_timeout
                 ids = [i for i, since in self._inflight.items() if since >= oldest]
                 stuck = len(self._inflight) - len(ids)
+            ids += [work.id for work in self._stash]
         if self.handler_timeout is not None and stuck:
             log.warning(
                 "consumer %s: %d messages held longer than handler_timeout=%ss are no longer "
@@ -860,8 +932,8 @@ class Consumer:
                 self._cond.wait(remaining)
         return True
 
-    def _dispatch(self, items: Iterable[_Work]) -> None:
-        fresh: list[_Work] = []
+    def _dispatch(self, items: Iterable[Delivery]) -> None:
+        fresh: list[Delivery] = []
         with self._cond:
             now = time.monotonic()
             for work in items:
@@ -875,7 +947,7 @@ class Consumer:
         for work in fresh:
             self._work.put(work)
 
-    def _settle_inline(self, batch: list[_Work]) -> None:
+    def _settle_inline(self, batch: list[Delivery]) -> None:
         """Run the handler on a batch in the loop thread. Acks and the in-flight register
         are updated once per batch, or every ack_interval while slow handlers run."""
         done: list[str] = []
@@ -921,7 +993,7 @@ class Consumer:
                 return
             self._settle(work)
 
-    def _settle(self, work: _Work) -> None:
+    def _settle(self, work: Delivery) -> None:
         try:
             outcome = self._process(work)
             if outcome > 0:
@@ -935,45 +1007,43 @@ class Consumer:
                 self._inflight.pop(work.id, None)
                 self._cond.notify_all()
 
-    def _process(self, work: _Work) -> int:
+    def _process(self, work: Delivery) -> int:
         """Decode and handle one entry; PROCESSED or SKIPPED (to acknowledge) or SETTLED."""
-        step = commands.prepare(
-            work.id,
-            work.fields,
-            work.deliveries,
-            queue=self.queue,
-            group=self.group,
-            max_deliveries=self.max_deliveries,
-            serializers=self._serializers,
-        )
+        step = self._prepare(work.id, work.fields, work.deliveries)
         if isinstance(step, commands.Settle):
-            if step.action == "ack":
-                return SKIPPED
-            self._dead_letter(work, step.reason, step.error, "")
-            return SETTLED
+            return self._settle_unhandled(work, step)
         try:
             self.handler(step)
         except Exception as exc:
-            self.stats.add("failed")
-            if commands.failure_is_final(work.deliveries, self.max_deliveries):
-                self._dead_letter(
-                    work,
-                    deadletter.MAX_DELIVERIES,
-                    deadletter.describe(exc),
-                    deadletter.traceback_tail(exc),
-                )
-            elif self.ordered:
-                # nothing after it may run first: it stays ours, pending, and is handled
-                # again after the backoff before anything newer (see _run_ordered)
-                self._ordered_failure = (work.deliveries, exc)
-                return FAILED
-            else:
-                self._retry(work, exc)
-            return SETTLED
+            return self._handler_failed(work, exc)
         target = entries.reply_target(work.fields)
         if target is not None:
             self._notify(target, work.id, "done", "")
         return PROCESSED
+
+    def _settle_unhandled(self, work: Delivery, step: commands.Settle) -> int:
+        if step.action == "ack":
+            return SKIPPED
+        self._dead_letter(work, step.reason, step.error, "")
+        return SETTLED
+
+    def _handler_failed(self, work: Delivery, exc: Exception) -> int:
+        self.stats.add("failed")
+        if commands.failure_is_final(work.deliveries, self.max_deliveries):
+            self._dead_letter(
+                work,
+                deadletter.MAX_DELIVERIES,
+                deadletter.describe(exc),
+                deadletter.traceback_tail(exc),
+            )
+        elif self.ordered:
+            # nothing after it may run first: it stays ours, pending, and is handled
+            # again after the backoff before anything newer (see _run_ordered)
+            self._ordered_failure = (work.deliveries, exc)
+            return FAILED
+        else:
+            self._retry(work, exc)
+        return SETTLED
 
     def _ack(self, entry_id: str, *, processed: bool = True) -> None:
         with self._cond:
@@ -981,7 +1051,7 @@ class Consumer:
         if processed:
             self.stats.add("processed")
 
-    def _retry(self, work: _Work, exc: Exception) -> None:
+    def _retry(self, work: Delivery, exc: Exception) -> None:
         (keys, args), delay = commands.retry_call(
             self.keys,
             self.group,
@@ -1004,7 +1074,7 @@ class Consumer:
         if self._scripts.retry(keys=keys, args=args):
             self.stats.add("retried")
 
-    def _dead_letter(self, work: _Work, reason: str, error: str, trace: str) -> None:
+    def _dead_letter(self, work: Delivery, reason: str, error: str, trace: str) -> None:
         log.warning(
             "consumer %s: dead-lettering %s at delivery %d (%s): %s",
             self.name,
@@ -1083,6 +1153,12 @@ class Consumer:
         while True:
             stopping = self._heartbeat_stop.wait(self.ack_interval)
             try:
+                if (
+                    self._ahead is not None
+                    and self._ahead.pending
+                    and time.monotonic() - self._ahead_sent > self.heartbeat_interval / 2
+                ):
+                    self._collect_ahead()
                 self._flush_acks()
                 if self._holding and time.monotonic() >= next_lock:
                     next_lock = time.monotonic() + self.lock_ttl / 3
@@ -1116,6 +1192,8 @@ class Consumer:
 
     def _shut_down(self) -> None:
         self._stop.set()
+        if self._ahead is not None:
+            self._finish_ahead()
         finished = self._wait_idle(self.shutdown_timeout)
         if not finished:
             with self._cond:
@@ -1148,6 +1226,24 @@ class Consumer:
                 self._scripts.delete_consumer(keys=keys, args=args)
         except redis.RedisError as exc:
             log.warning("consumer %s: could not settle with Redis on exit: %s", self.name, exc)
+
+    def _finish_ahead(self) -> None:
+        """Handle what the read-ahead delivered: those entries are this consumer's."""
+        assert self._ahead is not None
+        try:
+            self._collect_ahead()
+        except (redis.RedisError, QueueUnavailable) as exc:
+            log.warning(
+                "consumer %s: could not read the last read-ahead reply (%s); what it "
+                "delivered stays pending for a claim",
+                self.name,
+                exc,
+            )
+            self._ahead.discard()
+        with self._cond:
+            rows, self._stash = self._stash, []
+        if rows:
+            self._dispatch(rows)
 
     def _install_signal_handlers(self) -> Callable[[], None]:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():

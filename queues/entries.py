@@ -62,10 +62,11 @@ class Decoded(NamedTuple):
     only_group: str | None
 
 
-_B_PAYLOAD, _B_CTYPE, _B_HEADERS, _B_PUBLISHED, _B_ONLY_GROUP = (
+#: The field names as redis-py returns them, for the consumer's hot path.
+B_PAYLOAD, B_CTYPE, B_HEADERS, B_PUBLISHED, B_ONLY_GROUP = (
     name.encode() for name in (PAYLOAD, CTYPE, HEADERS, PUBLISHED, ONLY_GROUP)
 )
-_B_JSON = b"json"
+B_JSON = b"json"
 
 
 def reply_target(fields: Mapping[Any, Any]) -> tuple[str, str] | None:
@@ -91,30 +92,8 @@ def serializer_map(*serializers: Serializer) -> dict[str | bytes, Serializer]:
 def decode(
     raw: Mapping[bytes | str, bytes | str], serializers: Mapping[Any, Serializer]
 ) -> Decoded:
-    """Decode an entry; UndecodableEntry (the reason) when it has no usable payload."""
-    data = raw.get(_B_PAYLOAD)  # type: ignore[call-overload]
-    if data is None:
-        return _decode_text_keys(raw, serializers)
-    # the hot path: a redis-py reply (bytes keys) and a serializer_map (bytes content types)
-    ctype = raw.get(_B_CTYPE, _B_JSON)  # type: ignore[call-overload]
-    serializer = serializers.get(ctype)
-    if serializer is None:
-        return _decode_text_keys(raw, serializers)
-    payload = serializer.loads(data if isinstance(data, bytes) else data.encode())
-    headers = _headers(raw.get(_B_HEADERS))  # type: ignore[call-overload]
-    published = raw.get(_B_PUBLISHED)  # type: ignore[call-overload]
-    only_group = raw.get(_B_ONLY_GROUP)  # type: ignore[call-overload]
-    return Decoded(
-        payload,
-        headers,
-        _int_or_none(published),
-        text(only_group) or None if only_group is not None else None,
-    )
-
-
-def _decode_text_keys(
-    raw: Mapping[bytes | str, bytes | str], serializers: Mapping[Any, Serializer]
-) -> Decoded:
+    """Decode an entry with bytes or text keys; UndecodableEntry (the reason) when it has no
+    usable payload. (The consumer decodes the common layout itself: commands.preparer.)"""
     fields = {text(k): v for k, v in raw.items()}
     if PAYLOAD not in fields:
         raise UndecodableEntry(f"entry has no {PAYLOAD!r} field (fields: {sorted(fields)})")
@@ -127,13 +106,14 @@ def _decode_text_keys(
     only_group = text(fields[ONLY_GROUP]) if ONLY_GROUP in fields else None
     return Decoded(
         payload,
-        _headers(fields.get(HEADERS)),
-        _int_or_none(fields.get(PUBLISHED)),
+        headers(fields.get(HEADERS)),
+        int_or_none(fields.get(PUBLISHED)),
         only_group or None,
     )
 
 
-def _headers(raw: bytes | str | None) -> dict[str, Any]:
+def headers(raw: bytes | str | None) -> dict[str, Any]:
+    """The headers field decoded; UndecodableEntry when it is not a JSON object."""
     if raw is None:
         return {}
     try:
@@ -145,7 +125,8 @@ def _headers(raw: bytes | str | None) -> dict[str, Any]:
     return loaded
 
 
-def _int_or_none(raw: bytes | str | None) -> int | None:
+def int_or_none(raw: bytes | str | None) -> int | None:
+    """An integer field (published ms); None when absent or garbled."""
     if raw is None:
         return None
     try:

@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import redis
@@ -107,6 +107,12 @@ class Consumer:
         self.move_interval = move_interval
         self.serializer = resolve(serializer)
         self._serializers = serializer_map(JSON, self.serializer)
+        self._prepare = commands.preparer(
+            queue=queue,
+            group=self.group,
+            max_deliveries=self.max_deliveries,
+            serializers=self._serializers,
+        )
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
@@ -289,7 +295,7 @@ class Consumer:
             self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
         )
         rows = commands.read_rows(reply)
-        self._dispatch([(entry_id, fields, 1) for entry_id, fields in rows])
+        self._dispatch(rows)
         return len(rows)
 
     async def _flush_acks(self) -> None:
@@ -324,7 +330,7 @@ class Consumer:
         done, still = await asyncio.wait(pending, timeout=timeout)
         return not still
 
-    def _dispatch(self, rows: list[tuple[str, Any, int]]) -> None:
+    def _dispatch(self, rows: Sequence[tuple[str, Any, int]]) -> None:
         now = time.monotonic()
         for entry_id, fields, deliveries in rows:
             if entry_id in self._inflight:
@@ -344,15 +350,7 @@ class Consumer:
             self._inflight.pop(entry_id, None)
 
     async def _process(self, entry_id: str, fields: Any, deliveries: int) -> None:
-        step = commands.prepare(
-            entry_id,
-            fields,
-            deliveries,
-            queue=self.queue,
-            group=self.group,
-            max_deliveries=self.max_deliveries,
-            serializers=self._serializers,
-        )
+        step = self._prepare(entry_id, fields, deliveries)
         if isinstance(step, commands.Settle):
             if step.action == "ack":
                 self._acks.append(entry_id)

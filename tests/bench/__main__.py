@@ -52,9 +52,12 @@ def main() -> None:
         contenders = _contenders()
         runs: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
         # Rounds interleave the contenders, so a slow spell of a shared machine hits all of
-        # them alike instead of whichever happened to run then.
+        # them alike instead of whichever happened to run then; each round starts one
+        # contender later, so none always runs first (right after the server starts or
+        # after the slow asyncio contender).
         for round_no in range(args.repeat):
-            for contender in contenders:
+            shift = round_no % len(contenders)
+            for contender in contenders[shift:] + contenders[:shift]:
                 result = measure(contender, url, args.messages)
                 runs[contender.name].append(result)
                 print(

@@ -185,7 +185,7 @@ def test_the_twins_share_the_command_logic() -> None:
     for module in (aio_consumer, sync_consumer):
         source = inspect.getsource(module)
         for step in (
-            "commands.prepare",
+            "commands.preparer",
             "commands.retry_call",
             "commands.dead_letter_call",
             "commands.move_due_call",

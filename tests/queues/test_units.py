@@ -17,6 +17,7 @@ from queues import (
     UndecodableEntry,
 )
 from queues.backoff import retry_delay
+from queues.commands import preparer
 from queues.delayed import message_ticket
 from queues.entries import decode, encode, serializer_map
 from queues.health import classify, evaluate
@@ -184,6 +185,38 @@ class TestSerializers:
             decode({b"payload": b"x", b"ctype": b"msgpack"}, {"json": JSON})
         with pytest.raises(SerializationError, match="headers"):
             encode(1, JSON, {"h": object()}, 0)
+
+
+_GOOD = encode({"x": 1}, JSON, {"h": "v"}, 1234)
+
+
+@pytest.mark.parametrize(
+    ("fields", "deliveries"),
+    [
+        (_GOOD, 1),
+        ({**_GOOD, "headers": "[1]"}, 1),
+        ({**_GOOD, "headers": "{"}, 1),
+        ({**_GOOD, "published": "soon"}, 2),
+        ({"payload": b'{"x"'}, 1),
+        ({"payload": b"1", "ctype": "msgpack"}, 1),
+        ({"body": b"1"}, 1),
+        ({**_GOOD, "only_group": "g"}, 1),
+        ({**_GOOD, "only_group": "other"}, 1),
+        (_GOOD, 5),
+        (_GOOD, 6),
+        ({"payload": b"nul"}, 6),
+    ],
+)
+def test_the_consumer_hot_path_decides_as_the_general_decoder(
+    fields: dict[str, bytes | str], deliveries: int
+) -> None:
+    prepare = preparer(queue="q", group="g", max_deliveries=5, serializers=serializer_map(JSON))
+    as_redis_returns = {
+        k.encode(): v.encode() if isinstance(v, str) else v for k, v in fields.items()
+    }
+    fast = prepare("1-0", as_redis_returns, deliveries)  # bytes keys: the hot path
+    general = prepare("1-0", dict(fields), deliveries)  # text keys: entries.decode
+    assert fast == general
 
 
 def test_retry_delay_grows_exponentially_and_is_capped() -> None:
