@@ -572,12 +572,27 @@ class Consumer:
             if not rows:
                 return []
             entry_id = text(rows[0]["message_id"])
+            deliveries = int(rows[0]["times_delivered"])
+            if not self.client.xrange(self.keys.stream, entry_id, entry_id):
+                # its data was trimmed away: dead-lettered with its id, as the claim scan does,
+                # so that it does not vanish unseen (XCLAIM would drop it from the list)
+                self._dead_letter(
+                    Delivery(entry_id, {}, deliveries),
+                    deadletter.TRIMMED,
+                    "entry data was deleted before it was acknowledged",
+                    "",
+                )
+                continue
             claimed: list[Any] = self.client.xclaim(  # type: ignore[assignment]
                 self.keys.stream, self.group, self.name, 0, [entry_id]
             )
             if claimed and claimed[0][1] is not None:
-                return [Delivery(entry_id, claimed[0][1], int(rows[0]["times_delivered"]) + 1)]
-            # its data was trimmed away (XCLAIM dropped it from the pending list): next one
+                return [Delivery(entry_id, claimed[0][1], deliveries + 1)]
+            log.warning(  # trimmed between the two calls: XCLAIM dropped it, nothing to keep
+                "consumer %s: pending entry %s was trimmed away before it was handled",
+                self.name,
+                entry_id,
+            )
 
     def _read_new(self, block_ms: int | None) -> list[Delivery]:
         reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]

@@ -18,7 +18,7 @@ def _noop(message: Message) -> None:
     return None
 
 
-def _consume(concurrency: int):
+def _consume(concurrency: int, read_ahead: bool = True):
     def consume(url: str, queue: str, n: int) -> None:
         consumer = Consumer(
             queue,
@@ -27,6 +27,7 @@ def _consume(concurrency: int):
             url,
             batch_size=BATCH,
             concurrency=concurrency,
+            read_ahead=read_ahead,
             handle_signals=False,
         )
         consumer.run(burst=True)
@@ -39,6 +40,12 @@ def _consume(concurrency: int):
 
 STREAMWARDEN = [
     Contender("StreamWarden Producer.publish_many / Consumer (batch 100)", sw_produce, _consume(1)),
+    Contender(
+        "StreamWarden, Consumer read_ahead=False",
+        sw_produce,
+        _consume(1, read_ahead=False),
+        "one round trip per batch, not overlapped with the handler",
+    ),
     Contender(
         "StreamWarden, Consumer concurrency=4",
         sw_produce,

@@ -136,6 +136,25 @@ def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
     assert not redis.Redis.from_url(redis_url).exists(queue_keys(queue_name).ordered_lock("g"))
 
 
+def test_a_pending_entry_trimmed_away_in_ordered_mode_is_dead_lettered_not_lost_unseen(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    keys = queue_keys(queue_name)
+    ids = producer.publish_many([1, 2, 3, 4])
+    manager.create_group(queue_name, "g", start="0")
+    client = redis.Redis.from_url(redis_url)
+    client.xreadgroup("g", "A", {keys.stream: ">"}, count=10)  # A read all four, then died
+    client.xdel(keys.stream, ids[1])
+    seen: list[Message] = []
+    Consumer(queue_name, "g", seen.append, redis_url, name="A", ordered=True, **FAST).run(
+        burst=True
+    )
+    assert [m.payload for m in seen] == [1, 3, 4]
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.original_id, dead.reason, dead.consumer) == (ids[1], "trimmed", "A")
+    assert manager.info(queue_name).group("g").pending == 0
+
+
 def test_ordered_mode_refuses_concurrency(redis_url: str) -> None:
     with pytest.raises(ValueError, match="concurrency=1"):
         Consumer("q", "g", print, redis_url, ordered=True, concurrency=2)
