@@ -92,6 +92,7 @@ def _print_info(info: QueueInfo) -> None:
     print(
         f"queue {info.name}: length {info.length}, delayed {info.delayed}, dead {info.dead}, "
         f"oldest undelivered {_age(info.oldest_undelivered_ms)}"
+        + (f", priority levels 0,{','.join(map(str, info.levels))} (summed)" if info.levels else "")
     )
     print()
     _print_groups(info)

@@ -718,6 +718,8 @@ class Consumer:
             )
         self._group_seen = True
         self.client.sadd(REGISTRY, self.queue)
+        if self.level:
+            self.client.sadd(self.keys.levels, self.level)
         self._sweep_replies()
         if self.eviction_policy is None:
             self._check_eviction()

@@ -9,11 +9,11 @@ and an asyncio driver run the same plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from queues.entries import text
-from queues.keys import REGISTRY, RETRY_CONSUMER, QueueKeys
+from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, QueueKeys, queue_keys
 from queues.types import ConsumerInfo, GroupInfo, PendingEntry, QueueInfo
 
 #: A consumer idle less than this (ms since its last read or claim) counts as active.
@@ -55,6 +55,7 @@ class StreamPart:
     dead: int
     delayed: int
     registered: bool
+    levels: tuple[int, ...] = ()  # priority levels above 0 (read for the main stream only)
 
 
 def phase_one(pipe: Any, keys: QueueKeys) -> None:
@@ -64,17 +65,24 @@ def phase_one(pipe: Any, keys: QueueKeys) -> None:
     pipe.xlen(keys.dead)
     pipe.zcard(keys.delayed)
     pipe.sismember(REGISTRY, keys.name)
+    pipe.smembers(keys.levels)
 
 
-PHASE_ONE_REPLIES = 5
+PHASE_ONE_REPLIES = 6
 
 
 def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
-    stream, groups, dead, delayed, registered = replies
-    for value in (dead, delayed, registered):
+    stream, groups, dead, delayed, registered, levels = replies
+    for value in (dead, delayed, registered, levels):
         if isinstance(value, Exception):
             raise value
-    return StreamPart(keys, stream, groups, int(dead), int(delayed), bool(registered))
+    found = sorted(int(level) for level in levels if 0 < int(level) <= MAX_PRIORITY)
+    return StreamPart(keys, stream, groups, int(dead), int(delayed), bool(registered), tuple(found))
+
+
+def level_keys(part: StreamPart) -> list[QueueKeys]:
+    """The keys of the priority levels of a main-stream part (highest first)."""
+    return [queue_keys(part.keys.name, level) for level in reversed(part.levels)]
 
 
 def group_names(part: StreamPart) -> list[str]:
@@ -140,7 +148,111 @@ def build(
         entries_added=_int_or_none(stream.get("entries-added")),
         oldest_undelivered_ms=max(undelivered_ages) if undelivered_ages else None,
         time_ms=now_ms,
+        levels=part.levels,
     )
+
+
+def build_many(
+    parts: Sequence[StreamPart],
+    group_replies: Sequence[Any],
+    now_ms: int,
+    active_idle_ms: int = DEFAULT_ACTIVE_IDLE_MS,
+) -> list[QueueInfo]:
+    """QueueInfo of each part, from one phase-two pipeline run over all of them in order."""
+    out = []
+    offset = 0
+    for part in parts:
+        count = len(group_names(part)) * PHASE_TWO_REPLIES_PER_GROUP
+        out.append(build(part, group_replies[offset : offset + count], now_ms, active_idle_ms))
+        offset += count
+    return out
+
+
+def merge_levels(main: QueueInfo, levels: Sequence[QueueInfo]) -> QueueInfo:
+    """One QueueInfo for a queue with priority levels: counts summed, ages the oldest, groups
+    and consumers merged by name (so a message stuck at any level shows in the totals).
+    Ids (first, last, last delivered) stay those of the main stream; dead letters are shared."""
+    present = [info for info in levels if info.exists]
+    if not present:
+        return main
+    everything = [main, *present] if main.exists else present
+    names = list(dict.fromkeys(g.name for info in everything for g in info.groups))
+    groups = []
+    for name in names:
+        parts = [_group_at(info, name) for info in everything]
+        groups.append(_merge_groups([g for g in parts if g is not None]))
+    undelivered = [i.oldest_undelivered_ms for i in everything if i.oldest_undelivered_ms]
+    return replace(
+        main,
+        exists=True,
+        length=sum(info.length for info in everything),
+        groups=tuple(groups),
+        delayed=main.delayed + sum(info.delayed for info in present),
+        entries_added=_sum_known([info.entries_added for info in everything]),
+        oldest_undelivered_ms=max(undelivered) if undelivered else None,
+    )
+
+
+def _group_at(info: QueueInfo, name: str) -> GroupInfo | None:
+    """The group on one level's stream; a group the level's stream does not have yet sees
+    all its entries as undelivered (a priorities consumer joins a level at 0; a group
+    that never reads the level must show them as lag, not hide them)."""
+    for group in info.groups:
+        if group.name == name:
+            return group
+    if not info.exists:
+        return None
+    return GroupInfo(
+        name=name,
+        consumers=(),
+        active_consumers=0,
+        pending=0,
+        lag=info.length,
+        oldest_pending_ms=None,
+        last_delivered_id="0-0",
+        entries_read=0,
+        oldest_undelivered_ms=(
+            age_ms(info.first_id, info.time_ms) if info.first_id and info.time_ms else None
+        ),
+    )
+
+
+def _merge_groups(parts: Sequence[GroupInfo]) -> GroupInfo:
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    consumers: dict[str, ConsumerInfo] = {}
+    for part in parts:
+        for c in part.consumers:
+            seen = consumers.get(c.name)
+            consumers[c.name] = (
+                c
+                if seen is None
+                else ConsumerInfo(
+                    c.name,
+                    seen.pending + c.pending,
+                    min(seen.idle_ms, c.idle_ms),
+                    seen.active or c.active,
+                )
+            )
+    oldest = [g.oldest_pending_ms for g in parts if g.oldest_pending_ms is not None]
+    undelivered = [g.oldest_undelivered_ms for g in parts if g.oldest_undelivered_ms]
+    return replace(
+        first,
+        consumers=tuple(consumers.values()),
+        active_consumers=sum(1 for c in consumers.values() if c.active),
+        pending=sum(g.pending for g in parts),
+        lag=_sum_known([g.lag for g in parts]),
+        oldest_pending_ms=max(oldest) if oldest else None,
+        entries_read=_sum_known([g.entries_read for g in parts]),
+        oldest_undelivered_ms=max(undelivered) if undelivered else None,
+        parked=sum(g.parked for g in parts),
+    )
+
+
+def _sum_known(values: Sequence[int | None]) -> int | None:
+    """The sum, or None when any part is unknown (a lag Redis cannot compute)."""
+    return None if any(v is None for v in values) else sum(v for v in values if v is not None)
 
 
 def _group(

@@ -38,6 +38,11 @@ class QueueKeys:
         """Heartbeat key of a producer with a reply stream (expires when it dies)."""
         return f"{PREFIX}:{{{self.name}}}:producer:{producer_id}"
 
+    @property
+    def levels(self) -> str:
+        """Set of the priority levels above 0 the queue has had messages published at."""
+        return f"{PREFIX}:{{{self.name}}}:levels"
+
     def ordered_lock(self, group: str) -> str:
         """Key of the lock naming the active consumer of an ordered group."""
         return f"{PREFIX}:{{{self.name}}}:ordered:{group}"
@@ -56,6 +61,21 @@ def validate_name(name: str, what: str = "queue name") -> str:
 
 #: Priority levels a queue may have: 0 (the main stream, the default) to MAX_PRIORITY.
 MAX_PRIORITY = 9
+
+
+def stored_keys(name: str) -> list[str]:
+    """The fixed keys that hold queue ``name``'s data, priority levels included."""
+    keys = queue_keys(name)
+    levels = [queue_keys(name, level) for level in range(1, MAX_PRIORITY + 1)]
+    return [
+        keys.stream,
+        keys.delayed,
+        keys.dead,
+        keys.events,
+        keys.levels,
+        *(k.stream for k in levels),
+        *(k.delayed for k in levels),
+    ]
 
 
 def queue_keys(name: str, level: int = 0) -> QueueKeys:

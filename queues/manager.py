@@ -16,7 +16,7 @@ from queues.connection import RedisLike, address, by_slot, connect, is_cluster, 
 from queues.entries import text
 from queues.exceptions import ConsumerBusy, GroupExists, GroupNotFound, QueueNotFound
 from queues.health import Thresholds, evaluate
-from queues.keys import REGISTRY, QueueKeys, queue_keys, validate_name
+from queues.keys import REGISTRY, QueueKeys, queue_keys, stored_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import DeadLetter, Event, Health, PendingEntry, QueueInfo
@@ -31,7 +31,7 @@ class Manager:
     """Administration and monitoring of the queues on one Redis. Thread-safe.
 
     Reads are cheap and pipelined: ``info`` costs two round trips, ``info_many`` two round
-    trips for any number of queues. Every method raises QueueUnavailable when Redis cannot
+    trips for any number of queues (three when some have priority levels). Every method raises QueueUnavailable when Redis cannot
     be reached.
     """
 
@@ -72,10 +72,9 @@ class Manager:
 
     def delete_queue(self, name: str) -> bool:
         """Delete every key of the queue (stream, groups, delayed, dead letters, events)."""
-        keys = queue_keys(name)
         with unavailable_as_error(self.address):
             pipe = self.client.pipeline(transaction=False)
-            for key in (keys.stream, keys.delayed, keys.dead, keys.events):
+            for key in stored_keys(name):
                 pipe.delete(key)  # one key per DEL: a cluster pipeline routes by key
             pipe.srem(REGISTRY, name)
             replies = pipe.execute()
@@ -210,21 +209,34 @@ class Manager:
             for index, keys in enumerate(all_keys):
                 start = index * size
                 parts.append(info_mod.read_phase_one(keys, replies[start : start + size]))
+            # phase one of the priority levels rides with phase two of the main streams
+            levels = [info_mod.level_keys(part) for part in parts]
             pipe = self.client.pipeline(transaction=False)
             for part in parts:
                 info_mod.phase_two(pipe, part)
-            group_replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-        out = []
-        offset = 0
-        for part in parts:
-            count = len(info_mod.group_names(part)) * info_mod.PHASE_TWO_REPLIES_PER_GROUP
-            out.append(
-                info_mod.build(
-                    part, group_replies[offset : offset + count], now_ms, self.active_idle_ms
-                )
-            )
-            offset += count
-        return out
+            main_count = len(pipe)
+            for keys in (k for per_queue in levels for k in per_queue):
+                info_mod.phase_one(pipe, keys)
+            replies = pipe.execute(raise_on_error=False) if len(pipe) else []
+            group_replies, level_replies = replies[:main_count], replies[main_count:]
+            level_parts = [
+                info_mod.read_phase_one(keys, level_replies[i * size : (i + 1) * size])
+                for i, keys in enumerate(k for per_queue in levels for k in per_queue)
+            ]
+            level_group_replies: list[Any] = []
+            if level_parts:
+                pipe = self.client.pipeline(transaction=False)
+                for part in level_parts:
+                    info_mod.phase_two(pipe, part)
+                level_group_replies = pipe.execute(raise_on_error=False) if len(pipe) else []
+        out = info_mod.build_many(parts, group_replies, now_ms, self.active_idle_ms)
+        level_infos = iter(
+            info_mod.build_many(level_parts, level_group_replies, now_ms, self.active_idle_ms)
+        )
+        return [
+            info_mod.merge_levels(main, [next(level_infos) for _ in per_queue])
+            for main, per_queue in zip(out, levels, strict=True)
+        ]
 
     def pending(
         self,

@@ -301,6 +301,9 @@ class Producer:
     def _register(self) -> None:
         if not self._registered:
             self.client.sadd(REGISTRY, self.queue)
+            if self.priority:
+                # so that Manager.info counts this level even before any consumer reads it
+                self.client.sadd(self.keys.levels, self.priority)
             self._registered = True
 
     def _after_publish(self, count: int) -> None:

@@ -118,6 +118,8 @@ class QueueInfo:
     entries_added: int | None = None
     oldest_undelivered_ms: int | None = None
     time_ms: int | None = None  # Redis server time of the snapshot
+    #: Priority levels above 0 the queue has (their figures are included in the above).
+    levels: tuple[int, ...] = ()
 
     def group(self, name: str) -> GroupInfo:
         """The group called ``name``; KeyError when there is none."""

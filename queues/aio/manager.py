@@ -16,7 +16,7 @@ from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.connection import unavailable_as_error
 from queues.entries import text
 from queues.exceptions import GroupExists, GroupNotFound, QueueNotFound
-from queues.keys import REGISTRY, queue_keys, validate_name
+from queues.keys import REGISTRY, queue_keys, stored_keys, validate_name
 from queues.manager import REPLAY_CHUNK
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
@@ -67,10 +67,9 @@ class Manager:
                 raise
 
     async def delete_queue(self, name: str) -> bool:
-        keys = queue_keys(name)
         with unavailable_as_error(self.address):
             pipe = self.client.pipeline(transaction=False)
-            for key in (keys.stream, keys.delayed, keys.dead, keys.events):
+            for key in stored_keys(name):
                 pipe.delete(key)
             pipe.srem(REGISTRY, name)
             return any(await pipe.execute())
@@ -89,10 +88,29 @@ class Manager:
             now_ms = info_mod.time_ms(replies[0])
             registered = bool(replies[-1])
             part = info_mod.read_phase_one(keys, replies[1:-1])
+            levels = info_mod.level_keys(part)
+            size = info_mod.PHASE_ONE_REPLIES
             pipe = self.client.pipeline(transaction=False)
             info_mod.phase_two(pipe, part)
-            group_replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
-        result = info_mod.build(part, group_replies, now_ms, self.active_idle_ms)
+            main_count = len(pipe)
+            for level in levels:
+                info_mod.phase_one(pipe, level)
+            replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
+            group_replies = replies[:main_count]
+            level_parts = [
+                info_mod.read_phase_one(level, replies[main_count + i * size :][:size])
+                for i, level in enumerate(levels)
+            ]
+            level_replies: list[Any] = []
+            if level_parts:
+                pipe = self.client.pipeline(transaction=False)
+                for level_part in level_parts:
+                    info_mod.phase_two(pipe, level_part)
+                level_replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
+        level_infos = info_mod.build_many(level_parts, level_replies, now_ms, self.active_idle_ms)
+        result = info_mod.merge_levels(
+            info_mod.build(part, group_replies, now_ms, self.active_idle_ms), level_infos
+        )
         if not (result.exists or registered or result.dead or result.delayed):
             raise QueueNotFound(f"no queue {name!r} at {self.address}")
         return result

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import platform
 import statistics
+import subprocess
+import sys
 import time
 import uuid
 
@@ -39,11 +42,40 @@ def measure(contender: Contender, url: str, n: int) -> tuple[float, float]:
     return n / produced, n / consumed
 
 
+def measure_apart(index: int, url: str, n: int) -> tuple[float, float]:
+    """``measure`` in a fresh interpreter: what one library imports or leaves behind (threads,
+    objects the garbage collector must walk: importing taskiq doubles them) must not slow
+    the contenders measured after it in the same process."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.bench",
+            "--one",
+            str(index),
+            "--url",
+            url,
+            "--messages",
+            str(n),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    produce, consume = json.loads(out.strip().splitlines()[-1])
+    return produce, consume
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one measurement
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(_contenders()[args.one], args.url, args.messages)))
+        return
 
     server = RedisServer().start()
     try:
@@ -58,7 +90,7 @@ def main() -> None:
         for round_no in range(args.repeat):
             shift = round_no % len(contenders)
             for contender in contenders[shift:] + contenders[:shift]:
-                result = measure(contender, url, args.messages)
+                result = measure_apart(contenders.index(contender), url, args.messages)
                 runs[contender.name].append(result)
                 print(
                     f"  round {round_no + 1} {contender.name}: "
@@ -80,7 +112,7 @@ def main() -> None:
     print()
     print(
         f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} interleaved rounds, "
-        f"one producer then one consumer, no-op handler."
+        f"one producer then one consumer, no-op handler, each measurement in a fresh process."
     )
     print(
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python "

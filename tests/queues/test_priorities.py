@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+import redis
 
 from queues import Consumer, Manager, Message, Producer
 from queues.keys import queue_keys
@@ -80,3 +81,33 @@ def test_priority_settings_are_validated(redis_url: str) -> None:
         Producer("q", redis=redis_url, priority=10)
     with pytest.raises(ValueError, match="priorities"):
         Consumer("q", "g", print, redis_url, priorities=2, ordered=True)
+
+
+def test_manager_info_counts_every_level_so_a_stuck_message_at_any_level_shows(
+    redis_url: str, queue_name: str, manager: Manager
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    for level, count in ((0, 2), (2, 3)):
+        producer = Producer(queue_name, redis=redis_url, priority=level)
+        producer.publish_many(list(range(count)))
+        producer.close()
+    # nobody reads yet: level 2's messages count before any consumer knows of the level
+    info = manager.info(queue_name)
+    assert (info.length, info.levels) == (5, (2,))
+
+    manager.create_group(queue_name, "g", start="0")
+    # a group that does not read level 2 yet: its three messages are lag, not hidden
+    assert manager.info(queue_name).group("g").lag == 5
+    level2 = queue_keys(queue_name, 2).stream
+    client.xgroup_create(level2, "g", id="0")
+    client.xreadgroup("g", "ghost", {level2: ">"}, count=2)  # read two, then died
+    group = manager.info(queue_name).group("g")
+    assert (group.pending, group.lag) == (2, 3), "two stuck at level 2; 2 + 1 undelivered"
+    assert [(c.name, c.pending) for c in group.consumers] == [("ghost", 2)]
+    assert group.oldest_pending_ms is not None
+
+    [many] = manager.info_many([queue_name])
+    assert (many.length, many.group("g").pending, many.group("g").lag) == (5, 2, 3)
+
+    assert manager.delete_queue(queue_name)
+    assert not any(client.exists(k) for k in (level2, queue_keys(queue_name).levels))
