@@ -102,6 +102,25 @@ class Runner:
         self.started.clear()
 
 
+def start_thief(runner: Runner, queue: str, redis_url: str, claim_idle: float) -> Recorder:
+    """A second consumer of group "g" that claims whatever goes idle, scanning every 50 ms:
+    it must get nothing from a live consumer."""
+    thief = Recorder()
+    runner.start(
+        Consumer(
+            queue,
+            "g",
+            thief,
+            redis_url,
+            name="thief",
+            claim_idle=claim_idle,
+            claim_interval=0.05,
+            **FAST,
+        )
+    )
+    return thief
+
+
 @pytest.fixture
 def runner() -> Iterator[Runner]:
     r = Runner()

@@ -13,7 +13,7 @@ import redis
 
 from queues import Consumer, Manager, Message, Producer
 from queues.keys import queue_keys
-from tests.queues.conftest import FAST, Child, Recorder, Runner, wait_for
+from tests.queues.conftest import FAST, Child, Recorder, Runner, start_thief, wait_for
 
 CHILD_CONSUMER = """
     import sys, time
@@ -88,19 +88,7 @@ def test_a_slow_handler_in_a_live_consumer_is_not_claimed(
     )
     producer.publish("slow one")
     wait_for(lambda: calls, 5, message="slow handler started")
-    thief = Recorder()
-    runner.start(
-        Consumer(
-            queue_name,
-            "g",
-            thief,
-            redis_url,
-            name="thief",
-            claim_idle=claim_idle,
-            claim_interval=0.05,
-            **FAST,
-        )
-    )
+    thief = start_thief(runner, queue_name, redis_url, claim_idle)
     assert slow_done.wait(10)
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
     assert len(calls) == 1

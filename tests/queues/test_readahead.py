@@ -9,7 +9,7 @@ import time
 import redis
 
 from queues import Consumer, Manager, Message, Producer
-from tests.queues.conftest import FAST, Recorder, Runner, wait_for
+from tests.queues.conftest import FAST, Recorder, Runner, start_thief, wait_for
 
 
 def test_it_is_on_for_one_inline_consumer_and_off_where_it_would_reorder_work(
@@ -50,19 +50,7 @@ def test_entries_read_ahead_during_a_slow_batch_are_kept_fresh_and_not_claimed(
     )
     # the first batch is in hand and the second one was read ahead: all ten are delivered
     wait_for(lambda: manager.info(queue_name).group("g").lag == 0, 5, message="read ahead")
-    thief = Recorder()
-    runner.start(
-        Consumer(
-            queue_name,
-            "g",
-            thief,
-            redis_url,
-            name="thief",
-            claim_idle=claim_idle,
-            claim_interval=0.05,
-            **FAST,
-        )
-    )
+    thief = start_thief(runner, queue_name, redis_url, claim_idle)
     wait_for(lambda: handled.count == 10, 10, message="slow consumer handled both batches")
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
     assert sorted(handled.ids()) == sorted(ids)
