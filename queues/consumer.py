@@ -291,6 +291,7 @@ class Consumer:
         #: Entries the read-ahead delivered, not yet handed on: held, kept fresh by the
         #: heartbeat like in-flight ones.
         self._stash: list[Delivery] = []
+        self._stash_since = 0.0  # monotonic time the stashed entries were read
         self._acks: list[str] = []
         self._work: queue_mod.SimpleQueue[Delivery | None] = queue_mod.SimpleQueue()
         self._workers: list[threading.Thread] = []
@@ -874,6 +875,7 @@ class Consumer:
             rows = commands.read_rows(replies[-1])
             with self._cond:
                 self._stash.extend(rows)
+                self._stash_since = self._ahead_sent
 
     def _take_acks(self) -> list[str]:
         with self._cond:
@@ -902,7 +904,10 @@ class Consumer:
                 oldest = time.monotonic() - self.handler_timeout
                 ids = [i for i, since in self._inflight.items() if since >= oldest]
                 stuck = len(self._inflight) - len(ids)
-            ids += [work.id for work in self._stash]
+            if self.handler_timeout is None or self._stash_since >= oldest:
+                # entries read ahead behind a handler stuck past handler_timeout are let go
+                # too, like the rest of its batch, so that another consumer can take them
+                ids += [work.id for work in self._stash]
         if self.handler_timeout is not None and stuck:
             log.warning(
                 "consumer %s: %d messages held longer than handler_timeout=%ss are no longer "

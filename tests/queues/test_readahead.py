@@ -4,6 +4,7 @@ work (kept fresh, handled before stopping) and nothing is lost when its reply is
 
 from __future__ import annotations
 
+import threading
 import time
 
 import redis
@@ -103,3 +104,38 @@ def test_connections_killed_while_a_read_ahead_is_in_flight_lose_nothing(
     wait_for(lambda: set(handled.ids()) == set(ids), 20, message="every entry handled")
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 10, message="acked")
     assert set(handled.ids()) == set(ids)
+
+
+def test_entries_read_ahead_behind_a_handler_stuck_past_handler_timeout_are_rescued(
+    redis_url: str, queue_name: str, producer: Producer, runner: Runner
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def stuck_on_the_first(message: Message) -> None:
+        if not started.is_set():
+            started.set()
+            release.wait(15)
+
+    ids = producer.publish_many([{"n": i} for i in range(10)])
+    runner.start(
+        Consumer(
+            queue_name,
+            "g",
+            stuck_on_the_first,
+            redis_url,
+            name="stuck",
+            claim_idle=0.3,
+            handler_timeout=0.5,
+            batch_size=5,
+            **FAST,
+        )
+    )
+    assert started.wait(5), "stuck handler started"
+    rescuer = Recorder()
+    runner.start(Consumer(queue_name, "g", rescuer, redis_url, claim_idle=0.3, **FAST))
+    try:
+        # the batch in hand (1 stuck + 4 behind it) and the 5 read ahead: all rescued
+        wait_for(lambda: set(rescuer.ids()) == set(ids), 10, message="all ten rescued")
+    finally:
+        release.set()
