@@ -109,6 +109,7 @@ def snapshot_from_info(target: Target, info: Any, at_ms: int, active_idle_ms: in
         last_id=str(_get(info, "last_id", "") or ""),
         dead_letters=int(_get(info, "dead", 0) or 0),
         groups=groups,
+        levels=tuple(int(level) for level in _get(info, "levels", ()) or ()),
     )
 
 

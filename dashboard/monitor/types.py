@@ -63,6 +63,7 @@ class QueueSnapshot:
     rate_in: float | None = None
     rate_out: float | None = None
     trim_risk: TrimRisk | None = None  # at the queue definition's MAXLEN, when it has one
+    levels: tuple[int, ...] = ()  # priority levels above 0, counted in the figures above
 
     @property
     def lag(self) -> int | None:

@@ -64,6 +64,22 @@ def test_queue_list_and_detail_show_live_numbers(viewer, queue):
     assert viewer.get("/api/queues/nope/").status_code == 404
 
 
+def test_a_message_stuck_at_a_priority_level_shows_in_the_api_and_on_the_page(
+    viewer, queue, redis_url, queue_name
+):
+    from queues import Producer
+
+    urgent = Producer(queue_name, redis=redis_url, priority=2)
+    urgent.publish_many([{"urgent": i} for i in range(4)])  # nobody reads level 2
+    urgent.close()
+    detail = viewer.get("/api/queues/orders/").json()["snapshot"]
+    assert (detail["length"], detail["levels"]) == (9, [2])
+    (group,) = detail["groups"]
+    assert (group["lag"], group["pending"]) == (3 + 4, 2)
+    page = viewer.get("/queues/orders/").content.decode()
+    assert "Priority levels <strong>0, 2</strong>" in page
+
+
 def test_a_user_without_permission_gets_403_and_no_destructive_buttons(viewer, queue, redis_client):
     for path, body in [
         ("/api/queues/orders/purge/", {}),
