@@ -8,7 +8,8 @@ Threads of one running consumer:
   XREADGROUP cannot time out more precisely than Redis's ``hz`` tick (100 ms by default),
   while an ``Event.wait`` can; a moved entry wakes the blocked read at once;
 - with ``concurrency=1`` the loop thread runs the handler itself (no hand-off between
-  threads) and sends the batch's acknowledgements in the same round trip as its next read;
+  threads) and sends the batch's acknowledgements in the same round trip as its next read,
+  which goes out before a full batch is handled (read-ahead);
   with more, ``concurrency`` worker threads run the handler, then acknowledge, park for a
   retry or dead-letter the entry;
 - one heartbeat thread flushes acknowledgements every ``ack_interval`` and keeps in-flight
@@ -101,6 +102,9 @@ class Consumer:
     available now (new, claimable and due entries) and returns. A handler that returns
     acknowledges the message; one that raises sends it to a retry with backoff, and after
     ``max_deliveries`` to the dead-letter stream. ``stop()`` is thread-safe.
+
+    With ``concurrency=1`` it reads the next batch while handling a full one (``read_ahead``,
+    see queues/readahead.py), so it holds up to twice ``batch_size`` messages.
     """
 
     def __init__(
