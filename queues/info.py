@@ -80,6 +80,15 @@ def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
     return StreamPart(keys, stream, groups, int(dead), int(delayed), bool(registered), tuple(found))
 
 
+def read_phase_ones(all_keys: Sequence[QueueKeys], replies: Sequence[Any]) -> list[StreamPart]:
+    """The parts of several queues whose phase-one commands were queued in this order."""
+    size = PHASE_ONE_REPLIES
+    return [
+        read_phase_one(keys, replies[index * size : (index + 1) * size])
+        for index, keys in enumerate(all_keys)
+    ]
+
+
 def level_keys(part: StreamPart) -> list[QueueKeys]:
     """The keys of the priority levels of a main-stream part (highest first)."""
     return [queue_keys(part.keys.name, level) for level in reversed(part.levels)]

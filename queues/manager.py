@@ -185,8 +185,8 @@ class Manager:
         return result
 
     def info_many(self, names: Iterable[str]) -> list[QueueInfo]:
-        """Snapshots of many queues in two pipelined round trips; missing queues come back
-        with ``exists=False``."""
+        """Snapshots of many queues in two pipelined round trips (three when some have
+        priority levels); missing queues come back with ``exists=False``."""
         all_keys = [queue_keys(n) for n in names]
         if not all_keys:
             return []
@@ -204,25 +204,19 @@ class Manager:
             if isinstance(server_time, Exception):
                 raise server_time
             now_ms = info_mod.time_ms(server_time)
-            parts = []
-            size = info_mod.PHASE_ONE_REPLIES
-            for index, keys in enumerate(all_keys):
-                start = index * size
-                parts.append(info_mod.read_phase_one(keys, replies[start : start + size]))
+            parts = info_mod.read_phase_ones(all_keys, replies)
             # phase one of the priority levels rides with phase two of the main streams
             levels = [info_mod.level_keys(part) for part in parts]
+            all_level_keys = [keys for per_queue in levels for keys in per_queue]
             pipe = self.client.pipeline(transaction=False)
             for part in parts:
                 info_mod.phase_two(pipe, part)
             main_count = len(pipe)
-            for keys in (k for per_queue in levels for k in per_queue):
+            for keys in all_level_keys:
                 info_mod.phase_one(pipe, keys)
             replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-            group_replies, level_replies = replies[:main_count], replies[main_count:]
-            level_parts = [
-                info_mod.read_phase_one(keys, level_replies[i * size : (i + 1) * size])
-                for i, keys in enumerate(k for per_queue in levels for k in per_queue)
-            ]
+            group_replies = replies[:main_count]
+            level_parts = info_mod.read_phase_ones(all_level_keys, replies[main_count:])
             level_group_replies: list[Any] = []
             if level_parts:
                 pipe = self.client.pipeline(transaction=False)

@@ -18,14 +18,12 @@ from typing import Any
 
 import redis
 
-from queues.connection import is_cluster
-
 Command = tuple[Any, ...]
 
 
 def for_client(client: Any) -> ReadAhead | None:
     """A ReadAhead on ``client``, or None for a cluster client (it reads the ordinary way)."""
-    if is_cluster(client) or not isinstance(client, redis.Redis):
+    if not isinstance(client, redis.Redis):  # RedisCluster is not a redis.Redis
         return None
     return ReadAhead(client)
 

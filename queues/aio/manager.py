@@ -81,15 +81,12 @@ class Manager:
             pipe = self.client.pipeline(transaction=False)
             pipe.time()
             info_mod.phase_one(pipe, keys)
-            pipe.sismember(REGISTRY, name)
             replies = await pipe.execute(raise_on_error=False)
             if isinstance(replies[0], Exception):
                 raise replies[0]
             now_ms = info_mod.time_ms(replies[0])
-            registered = bool(replies[-1])
-            part = info_mod.read_phase_one(keys, replies[1:-1])
+            part = info_mod.read_phase_one(keys, replies[1:])
             levels = info_mod.level_keys(part)
-            size = info_mod.PHASE_ONE_REPLIES
             pipe = self.client.pipeline(transaction=False)
             info_mod.phase_two(pipe, part)
             main_count = len(pipe)
@@ -97,10 +94,7 @@ class Manager:
                 info_mod.phase_one(pipe, level)
             replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
             group_replies = replies[:main_count]
-            level_parts = [
-                info_mod.read_phase_one(level, replies[main_count + i * size :][:size])
-                for i, level in enumerate(levels)
-            ]
+            level_parts = info_mod.read_phase_ones(levels, replies[main_count:])
             level_replies: list[Any] = []
             if level_parts:
                 pipe = self.client.pipeline(transaction=False)
@@ -111,7 +105,7 @@ class Manager:
         result = info_mod.merge_levels(
             info_mod.build(part, group_replies, now_ms, self.active_idle_ms), level_infos
         )
-        if not (result.exists or registered or result.dead or result.delayed):
+        if not (result.exists or part.registered or result.dead or result.delayed):
             raise QueueNotFound(f"no queue {name!r} at {self.address}")
         return result
 
