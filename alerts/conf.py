@@ -68,6 +68,25 @@ def retry_backoff() -> tuple[float, float]:
     return float(first), float(cap)
 
 
+#: Backends a channel may name when the setting is absent. The in-memory backend is for tests
+#: and is not on it (test settings add it).
+DEFAULT_NOTIFICATION_BACKENDS = (
+    "alerts.backends.webhook.WebhookBackend",
+    "alerts.backends.email.EmailBackend",
+)
+
+
+def notification_backends() -> tuple[str, ...]:
+    """Dotted paths a channel's backend may be (``STREAMWARDEN_NOTIFICATION_BACKENDS``).
+
+    Nothing else is ever imported. From the environment as a comma-separated list.
+    """
+    value = getattr(settings, "STREAMWARDEN_NOTIFICATION_BACKENDS", DEFAULT_NOTIFICATION_BACKENDS)
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(item.strip() for item in value if item.strip())
+
+
 def webhook_timeout() -> float:
     """Seconds a webhook POST may take (``STREAMWARDEN_WEBHOOK_TIMEOUT``, default 5)."""
     return float(getattr(settings, "STREAMWARDEN_WEBHOOK_TIMEOUT", 5.0))

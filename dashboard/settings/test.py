@@ -13,6 +13,13 @@ from .base import BASE_DIR, SQLITE_OPTIONS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests of the monitor and the pages read what would have been sent from the in-memory
+# backend, which production does not allow.
+STREAMWARDEN_NOTIFICATION_BACKENDS = [
+    "alerts.backends.webhook.WebhookBackend",
+    "alerts.backends.email.EmailBackend",
+    "alerts.backends.locmem.LocmemBackend",
+]
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / '.data' / 'test.sqlite3'}")
