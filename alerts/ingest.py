@@ -19,10 +19,11 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from alerts.models import AlertKind
 from alerts.services import EventAlert, display_queue_name, record_event_alerts
+from dashboard.monitor.names import clean_json, clean_name, clean_text
 from queues import Manager
 from queues import events as library_events
 from queues.connection import socket_timeout
@@ -77,6 +78,54 @@ def reset_managers() -> None:
         _managers.clear()
 
 
+def _event_alert(kind: str, queue: str, event: Event) -> EventAlert:
+    """The row of one event, its foreign values cleaned to fit the columns: any client can
+    write an events stream (names over 200 characters, NUL, non-UTF-8 field names)."""
+    return EventAlert(
+        kind=kind,
+        queue=queue,
+        event_id=clean_text(event.id, limit=64),
+        group=clean_name(event.group or ""),
+        message_id=clean_name(event.message_id or "", limit=64),
+        details=clean_json(dict(event.fields)),
+    )
+
+
+def _placeholder(alert: EventAlert, error: Exception) -> EventAlert:
+    """What is kept of an event whose row the database refused: its identity and why."""
+    return EventAlert(
+        kind=alert.kind,
+        queue=alert.queue,
+        event_id=alert.event_id,
+        details={"unreadable": clean_text(f"{type(error).__name__}: {error}", limit=500)},
+    )
+
+
+def _store_queue(alerts: list[EventAlert]) -> int:
+    """The rows of one queue's events in a savepoint; when the database refuses the batch,
+    one by one, and an event refused again is kept as a placeholder row, so that one poison
+    event neither blocks its queue nor the others (it is acknowledged like the rest)."""
+    try:
+        with transaction.atomic():
+            return record_event_alerts(events=alerts, publish_newest=LIVE_PER_BATCH)
+    except DatabaseError:
+        logger.warning(
+            "alert rows of %s refused as a batch; storing them one by one", alerts[0].queue
+        )
+    created = 0
+    for alert in alerts:
+        try:
+            with transaction.atomic():
+                created += record_event_alerts(events=[alert], publish_newest=LIVE_PER_BATCH)
+            continue
+        except DatabaseError as exc:
+            logger.warning("event %s of %s refused: %s", alert.event_id, alert.queue, exc)
+            placeholder = _placeholder(alert, exc)
+        with transaction.atomic():
+            created += record_event_alerts(events=[placeholder], publish_newest=LIVE_PER_BATCH)
+    return created
+
+
 def _store(events: Iterable[Event]) -> int:
     """Create the rows of one batch in one transaction; returns the rows created.
 
@@ -90,21 +139,12 @@ def _store(events: Iterable[Event]) -> int:
         if kind is None:
             continue  # other library events are not alerts
         if event.queue not in names:
-            names[event.queue] = display_queue_name(library_queue=event.queue)
-        by_queue.setdefault(event.queue, []).append(
-            EventAlert(
-                kind=kind,
-                queue=names[event.queue],
-                event_id=event.id,
-                group=event.group or "",
-                message_id=event.message_id or "",
-                details=dict(event.fields),
-            )
-        )
+            names[event.queue] = clean_name(display_queue_name(library_queue=event.queue))
+        by_queue.setdefault(event.queue, []).append(_event_alert(kind, names[event.queue], event))
     created = 0
     with transaction.atomic():
         for alerts in by_queue.values():
-            created += record_event_alerts(events=alerts, publish_newest=LIVE_PER_BATCH)
+            created += _store_queue(alerts)
     return created
 
 

@@ -46,6 +46,12 @@ def render_metrics(rows: Iterable[QueueRow], monitor: dict[str, Any]) -> str:
         )
         for g in s["groups"]:
             gl = {"queue": row.name, "group": g["name"]}
+            add(
+                "streamwarden_group_up",
+                "1 if the group could be read",
+                gl,
+                0 if g.get("unreadable") else 1,
+            )
             add("streamwarden_group_lag", "Undelivered entries of the group", gl, g["lag"])
             add("streamwarden_group_pending", "Delivered, unacknowledged entries", gl, g["pending"])
             add("streamwarden_group_consumers", "Consumers of the group", gl, g["consumers"])

@@ -184,12 +184,18 @@ def queue_overview() -> list[QueueRow]:
     for d in definitions:
         if d.name in stored:
             data, line = stored[d.name]
-            rows.append(QueueRow(d.name, d.queue_name, data, list(line or []), "", "monitor"))
+            unread = str(data.get("unreadable") or "")
+            rows.append(QueueRow(d.name, d.queue_name, data, list(line or []), unread, "monitor"))
         else:
             snap = live[d.name]
             rows.append(
                 QueueRow(
-                    d.name, d.queue_name, snap.as_json(), sparks.get(d.name, []), snap.error, "live"
+                    d.name,
+                    d.queue_name,
+                    snap.as_json(),
+                    sparks.get(d.name, []),
+                    snap.error or snap.unreadable,
+                    "live",
                 )
             )
     return rows

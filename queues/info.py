@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import redis
+
 from queues.entries import text
 from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, QueueKeys, queue_keys
 from queues.types import ConsumerInfo, GroupInfo, PendingEntry, QueueInfo
@@ -45,6 +47,31 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
+#: What a reply that does not decode raises: an error reply (WRONGTYPE, NOGROUP), or a
+#: value of the wrong shape. A queue or group failing with one of these is recorded as
+#: unreadable; connection errors are not caught (the whole server is unavailable).
+DECODE_ERRORS: tuple[type[Exception], ...] = (
+    redis.ResponseError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+)
+#: Longest reason kept for an unreadable queue or group (replies may quote foreign names).
+MAX_REASON = 300
+
+
+def reason(what: str, exc: BaseException) -> str:
+    """A short, printable reason: ``<what>: <error>``."""
+    detail = str(exc) or type(exc).__name__
+    out = f"{what}: {detail}"
+    return out if len(out) <= MAX_REASON else out[: MAX_REASON - 1] + "…"
+
+
+def _no_such_key(value: Any) -> bool:
+    return isinstance(value, Exception) and "no such key" in str(value).lower()
+
+
 @dataclass(frozen=True, slots=True)
 class StreamPart:
     """Phase-one replies of one queue."""
@@ -56,6 +83,7 @@ class StreamPart:
     delayed: int
     registered: bool
     levels: tuple[int, ...] = ()  # priority levels above 0 (read for the main stream only)
+    error: str = ""  # why the queue is unreadable (its keys hold something else)
 
 
 def phase_one(pipe: Any, keys: QueueKeys) -> None:
@@ -71,13 +99,34 @@ def phase_one(pipe: Any, keys: QueueKeys) -> None:
 PHASE_ONE_REPLIES = 6
 
 
+def _levels(members: Any) -> tuple[int, ...]:
+    found = set()
+    for member in members:
+        try:
+            level = int(member)
+        except ValueError:
+            continue  # a member our producers never write (foreign data): not a level
+        if 0 < level <= MAX_PRIORITY:
+            found.add(level)
+    return tuple(sorted(found))
+
+
 def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
+    """The part of one queue; never raises: a key of the wrong type makes it unreadable."""
     stream, groups, dead, delayed, registered, levels = replies
-    for value in (dead, delayed, registered, levels):
-        if isinstance(value, Exception):
-            raise value
-    found = sorted(int(level) for level in levels if 0 < int(level) <= MAX_PRIORITY)
-    return StreamPart(keys, stream, groups, int(dead), int(delayed), bool(registered), tuple(found))
+    checked = (
+        (keys.stream, stream),
+        (keys.stream, groups),
+        (keys.dead, dead),
+        (keys.delayed, delayed),
+        (keys.levels, levels),
+    )
+    for key, value in checked:
+        if isinstance(value, Exception) and not (key == keys.stream and _no_such_key(value)):
+            return StreamPart(keys, stream, [], 0, 0, False, (), reason(key, value))
+    # The registry is a shared set: if someone broke it, no queue is "registered".
+    is_registered = False if isinstance(registered, Exception) else bool(registered)
+    return StreamPart(keys, stream, groups, int(dead), int(delayed), is_registered, _levels(levels))
 
 
 def read_phase_ones(all_keys: Sequence[QueueKeys], replies: Sequence[Any]) -> list[StreamPart]:
@@ -94,18 +143,22 @@ def level_keys(part: StreamPart) -> list[QueueKeys]:
     return [queue_keys(part.keys.name, level) for level in reversed(part.levels)]
 
 
-def group_names(part: StreamPart) -> list[str]:
-    if isinstance(part.groups, Exception):
+def _raw_groups(part: StreamPart) -> list[Any]:
+    if part.error or isinstance(part.groups, Exception) or isinstance(part.stream, Exception):
         return []
-    return [text(g["name"]) for g in part.groups]
+    return list(part.groups)
+
+
+def group_names(part: StreamPart) -> list[str]:
+    return [text(g["name"]) for g in _raw_groups(part)]
 
 
 def phase_two(pipe: Any, part: StreamPart) -> None:
     """Queue, per group, XPENDING summary, XINFO CONSUMERS and the first undelivered entry."""
-    if isinstance(part.groups, Exception):
-        return
-    for group in part.groups:
-        name = text(group["name"])
+    for group in _raw_groups(part):
+        # The raw name, not its decoded text: a name that is not UTF-8 must reach Redis
+        # byte for byte, or the group is not found.
+        name = group["name"]
         pipe.xpending(part.keys.stream, name)
         pipe.xinfo_consumers(part.keys.stream, name)
         pipe.xrange(part.keys.stream, f"({text(group['last-delivered-id'])}", "+", count=1)
@@ -114,13 +167,56 @@ def phase_two(pipe: Any, part: StreamPart) -> None:
 PHASE_TWO_REPLIES_PER_GROUP = 3
 
 
+def _unreadable_queue(part: StreamPart, now_ms: int, why: str) -> QueueInfo:
+    return QueueInfo(
+        name=part.keys.name,
+        exists=True,
+        length=0,
+        groups=(),
+        dead=0,
+        delayed=0,
+        time_ms=now_ms,
+        unreadable=why,
+    )
+
+
+def _unreadable_group(group: Any, why: str) -> GroupInfo:
+    try:
+        name = text(group["name"])
+    except DECODE_ERRORS:
+        name = "?"
+    return GroupInfo(
+        name=name,
+        consumers=(),
+        active_consumers=0,
+        pending=0,
+        lag=None,
+        oldest_pending_ms=None,
+        last_delivered_id="",
+        entries_read=None,
+        unreadable=why,
+    )
+
+
 def build(
     part: StreamPart,
     group_replies: Sequence[Any],
     now_ms: int,
     active_idle_ms: int = DEFAULT_ACTIVE_IDLE_MS,
 ) -> QueueInfo:
-    """QueueInfo from the replies of both phases."""
+    """QueueInfo from the replies of both phases. Never raises on what it reads: a queue
+    or group whose replies do not decode comes back with ``unreadable`` set."""
+    if part.error:
+        return _unreadable_queue(part, now_ms, part.error)
+    try:
+        return _build(part, group_replies, now_ms, active_idle_ms)
+    except DECODE_ERRORS as exc:
+        return _unreadable_queue(part, now_ms, reason(part.keys.stream, exc))
+
+
+def _build(
+    part: StreamPart, group_replies: Sequence[Any], now_ms: int, active_idle_ms: int
+) -> QueueInfo:
     keys = part.keys
     stream = part.stream
     if isinstance(stream, Exception):
@@ -134,14 +230,18 @@ def build(
             time_ms=now_ms,
         )
     groups: list[GroupInfo] = []
-    raw_groups = [] if isinstance(part.groups, Exception) else part.groups
-    for index, group in enumerate(raw_groups):
+    for index, group in enumerate(_raw_groups(part)):
         base = index * PHASE_TWO_REPLIES_PER_GROUP
-        summary, consumers_raw, undelivered = group_replies[base : base + 3]
-        for value in (summary, consumers_raw, undelivered):
-            if isinstance(value, Exception):
-                raise value
-        groups.append(_group(group, summary, consumers_raw, undelivered, now_ms, active_idle_ms))
+        try:
+            summary, consumers_raw, undelivered = group_replies[base : base + 3]
+            for value in (summary, consumers_raw, undelivered):
+                if isinstance(value, Exception):
+                    raise value
+            found = _group(group, summary, consumers_raw, undelivered, now_ms, active_idle_ms)
+        except DECODE_ERRORS as exc:
+            # e.g. NOGROUP: the group (or the stream) was deleted between the two rounds
+            found = _unreadable_group(group, reason("group", exc))
+        groups.append(found)
     first = stream.get("first-entry")
     last = stream.get("last-entry")
     undelivered_ages = [g.oldest_undelivered_ms for g in groups if g.oldest_undelivered_ms]
@@ -181,6 +281,11 @@ def merge_levels(main: QueueInfo, levels: Sequence[QueueInfo]) -> QueueInfo:
     """One QueueInfo for a queue with priority levels: counts summed, ages the oldest, groups
     and consumers merged by name (so a message stuck at any level shows in the totals).
     Ids (first, last, last delivered) stay those of the main stream; dead letters are shared."""
+    if main.unreadable:
+        return main
+    broken = [info.unreadable for info in levels if info.unreadable]
+    if broken:
+        return replace(main, unreadable=f"priority level: {broken[0]}")
     present = [info for info in levels if info.exists]
     if not present:
         return main
@@ -230,6 +335,9 @@ def _merge_groups(parts: Sequence[GroupInfo]) -> GroupInfo:
     first = parts[0]
     if len(parts) == 1:
         return first
+    for part in parts:
+        if part.unreadable:
+            return part
     consumers: dict[str, ConsumerInfo] = {}
     for part in parts:
         for c in part.consumers:

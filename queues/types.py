@@ -101,6 +101,8 @@ class GroupInfo:
     entries_read: int | None
     oldest_undelivered_ms: int | None = None
     parked: int = 0  # entries waiting for a retry (owned by the parking consumer)
+    #: Why the group could not be read (figures above are zero then), "" when it could.
+    unreadable: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,9 @@ class QueueInfo:
     time_ms: int | None = None  # Redis server time of the snapshot
     #: Priority levels above 0 the queue has (their figures are included in the above).
     levels: tuple[int, ...] = ()
+    #: Why the queue could not be read (a key of the wrong type, a reply that does not
+    #: decode); its figures are zero then. "" when it could.
+    unreadable: str = ""
 
     def group(self, name: str) -> GroupInfo:
         """The group called ``name``; KeyError when there is none."""

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, transaction
 
 from dashboard import conf
 from dashboard.monitor import rates, status, trend, trimrisk
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
-from dashboard.monitor.poller import Target, poll
+from dashboard.monitor.poller import Target, poll, unreadable
 from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
 from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
 
@@ -141,7 +141,7 @@ class Monitor:
             self.redis_error = ""
         self._db_step("claims", self._load_claims)
         self.claim_stats = self.storms.stats(int(time.time() * 1000))
-        snapshots = [self._enrich(s) for s in result.snapshots if not s.error]
+        snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
         self.latest = {s.name: s for s in snapshots}
         self._publish_queues(snapshots)
         self._db_step("store snapshots", lambda: self._store(snapshots))
@@ -182,6 +182,19 @@ class Monitor:
         self.thresholds = {d.name: Threshold.effective_for(d, rows=rows) for d in definitions}
         self.maxlens = {d.name: d.maxlen for d in definitions}
 
+    def _enrich_isolated(self, snapshot: QueueSnapshot) -> QueueSnapshot:
+        """``_enrich`` of one queue; a queue it cannot classify is shown as unreadable and
+        the others are classified as usual."""
+        if snapshot.unreadable:
+            return snapshot
+        try:
+            return self._enrich(snapshot)
+        except Exception as exc:  # noqa: BLE001 - one queue's data must not stop the cycle
+            log.exception("monitor: cannot classify queue %s", snapshot.name)
+            return dataclasses.replace(
+                snapshot, groups=(), unreadable=unreadable(f"{type(exc).__name__}: {exc}")
+            )
+
     def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         window_len = max(2, conf.trend_window())
         added = self.added.setdefault(snapshot.name, deque(maxlen=window_len))
@@ -190,6 +203,9 @@ class Monitor:
         thresholds = self.thresholds.get(snapshot.name)
         groups: list[GroupSnapshot] = []
         for group in snapshot.groups:
+            if group.unreadable:
+                groups.append(group)  # no sample: its zeros would read as a rewind
+                continue
             window = self.windows.setdefault((snapshot.name, group.name), deque(maxlen=window_len))
             window.append(
                 trend.Sample(
@@ -433,12 +449,19 @@ class Monitor:
         )
 
     def _sync_alerts(self, snapshots: list[QueueSnapshot]) -> None:
-        """Call the alerts hooks on state changes only (the hooks dedupe too)."""
+        """Call the alerts hooks on state changes only (the hooks dedupe too). Each queue in
+        its own savepoint: a row the database refuses costs that queue this cycle (it is
+        tried again next cycle), never the queues after it. Unreadable queues and groups
+        keep their alerts as they were: nothing is known about them."""
         for s in snapshots:
+            if s.unreadable:
+                continue
             items: list[tuple[str, str | None, str, dict[str, Any]]] = [
                 ("threshold", None, s.status, {"checks": s.checks, "dead_letters": s.dead_letters})
             ]
             for g in s.groups:
+                if g.unreadable:
+                    continue
                 details = {
                     "lag": g.lag,
                     "pending": g.pending,
@@ -446,20 +469,28 @@ class Monitor:
                 }
                 items.append(("threshold", g.name, g.status, details))
                 items.append(("trend", g.name, g.trend, details))
-            for kind, group, state, details in items:
-                key = (kind, s.name, group)
-                if self.last_status.get(key) == state:
-                    continue
-                self.hooks.call(
-                    "alerts.services",
-                    "sync_status_alert",
-                    kind=kind,
-                    queue=s.name,
-                    group=group,
-                    status=state,
-                    details=details,
-                )
-                self.last_status[key] = state
+            done: list[tuple[tuple[str, str, str | None], str]] = []
+            try:
+                with transaction.atomic():
+                    for kind, group, state, details in items:
+                        key = (kind, s.name, group)
+                        if self.last_status.get(key) == state:
+                            continue
+                        self.hooks.call(
+                            "alerts.services",
+                            "sync_status_alert",
+                            kind=kind,
+                            queue=s.name,
+                            group=group,
+                            status=state,
+                            details=details,
+                        )
+                        done.append((key, state))
+            except DatabaseError as exc:
+                self.db_error = f"{type(exc).__name__}: {exc}"
+                log.warning("monitor: alerts of queue %s not stored: %s", s.name, exc)
+                continue
+            self.last_status.update(done)
 
     def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
         by_url: dict[str, list[str]] = {}

@@ -6,6 +6,7 @@ and the tests call it directly.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from typing import Any
 import redis
 
 from dashboard.monitor.counting import commands_so_far
+from dashboard.monitor.names import clean_name
 from dashboard.monitor.types import (
     ConsumerSnapshot,
     GroupSnapshot,
@@ -22,6 +24,18 @@ from dashboard.monitor.types import (
     PollResult,
     QueueSnapshot,
 )
+from queues.info import DECODE_ERRORS, MAX_REASON
+
+log = logging.getLogger(__name__)
+
+#: What makes one queue's (or one server's) replies unreadable without the server being
+#: down: an error reply, or a reply of a shape the decoding did not expect.
+UNREADABLE_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, *DECODE_ERRORS)
+
+
+def unreadable(reason: str) -> str:
+    """The text recorded on a snapshot, a group or a row that could not be read."""
+    return clean_name(f"unreadable: {reason}", limit=MAX_REASON + 20)
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,7 @@ def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
         active = _get(c, "active")
         consumers.append(
             ConsumerSnapshot(
-                name=str(_get(c, "name")),
+                name=clean_name(str(_get(c, "name"))),
                 pending=int(_get(c, "pending", 0) or 0),
                 idle_ms=idle,
                 active=idle < active_idle_ms if active is None else bool(active),
@@ -74,8 +88,10 @@ def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
         )
     count = len(consumers) if isinstance(raw, list | tuple) or raw is None else int(raw)
     active_count = _get(info, "active_consumers")
+    reason = _get(info, "unreadable") or ""
     return GroupSnapshot(
-        name=str(_get(info, "name")),
+        name=clean_name(str(_get(info, "name"))),
+        unreadable=unreadable(reason) if reason else "",
         consumers=count,
         active_consumers=(
             sum(1 for c in consumers if c.active) if active_count is None else int(active_count)
@@ -91,7 +107,24 @@ def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
 
 
 def snapshot_from_info(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> QueueSnapshot:
-    """Convert the library's QueueInfo (or None for a missing stream) into a snapshot."""
+    """Convert the library's QueueInfo (or None for a missing stream) into a snapshot; one
+    that cannot be read comes back with ``unreadable`` set (never raises on its contents)."""
+    try:
+        return _snapshot(target, info, at_ms, active_idle_ms)
+    except DECODE_ERRORS as exc:
+        return _unreadable(target, at_ms, f"{type(exc).__name__}: {exc}")
+
+
+def _unreadable(target: Target, at_ms: int, reason: str) -> QueueSnapshot:
+    return QueueSnapshot(
+        target.name, target.queue, target.redis_url, at_ms, unreadable=unreadable(reason)
+    )
+
+
+def _snapshot(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> QueueSnapshot:
+    reason = _get(info, "unreadable") if info is not None else ""
+    if reason:
+        return _unreadable(target, at_ms, str(reason))
     if info is None or _get(info, "exists", True) is False:
         return QueueSnapshot(target.name, target.queue, target.redis_url, at_ms, exists=False)
     groups = tuple(
@@ -145,6 +178,13 @@ def poll(
             snapshots.extend(
                 QueueSnapshot(t.name, t.queue, url, at_ms, error=unreachable[url]) for t in group
             )
+            continue
+        except UNREADABLE_ERRORS as exc:
+            # The server answers, but not in a way we can read: its queues are unreadable,
+            # the other servers' queues are polled as usual.
+            log.warning("monitor: replies from a Redis could not be read: %r", exc)
+            reason = f"{type(exc).__name__}: {exc}"
+            snapshots.extend(_unreadable(t, at_ms, reason) for t in group)
             continue
         snapshots.extend(
             snapshot_from_info(t, info, at_ms, active_idle_ms)

@@ -29,6 +29,7 @@ class GroupSnapshot:
     oldest_pending_ms: int | None
     oldest_undelivered_ms: int | None
     consumer_list: tuple[ConsumerSnapshot, ...] = ()
+    unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
     trend: str = "OK"
@@ -57,6 +58,9 @@ class QueueSnapshot:
     dead_letters: int = 0
     groups: tuple[GroupSnapshot, ...] = ()
     error: str = ""
+    #: "unreadable: <reason>" when the server answered but the queue could not be read
+    #: (a key of the wrong type, a reply that does not decode); its figures are zero.
+    unreadable: str = ""
     status: str = "ok"
     trend: str = "OK"
     checks: dict[str, str] = field(default_factory=dict)

@@ -29,6 +29,8 @@
   function update(q) {
     const row = document.querySelector('tr[data-queue="' + CSS.escape(q.name) + '"]');
     if (!row) return;
+    const error = row.querySelector('[data-field="error"]');
+    if (error) { error.textContent = q.unreadable || ""; error.hidden = !q.unreadable; }
     setBadge(row.querySelector('[data-field="status"]'), "status", q.status);
     setBadge(row.querySelector('[data-field="trend"]'), "trend", q.trend);
     const storm = row.querySelector('[data-field="storm"]');

@@ -49,6 +49,8 @@
     SW.setField(summary, "drain_seconds", SW.fmtForecast(s.drain_seconds, "drained"));
     SW.setField(summary, "breach_seconds", SW.fmtForecast(s.breach_seconds));
     SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
+    const unreadable = document.getElementById("queue-unreadable");
+    if (unreadable) { unreadable.textContent = s.unreadable || ""; unreadable.hidden = !s.unreadable; }
     const banner = document.getElementById("storm-banner");
     const storming = s.groups.filter(function (g) { return g.storm; }).map(function (g) { return g.name; });
     banner.hidden = storming.length === 0;
@@ -71,7 +73,12 @@
           act("Delete group " + g.name + " and its pending entries list?", "groups/" + encodeURIComponent(g.name) + "/delete/");
         }));
       }
-      return [g.name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
+      let name = g.name;
+      if (g.unreadable) {
+        name = SW.el("span", g.name);
+        name.appendChild(SW.el("div", g.unreadable, "error"));
+      }
+      return [name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
         g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
         SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),

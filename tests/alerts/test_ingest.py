@@ -208,3 +208,37 @@ def test_an_unreachable_redis_raises_queue_unavailable(private_redis, queue_name
     private_redis.stop()
     with pytest.raises(QueueUnavailable):
         ingest_events(redis_url=url, queues=[queue_name], consumer_name="m")
+
+
+def test_hostile_events_are_stored_cleaned_and_acknowledged_next_to_healthy_ones(
+    redis_url: str, queue_name: str
+) -> None:
+    """Any client can write the events stream: a group name longer than the column, a
+    message id over 64 characters, NUL characters and non-UTF-8 field names must not stop
+    the ingestion (on PostgreSQL they raised DataError and the batch was re-read forever)."""
+    client = redis.Redis.from_url(redis_url)
+    ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor-1")
+    stream = events_key(queue_name)
+    client.xadd(
+        stream,
+        {
+            "type": "claimed",
+            "queue": queue_name,
+            "group": "g" * 300,
+            "id": "9" * 100,
+            "note\x00": "a\x00b",
+            b"\xff\xfe": b"\xff",
+        },
+    )
+    client.xadd(stream, {"type": "dead_lettered", "queue": queue_name, "group": "ok", "id": "1-1"})
+
+    created = ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="monitor-1")
+
+    assert created == 2
+    hostile = Alert.objects.get(kind=AlertKind.CLAIMED, queue=queue_name)
+    assert len(hostile.group) <= 200 and hostile.group.startswith("ggg")
+    assert len(hostile.message_id) <= 64
+    assert "\x00" not in repr(hostile.details) and "\x00" not in hostile.summary
+    healthy = Alert.objects.get(kind=AlertKind.DEAD_LETTERED, queue=queue_name)
+    assert (healthy.group, healthy.message_id) == ("ok", "1-1")
+    assert client.xpending(stream, GROUP)["pending"] == 0
