@@ -128,10 +128,20 @@ Prepare = Callable[[str, Mapping[Any, Any], int], "Message | Settle"]
 
 
 def preparer(
-    *, queue: str, group: str, max_deliveries: int, serializers: Mapping[Any, Serializer]
+    *,
+    queue: str,
+    group: str,
+    max_deliveries: int,
+    serializers: Mapping[Any, Serializer],
+    max_payload_bytes: int | None = None,
 ) -> Prepare:
     """``prepare(entry_id, fields, deliveries)``: what to do with an entry before any handler
     runs, the Message or a Settle. One per consumer, bound to its settings.
+
+    Any failure to decode (the serializer raising anything at all, a payload above
+    ``max_payload_bytes``) dead-letters the entry at once; an entry delivered more than
+    ``max_deliveries`` times is dead-lettered without being decoded again (its payload may be
+    what crashed the consumers).
 
     It runs once per message, so the common entry (a redis-py reply with bytes keys, a known
     content type, meant for every group, within max_deliveries) is decoded right here in
@@ -149,6 +159,7 @@ def preparer(
         entries.B_JSON,
     )
     decode_headers, int_or_none = entries.headers, entries.int_or_none
+    check_size = entries.check_size
 
     def prepare(entry_id: str, fields: Mapping[Any, Any], deliveries: int) -> Message | Settle:
         data = fields.get(payload_key)
@@ -160,10 +171,14 @@ def preparer(
         ):
             raw_headers = fields.get(headers_key)
             try:
+                if max_payload_bytes is not None and len(data) > max_payload_bytes:
+                    check_size(data, max_payload_bytes)
                 payload = serializer.loads(data)
                 headers = {} if raw_headers is None else decode_headers(raw_headers)
             except UndecodableEntry as exc:
                 return Settle("dead", deadletter.UNDECODABLE, str(exc))
+            except Exception as exc:  # the codec's own failure: never retried, never claimed
+                return Settle("dead", deadletter.UNDECODABLE, undecodable(serializer, exc))
             published = fields.get(published_key)
             return make_message(
                 entry_id,
@@ -174,9 +189,23 @@ def preparer(
                 group,
                 None if published is None else int_or_none(published),
             )
-        return _prepare_any(entry_id, fields, deliveries, queue, group, max_deliveries, serializers)
+        return _prepare_any(
+            entry_id,
+            fields,
+            deliveries,
+            queue,
+            group,
+            max_deliveries,
+            serializers,
+            max_payload_bytes,
+        )
 
     return prepare
+
+
+def undecodable(serializer: Serializer, exc: Exception) -> str:
+    """The dead letter's error for a serializer that failed with ``exc``."""
+    return f"{serializer.content_type} serializer failed: {deadletter.describe(exc)}"
 
 
 def _prepare_any(
@@ -187,20 +216,23 @@ def _prepare_any(
     group: str,
     max_deliveries: int,
     serializers: Mapping[Any, Serializer],
+    max_payload_bytes: int | None,
 ) -> Message | Settle:
-    try:
-        decoded = entries.decode(fields, serializers)
-    except UndecodableEntry as exc:
-        return Settle("dead", deadletter.UNDECODABLE, str(exc))
-    if decoded.only_group is not None and decoded.only_group != group:
+    only_group = entries.only_group(fields)
+    if only_group is not None and only_group != group:
         return Settle("ack")  # a replay meant for another group
     if deliveries > max_deliveries:
+        # before decoding: the payload may be what crashed or hung the consumers
         return Settle(
             "dead",
             deadletter.MAX_DELIVERIES,
             f"delivered {deliveries} times (max_deliveries={max_deliveries}) "
             "without being acknowledged: consumers crashed or hung while handling it",
         )
+    try:
+        decoded = entries.decode(fields, serializers, max_payload_bytes)
+    except UndecodableEntry as exc:
+        return Settle("dead", deadletter.UNDECODABLE, str(exc))
     return make_message(
         entry_id,
         decoded.payload,

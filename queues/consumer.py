@@ -66,6 +66,18 @@ def default_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
+def check_payload_cap(max_payload_bytes: int | None) -> None:
+    """ValueError unless ``max_payload_bytes`` is None or a positive integer."""
+    if max_payload_bytes is not None and (
+        not isinstance(max_payload_bytes, int)
+        or isinstance(max_payload_bytes, bool)
+        or max_payload_bytes < 1
+    ):
+        raise ValueError(
+            f"max_payload_bytes must be an integer >= 1 or None, got {max_payload_bytes!r}"
+        )
+
+
 def is_nogroup(exc: BaseException) -> bool:
     """True for the error Redis gives when the group (or the whole stream) is gone."""
     return isinstance(exc, redis.ResponseError) and "NOGROUP" in str(exc)
@@ -140,9 +152,11 @@ class Consumer:
         priorities: int = 1,
         level: int = 0,
         read_ahead: bool = True,
+        max_payload_bytes: int | None = entries.MAX_PAYLOAD_BYTES,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
+        check_payload_cap(max_payload_bytes)
         # what a priority level's engine is built with (see priorities=)
         self._settings: dict[str, Any] = {
             "name": name or default_name(),
@@ -165,6 +179,7 @@ class Consumer:
             "handle_signals": False,
             "move_batch": move_batch,
             "move_interval": move_interval,
+            "max_payload_bytes": max_payload_bytes,
         }
         name = self._settings["name"]
         for label, value in (
@@ -266,6 +281,7 @@ class Consumer:
             group=self.group,
             max_deliveries=max_deliveries,
             serializers=self._serializers,
+            max_payload_bytes=max_payload_bytes,
         )
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(

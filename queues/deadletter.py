@@ -49,14 +49,14 @@ def parse(
     if payload_raw is not None and PAYLOAD in fields and serializer is not None:
         try:
             payload = serializer.loads(payload_raw)
-        except ValueError:
+        except Exception:  # noqa: BLE001 - whatever broke it: the raw bytes are kept
             payload = None
     headers: dict[str, Any] = {}
     if HEADERS in fields:
         try:
             loaded = json.loads(fields[HEADERS])
             headers = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             headers = {}
 
     def as_int(name: str) -> int | None:

@@ -26,6 +26,10 @@ CORRELATION = "correlation"
 
 Fields = dict[str, bytes | str]
 
+#: Default cap on the payload a consumer decodes (``max_payload_bytes``): a bigger one is
+#: dead-lettered undecoded, whole.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+
 
 def text(value: bytes | str | int | None) -> str:
     """A reply value as str (redis-py returns bytes; Lua numbers come back as int)."""
@@ -90,10 +94,13 @@ def serializer_map(*serializers: Serializer) -> dict[str | bytes, Serializer]:
 
 
 def decode(
-    raw: Mapping[bytes | str, bytes | str], serializers: Mapping[Any, Serializer]
+    raw: Mapping[bytes | str, bytes | str],
+    serializers: Mapping[Any, Serializer],
+    max_payload_bytes: int | None = None,
 ) -> Decoded:
     """Decode an entry with bytes or text keys; UndecodableEntry (the reason) when it has no
-    usable payload. (The consumer decodes the common layout itself: commands.preparer.)"""
+    usable payload, or one longer than ``max_payload_bytes``, or the serializer fails in any
+    way. (The consumer decodes the common layout itself: commands.preparer.)"""
     fields = {text(k): v for k, v in raw.items()}
     if PAYLOAD not in fields:
         raise UndecodableEntry(f"entry has no {PAYLOAD!r} field (fields: {sorted(fields)})")
@@ -102,7 +109,9 @@ def decode(
     if serializer is None:
         raise UndecodableEntry(f"no serializer for content type {ctype!r}")
     data = fields[PAYLOAD]
-    payload = serializer.loads(data if isinstance(data, bytes) else data.encode("utf-8"))
+    data = data if isinstance(data, bytes) else data.encode("utf-8")
+    check_size(data, max_payload_bytes)
+    payload = loads(serializer, data)
     only_group = text(fields[ONLY_GROUP]) if ONLY_GROUP in fields else None
     return Decoded(
         payload,
@@ -110,6 +119,37 @@ def decode(
         int_or_none(fields.get(PUBLISHED)),
         only_group or None,
     )
+
+
+def only_group(raw: Mapping[Any, Any]) -> str | None:
+    """The group a replayed entry is meant for (None: every group), without decoding it."""
+    value = raw.get(B_ONLY_GROUP, raw.get(ONLY_GROUP))
+    if value is None:
+        return None
+    return text(value) or None
+
+
+def check_size(data: bytes, max_payload_bytes: int | None) -> None:
+    """UndecodableEntry when ``data`` is longer than the cap (it is never decoded)."""
+    if max_payload_bytes is not None and len(data) > max_payload_bytes:
+        raise UndecodableEntry(
+            f"payload is {len(data)} bytes, above max_payload_bytes={max_payload_bytes}; "
+            "not decoded"
+        )
+
+
+def loads(serializer: Serializer, data: bytes) -> Any:
+    """``serializer.loads(data)``; any failure of the codec (its own bugs, RecursionError,
+    MemoryError) becomes UndecodableEntry, so that the entry is dead-lettered at once
+    instead of staying pending and being claimed over and over."""
+    try:
+        return serializer.loads(data)
+    except UndecodableEntry:
+        raise
+    except Exception as exc:
+        raise UndecodableEntry(
+            f"{serializer.content_type} serializer failed: {type(exc).__name__}: {exc}"[:2000]
+        ) from exc
 
 
 def headers(raw: bytes | str | None) -> dict[str, Any]:
@@ -120,6 +160,8 @@ def headers(raw: bytes | str | None) -> dict[str, Any]:
         loaded = json.loads(raw)
     except ValueError as exc:
         raise UndecodableEntry(f"headers are not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise UndecodableEntry(f"headers JSON is nested too deeply to decode: {exc}") from exc
     if not isinstance(loaded, dict):
         raise UndecodableEntry("headers are not a JSON object")
     return loaded

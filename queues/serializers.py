@@ -51,6 +51,9 @@ class JSONSerializer:
             return json.loads(text)  # whitespace around the value, or the error message
         except (UnicodeDecodeError, ValueError) as exc:
             raise UndecodableEntry(f"payload is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            # e.g. "[" * 1000 + "]" * 1000: json recurses once per level
+            raise UndecodableEntry(f"payload JSON is nested too deeply to decode: {exc}") from exc
 
 
 JSON = JSONSerializer()

@@ -21,8 +21,8 @@ from queues import claims, commands, deadletter, entries, events
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
-from queues.consumer import ConsumerStats, default_name, is_nogroup
-from queues.entries import serializer_map
+from queues.consumer import ConsumerStats, check_payload_cap, default_name, is_nogroup
+from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
@@ -67,9 +67,11 @@ class Consumer:
         shutdown_timeout: float = 60.0,
         move_batch: int = 100,
         move_interval: float = 0.2,
+        max_payload_bytes: int | None = MAX_PAYLOAD_BYTES,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message)")
+        check_payload_cap(max_payload_bytes)
         for label, count in (
             ("max_deliveries", max_deliveries),
             ("concurrency", concurrency),
@@ -112,6 +114,7 @@ class Consumer:
             group=self.group,
             max_deliveries=self.max_deliveries,
             serializers=self._serializers,
+            max_payload_bytes=max_payload_bytes,
         )
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
