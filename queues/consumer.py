@@ -78,6 +78,24 @@ def check_payload_cap(max_payload_bytes: int | None) -> None:
         )
 
 
+def heartbeat_every(heartbeat_interval: float | None, claim_idle: float) -> float:
+    """The heartbeat interval to use (``claim_idle / 3`` when None); ValueError unless it is
+    positive and below two thirds of claim_idle. A read-ahead reply waits up to half an
+    interval before the heartbeat takes it in, then up to one interval for its first
+    refresh: 1.5 intervals must stay below claim_idle, or other consumers claim it."""
+    if heartbeat_interval is None:
+        return claim_idle / 3
+    if not heartbeat_interval > 0:
+        raise ValueError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}")
+    if heartbeat_interval * 1.5 >= claim_idle:
+        raise ValueError(
+            f"heartbeat_interval={heartbeat_interval!r} must be below 2/3 of "
+            f"claim_idle={claim_idle!r}: held messages would go idle for claim_idle and be "
+            "claimed by other consumers while this one still handles them"
+        )
+    return float(heartbeat_interval)
+
+
 def is_nogroup(exc: BaseException) -> bool:
     """True for the error Redis gives when the group (or the whole stream) is gone."""
     return isinstance(exc, redis.ResponseError) and "NOGROUP" in str(exc)
@@ -237,7 +255,7 @@ class Consumer:
         self.backoff_max = backoff_max
         self.backoff_jitter = backoff_jitter
         self.claim_batch = claim_batch
-        self.heartbeat_interval = heartbeat_interval or claim_idle / 3
+        self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout

@@ -21,7 +21,13 @@ from queues import claims, commands, deadletter, entries, events
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
-from queues.consumer import ConsumerStats, check_payload_cap, default_name, is_nogroup
+from queues.consumer import (
+    ConsumerStats,
+    check_payload_cap,
+    default_name,
+    heartbeat_every,
+    is_nogroup,
+)
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
@@ -101,7 +107,7 @@ class Consumer:
         self.prefetch = max(batch_size, concurrency)
         self.backoff = (backoff_base, backoff_max, backoff_jitter)
         self.claim_batch = claim_batch
-        self.heartbeat_interval = heartbeat_interval or claim_idle / 3
+        self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout
