@@ -147,60 +147,75 @@ def _print_events(found: Sequence[Event]) -> None:
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m queues", description=__doc__.splitlines()[0])
+def _global_options(parser: argparse.ArgumentParser, redis_default: Any, json_default: Any) -> None:
     parser.add_argument(
         "--redis",
-        default=os.environ.get("REDIS_URL", DEFAULT_URL),
-        help="Redis URL (default: $REDIS_URL or %(default)s)",
+        default=redis_default,
+        help=f"Redis URL (default: $REDIS_URL or {DEFAULT_URL})",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("queues", help="list known queues")
-    sub.add_parser("info", help="queue, groups and consumers").add_argument("queue")
-    sub.add_parser("groups", help="the consumer groups of a queue").add_argument("queue")
-    sub.add_parser("create", help="create (register) a queue").add_argument("queue")
-    p = sub.add_parser("delete", help="delete a queue: stream, groups, delayed, dead letters")
+    parser.add_argument(
+        "--json", action="store_true", default=json_default, help="print JSON instead of text"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m queues", description=__doc__.splitlines()[0])
+    _global_options(parser, os.environ.get("REDIS_URL", DEFAULT_URL), False)
+    # People type global options after the subcommand too (`info orders --json`): every
+    # subcommand accepts them again, with no default of its own (SUPPRESS), so a value given
+    # there overrides the one before the subcommand and an absent one leaves it alone.
+    after = argparse.ArgumentParser(add_help=False)
+    _global_options(after, argparse.SUPPRESS, argparse.SUPPRESS)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[after], **kwargs)
+
+    add("queues", help="list known queues")
+    add("info", help="queue, groups and consumers").add_argument("queue")
+    add("groups", help="the consumer groups of a queue").add_argument("queue")
+    add("create", help="create (register) a queue").add_argument("queue")
+    p = add("delete", help="delete a queue: stream, groups, delayed, dead letters")
     p.add_argument("queue")
     p.add_argument("--yes", action="store_true", help="confirm: this drops every message")
-    p = sub.add_parser("pending", help="pending entries of a group")
+    p = add("pending", help="pending entries of a group")
     p.add_argument("queue")
     p.add_argument("group")
     p.add_argument("--count", type=int, default=100)
     p.add_argument("--consumer")
-    p = sub.add_parser("dlq", help="list, replay or delete dead letters")
+    p = add("dlq", help="list, replay or delete dead letters")
     p.add_argument("queue")
     p.add_argument("--count", type=int, default=100)
     action = p.add_mutually_exclusive_group()
     action.add_argument("--replay", action="store_true", help="publish them again")
     action.add_argument("--delete", action="store_true", help="delete them")
     p.add_argument("--ids", nargs="+", help="only these dead-letter ids (default: all)")
-    p = sub.add_parser("events", help="recent library events, newest last")
+    p = add("events", help="recent library events, newest last")
     p.add_argument("--queue")
     p.add_argument("--count", type=int, default=50)
     p.add_argument("--follow", action="store_true", help="then print new events until ^C")
-    p = sub.add_parser("health", help="ok/warn/alert with default or given thresholds")
+    p = add("health", help="ok/warn/alert with default or given thresholds")
     p.add_argument("queue")
     p.add_argument(
         "--thresholds", help='JSON, e.g. \'{"lag": [100, 1000], "active_consumers": [1, 0]}\''
     )
     p.add_argument("--nagios", action="store_true", help="exit 0 ok, 1 warn, 2 alert, 3 unknown")
-    sub.add_parser("trim", help="remove entries every group has acknowledged").add_argument("queue")
-    p = sub.add_parser("purge", help="remove all entries (groups stay)")
+    add("trim", help="remove entries every group has acknowledged").add_argument("queue")
+    p = add("purge", help="remove all entries (groups stay)")
     p.add_argument("queue")
     p.add_argument("--dead", action="store_true", help="dead letters too")
-    p = sub.add_parser("create-group")
+    p = add("create-group")
     p.add_argument("queue")
     p.add_argument("group")
     p.add_argument("--start", default="$", help='"$" new messages only (default), "0" all')
-    p = sub.add_parser("delete-group")
+    p = add("delete-group")
     p.add_argument("queue")
     p.add_argument("group")
-    p = sub.add_parser("set-id", help="move a group's last-delivered id")
+    p = add("set-id", help="move a group's last-delivered id")
     p.add_argument("queue")
     p.add_argument("group")
     p.add_argument("id")
-    p = sub.add_parser("delete-consumer")
+    p = add("delete-consumer")
     p.add_argument("queue")
     p.add_argument("group")
     p.add_argument("consumer")

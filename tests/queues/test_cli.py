@@ -171,3 +171,36 @@ def test_a_bad_command_line_exits_2_and_an_unreachable_redis_1(redis_url: str) -
     assert bad_url.returncode == 2 and "invalid Redis URL" in bad_url.stderr
     down = cli("redis://127.0.0.1:1/0", "queues")
     assert down.returncode == 1 and down.stderr.startswith("error: Redis at 127.0.0.1:1")
+
+
+def test_global_options_are_accepted_after_the_subcommand_too(
+    redis_url: str, dead_queue: str
+) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "queues", *args],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            timeout=30,
+            env={"PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:1/0"},
+        )
+
+    # as people type them: the subcommand first, then --json and --redis, in any order
+    for args in (
+        ["info", dead_queue, "--json", "--redis", redis_url],
+        ["info", "--redis", redis_url, dead_queue, "--json"],
+        ["--redis", redis_url, "info", dead_queue, "--json"],
+        ["--json", "info", dead_queue, "--redis", redis_url],
+    ):
+        result = run(*args)
+        assert result.returncode == 0, (args, result.stderr)
+        assert json.loads(result.stdout)["dead"] == 2, args
+    # given after the subcommand, --redis wins over the one before it and over $REDIS_URL
+    result = run("--redis", "redis://127.0.0.1:1/0", "groups", dead_queue, "--redis", redis_url)
+    assert result.returncode == 0 and "billing" in result.stdout, result.stderr
+    # without --json after the subcommand the output stays text
+    text_out = run("info", dead_queue, "--redis", redis_url)
+    assert text_out.returncode == 0 and text_out.stdout.startswith(f"queue {dead_queue}:")
+    # a global option still takes its value: a missing one is a usage error
+    assert run("info", dead_queue, "--redis").returncode == 2
