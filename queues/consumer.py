@@ -35,7 +35,7 @@ from typing import Any
 
 import redis
 
-from queues import claims, commands, deadletter, entries, events, readahead
+from queues import claims, commands, deadletter, entries, events, freshness, readahead
 from queues.backoff import Backoff, retry_delay
 from queues.commands import Delivery
 from queues.connection import (
@@ -313,7 +313,9 @@ class Consumer:
 
         self._stop = threading.Event()
         self._cond = threading.Condition()
-        self._inflight: dict[str, float] = {}
+        #: Held entries: id -> monotonic time its handler started, None while it waits its
+        #: turn (see queues/freshness.py: handler_timeout counts from the handler's start).
+        self._inflight: dict[str, float | None] = {}
         #: concurrency=1 on one server: the next read goes out before a full batch is
         #: handled (see queues/readahead.py). Not with priorities or ordered: the batch
         #: read ahead would be handled before a newer higher-priority or retried entry.
@@ -329,7 +331,6 @@ class Consumer:
         #: Entries the read-ahead delivered, not yet handed on: held, kept fresh by the
         #: heartbeat like in-flight ones.
         self._stash: list[Delivery] = []
-        self._stash_since = 0.0  # monotonic time the stashed entries were read
         self._acks: list[str] = []
         self._work: queue_mod.SimpleQueue[Delivery | None] = queue_mod.SimpleQueue()
         self._workers: list[threading.Thread] = []
@@ -913,7 +914,6 @@ class Consumer:
             rows = commands.read_rows(replies[-1])
             with self._cond:
                 self._stash.extend(rows)
-                self._stash_since = self._ahead_sent
 
     def _take_acks(self) -> list[str]:
         with self._cond:
@@ -936,23 +936,23 @@ class Consumer:
 
     def _touch(self) -> None:
         with self._cond:
-            if self.handler_timeout is None:
-                ids = list(self._inflight)
-            else:
-                oldest = time.monotonic() - self.handler_timeout
-                ids = [i for i, since in self._inflight.items() if since >= oldest]
-                stuck = len(self._inflight) - len(ids)
-            if self.handler_timeout is None or self._stash_since >= oldest:
-                # entries read ahead behind a handler stuck past handler_timeout are let go
-                # too, like the rest of its batch, so that another consumer can take them
-                ids += [work.id for work in self._stash]
-        if self.handler_timeout is not None and stuck:
+            fresh = freshness.to_refresh(
+                self._inflight,
+                [work.id for work in self._stash],
+                now=time.monotonic(),
+                handler_timeout=self.handler_timeout,
+                slots=self.concurrency,
+            )
+        ids = fresh.ids
+        if fresh.stuck:
             log.warning(
-                "consumer %s: %d messages held longer than handler_timeout=%ss are no longer "
-                "kept fresh; other consumers may claim them",
+                "consumer %s: %d handlers running longer than handler_timeout=%ss; their "
+                "messages (and %d waiting behind them) are no longer kept fresh: other "
+                "consumers may claim them",
                 self.name,
-                stuck,
+                fresh.stuck,
                 self.handler_timeout,
+                fresh.abandoned,
             )
         for start in range(0, len(ids), TOUCH_CHUNK):
             keys, args = commands.touch_call(
@@ -995,11 +995,10 @@ class Consumer:
     def _dispatch(self, items: Iterable[Delivery]) -> None:
         fresh: list[Delivery] = []
         with self._cond:
-            now = time.monotonic()
             for work in items:
                 # an entry we already hold (our own, re-claimed) must not run twice here
                 if work.id not in self._inflight:
-                    self._inflight[work.id] = now
+                    self._inflight[work.id] = None
                     fresh.append(work)
         if self._inline:
             self._settle_inline(fresh)
@@ -1016,6 +1015,7 @@ class Consumer:
         handed_at = time.monotonic()
         try:
             for work in batch:
+                self._begin(work.id)
                 try:
                     outcome = self._process(work)
                 except KeyboardInterrupt:
@@ -1053,7 +1053,14 @@ class Consumer:
                 return
             self._settle(work)
 
+    def _begin(self, entry_id: str) -> None:
+        """The handler of ``entry_id`` starts now: handler_timeout counts from here."""
+        with self._cond:
+            if entry_id in self._inflight:
+                self._inflight[entry_id] = time.monotonic()
+
     def _settle(self, work: Delivery) -> None:
+        self._begin(work.id)
         try:
             outcome = self._process(work)
             if outcome > 0:
