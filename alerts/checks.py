@@ -81,3 +81,19 @@ def check_notifications_redis_url(
             id="alerts.E003",
         )
     ]
+
+
+@checks.register()
+def check_webhook_networks(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """alerts.E004: STREAMWARDEN_WEBHOOK_ALLOWED_NETWORKS holds something that is no network."""
+    try:
+        conf.webhook_policy()
+    except ValueError as exc:
+        return [
+            checks.Error(
+                f"STREAMWARDEN_WEBHOOK_ALLOWED_NETWORKS: {exc}.",
+                hint="List CIDR networks, comma separated, e.g. 10.20.0.0/16,127.0.0.1/32.",
+                id="alerts.E004",
+            )
+        ]
+    return []

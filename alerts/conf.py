@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from alerts.backends.outbound import Policy, parse_networks
+
 
 def group_window() -> float:
     """Seconds claims / dead letters of one queue are collected into one notification.
@@ -90,6 +92,20 @@ def notification_backends() -> tuple[str, ...]:
 def webhook_timeout() -> float:
     """Seconds a webhook POST may take (``STREAMWARDEN_WEBHOOK_TIMEOUT``, default 5)."""
     return float(getattr(settings, "STREAMWARDEN_WEBHOOK_TIMEOUT", 5.0))
+
+
+def webhook_policy() -> Policy:
+    """Where webhooks may go: ``STREAMWARDEN_WEBHOOK_ALLOW_HTTP`` (default off: https only)
+    and ``STREAMWARDEN_WEBHOOK_ALLOWED_NETWORKS`` (default none: only public addresses).
+
+    The networks are CIDRs (``"10.20.0.0/16,127.0.0.1/32"`` from the environment) whose
+    addresses are reached even though they are internal (loopback, private, link-local).
+    """
+    allow_http = getattr(settings, "STREAMWARDEN_WEBHOOK_ALLOW_HTTP", False)
+    if isinstance(allow_http, str):
+        allow_http = allow_http.strip().lower() in {"1", "true", "yes", "on"}
+    networks = getattr(settings, "STREAMWARDEN_WEBHOOK_ALLOWED_NETWORKS", ())
+    return Policy(allow_http=bool(allow_http), allowed_networks=parse_networks(networks))
 
 
 def default_redis_url() -> str:

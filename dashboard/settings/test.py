@@ -20,6 +20,10 @@ STREAMWARDEN_NOTIFICATION_BACKENDS = [
     "alerts.backends.email.EmailBackend",
     "alerts.backends.locmem.LocmemBackend",
 ]
+# The tests' webhook receivers listen on plain http on loopback, which production refuses;
+# the attack tests take this allowance away to show the refusal.
+STREAMWARDEN_WEBHOOK_ALLOW_HTTP = True
+STREAMWARDEN_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / '.data' / 'test.sqlite3'}")

@@ -33,6 +33,7 @@ class Received:
     path: str
     headers: Message  # case-insensitive, as HTTP headers are
     body: bytes
+    method: str = "POST"
 
     @property
     def json(self) -> dict:
@@ -45,6 +46,8 @@ class WebhookReceiver:
 
     port: int = field(default_factory=free_port)
     status: int = 204
+    #: When set, every request is answered ``302 Found`` to this URL (a redirecting target).
+    redirect_to: str | None = None
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -59,10 +62,17 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.received.append(Received(self.path, self.headers, body))
-                self.send_response(receiver.status)
+                receiver.received.append(Received(self.path, self.headers, body, self.command))
+                if receiver.redirect_to:
+                    self.send_response(302)
+                    self.send_header("Location", receiver.redirect_to)
+                else:
+                    self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+
+            # A redirected POST may come back as a GET: record it too.
+            do_GET = do_POST  # noqa: N815
 
             def log_message(self, *args: object) -> None:
                 pass

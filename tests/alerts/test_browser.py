@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from alerts.backends.webhook import SIGNATURE_HEADER, verify
+from alerts.backends.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
 from tests.live_stack import launch_chromium, require_chromium, running_stack
 from tests.redis_process import wait_for
@@ -92,6 +92,6 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
 
     wait_for(lambda: webhook_receiver.received, timeout=15, message="webhook delivered")
     hit = webhook_receiver.received[0]
-    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER])
+    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER], hit.headers[TIMESTAMP_HEADER])
     assert (hit.json["queue"], hit.json["kind"], hit.json["count"]) == ("orders", "claimed", 5)
     assert len(webhook_receiver.received) == 1

@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from alerts.backends import locmem
-from alerts.backends.webhook import SIGNATURE_HEADER, verify
+from alerts.backends.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from alerts.dispatch import dispatch_due
 from alerts.ingest import events_key, ingest_events
 from alerts.models import (
@@ -82,9 +82,11 @@ def test_webhook_receiver_gets_json_with_a_valid_signature(
     wait_for(lambda: webhook_receiver.received, timeout=10, message="webhook received")
 
     hit = webhook_receiver.received[0]
-    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER])
+    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER], hit.headers[TIMESTAMP_HEADER])
     assert hit.headers[SIGNATURE_HEADER].startswith("sha256=")
-    assert not verify(hit.body, "wrong-secret", hit.headers[SIGNATURE_HEADER])
+    assert not verify(
+        hit.body, "wrong-secret", hit.headers[SIGNATURE_HEADER], hit.headers[TIMESTAMP_HEADER]
+    )
     assert hit.headers["Content-Type"] == "application/json"
     body = hit.json
     assert (body["queue"], body["kind"], body["count"]) == (queue_name, "claimed", 3)
@@ -113,7 +115,7 @@ def test_receiver_down_for_10s_gets_the_notification_after_it_returns_and_the_lo
 
     wait_for(lambda: webhook_receiver.received, timeout=10, message="delivered after return")
     hit = webhook_receiver.received[0]
-    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER])
+    assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER], hit.headers[TIMESTAMP_HEADER])
     assert hit.json["count"] == 5
     wait_for(lambda: NotificationDelivery.objects.filter(channel=channel, ok=True).exists())
     log = list(NotificationDelivery.objects.filter(channel=channel).order_by("attempt"))
