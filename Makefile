@@ -39,7 +39,7 @@ pytest: venv
 	@if $(PY) -c 'import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(("127.0.0.1",5432)))' \
 	  && $(PY) -c 'import psycopg; psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()' 2>/dev/null; then \
 	  echo "== PostgreSQL answers on 127.0.0.1:5432: Django tests again on PostgreSQL =="; \
-	  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/streamwarden_test $(PY) -m pytest tests/dashboard tests/alerts -m 'not browser and not chaos'; \
+	  DATABASE_URL=postgresql://postgres@127.0.0.1:5432/streamwarden_test $(PY) -m pytest tests/dashboard tests/alerts tests/queues/contrib -m 'not browser and not chaos'; \
 	else echo "== no PostgreSQL on 127.0.0.1:5432: PostgreSQL pass skipped =="; fi
 
 chaos: venv sysdeps

@@ -74,6 +74,12 @@ def render_metrics(rows: Iterable[QueueRow], monitor: dict[str, Any]) -> str:
                 None if g["oldest_undelivered_ms"] is None else g["oldest_undelivered_ms"] / 1000,
             )
             add(
+                "streamwarden_group_duplicate_deliveries",
+                "Deliveries not run again: already processed or running elsewhere",
+                gl,
+                g.get("duplicates", 0),
+            )
+            add(
                 "streamwarden_group_status",
                 "Threshold status 0 ok, 1 warn, 2 alert",
                 gl,

@@ -5,6 +5,7 @@
 
 from queues.consumer import Consumer, ConsumerStats
 from queues.exceptions import (
+    AlreadyProcessed,
     BufferFull,
     ConfigurationError,
     ConsumerBusy,
@@ -39,6 +40,7 @@ from queues.types import (
 )
 
 __all__ = [
+    "AlreadyProcessed",
     "Check",
     "Completion",
     "ConfigurationError",

@@ -47,7 +47,7 @@ from queues.connection import (
     unavailable_as_error,
 )
 from queues.entries import text
-from queues.exceptions import OrderedConsumerActive, QueueUnavailable
+from queues.exceptions import AlreadyProcessed, OrderedConsumerActive, QueueUnavailable
 from queues.health import evicts_keys
 from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
@@ -110,6 +110,7 @@ class ConsumerStats:
     retried: int = 0  # parked for a retry
     dead_lettered: int = 0
     claimed: int = 0  # taken over from other consumers or released retries
+    duplicates: int = 0  # deliveries skipped: already processed (AlreadyProcessed) or guarded
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, name: str, count: int = 1) -> None:
@@ -1081,12 +1082,24 @@ class Consumer:
             return self._settle_unhandled(work, step)
         try:
             self.handler(step)
+        except AlreadyProcessed:
+            self._count_duplicate()
+            return SKIPPED  # acknowledged, not run again
         except Exception as exc:
             return self._handler_failed(work, exc)
         target = entries.reply_target(work.fields)
         if target is not None:
             self._notify(target, work.id, "done", "")
         return PROCESSED
+
+    def _count_duplicate(self) -> None:
+        """One more delivery of this group that was not run again (visible in Manager.info)."""
+        self.stats.add("duplicates")
+        try:
+            self.client.hincrby(self.keys.duplicates, self.group, 1)
+        except redis.RedisError as exc:
+            # only the counter is lost; the message itself is settled as usual
+            log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
 
     def _settle_unhandled(self, work: Delivery, step: commands.Settle) -> int:
         if step.action == "ack":

@@ -49,6 +49,11 @@ class UndecodableEntry(StreamWardenError, ValueError):
     """A stream entry has no payload the consumer can decode; it goes to the dead-letter stream."""
 
 
+class AlreadyProcessed(StreamWardenError):
+    """Raised by a handler (wrapper) whose message's effect is already recorded: the consumer
+    acknowledges it without a retry and counts a duplicate delivery for its group."""
+
+
 class QueueNotFound(StreamWardenError, LookupError):
     """The queue is neither registered nor has a stream in Redis."""
 

@@ -9,7 +9,7 @@ and an asyncio driver run the same plan.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -84,6 +84,7 @@ class StreamPart:
     registered: bool
     levels: tuple[int, ...] = ()  # priority levels above 0 (read for the main stream only)
     error: str = ""  # why the queue is unreadable (its keys hold something else)
+    duplicates: Mapping[str, int] = field(default_factory=dict)  # per group, see below
 
 
 def phase_one(pipe: Any, keys: QueueKeys) -> None:
@@ -94,9 +95,23 @@ def phase_one(pipe: Any, keys: QueueKeys) -> None:
     pipe.zcard(keys.delayed)
     pipe.sismember(REGISTRY, keys.name)
     pipe.smembers(keys.levels)
+    pipe.hgetall(keys.duplicates)
 
 
-PHASE_ONE_REPLIES = 6
+PHASE_ONE_REPLIES = 7
+
+
+def read_duplicates(reply: Any) -> dict[str, int]:
+    """Per-group counts of deliveries not run again; a foreign value never breaks info()."""
+    if not isinstance(reply, dict):
+        return {}  # wrong key type: the counts are unknown, the rest of the queue is not
+    counts = {}
+    for group, value in reply.items():
+        try:
+            counts[text(group)] = int(value)
+        except (TypeError, ValueError):
+            continue
+    return counts
 
 
 def _levels(members: Any) -> tuple[int, ...]:
@@ -113,7 +128,7 @@ def _levels(members: Any) -> tuple[int, ...]:
 
 def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
     """The part of one queue; never raises: a key of the wrong type makes it unreadable."""
-    stream, groups, dead, delayed, registered, levels = replies
+    stream, groups, dead, delayed, registered, levels, duplicates = replies
     checked = (
         (keys.stream, stream),
         (keys.stream, groups),
@@ -126,7 +141,16 @@ def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
             return StreamPart(keys, stream, [], 0, 0, False, (), reason(key, value))
     # The registry is a shared set: if someone broke it, no queue is "registered".
     is_registered = False if isinstance(registered, Exception) else bool(registered)
-    return StreamPart(keys, stream, groups, int(dead), int(delayed), is_registered, _levels(levels))
+    return StreamPart(
+        keys,
+        stream,
+        groups,
+        int(dead),
+        int(delayed),
+        is_registered,
+        _levels(levels),
+        duplicates=read_duplicates(duplicates),
+    )
 
 
 def read_phase_ones(all_keys: Sequence[QueueKeys], replies: Sequence[Any]) -> list[StreamPart]:
@@ -241,7 +265,7 @@ def _build(
         except DECODE_ERRORS as exc:
             # e.g. NOGROUP: the group (or the stream) was deleted between the two rounds
             found = _unreadable_group(group, reason("group", exc))
-        groups.append(found)
+        groups.append(replace(found, duplicates=part.duplicates.get(found.name, 0)))
     first = stream.get("first-entry")
     last = stream.get("last-entry")
     undelivered_ages = [g.oldest_undelivered_ms for g in groups if g.oldest_undelivered_ms]
@@ -364,6 +388,7 @@ def _merge_groups(parts: Sequence[GroupInfo]) -> GroupInfo:
         entries_read=_sum_known([g.entries_read for g in parts]),
         oldest_undelivered_ms=max(undelivered) if undelivered else None,
         parked=sum(g.parked for g in parts),
+        duplicates=max(g.duplicates for g in parts),  # one counter per group, all levels
     )
 
 

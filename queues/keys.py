@@ -43,6 +43,16 @@ class QueueKeys:
         """Set of the priority levels above 0 the queue has had messages published at."""
         return f"{PREFIX}:{{{self.name}}}:levels"
 
+    @property
+    def duplicates(self) -> str:
+        """Hash of group -> deliveries skipped because the message was already processed (or
+        being processed by another consumer); shared by the queue's priority levels."""
+        return f"{PREFIX}:{{{self.name}}}:duplicates"
+
+    def processing(self, group: str, entry_id: str) -> str:
+        """Processing token of one entry in one group (Consumer(guard=True)), expiring."""
+        return f"{PREFIX}:{{{self.name}}}:processing:{group}:{entry_id}"
+
     def ordered_lock(self, group: str) -> str:
         """Key of the lock naming the active consumer of an ordered group."""
         return f"{PREFIX}:{{{self.name}}}:ordered:{group}"
@@ -73,6 +83,7 @@ def stored_keys(name: str) -> list[str]:
         keys.dead,
         keys.events,
         keys.levels,
+        keys.duplicates,
         *(k.stream for k in levels),
         *(k.delayed for k in levels),
     ]

@@ -103,6 +103,9 @@ class GroupInfo:
     parked: int = 0  # entries waiting for a retry (owned by the parking consumer)
     #: Why the group could not be read (figures above are zero then), "" when it could.
     unreadable: str = ""
+    #: Deliveries not run again: already processed (``AlreadyProcessed``) or being processed
+    #: by another live consumer (``guard=True``); counted by the consumers, never reset.
+    duplicates: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,7 @@ def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
         oldest_pending_ms=_int_or_none(_get(info, "oldest_pending_ms")),
         oldest_undelivered_ms=_int_or_none(_get(info, "oldest_undelivered_ms")),
         consumer_list=tuple(consumers),
+        duplicates=int(_get(info, "duplicates", 0) or 0),
     )
 
 

@@ -30,6 +30,7 @@ class GroupSnapshot:
     oldest_undelivered_ms: int | None
     consumer_list: tuple[ConsumerSnapshot, ...] = ()
     unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
+    duplicates: int = 0  # deliveries not run again (already processed), counted by consumers
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
     trend: str = "OK"

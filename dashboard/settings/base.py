@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "queues.apps.QueuesConfig",
+    "queues.contrib.django",
     "dashboard.apps.DashboardConfig",
     "alerts.apps.AlertsConfig",
 ]

@@ -29,6 +29,7 @@ from queues.consumer import (
     is_nogroup,
 )
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
+from queues.exceptions import AlreadyProcessed
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
@@ -370,6 +371,10 @@ class Consumer:
             result = self.handler(step)
             if self._is_async or inspect.isawaitable(result):
                 await result  # type: ignore[misc]
+        except AlreadyProcessed:
+            await self._count_duplicate()
+            self._acks.append(entry_id)  # acknowledged, not run again
+            return
         except Exception as exc:
             self.stats.add("failed")
             if commands.failure_is_final(deliveries, self.max_deliveries):
@@ -389,6 +394,15 @@ class Consumer:
             await self._notify(target, entry_id, "done", "")
         self._acks.append(entry_id)
         self.stats.add("processed")
+
+    async def _count_duplicate(self) -> None:
+        """One more delivery of this group that was not run again (visible in Manager.info)."""
+        self.stats.add("duplicates")
+        try:
+            await self.client.hincrby(self.keys.duplicates, self.group, 1)
+        except redis.RedisError as exc:
+            # only the counter is lost; the message itself is settled as usual
+            log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
 
     async def _retry(self, entry_id: str, deliveries: int, exc: Exception) -> None:
         base, cap, jitter = self.backoff

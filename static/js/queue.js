@@ -82,7 +82,8 @@
         g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
         SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
-        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), g.last_delivered_id, actions];
+        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtNumber(g.duplicates || 0),
+        g.last_delivered_id, actions];
     }));
 
     const consumers = [];

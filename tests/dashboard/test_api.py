@@ -152,6 +152,34 @@ def test_metrics_are_prometheus_text_per_queue_and_group(viewer, queue):
     assert "# TYPE streamwarden_group_status gauge" in text
 
 
+def test_duplicate_deliveries_per_group_show_in_the_api_and_metrics(
+    viewer, queue, redis_client, queue_name
+):
+    from queues.keys import queue_keys
+
+    # what consumers count when they skip a message already processed (effectively once)
+    redis_client.hincrby(queue_keys(queue_name).duplicates, "billing", 4)
+    (group,) = viewer.get("/api/queues/orders/").json()["snapshot"]["groups"]
+    assert group["duplicates"] == 4
+    text = viewer.get("/metrics").content.decode()
+    assert 'streamwarden_group_duplicate_deliveries{queue="orders",group="billing"} 4' in text
+
+
+def test_a_foreign_duplicates_key_never_breaks_the_queue_page(
+    viewer, queue, redis_client, queue_name
+):
+    from queues.keys import queue_keys
+
+    redis_client.set(queue_keys(queue_name).duplicates, "not a hash")
+    detail = viewer.get("/api/queues/orders/").json()
+    (group,) = detail["snapshot"]["groups"]
+    assert group["duplicates"] == 0 and detail["snapshot"]["length"] == 5
+    redis_client.delete(queue_keys(queue_name).duplicates)
+    redis_client.hset(queue_keys(queue_name).duplicates, mapping={"billing": "x\n\0"})
+    (group,) = viewer.get("/api/queues/orders/").json()["snapshot"]["groups"]
+    assert group["duplicates"] == 0
+
+
 def test_history_returns_points_of_the_range(viewer, queue):
     now = datetime.now(UTC)
     MetricSnapshot.objects.bulk_create(

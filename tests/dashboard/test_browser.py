@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 import redis
 
+from queues.keys import queue_keys
 from tests.dashboard.helpers import create_group, publish, stream_key
 from tests.live_stack import launch_chromium, require_chromium, running_stack
 
@@ -151,11 +152,18 @@ def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
 
             # A hostile payload on the queue page is shown as text and never runs.
             _dead_letter(stack.redis_url, stack.queue)
+            redis.Redis.from_url(stack.redis_url).hincrby(
+                queue_keys(stack.queue).duplicates, "billing", 3
+            )
             page.click('tr[data-queue="orders"] a')
             payload = page.locator("#dead-letters pre.payload").first
             expect(payload).to_have_text(json.dumps(XSS), timeout=5000)
             expect(page.locator("#dead-letters tbody td").nth(3)).to_have_text(XSS)
             expect(page.locator("#groups tbody tr")).to_have_count(1)
+            # Duplicate deliveries skipped (effectively once) show per group, from Redis.
+            duplicates = page.locator("#groups tbody tr td").nth(12)
+            expect(duplicates).to_have_text("3", timeout=2 * POLL * 1000 + 1500)
+            assert duplicates.is_visible()
             assert page.locator("#dead-letters script").count() == 0
             # Claims table, forecasts and the trim-loss check render from the same data.
             expect(page.locator("#claims tbody tr")).to_have_count(1)

@@ -1,0 +1,1 @@
+"""Optional integrations of the queue library with other frameworks (imported only on demand)."""
