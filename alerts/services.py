@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from alerts import conf
 from alerts.exceptions import AlertStateError
-from alerts.live import publish_alert
+from alerts.live import publish_alert, publish_alerts
 from alerts.models import (
     ACTIVE_STATES,
     Alert,
@@ -144,6 +144,157 @@ def _due_for_repeat(alert: Alert) -> bool:
     return timezone.now() - alert.last_notified_at >= timedelta(seconds=conf.repeat_interval())
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """The current status of one (kind, queue, group), for ``sync_status_alerts``."""
+
+    kind: str
+    queue: str
+    group: str | None
+    status: str
+    details: dict[str, Any] = field(default_factory=dict)
+    redis_url: str = ""  # the queue's Redis; looked up from its definition when empty
+
+    @property
+    def fingerprint(self) -> str:
+        return status_fingerprint(kind=self.kind, queue=self.queue, group=self.group)
+
+    @property
+    def summary(self) -> str:
+        where = f"{self.queue}/{self.group}" if self.group else self.queue
+        return f"{self.kind} {self.status} on {where}"[:500]
+
+
+def _check(change: StatusChange) -> None:
+    if change.kind not in (AlertKind.THRESHOLD, AlertKind.TREND, AlertKind.CLAIM_STORM):
+        raise ValueError(
+            f"sync_status_alert handles threshold, trend and claim_storm, not {change.kind!r}"
+        )
+    if change.status not in STATUS_SEVERITY:
+        raise ValueError(
+            f"unknown status {change.status!r}; expected one of {sorted(STATUS_SEVERITY)}"
+        )
+
+
+#: Fingerprints per ``IN (...)`` query (SQLite allows 999 parameters per statement).
+CHUNK = 500
+
+
+def _active_by_fingerprint(fingerprints: list[str]) -> dict[str, Alert]:
+    found: dict[str, Alert] = {}
+    for start in range(0, len(fingerprints), CHUNK):
+        chunk = fingerprints[start : start + CHUNK]
+        for alert in Alert.objects.filter(fingerprint__in=chunk, state__in=ACTIVE_STATES):
+            found[alert.fingerprint] = alert
+    return found
+
+
+def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
+    """Keep one threshold / trend / claim_storm alert per (kind, queue, group) in step, for
+    many at once in a few queries (an incident turns thousands of statuses at once).
+
+    Per change: opens an alert when the status turns non-ok, updates severity (and notifies)
+    when it changes, resolves it on return to ok; while a status holds no row is written,
+    except that an unacknowledged alert is re-notified every ``repeat_interval``. Returns,
+    per change, the active (or just resolved) alert, None when healthy. The changed alerts
+    are pushed to live pages in one message. Never raises on notification issues.
+    """
+    for change in changes:
+        _check(change)
+    active = _active_by_fingerprint(list(dict.fromkeys(c.fingerprint for c in changes)))
+    now = timezone.now()
+    urls: dict[str, str] = {}
+    results: list[Alert | None] = []
+    opened: list[tuple[int, Alert]] = []
+    changed: list[Alert] = []
+    repeat: list[int] = []
+    for change in changes:
+        severity = STATUS_SEVERITY[change.status]
+        alert = active.get(change.fingerprint)
+        if severity is None:
+            if alert is not None:
+                alert.state = AlertState.RESOLVED
+                alert.resolved_at = now
+                alert.resolved_by = None
+                alert.notify_state = NotifyState.PENDING
+                alert.details = {**alert.details, "resolved": change.details}
+                alert.updated_at = now
+                changed.append(alert)
+                del active[change.fingerprint]
+            results.append(alert)
+        elif alert is None:
+            if change.queue not in urls:
+                urls[change.queue] = change.redis_url or queue_redis_url(queue=change.queue)
+            alert = Alert(
+                kind=change.kind,
+                fingerprint=change.fingerprint,
+                severity=severity,
+                status=change.status,
+                queue=change.queue,
+                group=change.group or "",
+                redis_url=urls[change.queue],
+                summary=change.summary,
+                details=change.details,
+                notify_state=NotifyState.PENDING,
+            )
+            opened.append((len(results), alert))
+            active[change.fingerprint] = alert
+            results.append(alert)
+        elif alert.status != change.status or alert.severity != severity:
+            alert.status = change.status
+            alert.severity = severity
+            alert.details = change.details
+            alert.summary = change.summary
+            alert.notify_state = NotifyState.PENDING
+            alert.updated_at = now
+            changed.append(alert)
+            results.append(alert)
+        else:
+            if _due_for_repeat(alert):
+                repeat.append(alert.pk)
+            results.append(alert)
+    with transaction.atomic():
+        if opened:
+            try:
+                with transaction.atomic():
+                    Alert.objects.bulk_create([a for _, a in opened], batch_size=CHUNK)
+            except IntegrityError:
+                # Another monitor opened some of them between our read and write.
+                for index, alert in opened:
+                    alert.pk = None
+                    results[index] = _open_status_alert(
+                        kind=alert.kind,
+                        fingerprint=alert.fingerprint,
+                        severity=Severity(alert.severity),
+                        status=alert.status,
+                        queue=alert.queue,
+                        group=alert.group,
+                        redis_url=alert.redis_url,
+                        summary=alert.summary,
+                        details=alert.details,
+                    )
+        fields = [
+            "state",
+            "resolved_at",
+            "resolved_by",
+            "status",
+            "severity",
+            "details",
+            "summary",
+            "notify_state",
+            "updated_at",
+        ]
+        if changed:
+            Alert.objects.bulk_update(changed, fields, batch_size=CHUNK)
+        for start in range(0, len(repeat), CHUNK):
+            Alert.objects.filter(pk__in=repeat[start : start + CHUNK]).update(
+                notify_state=NotifyState.PENDING
+            )
+    touched = [results[i] for i, _ in opened] + changed
+    publish_alerts([a for a in touched if a is not None])
+    return results
+
+
 def sync_status_alert(
     *,
     kind: str,
@@ -153,57 +304,9 @@ def sync_status_alert(
     details: dict[str, Any],
     redis_url: str = "",
 ) -> Alert | None:
-    """Keep one threshold / trend / claim_storm alert per (kind, queue, group) in step.
-
-    Opens an alert when the status turns non-ok, updates severity (and notifies) when it
-    changes, resolves it on return to ok; while a status holds no row is written, except
-    that an unacknowledged alert is re-notified every ``repeat_interval``. Returns the
-    active (or just resolved) alert, None when healthy. Never raises on notification issues.
-    """
-    if kind not in (AlertKind.THRESHOLD, AlertKind.TREND, AlertKind.CLAIM_STORM):
-        raise ValueError(
-            f"sync_status_alert handles threshold, trend and claim_storm, not {kind!r}"
-        )
-    if status not in STATUS_SEVERITY:
-        raise ValueError(f"unknown status {status!r}; expected one of {sorted(STATUS_SEVERITY)}")
-    severity = STATUS_SEVERITY[status]
-    fingerprint = status_fingerprint(kind=kind, queue=queue, group=group)
-    alert = _active(fingerprint)
-    changed: Alert | None = None
-    if severity is None:
-        if alert is not None:
-            changed = _resolve_system(alert, details=details)
-            logger.info("resolved %s alert for %s/%s", kind, queue, group)
-        result = changed
-    elif alert is None:
-        where = f"{queue}/{group}" if group else queue
-        changed = _open_status_alert(
-            kind=kind,
-            fingerprint=fingerprint,
-            severity=severity,
-            status=status,
-            queue=queue,
-            group=group or "",
-            redis_url=redis_url or queue_redis_url(queue=queue),
-            summary=f"{kind} {status} on {where}",
-            details=details,
-        )
-        result = changed
-    elif alert.status != status or alert.severity != severity:
-        alert.status = status
-        alert.severity = severity
-        alert.details = details
-        alert.summary = f"{kind} {status} on {f'{queue}/{group}' if group else queue}"
-        alert.notify_state = NotifyState.PENDING
-        alert.save()
-        changed = result = alert
-    else:
-        if _due_for_repeat(alert):
-            Alert.objects.filter(pk=alert.pk).update(notify_state=NotifyState.PENDING)
-        result = alert
-    if changed is not None:
-        publish_alert(changed)
-    return result
+    """``sync_status_alerts`` for one (kind, queue, group); see there."""
+    change = StatusChange(kind, queue, group, status, details, redis_url)
+    return sync_status_alerts(changes=[change])[0]
 
 
 def set_redis_reachable(*, redis_url: str, reachable: bool, error: str = "") -> None:
@@ -355,10 +458,13 @@ def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -
     Alert.objects.bulk_create(list(rows.values()), batch_size=500, ignore_conflicts=True)
     if publish_newest > 0:
         newest = list(rows)[-publish_newest:]
-        for alert in Alert.objects.filter(
-            queue__in={q for q, _ in newest}, event_id__in=[eid for _, eid in newest]
-        ).order_by("id"):
-            publish_alert(alert)
+        publish_alerts(
+            list(
+                Alert.objects.filter(
+                    queue__in={q for q, _ in newest}, event_id__in=[eid for _, eid in newest]
+                ).order_by("id")
+            )
+        )
     return len(rows)
 
 

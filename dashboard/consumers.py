@@ -32,3 +32,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def alert_update(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "alert.update", "data": event["data"]})
+
+    async def alerts_update(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "alerts.update", "data": event["data"]})

@@ -12,7 +12,7 @@ from dashboard.consumers import LIVE_GROUP
 
 log = logging.getLogger(__name__)
 
-TYPES = {"queue.update", "monitor.status", "alert.update"}
+TYPES = {"queue.update", "monitor.status", "alert.update", "alerts.update"}
 
 
 def publish(type: str, data: dict[str, Any]) -> bool:

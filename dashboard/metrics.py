@@ -104,6 +104,19 @@ def render_metrics(rows: Iterable[QueueRow], monitor: dict[str, Any]) -> str:
         None if monitor.get("poll_ms") is None else monitor["poll_ms"] / 1000,
     )
     add(
+        "streamwarden_monitor_cycle_seconds",
+        "Duration of the last full monitor cycle",
+        {},
+        None if monitor.get("cycle_ms") is None else monitor["cycle_ms"] / 1000,
+    )
+    for phase, ms in (monitor.get("phases") or {}).items():
+        add(
+            "streamwarden_monitor_phase_seconds",
+            "Duration of one phase of the last monitor cycle",
+            {"phase": str(phase)},
+            ms / 1000,
+        )
+    add(
         "streamwarden_monitor_redis_up",
         "1 if the monitor reaches Redis",
         {},

@@ -111,6 +111,10 @@ class MonitorState(models.Model):
     poll_ms = models.FloatField(default=0)
     queues = models.IntegerField(default=0)
     cycles = models.BigIntegerField(default=0)
+    cycle_ms = models.FloatField(default=0, help_text="The last full cycle, every phase.")
+    phases = models.JSONField(
+        default=dict, blank=True, help_text="Milliseconds of the last cycle per phase."
+    )
 
     def __str__(self) -> str:
         return f"monitor {self.holder} @ {self.last_cycle_at}"
@@ -128,6 +132,8 @@ class MonitorState(models.Model):
             "poll_ms": round(self.poll_ms, 2),
             "queues": self.queues,
             "cycles": self.cycles,
+            "cycle_ms": round(self.cycle_ms, 1),
+            "phases": self.phases,
         }
 
 

@@ -17,6 +17,7 @@ from dashboard import conf
 from dashboard.monitor import rates, status, trend, trimrisk
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
+from dashboard.monitor.phases import PHASES, PhaseTimer
 from dashboard.monitor.poller import Target, poll, unreadable
 from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
 from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
@@ -87,6 +88,8 @@ class Monitor:
         self.last_cost = PollCost(0, 0.0, 0)
         self.cycles = 0
         self.polled_cycles = 0
+        self.cycle_ms = 0.0  # the last full cycle, all phases
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.hooks = _Hooks()
         self.latest: dict[str, QueueSnapshot] = {}
         self.storms = StormDetector(window_s=conf.storm_window(), storm_claims=conf.storm_claims())
@@ -119,38 +122,53 @@ class Monitor:
             return
         if not holding:
             return  # a standby: another monitor holds the lease
-        self._load_definitions()
-        result = poll(
-            self.targets,
-            manager_for=manager_for,
-            active_idle_ms=int(conf.active_idle() * 1000),
-        )
+        timer = PhaseTimer()
+        with timer.phase("database"):
+            self._load_definitions()
+        with timer.phase("poll"):
+            result = poll(
+                self.targets,
+                manager_for=manager_for,
+                active_idle_ms=int(conf.active_idle() * 1000),
+            )
         self.polled_cycles += 1
         self.last_cost = result.cost
+        with timer.phase("alerts"):
+            self._reachability(result.unreachable)
+        with timer.phase("database"):
+            self._db_step("claims", self._load_claims)
+        self.claim_stats = self.storms.stats(int(time.time() * 1000))
+        with timer.phase("poll"):  # classification of what was read
+            snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
+        self.latest = {s.name: s for s in snapshots}
+        with timer.phase("pushes"):
+            self._publish_queues(snapshots)
+        with timer.phase("database"):
+            self._db_step("store snapshots", lambda: self._store(snapshots))
+            self._db_step("queue state", lambda: self._store_state(snapshots))
+        with timer.phase("alerts"):
+            self._db_step("claim storms", self._sync_storms)
+            self._db_step("alerts", lambda: self._sync_alerts(snapshots))
+            self._ingest_events(snapshots)
+        with timer.phase("database"):
+            self._db_step("retention", self._retention)
+        self.phases = timer.rounded()
+        self.cycle_ms = timer.total_ms()
+        self._report()
+
+    def _reachability(self, unreachable: dict[str, str]) -> None:
         for target in self.targets:
             url = target.redis_url
-            if url in result.unreachable:
-                self._redis_down(url, result.unreachable[url])
+            if url in unreachable:
+                self._redis_down(url, unreachable[url])
             elif self.reachable.get(url) is not True:
                 self.reachable[url] = True
                 self.hooks.call(
                     "alerts.services", "set_redis_reachable", redis_url=url, reachable=True
                 )
-        if not result.unreachable:
+        if not unreachable:
             self.redis_down_since = None
             self.redis_error = ""
-        self._db_step("claims", self._load_claims)
-        self.claim_stats = self.storms.stats(int(time.time() * 1000))
-        snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
-        self.latest = {s.name: s for s in snapshots}
-        self._publish_queues(snapshots)
-        self._db_step("store snapshots", lambda: self._store(snapshots))
-        self._db_step("queue state", lambda: self._store_state(snapshots))
-        self._db_step("claim storms", self._sync_storms)
-        self._db_step("alerts", lambda: self._sync_alerts(snapshots))
-        self._ingest_events(snapshots)
-        self._db_step("retention", self._retention)
-        self._report()
 
     # --- steps ---------------------------------------------------------------------------
 
@@ -449,10 +467,19 @@ class Monitor:
         )
 
     def _sync_alerts(self, snapshots: list[QueueSnapshot]) -> None:
-        """Call the alerts hooks on state changes only (the hooks dedupe too). Each queue in
-        its own savepoint: a row the database refuses costs that queue this cycle (it is
-        tried again next cycle), never the queues after it. Unreadable queues and groups
-        keep their alerts as they were: nothing is known about them."""
+        """Hand the alerts app every status that changed since the last cycle, in one bulk
+        call (a few queries, whatever the count). If the database refuses it, each queue is
+        tried in its own savepoint: a row it refuses costs that queue this cycle (tried again
+        next cycle), never the others. Unreadable queues and groups keep their alerts as
+        they were: nothing is known about them."""
+        change = self.hooks.get("alerts.services", "StatusChange")
+        if change is None:
+            return
+
+        def hook(*, changes: list[Any]) -> None:
+            self.hooks.call("alerts.services", "sync_status_alerts", changes=changes)
+
+        per_queue: list[list[tuple[tuple[str, str, str | None], Any]]] = []
         for s in snapshots:
             if s.unreadable:
                 continue
@@ -469,28 +496,32 @@ class Monitor:
                 }
                 items.append(("threshold", g.name, g.status, details))
                 items.append(("trend", g.name, g.trend, details))
-            done: list[tuple[tuple[str, str, str | None], str]] = []
-            try:
-                with transaction.atomic():
-                    for kind, group, state, details in items:
-                        key = (kind, s.name, group)
-                        if self.last_status.get(key) == state:
-                            continue
-                        self.hooks.call(
-                            "alerts.services",
-                            "sync_status_alert",
-                            kind=kind,
-                            queue=s.name,
-                            group=group,
-                            status=state,
-                            details=details,
-                        )
-                        done.append((key, state))
-            except DatabaseError as exc:
-                self.db_error = f"{type(exc).__name__}: {exc}"
-                log.warning("monitor: alerts of queue %s not stored: %s", s.name, exc)
-                continue
-            self.last_status.update(done)
+            due = [
+                ((kind, s.name, group), change(kind, s.name, group, state, details, s.redis_url))
+                for kind, group, state, details in items
+                if self.last_status.get((kind, s.name, group)) != state
+            ]
+            if due:
+                per_queue.append(due)
+        if not per_queue:
+            return
+        try:
+            with transaction.atomic():
+                hook(changes=[c for due in per_queue for _, c in due])
+            batches = per_queue
+        except DatabaseError as exc:
+            log.warning("monitor: bulk alert sync refused (%s); one queue at a time", exc)
+            batches = []
+            for due in per_queue:
+                try:
+                    with transaction.atomic():
+                        hook(changes=[c for _, c in due])
+                    batches.append(due)
+                except DatabaseError as exc:
+                    self.db_error = f"{type(exc).__name__}: {exc}"
+                    log.warning("monitor: alerts of queue %s not stored: %s", due[0][0][1], exc)
+        for due in batches:
+            self.last_status.update((key, c.status) for key, c in due)
 
     def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
         by_url: dict[str, list[str]] = {}
@@ -550,6 +581,8 @@ class Monitor:
             "poll_ms": round(self.last_cost.ms, 2),
             "queues": self.last_cost.queues,
             "cycles": self.polled_cycles,
+            "cycle_ms": round(self.cycle_ms, 1),
+            "phases": self.phases,
             "at": _now().isoformat(),
         }
 
@@ -573,6 +606,8 @@ class Monitor:
                     "poll_ms": self.last_cost.ms,
                     "queues": self.last_cost.queues,
                     "cycles": self.polled_cycles,
+                    "cycle_ms": self.cycle_ms,
+                    "phases": self.phases,
                 },
             )
         except DatabaseError as exc:

@@ -1,4 +1,5 @@
-// Alerts page: live rows over the dashboard websocket ("alert.update"), no reload.
+// Alerts page: live rows over the dashboard websocket ("alert.update", and
+// "alerts.update" carrying many at once), no reload.
 // Every value is put in with textContent, never innerHTML: alert data is untrusted.
 (function () {
   "use strict";
@@ -101,6 +102,7 @@
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
       if (message.type === "alert.update") update(message.data);
+      if (message.type === "alerts.update") (message.data.alerts || []).forEach(update);
     };
     socket.onclose = () => {
       table.dataset.live = "0";

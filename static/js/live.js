@@ -59,6 +59,10 @@
       SW.setField(document, "poll_ms", SW.fmtNumber(data.poll_ms));
       SW.setField(document, "poll_commands", SW.fmtNumber(data.poll_commands));
       SW.setField(document, "queues", SW.fmtNumber(data.queues));
+      SW.setField(document, "cycle_ms", SW.fmtNumber(data.cycle_ms));
+      SW.setField(document, "phases", Object.keys(data.phases || {}).map(function (p) {
+        return p + " " + SW.fmtNumber(data.phases[p]);
+      }).join(", "));
     }
     const banner = document.getElementById("banner");
     const initial = document.getElementById("initial-outage");
