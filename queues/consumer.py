@@ -123,6 +123,9 @@ class ConsumerStats:
 PROCESSED, SKIPPED, SETTLED = 1, 2, 0
 #: Ordered mode only: the handler raised and the entry stays pending for a retry in place.
 FAILED = -1
+#: The consumer shut down while the handler ran: its outcome is dropped (the entry stays
+#: pending for another consumer), since nothing may be written after run() returns.
+ABANDONED = -2
 
 
 class Consumer:
@@ -313,6 +316,11 @@ class Consumer:
         self.stats = ConsumerStats()
 
         self._stop = threading.Event()
+        #: A second signal: stop at once, leaving held entries pending for other consumers.
+        self._abort = threading.Event()
+        #: Shut down without waiting for every handler: no handler starts any more, and the
+        #: outcome of one still running in a worker thread is dropped.
+        self._closed = threading.Event()
         self._cond = threading.Condition()
         #: Held entries: id -> monotonic time its handler started, None while it waits its
         #: turn (see queues/freshness.py: handler_timeout counts from the handler's start).
@@ -347,13 +355,19 @@ class Consumer:
         """Consume until stopped (or, with ``burst``, until nothing is available now).
 
         Blocking. In the main thread, SIGTERM and SIGINT stop it gracefully: no more reads,
-        in-flight messages finish and are acknowledged; a second signal interrupts.
+        in-flight messages finish and are acknowledged. A second signal stops at once: the
+        handler running in the loop thread is interrupted, what the consumer holds stays
+        pending for other consumers, and run() raises KeyboardInterrupt. After run() returns
+        no handler starts and no outcome is written (see _shut_down).
         """
         with self._cond:
             if self._running:
                 raise RuntimeError(f"consumer {self.name!r} is already running")
             self._running = True
-        self._stop.clear()
+        for engine in self._engines:
+            engine._stop.clear()
+            engine._abort.clear()
+            engine._closed.clear()
         restore = self._install_signal_handlers()
         try:
             for engine in self._engines:
@@ -370,6 +384,8 @@ class Consumer:
             try:
                 for engine in self._engines:
                     if engine is not self:
+                        if self._abort.is_set():
+                            engine._abort.set()
                         engine._stop.set()
                         engine._shut_down()
                 self._shut_down()
@@ -377,6 +393,9 @@ class Consumer:
                 restore()
                 with self._cond:
                     self._running = False
+        if self._abort.is_set():
+            # the second signal arrived during the shutdown itself: interrupt all the same
+            raise KeyboardInterrupt
 
     def stop(self) -> None:
         """Ask a running consumer to stop after its in-flight messages (thread-safe)."""
@@ -1050,8 +1069,8 @@ class Consumer:
     def _worker_main(self) -> None:
         while True:
             work = self._work.get()
-            if work is None:
-                return
+            if work is None or self._closed.is_set():
+                return  # what is still queued stays pending in Redis for other consumers
             self._settle(work)
 
     def _begin(self, entry_id: str) -> None:
@@ -1086,7 +1105,11 @@ class Consumer:
             self._count_duplicate()
             return SKIPPED  # acknowledged, not run again
         except Exception as exc:
+            if self._closed.is_set():
+                return self._abandon(work)
             return self._handler_failed(work, exc)
+        if self._closed.is_set():
+            return self._abandon(work)
         target = entries.reply_target(work.fields)
         if target is not None:
             self._notify(target, work.id, "done", "")
@@ -1100,6 +1123,15 @@ class Consumer:
         except redis.RedisError as exc:
             # only the counter is lost; the message itself is settled as usual
             log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
+
+    def _abandon(self, work: Delivery) -> int:
+        log.warning(
+            "consumer %s: handler of %s returned after the consumer shut down; its outcome "
+            "is dropped and the entry stays pending for another consumer",
+            self.name,
+            work.id,
+        )
+        return ABANDONED
 
     def _settle_unhandled(self, work: Delivery, step: commands.Settle) -> int:
         if step.action == "ack":
@@ -1271,20 +1303,19 @@ class Consumer:
             )
 
     def _shut_down(self) -> None:
+        """Finish what is held (unless aborted), then stop the helper threads and settle
+        with Redis. A second signal during the wait switches to stopping at once."""
         self._stop.set()
-        if self._ahead is not None:
-            self._finish_ahead()
-        finished = self._wait_idle(self.shutdown_timeout)
+        finished = False
+        try:
+            if not self._abort.is_set():
+                if self._ahead is not None:
+                    self._finish_ahead()
+                finished = self._wait_idle(self.shutdown_timeout)
+        except KeyboardInterrupt:
+            self._abort.set()
         if not finished:
-            with self._cond:
-                left = len(self._inflight)
-            log.warning(
-                "consumer %s: %d messages still in flight after %ss; leaving them pending "
-                "for other consumers to claim",
-                self.name,
-                left,
-                self.shutdown_timeout,
-            )
+            self._let_go()
         for _ in self._workers:
             self._work.put(None)
         for thread in self._workers:
@@ -1306,6 +1337,31 @@ class Consumer:
                 self._scripts.delete_consumer(keys=keys, args=args)
         except redis.RedisError as exc:
             log.warning("consumer %s: could not settle with Redis on exit: %s", self.name, exc)
+
+    def _let_go(self) -> None:
+        """Stop without the held entries: they stay pending in Redis (the read-ahead's too)
+        and other consumers claim them after claim_idle. Python cannot stop a thread, so a
+        handler still running in a worker thread runs to its end, but no other starts and
+        its outcome is dropped (see ABANDONED)."""
+        self._closed.set()
+        if self._ahead is not None:
+            with self._ahead_lock:
+                self._return_acks(self._ahead_acks)
+                self._ahead_acks = []
+                self._ahead.discard()
+        with self._cond:
+            left = len(self._inflight) + len(self._stash)
+            self._inflight.clear()
+            self._stash = []
+            self._cond.notify_all()
+        log.warning(
+            "consumer %s: stopping %s; %d held messages stay pending for other consumers to claim",
+            self.name,
+            "at once (second signal)"
+            if self._abort.is_set()
+            else f"after shutdown_timeout={self.shutdown_timeout}s",
+            left,
+        )
 
     def _finish_ahead(self) -> None:
         """Handle what the read-ahead delivered: those entries are this consumer's."""
@@ -1332,8 +1388,17 @@ class Consumer:
         previous = {sig: signal.getsignal(sig) for sig in signals}
 
         def handler(signum: int, _frame: object) -> None:
+            if self._abort.is_set():
+                return  # already stopping at once; an exception here would cut that short
             if self._stop.is_set():
-                raise KeyboardInterrupt  # second signal: stop waiting for in-flight work
+                # second signal: interrupt the handler or the wait in the loop thread
+                log.warning(
+                    "consumer %s: second %s: stopping at once",
+                    self.name,
+                    signal.Signals(signum).name,
+                )
+                self._abort.set()
+                raise KeyboardInterrupt
             log.warning(
                 "consumer %s: %s received, finishing in-flight messages",
                 self.name,

@@ -1,0 +1,144 @@
+"""Stopping: a second signal stops at once, leaving what the consumer holds pending for
+others; after run() returns no handler starts and no outcome is written."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+import redis
+
+from queues import Consumer, Manager, Message, Producer
+from tests.queues.conftest import FAST, Child, wait_for
+
+CHILD_SLOW = """
+    import logging
+    import time
+    import redis
+    from queues import Consumer
+
+    logging.basicConfig(level=logging.INFO)
+    url, queue = {url!r}, {queue!r}
+    marks = redis.Redis.from_url(url)
+
+    def handle(message):
+        marks.rpush("started", message.id)
+        time.sleep(1.0)
+        marks.rpush("finished", message.id)
+
+    consumer = Consumer(queue, "g", handle, url, name="slow", batch_size=10, block_ms=100,
+                        concurrency={concurrency}, claim_idle=30.0)
+    try:
+        consumer.run()
+    except KeyboardInterrupt:
+        print("run() raised KeyboardInterrupt", flush=True)
+    marks.rpush("returned", "1")
+    time.sleep(3)  # anything still running would show in "started" now
+    print("child done", flush=True)
+"""
+
+
+def _second_signal_stops_at_once(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    spawn: Callable[[str], Child],
+    concurrency: int,
+) -> tuple[set[str], set[str]]:
+    ids = producer.publish_many([{"n": i} for i in range(30)])
+    child = spawn(CHILD_SLOW.format(url=redis_url, queue=queue_name, concurrency=concurrency))
+    wait_for(lambda: redis_client.llen("started") >= 1, 15, message="a handler running")
+    child.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "finishing in-flight" in child.output(), 5, message="first signal seen")
+    child.proc.send_signal(signal.SIGTERM)
+    # a whole batch of 1 s handlers (10 s) or shutdown_timeout (60 s) would be far later
+    wait_for(lambda: redis_client.llen("returned") == 1, 5, message="run() returned at once")
+    assert "run() raised KeyboardInterrupt" in child.output()
+    started_at_return = redis_client.llen("started")
+    assert child.proc.wait(15) == 0, child.output()
+    assert redis_client.llen("started") == started_at_return, "no handler started after run()"
+
+    finished = {m.decode() for m in redis_client.lrange("finished", 0, -1)}
+    group = manager.info(queue_name).group("g")
+    delivered = set(ids[: 30 - group.lag])
+    pending = {p.id for p in manager.pending(queue_name, "g")}
+    # nothing lost: everything it held and did not acknowledge is pending for others, and
+    # it acknowledged only what its handler finished
+    assert pending <= delivered and len(pending) == group.pending
+    assert delivered - pending <= finished, child.output()
+    assert len(delivered - pending) < 10, "it did not finish the batch first"
+    assert [c.name for c in group.consumers] == ["slow"], "it owns pending entries: kept"
+    return finished, delivered - pending
+
+
+def test_a_second_signal_stops_at_once_leaving_held_messages_pending(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    spawn: Callable[[str], Child],
+) -> None:
+    finished, acked = _second_signal_stops_at_once(
+        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=1
+    )
+    # the loop thread's handler was interrupted; each one that finished before is acked
+    assert acked == finished
+
+
+def test_a_second_signal_stops_worker_threads_at_once(
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    spawn: Callable[[str], Child],
+) -> None:
+    # the two handlers running in worker threads end after run() returned: dropped
+    _second_signal_stops_at_once(
+        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=2
+    )
+
+
+def test_worker_threads_start_nothing_and_settle_nothing_after_shutdown_timeout(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    gate = threading.Event()
+    started: list[str] = []
+
+    def blocked(message: Message) -> None:
+        started.append(message.id)
+        gate.wait(15)
+
+    ids = producer.publish_many([{"n": i} for i in range(10)])
+    consumer = Consumer(
+        queue_name,
+        "g",
+        blocked,
+        redis_url,
+        name="abandoning",
+        concurrency=2,
+        batch_size=10,
+        shutdown_timeout=0.3,
+        **FAST,
+    )
+    runs = threading.Thread(target=consumer.run, daemon=True)
+    runs.start()
+    wait_for(lambda: len(started) == 2, 10, message="both workers busy")
+    consumer.stop()
+    runs.join(10)
+    assert not runs.is_alive(), "run() returned after shutdown_timeout"
+    gate.set()  # the two abandoned handlers return now, after run() did
+
+    def workers_alive() -> bool:
+        return any(t.name.startswith("sw-worker-abandoning") for t in threading.enumerate())
+
+    wait_for(lambda: not workers_alive(), 10, message="worker threads ended")
+    consumer.close()
+    assert len(started) == 2, "no handler started after run() returned"
+    # the two that ended late are neither acknowledged nor retried: pending for others
+    assert {p.id for p in manager.pending(queue_name, "g")} == set(ids)
+    assert manager.info(queue_name).dead == 0
