@@ -286,6 +286,7 @@ class Consumer:
             raise ValueError(f"lock_ttl must be positive, got {lock_ttl!r}")
         self._lock_key = self.keys.ordered_lock(self.group)
         self._holding = False
+        self._lock_confirmed_at = 0.0  # monotonic time Redis last said this one holds it
         self._own_pending = True
         self._ordered_failure: tuple[int, Exception] | None = None
         self._waiting_for = ""
@@ -604,6 +605,7 @@ class Consumer:
             self._stop.wait(min(1.0, self.lock_ttl / 3))
             return False
         self._holding = True
+        self._lock_confirmed_at = time.monotonic()
         # the predecessors lost the lock, so none of them works any more: take all they hold
         while True:
             taken, removed = self._scripts.ordered_takeover(
@@ -665,7 +667,16 @@ class Consumer:
         acks: list[str] = []
         try:
             for work in batch:
-                outcome = self._process(work)
+                if not self._still_holding():
+                    # a successor took the group: the rest stays pending, and it takes it over
+                    break
+                with self._cond:
+                    self._inflight[work.id] = time.monotonic()  # for handler_timeout
+                try:
+                    outcome = self._process(work)
+                finally:
+                    with self._cond:
+                        self._inflight.pop(work.id, None)
                 if outcome == FAILED:
                     deliveries, exc = self._ordered_failure or (work.deliveries, None)
                     delay = retry_delay(
@@ -695,6 +706,22 @@ class Consumer:
             if acks:
                 self.client.xack(self.keys.stream, self.group, *acks)
         return len(batch)
+
+    def _still_holding(self) -> bool:
+        """Whether this consumer may start the next handler of its ordered group: asks Redis
+        when the heartbeat has not confirmed the lock lately (it does not while a handler is
+        stuck past handler_timeout, so that the lock expires)."""
+        if self._holding and time.monotonic() - self._lock_confirmed_at >= self.lock_ttl / 2:
+            self._refresh_order_lock()
+        return self._holding
+
+    def _handler_overdue(self) -> bool:
+        """A handler has run longer than handler_timeout."""
+        if self.handler_timeout is None:
+            return False
+        oldest = time.monotonic() - self.handler_timeout
+        with self._cond:
+            return any(since is not None and since < oldest for since in self._inflight.values())
 
     def _run_burst(self) -> None:
         with unavailable_as_error(self.address):
@@ -1262,6 +1289,7 @@ class Consumer:
     def _heartbeat_main(self) -> None:
         next_touch = time.monotonic() + self.heartbeat_interval
         next_lock = time.monotonic() + self.lock_ttl / 3
+        overdue_said = False
         while True:
             stopping = self._heartbeat_stop.wait(self.ack_interval)
             try:
@@ -1274,7 +1302,19 @@ class Consumer:
                 self._flush_acks()
                 if self._holding and time.monotonic() >= next_lock:
                     next_lock = time.monotonic() + self.lock_ttl / 3
-                    self._refresh_order_lock()
+                    if not self._handler_overdue():
+                        overdue_said = False
+                        self._refresh_order_lock()
+                    elif not overdue_said:  # say it once per stuck handler
+                        overdue_said = True
+                        log.error(
+                            "consumer %s: a handler of ordered group %r has run longer than "
+                            "handler_timeout=%ss; letting the lock expire so that another "
+                            "consumer takes the group over",
+                            self.name,
+                            self.group,
+                            self.handler_timeout,
+                        )
                 if time.monotonic() >= next_touch:
                     next_touch = time.monotonic() + self.heartbeat_interval
                     self._touch()
@@ -1291,11 +1331,14 @@ class Consumer:
                 keys=[self._lock_key], args=[self.name, int(self.lock_ttl * 1000), "0"]
             )
         )
-        if holder != self.name:
+        if holder == self.name:
+            self._lock_confirmed_at = time.monotonic()
+        elif self._holding:
             self._holding = False
             log.error(
                 "consumer %s: lost the lock of ordered group %r to %r (stalled longer than "
-                "lock_ttl=%ss?); it now handles this group's entries",
+                "lock_ttl=%ss, or a handler past handler_timeout?); it now handles this "
+                "group's entries, and this one starts no further handler",
                 self.name,
                 self.group,
                 holder,
