@@ -28,7 +28,7 @@ from queues.exceptions import ConfigurationError, QueueNotFound, StreamWardenErr
 from queues.health import Thresholds
 from queues.keys import queue_keys
 from queues.manager import Manager
-from queues.types import Event, QueueInfo
+from queues.types import Event, QueueInfo, StreamPage
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -73,6 +73,11 @@ def _age(ms: int | None) -> str:
     return "-" if ms is None else f"{ms / 1000:.1f}s"
 
 
+def _known(value: int | None) -> str | int:
+    """A figure only StreamWarden queues have; "n/a" for a plain stream (never a false 0)."""
+    return "n/a" if value is None else value
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Print rows as an aligned plain-text table (or a note when there are none)."""
     if not rows:
@@ -90,7 +95,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 
 def _print_info(info: QueueInfo) -> None:
     print(
-        f"queue {info.name}: length {info.length}, delayed {info.delayed}, dead {info.dead}, "
+        f"{'stream' if info.plain else 'queue'} {info.name}: length {info.length}, "
+        f"delayed {_known(info.delayed)}, dead {_known(info.dead)}, "
         f"oldest undelivered {_age(info.oldest_undelivered_ms)}"
         + (f", priority levels 0,{','.join(map(str, info.levels))} (summed)" if info.levels else "")
     )
@@ -126,7 +132,7 @@ def _print_groups(info: QueueInfo) -> None:
                 g.name,
                 g.lag if g.lag is not None else "?",
                 g.pending,
-                g.parked,
+                _known(g.parked),
                 _age(g.oldest_pending_ms),
                 len(g.consumers),
                 g.active_consumers,
@@ -135,6 +141,23 @@ def _print_groups(info: QueueInfo) -> None:
             for g in info.groups
         ],
     )
+
+
+def _print_streams(page: StreamPage, as_json: bool) -> None:
+    if as_json:
+        rows = [{"key": s.name, "kind": s.kind, "queue": s.queue} for s in page.streams]
+        print(json.dumps({"streams": rows, "cursor": page.cursor}, indent=2))
+        return
+    # repr() of a key: a name with newlines or control characters cannot break the table
+    _table(
+        ["key", "kind", "queue"],
+        [
+            (s.name if s.name.isprintable() else repr(s.name), s.kind, s.queue or "")
+            for s in page.streams
+        ],
+    )
+    if not page.done:
+        print(f"more streams: --cursor {page.cursor}", file=sys.stderr)
 
 
 def _print_events(found: Sequence[Event]) -> None:
@@ -172,7 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
         return subparsers.add_parser(name, parents=[after], **kwargs)
 
     add("queues", help="list known queues")
-    add("info", help="queue, groups and consumers").add_argument("queue")
+    p = add("info", help="queue (or any stream: --stream KEY), groups and consumers")
+    p.add_argument("queue", nargs="?")
+    p.add_argument("--stream", metavar="KEY", help="read any stream key as a plain stream")
+    p = add("streams", help="stream keys of the Redis: queues and plain streams")
+    p.add_argument("--match", default="*", metavar="PATTERN", help="SCAN glob (default *)")
+    p.add_argument("--count", type=int, default=1000, help="streams per page (about)")
+    p.add_argument("--cursor", default="0", help="continue from the cursor a page printed")
     add("groups", help="the consumer groups of a queue").add_argument("queue")
     add("create", help="create (register) a queue").add_argument("queue")
     p = add("delete", help="delete a queue: stream, groups, delayed, dead letters")
@@ -225,6 +254,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, manager: Manager) -> int:
     cmd = args.command
+    if cmd == "info":
+        if (args.queue is None) == (args.stream is None):
+            raise UsageError("info takes a queue name or --stream KEY (one of them)")
+        if args.stream is not None:
+            stream = manager.stream_info(args.stream)
+            if args.json:
+                print(_dump(stream))
+            else:
+                _print_info(stream)
+            return EXIT_OK
+    if cmd == "streams":
+        if args.count < 1:
+            raise UsageError("--count must be at least 1")
+        page = manager.streams(args.match, args.count, cursor=args.cursor)
+        _print_streams(page, args.json)
+        return EXIT_OK
     if cmd in NEEDS_QUEUE and args.queue not in manager.queues():
         manager.info(args.queue)  # QueueNotFound unless its stream exists unregistered
     out: Any = None

@@ -58,6 +58,14 @@ class QueueNotFound(StreamWardenError, LookupError):
     """The queue is neither registered nor has a stream in Redis."""
 
 
+class StreamNotFound(QueueNotFound):
+    """No key of that name exists in Redis (a plain stream looked up by its key)."""
+
+
+class NotAStream(StreamWardenError, TypeError):
+    """The key exists but holds another Redis type than a stream (WRONGTYPE)."""
+
+
 class GroupNotFound(StreamWardenError, LookupError):
     """The consumer group does not exist on the queue's stream."""
 

@@ -132,7 +132,8 @@ def evaluate(
         check("lag", group.lag, group.name, "" if group.lag is not None else "lag unknown")
         check("pending", group.pending, group.name)
         check("oldest_pending_ms", group.oldest_pending_ms, group.name)
-    check("dead", info.dead, None)
+    if info.dead is not None:  # unknown for a plain stream: no check rather than a false 0
+        check("dead", info.dead, None)
     if eviction_policy is not None:
         evicting = evicts_keys(eviction_policy)
         checks.append(

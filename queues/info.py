@@ -73,23 +73,54 @@ def _no_such_key(value: Any) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class StreamPart:
-    """Phase-one replies of one queue."""
+class PlainKeys:
+    """A plain stream to read: any stream key, not a StreamWarden queue (no dead letters,
+    delayed set, registry entry, duplicates or priority levels to read beside it)."""
 
-    keys: QueueKeys
+    name: str  # the key as text, for display
+    stream: str | bytes  # the exact key
+
+
+def plain_keys(key: str | bytes) -> PlainKeys:
+    if isinstance(key, bytes):
+        name = key.decode("utf-8", errors="replace")
+    elif isinstance(key, str):
+        name = key
+    else:
+        raise ValueError(f"a stream key must be str or bytes, got {key!r}")
+    if not key:
+        raise ValueError("a stream key must not be empty")
+    return PlainKeys(name, key)
+
+
+Target = QueueKeys | PlainKeys
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPart:
+    """Phase-one replies of one queue or plain stream."""
+
+    keys: Target
     stream: Any  # dict or exception (no such key)
     groups: Any  # list of dicts or exception
-    dead: int
-    delayed: int
+    dead: int | None
+    delayed: int | None
     registered: bool
     levels: tuple[int, ...] = ()  # priority levels above 0 (read for the main stream only)
     error: str = ""  # why the queue is unreadable (its keys hold something else)
     duplicates: Mapping[str, int] = field(default_factory=dict)  # per group, see below
 
+    @property
+    def plain(self) -> bool:
+        return isinstance(self.keys, PlainKeys)
 
-def phase_one(pipe: Any, keys: QueueKeys) -> None:
-    """Queue the phase-one commands of ``keys`` on ``pipe`` (PHASE_ONE_REPLIES replies)."""
+
+def phase_one(pipe: Any, keys: Target) -> None:
+    """Queue the phase-one commands of ``keys`` on ``pipe`` (``replies_of(keys)`` replies)."""
     pipe.xinfo_stream(keys.stream)
+    if isinstance(keys, PlainKeys):
+        pipe.xinfo_groups(keys.stream)
+        return
     pipe.xinfo_groups(keys.stream)
     pipe.xlen(keys.dead)
     pipe.zcard(keys.delayed)
@@ -99,6 +130,11 @@ def phase_one(pipe: Any, keys: QueueKeys) -> None:
 
 
 PHASE_ONE_REPLIES = 7
+PLAIN_PHASE_ONE_REPLIES = 2
+
+
+def replies_of(keys: Target) -> int:
+    return PLAIN_PHASE_ONE_REPLIES if isinstance(keys, PlainKeys) else PHASE_ONE_REPLIES
 
 
 def read_duplicates(reply: Any) -> dict[str, int]:
@@ -126,8 +162,10 @@ def _levels(members: Any) -> tuple[int, ...]:
     return tuple(sorted(found))
 
 
-def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
+def read_phase_one(keys: Target, replies: Sequence[Any]) -> StreamPart:
     """The part of one queue; never raises: a key of the wrong type makes it unreadable."""
+    if isinstance(keys, PlainKeys):
+        return _read_plain(keys, replies)
     stream, groups, dead, delayed, registered, levels, duplicates = replies
     checked = (
         (keys.stream, stream),
@@ -153,16 +191,31 @@ def read_phase_one(keys: QueueKeys, replies: Sequence[Any]) -> StreamPart:
     )
 
 
-def read_phase_ones(all_keys: Sequence[QueueKeys], replies: Sequence[Any]) -> list[StreamPart]:
+def _read_plain(keys: PlainKeys, replies: Sequence[Any]) -> StreamPart:
+    stream, groups = replies
+    for value in (stream, groups):
+        if isinstance(value, Exception) and not _no_such_key(value):
+            why = (
+                f"{keys.name}: not a stream (WRONGTYPE)"
+                if "WRONGTYPE" in str(value)
+                else reason(keys.name, value)
+            )
+            return StreamPart(keys, stream, [], None, None, False, (), why)
+    return StreamPart(keys, stream, groups, None, None, False)
+
+
+def read_phase_ones(all_keys: Sequence[Target], replies: Sequence[Any]) -> list[StreamPart]:
     """The parts of several queues whose phase-one commands were queued in this order."""
-    size = PHASE_ONE_REPLIES
-    return [
-        read_phase_one(keys, replies[index * size : (index + 1) * size])
-        for index, keys in enumerate(all_keys)
-    ]
+    parts = []
+    offset = 0
+    for keys in all_keys:
+        size = replies_of(keys)
+        parts.append(read_phase_one(keys, replies[offset : offset + size]))
+        offset += size
+    return parts
 
 
-def level_keys(part: StreamPart) -> list[QueueKeys]:
+def level_keys(part: StreamPart) -> list[Target]:
     """The keys of the priority levels of a main-stream part (highest first)."""
     return [queue_keys(part.keys.name, level) for level in reversed(part.levels)]
 
@@ -197,10 +250,11 @@ def _unreadable_queue(part: StreamPart, now_ms: int, why: str) -> QueueInfo:
         exists=True,
         length=0,
         groups=(),
-        dead=0,
-        delayed=0,
+        dead=None if part.plain else 0,
+        delayed=None if part.plain else 0,
         time_ms=now_ms,
         unreadable=why,
+        plain=part.plain,
     )
 
 
@@ -235,7 +289,7 @@ def build(
     try:
         return _build(part, group_replies, now_ms, active_idle_ms)
     except DECODE_ERRORS as exc:
-        return _unreadable_queue(part, now_ms, reason(part.keys.stream, exc))
+        return _unreadable_queue(part, now_ms, reason(text(part.keys.stream), exc))
 
 
 def _build(
@@ -252,6 +306,7 @@ def _build(
             dead=part.dead,
             delayed=part.delayed,
             time_ms=now_ms,
+            plain=part.plain,
         )
     groups: list[GroupInfo] = []
     for index, group in enumerate(_raw_groups(part)):
@@ -261,11 +316,17 @@ def _build(
             for value in (summary, consumers_raw, undelivered):
                 if isinstance(value, Exception):
                     raise value
-            found = _group(group, summary, consumers_raw, undelivered, now_ms, active_idle_ms)
+            found = _group(
+                group, summary, consumers_raw, undelivered, now_ms, active_idle_ms, part.plain
+            )
         except DECODE_ERRORS as exc:
             # e.g. NOGROUP: the group (or the stream) was deleted between the two rounds
             found = _unreadable_group(group, reason("group", exc))
-        groups.append(replace(found, duplicates=part.duplicates.get(found.name, 0)))
+        if part.plain:
+            found = replace(found, parked=None, duplicates=None)
+        else:
+            found = replace(found, duplicates=part.duplicates.get(found.name, 0))
+        groups.append(found)
     first = stream.get("first-entry")
     last = stream.get("last-entry")
     undelivered_ages = [g.oldest_undelivered_ms for g in groups if g.oldest_undelivered_ms]
@@ -282,6 +343,7 @@ def _build(
         oldest_undelivered_ms=max(undelivered_ages) if undelivered_ages else None,
         time_ms=now_ms,
         levels=part.levels,
+        plain=part.plain,
     )
 
 
@@ -325,7 +387,7 @@ def merge_levels(main: QueueInfo, levels: Sequence[QueueInfo]) -> QueueInfo:
         exists=True,
         length=sum(info.length for info in everything),
         groups=tuple(groups),
-        delayed=main.delayed + sum(info.delayed for info in present),
+        delayed=(main.delayed or 0) + sum(info.delayed or 0 for info in present),
         entries_added=_sum_known([info.entries_added for info in everything]),
         oldest_undelivered_ms=max(undelivered) if undelivered else None,
     )
@@ -387,8 +449,8 @@ def _merge_groups(parts: Sequence[GroupInfo]) -> GroupInfo:
         oldest_pending_ms=max(oldest) if oldest else None,
         entries_read=_sum_known([g.entries_read for g in parts]),
         oldest_undelivered_ms=max(undelivered) if undelivered else None,
-        parked=sum(g.parked for g in parts),
-        duplicates=max(g.duplicates for g in parts),  # one counter per group, all levels
+        parked=sum(g.parked or 0 for g in parts),
+        duplicates=max(g.duplicates or 0 for g in parts),  # one counter per group, all levels
     )
 
 
@@ -404,18 +466,24 @@ def _group(
     undelivered: Sequence[Any],
     now_ms: int,
     active_idle_ms: int,
+    plain: bool = False,
 ) -> GroupInfo:
     consumers = []
     for c in consumers_raw:
         name = text(c["name"])
-        if name == RETRY_CONSUMER:
+        if name == RETRY_CONSUMER and not plain:
             continue
         idle = int(c["idle"])
         consumers.append(ConsumerInfo(name, int(c["pending"]), idle, idle < active_idle_ms))
-    parked = sum(
-        int(c["pending"])
-        for c in summary.get("consumers") or []
-        if text(c["name"]) == RETRY_CONSUMER
+    # On a plain stream nothing parks entries: a consumer called __retry__ is a real one.
+    parked = (
+        None
+        if plain
+        else sum(
+            int(c["pending"])
+            for c in summary.get("consumers") or []
+            if text(c["name"]) == RETRY_CONSUMER
+        )
     )
     pending = int(summary.get("pending") or 0)
     return GroupInfo(

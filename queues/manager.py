@@ -9,17 +9,32 @@ from typing import Any
 
 import redis
 
-from queues import deadletter, events
+from queues import deadletter, discovery, events
 from queues import info as info_mod
 from queues import trim as trim_mod
 from queues.connection import RedisLike, address, by_slot, connect, is_cluster, unavailable_as_error
 from queues.entries import text
-from queues.exceptions import ConsumerBusy, GroupExists, GroupNotFound, QueueNotFound
+from queues.exceptions import (
+    ConsumerBusy,
+    GroupExists,
+    GroupNotFound,
+    NotAStream,
+    QueueNotFound,
+    StreamNotFound,
+)
 from queues.health import Thresholds, evaluate
 from queues.keys import REGISTRY, QueueKeys, queue_keys, stored_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
-from queues.types import DeadLetter, Event, Health, PendingEntry, QueueInfo
+from queues.types import (
+    DeadLetter,
+    Event,
+    Health,
+    PendingEntry,
+    PlainStream,
+    QueueInfo,
+    StreamPage,
+)
 
 REPLAY_CHUNK = 100
 EVICTION_POLICY_TTL = 60.0
@@ -184,10 +199,54 @@ class Manager:
             raise QueueNotFound(f"no queue {name!r} at {self.address}")
         return result
 
-    def info_many(self, names: Iterable[str]) -> list[QueueInfo]:
+    def stream_info(self, key: str | bytes) -> QueueInfo:
+        """Snapshot of any stream key as a plain stream (``plain`` True; ``dead``,
+        ``delayed`` and ``parked`` None: only StreamWarden queues keep them). Raises
+        StreamNotFound when the key does not exist, NotAStream when it holds another type."""
+        return checked_stream_info(self.info_many([PlainStream(key)])[0], self.address)
+
+    def streams(self, match: str = "*", count: int = 1000, *, cursor: str = "0") -> StreamPage:
+        """One bounded page of the stream keys matching ``match`` (``SCAN … TYPE stream``,
+        never ``KEYS``), each a StreamWarden queue or a plain stream; the library's own
+        streams (events, dead letters, replies, priority levels) are left out.
+
+        A page holds about ``count`` streams (SCAN may return a few more) and makes at most
+        ``discovery.MAX_SCAN_CALLS`` SCAN calls of COUNT ``count``, so a pattern matching
+        few of many keys returns early with fewer. Pass ``page.cursor`` back for the next
+        page; ``page.done`` (cursor "0") at the end. Keys added meanwhile may be missed or
+        listed twice, as SCAN guarantees no better. On a cluster each primary is walked.
+        """
+        discovery.check_page_args(match, count)
+        with unavailable_as_error(self.address):
+            nodes: list[Any] = (
+                [self.client.get_redis_connection(n) for n in self.client.get_primaries()]  # type: ignore[union-attr]
+                if is_cluster(self.client)
+                else [self.client]
+            )
+            node, scan = discovery.parse_cursor(cursor, len(nodes))
+            keys: list[Any] = []
+            calls = 0
+            while True:
+                scan, found = nodes[node].scan(
+                    cursor=scan, match=match, count=discovery.scan_count(count), _type="stream"
+                )
+                calls += 1
+                keys.extend(found)
+                next_cursor = discovery.next_cursor(node, int(scan), len(nodes))
+                if next_cursor == "0" or discovery.page_full(len(keys), count, calls):
+                    break
+                node, scan = discovery.parse_cursor(next_cursor, len(nodes))
+        return StreamPage(tuple(discovery.classify_all(keys)), next_cursor)
+
+    def info_many(self, names: Iterable[str | PlainStream]) -> list[QueueInfo]:
         """Snapshots of many queues in two pipelined round trips (three when some have
-        priority levels); missing queues come back with ``exists=False``."""
-        all_keys = [queue_keys(n) for n in names]
+        priority levels); missing queues come back with ``exists=False``. A PlainStream
+        among the names is read as a plain stream (see ``stream_info``); one whose key
+        holds another type comes back with ``unreadable`` saying so."""
+        all_keys = [
+            info_mod.plain_keys(n.key) if isinstance(n, PlainStream) else queue_keys(n)
+            for n in names
+        ]
         if not all_keys:
             return []
         with unavailable_as_error(self.address):
@@ -488,3 +547,12 @@ class Manager:
 
     def __repr__(self) -> str:
         return f"<Manager at {self.address}>"
+
+
+def checked_stream_info(result: QueueInfo, where: str) -> QueueInfo:
+    """``result`` of one plain stream, or the error saying why there is none."""
+    if "WRONGTYPE" in result.unreadable:
+        raise NotAStream(f"{result.unreadable} at {where}")
+    if not result.exists:
+        raise StreamNotFound(f"no key {result.name!r} at {where}")
+    return result

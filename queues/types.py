@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -100,24 +101,31 @@ class GroupInfo:
     last_delivered_id: str
     entries_read: int | None
     oldest_undelivered_ms: int | None = None
-    parked: int = 0  # entries waiting for a retry (owned by the parking consumer)
+    #: Entries waiting for a retry (owned by the parking consumer); None for a plain stream,
+    #: whose consumers are not StreamWarden's (a consumer of any name is a real one there).
+    parked: int | None = 0
     #: Why the group could not be read (figures above are zero then), "" when it could.
     unreadable: str = ""
     #: Deliveries not run again: already processed (``AlreadyProcessed``) or being processed
     #: by another live consumer (``guard=True``); counted by the consumers, never reset.
-    duplicates: int = 0
+    #: None for a plain stream (only StreamWarden consumers count them).
+    duplicates: int | None = 0
 
 
 @dataclass(frozen=True, slots=True)
 class QueueInfo:
-    """Snapshot of one queue: stream, groups, dead letters, delayed messages."""
+    """Snapshot of one queue: stream, groups, dead letters, delayed messages.
+
+    For a plain stream (``plain``: any stream key, not a StreamWarden queue) ``name`` is the
+    key, and what only the library keeps (``dead``, ``delayed``) is None: unknown, not 0.
+    """
 
     name: str
     exists: bool
     length: int
     groups: tuple[GroupInfo, ...]
-    dead: int
-    delayed: int
+    dead: int | None
+    delayed: int | None
     first_id: str | None = None
     last_id: str | None = None
     entries_added: int | None = None
@@ -128,6 +136,7 @@ class QueueInfo:
     #: Why the queue could not be read (a key of the wrong type, a reply that does not
     #: decode); its figures are zero then. "" when it could.
     unreadable: str = ""
+    plain: bool = False
 
     def group(self, name: str) -> GroupInfo:
         """The group called ``name``; KeyError when there is none."""
@@ -146,6 +155,52 @@ class QueueInfo:
     def pending(self) -> int:
         """Pending entries over all groups."""
         return sum(g.pending for g in self.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class PlainStream:
+    """A stream key to inspect as it is (not a StreamWarden queue): ``info_many`` takes
+    these beside queue names. ``key`` may be bytes for a name that is not UTF-8."""
+
+    key: str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRef:
+    """One stream key found by ``Manager.streams``: a StreamWarden queue (``queue`` names
+    it) or a plain stream. ``name`` is the key as text (undecodable bytes replaced);
+    ``key`` the exact key to address it by."""
+
+    name: str
+    key: str | bytes
+    queue: str | None = None
+
+    @property
+    def kind(self) -> Literal["queue", "plain"]:
+        return "plain" if self.queue is None else "queue"
+
+    @property
+    def target(self) -> str | PlainStream:
+        """What ``info_many`` takes for it: the queue name or a PlainStream."""
+        return self.queue if self.queue is not None else PlainStream(self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPage:
+    """One bounded page of ``Manager.streams``; ``cursor`` continues it ("0": the end)."""
+
+    streams: tuple[StreamRef, ...]
+    cursor: str
+
+    @property
+    def done(self) -> bool:
+        return self.cursor == "0"
+
+    def __iter__(self) -> Iterator[StreamRef]:
+        return iter(self.streams)
+
+    def __len__(self) -> int:
+        return len(self.streams)
 
 
 @dataclass(frozen=True, slots=True)

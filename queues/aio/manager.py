@@ -5,22 +5,22 @@ Info comes from the same two-phase plan (queues.info) in two pipelined round tri
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import redis
 
-from queues import deadletter, events
+from queues import deadletter, discovery, events
 from queues import info as info_mod
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.connection import unavailable_as_error
 from queues.entries import text
 from queues.exceptions import GroupExists, GroupNotFound, QueueNotFound
 from queues.keys import REGISTRY, queue_keys, stored_keys, validate_name
-from queues.manager import REPLAY_CHUNK
+from queues.manager import REPLAY_CHUNK, checked_stream_info
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
-from queues.types import DeadLetter, Event, PendingEntry, QueueInfo
+from queues.types import DeadLetter, Event, PendingEntry, PlainStream, QueueInfo, StreamPage
 
 
 class Manager:
@@ -108,6 +108,77 @@ class Manager:
         if not (result.exists or part.registered or result.dead or result.delayed):
             raise QueueNotFound(f"no queue {name!r} at {self.address}")
         return result
+
+    async def stream_info(self, key: str | bytes) -> QueueInfo:
+        """Snapshot of any stream key as a plain stream; StreamNotFound when the key does
+        not exist, NotAStream when it holds another type (see queues.Manager.stream_info)."""
+        return checked_stream_info((await self.info_many([PlainStream(key)]))[0], self.address)
+
+    async def streams(
+        self, match: str = "*", count: int = 1000, *, cursor: str = "0"
+    ) -> StreamPage:
+        """One bounded page of stream keys (see queues.Manager.streams). One server only:
+        the asyncio manager does not walk cluster nodes."""
+        discovery.check_page_args(match, count)
+        node, scan = discovery.parse_cursor(cursor, 1)
+        keys: list[Any] = []
+        calls = 0
+        with unavailable_as_error(self.address):
+            while True:
+                scan, found = await self.client.scan(
+                    cursor=scan, match=match, count=discovery.scan_count(count), _type="stream"
+                )
+                calls += 1
+                keys.extend(found)
+                next_cursor = discovery.next_cursor(node, int(scan), 1)
+                if next_cursor == "0" or discovery.page_full(len(keys), count, calls):
+                    break
+                node, scan = discovery.parse_cursor(next_cursor, 1)
+        return StreamPage(tuple(discovery.classify_all(keys)), next_cursor)
+
+    async def info_many(self, names: Iterable[str | PlainStream]) -> list[QueueInfo]:
+        """Snapshots of queues and plain streams, the same plan as queues.Manager.info_many."""
+        all_keys = [
+            info_mod.plain_keys(n.key) if isinstance(n, PlainStream) else queue_keys(n)
+            for n in names
+        ]
+        if not all_keys:
+            return []
+        with unavailable_as_error(self.address):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.time()
+            for keys in all_keys:
+                info_mod.phase_one(pipe, keys)
+            replies = await pipe.execute(raise_on_error=False)
+            if isinstance(replies[0], Exception):
+                raise replies[0]
+            now_ms = info_mod.time_ms(replies[0])
+            parts = info_mod.read_phase_ones(all_keys, replies[1:])
+            levels = [info_mod.level_keys(part) for part in parts]
+            all_level_keys = [keys for per_queue in levels for keys in per_queue]
+            pipe = self.client.pipeline(transaction=False)
+            for part in parts:
+                info_mod.phase_two(pipe, part)
+            main_count = len(pipe)
+            for keys in all_level_keys:
+                info_mod.phase_one(pipe, keys)
+            replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
+            group_replies = replies[:main_count]
+            level_parts = info_mod.read_phase_ones(all_level_keys, replies[main_count:])
+            level_group_replies: list[Any] = []
+            if level_parts:
+                pipe = self.client.pipeline(transaction=False)
+                for part in level_parts:
+                    info_mod.phase_two(pipe, part)
+                level_group_replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
+        out = info_mod.build_many(parts, group_replies, now_ms, self.active_idle_ms)
+        level_infos = iter(
+            info_mod.build_many(level_parts, level_group_replies, now_ms, self.active_idle_ms)
+        )
+        return [
+            info_mod.merge_levels(main, [next(level_infos) for _ in per_queue])
+            for main, per_queue in zip(out, levels, strict=True)
+        ]
 
     async def pending(
         self, queue: str, group: str, count: int = 100, *, consumer: str | None = None
