@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest chaos bench browser sysdeps venv clean
+.PHONY: run test lint typecheck pytest chaos bench browser sysdeps venv clean test-floor
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
@@ -56,5 +56,15 @@ bench: venv sysdeps
 	$(PY) -m tests.bench_alert_latency
 	$(PY) -m tests.bench_db_growth --hours 2
 
+# The lowest version of every dependency pyproject.toml allows (each `>=`, see .ci/floor-pins)
+# in a venv of its own, running the library tests: the floors must be versions they pass on.
+FLOOR_VENV := .venv-floor
+test-floor: sysdeps
+	@test -x $(FLOOR_VENV)/bin/python || $(PYTHON) -m venv $(FLOOR_VENV)
+	$(PYTHON) .ci/floor-pins > $(FLOOR_VENV)/floor-pins.txt
+	$(FLOOR_VENV)/bin/python -m pip install --quiet -r $(FLOOR_VENV)/floor-pins.txt
+	@$(FLOOR_VENV)/bin/python -c 'import django, redis; print("== floor: redis-py", redis.__version__, "Django", django.__version__)'
+	$(FLOOR_VENV)/bin/python -m pytest tests/queues
+
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(FLOOR_VENV) .data .pytest_cache .mypy_cache .ruff_cache

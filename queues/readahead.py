@@ -14,11 +14,29 @@ client reads the ordinary way.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any
 
 import redis
 
 Command = tuple[Any, ...]
+
+
+def take_connection(pool: Any) -> Any:
+    """A connection from ``pool``, as redis-py's own commands take one.
+
+    redis-py < 5.3 requires a command name (it only picks the connection by it, so any
+    name will do); 5.3 and later deprecate passing one."""
+    if _needs_command_name(type(pool).get_connection):
+        return pool.get_connection("XREADGROUP")
+    return pool.get_connection()
+
+
+@functools.lru_cache(maxsize=8)
+def _needs_command_name(get_connection: Any) -> bool:
+    parameter = inspect.signature(get_connection).parameters.get("command_name")
+    return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 def for_client(client: Any) -> ReadAhead | None:
@@ -45,7 +63,7 @@ class ReadAhead:
         """Send ``commands`` (e.g. ``("XREADGROUP", ...)``) without waiting for replies."""
         assert self._connection is None, "a read-ahead is already in flight"
         pool = self._client.connection_pool
-        connection = pool.get_connection()
+        connection = take_connection(pool)
         try:
             connection.send_packed_command(connection.pack_commands(commands))
         except BaseException:
