@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (URLs are shown and sent to people)."""
-    parsed = urlsplit(url)
-    if not parsed.password:
-        return url
-    return url.replace(f":{parsed.password}@", ":***@", 1)
+from queues.redact import redact_url
 
 
 class AlertKind(models.TextChoices):
@@ -85,7 +77,8 @@ class Alert(models.Model):
     #: Id of the library event in its events stream; unique per queue so that a
     #: redelivered event never makes a second row.
     event_id = models.CharField(max_length=64, blank=True)
-    #: Redis the alert is about (redis_unreachable, and the Redis of a queue's status alerts).
+    #: Redis the alert is about (redis_unreachable, and the Redis of a queue's status alerts),
+    #: always redacted (queues.redact): rows are shown, sent and exported.
     redis_url = models.CharField(max_length=500, blank=True)
     #: Groups status alerts: one active alert per fingerprint (e.g. "threshold:orders:billing").
     fingerprint = models.CharField(max_length=400, blank=True, db_index=True)
@@ -145,7 +138,8 @@ class Alert(models.Model):
 
     @property
     def redis_display(self) -> str:
-        """The Redis URL without its password, for pages and notifications."""
+        """The Redis URL without its secrets, for pages and notifications (rows written before
+        redaction was applied on write are redacted here too)."""
         return redact_url(self.redis_url)
 
 
@@ -162,8 +156,8 @@ class NotificationChannel(models.Model):
         default="alerts.backends.webhook.WebhookBackend",
         help_text=(
             "Dotted path of a backend class: alerts.backends.webhook.WebhookBackend, "
-            "alerts.backends.email.EmailBackend, alerts.backends.locmem.LocmemBackend "
-            "(tests only), or your own subclass of alerts.backends.base.BaseBackend."
+            "alerts.backends.email.EmailBackend, or another class listed in the "
+            "STREAMWARDEN_NOTIFICATION_BACKENDS setting (nothing else is imported)."
         ),
     )
     url = models.CharField(

@@ -26,8 +26,8 @@ from alerts.models import (
     AlertState,
     NotifyState,
     Severity,
-    redact_url,
 )
+from queues.redact import redact_url
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ def status_fingerprint(*, kind: str, queue: str, group: str | None) -> str:
 
 
 def redis_fingerprint(*, redis_url: str) -> str:
-    return f"{AlertKind.REDIS_UNREACHABLE}:{redis_url}"
+    """Identity of a ``redis_unreachable`` alert: the redacted URL (fingerprints are shown)."""
+    return f"{AlertKind.REDIS_UNREACHABLE}:{redact_url(redis_url)}"
 
 
 def queue_redis_url(*, queue: str) -> str:
@@ -110,7 +111,9 @@ def _open_status_alert(
                 status=status,
                 queue=queue,
                 group=group,
-                redis_url=redis_url,
+                # Never the raw URL: rows are shown, exported and sent (inhibition compares
+                # redacted URLs on both sides, see alerts.dispatch).
+                redis_url=redact_url(redis_url),
                 summary=summary,
                 details=details,
                 notify_state=NotifyState.PENDING,

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from queues.models import QueueDefinition, Threshold
+from queues.redact import redact_url
 
 
 class ThresholdInline(admin.StackedInline):
@@ -33,11 +34,17 @@ def discover_undefined(redis_url: str) -> list[str]:
 
 @admin.register(QueueDefinition)
 class QueueDefinitionAdmin(admin.ModelAdmin):
-    list_display = ("name", "queue_name", "redis_url", "groups", "enabled", "updated_at")
+    list_display = ("name", "queue_name", "redis_display", "groups", "enabled", "updated_at")
     list_filter = ("enabled",)
     search_fields = ("name", "queue", "notes")
     inlines = [ThresholdInline]
     actions = ["enable", "disable"]
+
+    @admin.display(description="Redis URL", ordering="redis_url")
+    def redis_display(self, obj: QueueDefinition) -> str:
+        # Lists are seen by every staff user; the URL may carry passwords.
+        return redact_url(obj.redis_url)
+
     change_list_template = "admin/queues/queuedefinition/change_list.html"
 
     @admin.action(description="Enable monitoring of the selected queues")

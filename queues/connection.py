@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -26,6 +26,7 @@ from redis.retry import Retry
 from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from queues.exceptions import ConfigurationError, QueueUnavailable
+from queues.redact import redact_url
 
 DEFAULT_CONNECT_TIMEOUT = 1.0
 DEFAULT_SOCKET_TIMEOUT = 2.0
@@ -65,19 +66,8 @@ _CLUSTER_CONNECT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def mask_url(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if "@" not in parts.netloc:
-        return url
-    userinfo, hosts = parts.netloc.rsplit("@", 1)
-    if ":" not in userinfo:
-        return url
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{hosts}"))
+#: The library's name for the one redactor (queues.redact), used in its error messages.
+mask_url = redact_url
 
 
 def _retry(retries: int, backoff: ExponentialBackoff | None = None) -> Retry:

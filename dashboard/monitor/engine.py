@@ -21,6 +21,7 @@ from dashboard.monitor.phases import PHASES, PhaseTimer
 from dashboard.monitor.poller import Target, poll, unreadable
 from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
 from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
+from queues.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -551,7 +552,7 @@ class Monitor:
     def _redis_down(self, url: str, error: str) -> None:
         if self.redis_down_since is None:
             self.redis_down_since = _now()
-            log.error("monitor: Redis unreachable at %s: %s", _safe(url), error)
+            log.error("monitor: Redis unreachable at %s: %s", redact_url(url), error)
         self.redis_error = error
         if self.reachable.get(url) is not False:
             self.reachable[url] = False
@@ -645,10 +646,3 @@ def _lease_client() -> redis.Redis:
     # client with short timeouts on the dashboard's Redis.
     url = conf.redis_url()
     return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)
-
-
-def _safe(url: str) -> str:
-    from urllib.parse import urlparse
-
-    parsed = urlparse(url)
-    return url.replace(f":{parsed.password}@", ":***@") if parsed.password else url

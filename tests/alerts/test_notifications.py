@@ -348,4 +348,4 @@ def test_redis_passwords_never_reach_people() -> None:
     _run_pipeline()
     sent = json.dumps(locmem.outbox[0].payload) + locmem.outbox[0].title
     assert "hunter2" not in sent and "redis://:***@10.9.9.9:6379/0" in sent
-    assert Alert.objects.get().redis_url == url  # kept for matching (inhibition)
+    assert Alert.objects.get().redis_url == "redis://:***@10.9.9.9:6379/0"  # never stored raw

@@ -23,6 +23,7 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard import conf
+from queues.redact import redact_url
 
 
 @dataclass
@@ -65,12 +66,12 @@ class Command(BaseCommand):
 
     def _ensure_redis(self, url: str, data_dir: Path) -> Child | None:
         if _redis_answers(url):
-            self.stdout.write(f"Redis answers at {_safe(url)}")
+            self.stdout.write(f"Redis answers at {redact_url(url)}")
             return None
         parsed = urlparse(url)
         if parsed.hostname not in {"127.0.0.1", "localhost", "::1"}:
             raise CommandError(
-                f"No Redis answers at {_safe(url)} and it is not local: start it first."
+                f"No Redis answers at {redact_url(url)} and it is not local: start it first."
             )
         binary = shutil.which("redis-server")
         if binary is None:
@@ -78,7 +79,7 @@ class Command(BaseCommand):
         redis_dir = data_dir / "redis"
         redis_dir.mkdir(exist_ok=True)
         port = str(parsed.port or 6379)
-        self.stdout.write(f"No Redis at {_safe(url)}: starting redis-server in {redis_dir}")
+        self.stdout.write(f"No Redis at {redact_url(url)}: starting redis-server in {redis_dir}")
         child = Child(
             "redis",
             [
@@ -189,11 +190,3 @@ def _redis_answers(url: str) -> bool:
         return False
     finally:
         client.close()
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
-    parsed = urlparse(url)
-    if parsed.password:
-        return url.replace(f":{parsed.password}@", ":***@")
-    return url
