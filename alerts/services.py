@@ -227,7 +227,10 @@ def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
             results.append(alert)
         elif alert is None:
             if change.queue not in urls:
-                urls[change.queue] = change.redis_url or queue_redis_url(queue=change.queue)
+                # Never the raw URL: rows are shown, exported and sent.
+                urls[change.queue] = redact_url(
+                    change.redis_url or queue_redis_url(queue=change.queue)
+                )
             alert = Alert(
                 kind=change.kind,
                 fingerprint=change.fingerprint,
