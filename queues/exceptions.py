@@ -34,10 +34,13 @@ class BufferFull(QueueUnavailable):
 class UnflushedMessages(QueueUnavailable):
     """Producer.close() could not flush its buffer: ``count`` messages never reached Redis."""
 
-    def __init__(self, address: str, count: int) -> None:
+    def __init__(self, address: str, count: int, last_error: BaseException | None = None) -> None:
         self.count = count
+        #: Why the last flush attempt failed (unavailable, or Redis refusing writes).
+        self.last_error = last_error
+        why = f"; last error: {type(last_error).__name__}: {last_error}" if last_error else ""
         super().__init__(
-            address, f"{count} buffered messages were never published (close() gave up)"
+            address, f"{count} buffered messages were never published (close() gave up){why}"
         )
 
 

@@ -16,7 +16,14 @@ import redis
 from queues import commands, delayed, entries
 from queues import trim as trim_mod
 from queues.backoff import Backoff
-from queues.connection import RedisLike, address, connect, is_cluster, unavailable_as_error
+from queues.connection import (
+    RedisLike,
+    address,
+    connect,
+    is_cluster,
+    socket_timeout,
+    unavailable_as_error,
+)
 from queues.entries import text
 from queues.exceptions import (
     BufferFull,
@@ -61,10 +68,13 @@ class Producer:
     bounded in-memory buffer (``buffer_size`` messages) and publish returns
     ``"buffered:<uuid>"`` instead of a stream id; while anything is buffered, later
     publishes queue up behind it, so order is kept. A background thread flushes the buffer
-    in order once Redis answers. A full buffer raises BufferFull (a QueueUnavailable);
-    ``close()`` flushes or raises UnflushedMessages with the count left. A flush that fails
-    with a timeout may have landed, so a buffered message can be published twice (never
-    lost while the process lives; lost if it dies with a non-empty buffer).
+    in order once Redis answers. A write Redis refuses (OOM, MISCONF, NOREPLICAS, READONLY,
+    ...) keeps the messages buffered and is tried again with backoff; ``last_error`` says
+    why. A full buffer raises BufferFull (a QueueUnavailable); ``close()`` flushes or raises
+    UnflushedMessages with the count left. Nothing Redis acknowledged is sent again; a flush
+    cut off by a timeout or a dropped connection after Redis ran it cannot be known to have
+    landed and is sent again, so such a message can be published twice (never lost while the
+    process lives; lost if it dies with a non-empty buffer).
     """
 
     def __init__(
@@ -95,6 +105,7 @@ class Producer:
         self._buffer_lock = threading.Condition()
         self._flusher: threading.Thread | None = None
         self._closing = False
+        self._last_error: BaseException | None = None
         #: Names this producer's reply stream (completion notifications).
         self.producer_id = uuid.uuid4().hex[:16]
         self.reply_ttl = reply_ttl
@@ -355,33 +366,60 @@ class Producer:
         self._buffer_lock.notify_all()
         return [f"{BUFFERED_PREFIX}{uuid.uuid4().hex}" for _ in items]
 
+    @property
+    def last_error(self) -> BaseException | None:
+        """Why the buffer's latest flush attempt failed: QueueUnavailable while Redis is
+        away, Redis's own error while it refuses writes (OOM, MISCONF, NOREPLICAS,
+        READONLY, ...), NotDurable when replicas did not confirm what landed; None once an
+        attempt succeeds."""
+        return self._last_error
+
     def _flush_main(self) -> None:
         backoff = Backoff(base=0.05, cap=1.0)
         while True:
             with self._buffer_lock:
-                if not self._buffer:
+                if not self._buffer or self._closing:
                     self._buffer_lock.notify_all()
                     return
                 chunk = self._next_chunk()
-            try:
-                self._flush_chunk(chunk)
-            except QueueUnavailable as exc:
-                log.debug("producer of %r: flush failed, retrying: %s", self.queue, exc)
-                with self._buffer_lock:
-                    self._buffer_lock.wait(backoff.next())
-                continue
-            except Exception:
-                # a publish Redis refuses (not an outage) would block the buffer forever
-                log.exception(
-                    "producer of %r: dropping a buffered message Redis refused", self.queue
-                )
-                chunk = chunk[:1]
-            backoff.reset()
+            landed, error = self._flush_chunk(chunk)
             with self._buffer_lock:
+                # the chunk is still the head of the buffer: only this thread takes from it
                 for _ in chunk:
                     self._buffer.popleft()
+                self._buffer.extendleft(
+                    reversed([item for item, done in zip(chunk, landed, strict=True) if not done])
+                )
+                self._report(error)
                 if not self._buffer:
                     log.warning("producer of %r: buffer flushed to %s", self.queue, self.address)
+                self._buffer_lock.notify_all()
+                if error is None or all(landed):
+                    backoff.reset()
+                    continue
+                # Nothing is ever dropped: a refused message stays at the head, in order,
+                # and is tried again after a growing pause (at most 1 s).
+                self._buffer_lock.wait(backoff.next())
+
+    def _report(self, error: BaseException | None) -> None:
+        """Keep ``error`` as last_error; log it when it differs from the one before."""
+        previous, self._last_error = self._last_error, error
+        if error is None or (
+            previous is not None and (type(previous), str(previous)) == (type(error), str(error))
+        ):
+            return
+        if isinstance(error, QueueUnavailable):
+            log.debug("producer of %r: flush failed, retrying: %s", self.queue, error)
+        elif isinstance(error, NotDurable):
+            log.warning("producer of %r: buffered messages flushed but %s", self.queue, error)
+        else:
+            log.warning(
+                "producer of %r: Redis refused buffered messages; they stay buffered and are "
+                "tried again: %s: %s",
+                self.queue,
+                type(error).__name__,
+                error,
+            )
 
     def _next_chunk(self) -> list[_Pending]:
         """The head of the buffer: a run of plain publishes (pipelined) or one other."""
@@ -395,12 +433,63 @@ class Producer:
                 break
         return chunk
 
-    def _flush_chunk(self, chunk: list[_Pending]) -> None:
+    def _flush_chunk(self, chunk: list[_Pending]) -> tuple[list[bool], BaseException | None]:
+        """Send ``chunk``; which of its messages are in Redis now, and the first error."""
         head = chunk[0]
         if head.due is not None or head.dedup_key is not None:
-            self._send_one(head.fields, head.due, head.dedup_key)
-        else:
-            self._send_many([item.fields for item in chunk])
+            try:
+                self._send_one(head.fields, head.due, head.dedup_key)
+            except NotDurable as exc:  # on the master: sending it again would duplicate it
+                return [True], exc
+            except Exception as exc:  # unavailable or refused: still buffered
+                return [False], exc
+            return [True], None
+        try:
+            with unavailable_as_error(self.address):
+                try:
+                    self._register()
+                    replies, acked = self._pipeline_chunk([item.fields for item in chunk])
+                except redis.ConnectionError:
+                    self._registered = False
+                    raise
+        except Exception as exc:  # unavailable or refused as a whole: still buffered
+            return [False] * len(chunk), exc
+        landed = [not isinstance(reply, Exception) for reply in replies]
+        ids = [text(reply) for reply in replies if not isinstance(reply, Exception)]
+        error = next((reply for reply in replies if isinstance(reply, Exception)), None)
+        if error is None and isinstance(acked, Exception):
+            error = acked
+        elif error is None and acked is not None and int(acked) < self.durable_replicas:
+            error = NotDurable(ids, int(acked), self.durable_replicas, self.durable_timeout_ms)
+        self._after_publish(len(ids))
+        return landed, error
+
+    def _pipeline_chunk(self, chunk: list[entries.Fields]) -> tuple[list[Any], Any]:
+        """XADD ``chunk`` in one round trip: the reply of each (an id or the error Redis
+        answered) and, when durable, WAIT's reply.
+
+        On one server the XADDs go inside MULTI/EXEC, so Redis accepts the whole chunk or
+        none of it (a refusal while queueing aborts the EXEC), and the order holds.
+        ``raise_on_error=False``: what Redis accepted must be known, never sent again."""
+        pipe = self.client.pipeline(transaction=False)
+        atomic = not is_cluster(self.client)  # a cluster pipeline cannot hold MULTI
+        if atomic:
+            pipe.execute_command("MULTI")
+        for fields in chunk:
+            pipe.xadd(self.keys.stream, fields)  # type: ignore[arg-type]
+        if atomic:
+            pipe.execute_command("EXEC")
+        if self.durable:  # after EXEC: inside MULTI, WAIT would not wait
+            pipe.wait(self.durable_replicas, self.durable_timeout_ms)
+        replies = pipe.execute(raise_on_error=False)
+        acked = replies.pop() if self.durable else None
+        if not atomic:
+            return replies, acked
+        executed = replies[-1]
+        if isinstance(executed, Exception):  # EXECABORT: nothing ran; say why
+            first = next((r for r in replies[:-1] if isinstance(r, Exception)), executed)
+            return [first] * len(chunk), acked
+        return list(executed), acked
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until the buffer is empty (or ``timeout``); return how many are left."""
@@ -414,20 +503,35 @@ class Producer:
             return len(self._buffer)
 
     def close(self, timeout: float = 10.0) -> None:
-        """Flush the buffer (buffer mode; UnflushedMessages with the count left if Redis
-        stays away for ``timeout`` seconds), then release a client made from a URL."""
+        """Flush the buffer (buffer mode), then release a client made from a URL.
+
+        When the buffer cannot be flushed within ``timeout`` seconds (Redis away, or
+        refusing writes), the flusher stops and UnflushedMessages says how many messages
+        never reached Redis and the last error; nothing lands after it is raised."""
         try:
             if self._replies is not None:
                 self._replies.close()
                 self._replies = None
             left = self.flush(timeout)
             if left:
-                with self._buffer_lock:
-                    self._closing = True
-                raise UnflushedMessages(self.address, left)
+                left = self._stop_flusher()
+            if left:
+                raise UnflushedMessages(self.address, left, self._last_error)
         finally:
-            if self._owns_client and not self._closing:
+            if self._owns_client:
                 self.client.close()
+
+    def _stop_flusher(self) -> int:
+        """Stop the flusher after its current attempt; how many messages are left."""
+        with self._buffer_lock:
+            self._closing = True
+            self._buffer_lock.notify_all()
+            flusher = self._flusher
+        if flusher is not None:
+            # an attempt in flight ends within the socket timeout; it may still land
+            read_timeout = socket_timeout(self.client)
+            flusher.join(None if read_timeout is None else read_timeout + 1.0)
+        return self.buffered
 
     def __repr__(self) -> str:
         return f"<Producer {self.queue!r} at {self.address}>"
