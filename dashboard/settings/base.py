@@ -1,12 +1,13 @@
 """Settings shared by every environment, read from the environment (12-factor).
 
 Development defaults let `make run` work with nothing set; `production.py` refuses to
-start without a real SECRET_KEY.
+start without a real SECRET_KEY. Debug is off unless DEBUG says otherwise.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -25,9 +26,13 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-# Development-only fallback; production.py demands SECRET_KEY from the environment.
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-insecure-streamwarden-key-change-me")
-DEBUG = env_bool("DEBUG", True)
+# Without SECRET_KEY a process gets a random key of its own (never a public default):
+# `make run` (manage.py serve) gives its processes one kept in .data/secret-key, and
+# production.py demands it from the environment.
+SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
+# Off unless asked for: the debug page shows settings and code to anyone who can make a
+# request fail (a bad Host header is enough).
+DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -56,6 +61,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Error reports (debug page, error mails) hide URLs, channel-layer hosts and tokens as well.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "dashboard.error_reports.SecretsHidingFilter"
 
 ROOT_URLCONF = "dashboard.urls"
 ASGI_APPLICATION = "dashboard.asgi.application"
