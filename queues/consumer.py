@@ -48,6 +48,7 @@ from queues.connection import (
 )
 from queues.entries import text
 from queues.exceptions import AlreadyProcessed, OrderedConsumerActive, QueueUnavailable
+from queues.guard import ProcessingGuard
 from queues.health import evicts_keys
 from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
@@ -174,6 +175,7 @@ class Consumer:
         priorities: int = 1,
         level: int = 0,
         read_ahead: bool = True,
+        guard: bool = False,
         max_payload_bytes: int | None = entries.MAX_PAYLOAD_BYTES,
     ) -> None:
         if not callable(handler):
@@ -201,6 +203,7 @@ class Consumer:
             "handle_signals": False,
             "move_batch": move_batch,
             "move_interval": move_interval,
+            "guard": guard,
             "max_payload_bytes": max_payload_bytes,
         }
         name = self._settings["name"]
@@ -315,6 +318,17 @@ class Consumer:
         #: maxmemory-policy of the server, read at start-up (None if CONFIG is disabled).
         self.eviction_policy: str | None = None
         self.stats = ConsumerStats()
+        #: guard=True: a processing token per message while its handler runs (queues/guard.py)
+        self._guard = (
+            ProcessingGuard(
+                self.keys,
+                self.group,
+                self.name,
+                int(claim_idle * 2000),
+            )
+            if guard
+            else None
+        )
 
         self._stop = threading.Event()
         #: A second signal: stop at once, leaving held entries pending for other consumers.
@@ -1126,6 +1140,14 @@ class Consumer:
         step = self._prepare(work.id, work.fields, work.deliveries)
         if isinstance(step, commands.Settle):
             return self._settle_unhandled(work, step)
+        guard = self._guard
+        if guard is not None and not guard.taken(
+            work.id, self._scripts.guard(*guard.take_call(work.id, work.deliveries))
+        ):
+            # another live consumer runs it now: handed back to it, it acknowledges it
+            log.info("consumer %s: %s is being processed by another consumer", self.name, work.id)
+            self._count_duplicate()
+            return SETTLED
         try:
             self.handler(step)
         except AlreadyProcessed:
@@ -1135,12 +1157,30 @@ class Consumer:
             if self._closed.is_set():
                 return self._abandon(work)
             return self._handler_failed(work, exc)
+        finally:
+            if guard is not None:
+                self._release_guard(guard, work.id)
         if self._closed.is_set():
             return self._abandon(work)
         target = entries.reply_target(work.fields)
         if target is not None:
             self._notify(target, work.id, "done", "")
         return PROCESSED
+
+    def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
+        try:
+            self._scripts.guard(*guard.release_call(entry_id))
+        except redis.RedisError as exc:
+            # the handler's outcome stands; the token just expires (2 * claim_idle)
+            log.warning(
+                "consumer %s: could not release the token of %s: %s", self.name, entry_id, exc
+            )
+
+    def _refresh_guard(self) -> None:
+        assert self._guard is not None
+        call = self._guard.refresh_call()
+        if call is not None:
+            self._scripts.guard(*call)
 
     def _count_duplicate(self) -> None:
         """One more delivery of this group that was not run again (visible in Manager.info)."""
@@ -1318,6 +1358,8 @@ class Consumer:
                 if time.monotonic() >= next_touch:
                     next_touch = time.monotonic() + self.heartbeat_interval
                     self._touch()
+                    if self._guard is not None:
+                        self._refresh_guard()
             except UNAVAILABLE_ERRORS as exc:
                 log.debug("consumer %s: heartbeat could not reach Redis: %s", self.name, exc)
             except Exception:

@@ -50,8 +50,9 @@ class QueueKeys:
         return f"{PREFIX}:{{{self.name}}}:duplicates"
 
     def processing(self, group: str, entry_id: str) -> str:
-        """Processing token of one entry in one group (Consumer(guard=True)), expiring."""
-        return f"{PREFIX}:{{{self.name}}}:processing:{group}:{entry_id}"
+        """Processing token of one entry of this stream in one group (``guard=True``),
+        expiring; under the stream's own name, since each priority level numbers its own."""
+        return f"{self.stream}:processing:{group}:{entry_id}"
 
     def ordered_lock(self, group: str) -> str:
         """Key of the lock naming the active consumer of an ordered group."""

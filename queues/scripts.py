@@ -14,6 +14,7 @@ NAMES = (
     "claim",
     "dead_letter",
     "delete_consumer",
+    "guard",
     "move_due",
     "notify",
     "ordered_lock",
@@ -45,6 +46,7 @@ class Scripts:
         self.claim = client.register_script(source("claim"))
         self.dead_letter = client.register_script(source("dead_letter"))
         self.delete_consumer = client.register_script(source("delete_consumer"))
+        self.guard = client.register_script(source("guard"))
         self.move_due = client.register_script(source("move_due"))
         self.notify = client.register_script(source("notify"))
         self.ordered_lock = client.register_script(source("ordered_lock"))

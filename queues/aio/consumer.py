@@ -30,6 +30,7 @@ from queues.consumer import (
 )
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
 from queues.exceptions import AlreadyProcessed
+from queues.guard import ProcessingGuard
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
@@ -75,6 +76,7 @@ class Consumer:
         move_batch: int = 100,
         move_interval: float = 0.2,
         max_payload_bytes: int | None = MAX_PAYLOAD_BYTES,
+        guard: bool = False,
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message)")
@@ -130,6 +132,12 @@ class Consumer:
             release_idle_ms=claims.release_idle_ms(backoff_max, claim_idle),
         )
         self.stats = ConsumerStats()
+        #: guard=True: a processing token per message while its handler runs (queues/guard.py)
+        self._guard = (
+            ProcessingGuard(self.keys, self.group, self.name, int(claim_idle * 2000))
+            if guard
+            else None
+        )
         self._stop = asyncio.Event()
         self._inflight: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -367,33 +375,54 @@ class Consumer:
             else:
                 await self._dead_letter(entry_id, deliveries, step.reason, step.error, "", fields)
             return
-        try:
-            result = self.handler(step)
-            if self._is_async or inspect.isawaitable(result):
-                await result  # type: ignore[misc]
-        except AlreadyProcessed:
+        guard = self._guard
+        if guard is not None and not guard.taken(
+            entry_id, await self._scripts.guard(*guard.take_call(entry_id, deliveries))
+        ):
+            # another live consumer runs it now: handed back to it, it acknowledges it
+            log.info("consumer %s: %s is being processed by another consumer", self.name, entry_id)
             await self._count_duplicate()
-            self._acks.append(entry_id)  # acknowledged, not run again
             return
-        except Exception as exc:
-            self.stats.add("failed")
-            if commands.failure_is_final(deliveries, self.max_deliveries):
-                await self._dead_letter(
-                    entry_id,
-                    deliveries,
-                    deadletter.MAX_DELIVERIES,
-                    deadletter.describe(exc),
-                    deadletter.traceback_tail(exc),
-                    fields,
-                )
-            else:
-                await self._retry(entry_id, deliveries, exc)
-            return
+        try:
+            try:
+                result = self.handler(step)
+                if self._is_async or inspect.isawaitable(result):
+                    await result  # type: ignore[misc]
+            except AlreadyProcessed:
+                await self._count_duplicate()
+                self._acks.append(entry_id)  # acknowledged, not run again
+                return
+            except Exception as exc:
+                self.stats.add("failed")
+                if commands.failure_is_final(deliveries, self.max_deliveries):
+                    await self._dead_letter(
+                        entry_id,
+                        deliveries,
+                        deadletter.MAX_DELIVERIES,
+                        deadletter.describe(exc),
+                        deadletter.traceback_tail(exc),
+                        fields,
+                    )
+                else:
+                    await self._retry(entry_id, deliveries, exc)
+                return
+        finally:
+            if guard is not None:
+                await self._release_guard(guard, entry_id)
         target = entries.reply_target(fields)
         if target is not None:
             await self._notify(target, entry_id, "done", "")
         self._acks.append(entry_id)
         self.stats.add("processed")
+
+    async def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
+        try:
+            await self._scripts.guard(*guard.release_call(entry_id))
+        except redis.RedisError as exc:
+            # the handler's outcome stands; the token just expires (2 * claim_idle)
+            log.warning(
+                "consumer %s: could not release the token of %s: %s", self.name, entry_id, exc
+            )
 
     async def _count_duplicate(self) -> None:
         """One more delivery of this group that was not run again (visible in Manager.info)."""
@@ -503,6 +532,8 @@ class Consumer:
                 if time.monotonic() >= next_touch:
                     next_touch = time.monotonic() + self.heartbeat_interval
                     await self._touch()
+                    if self._guard is not None and (call := self._guard.refresh_call()):
+                        await self._scripts.guard(*call)
             except UNAVAILABLE_ERRORS as exc:
                 log.debug("consumer %s: heartbeat could not reach Redis: %s", self.name, exc)
             except Exception:
