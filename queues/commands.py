@@ -300,6 +300,7 @@ def dead_letter_call(
         queue,
         events.MAX_EVENTS,
         "1",
+        keys.level,
     ]
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import traceback as tb
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from queues import events
 from queues.entries import CTYPE, HEADERS, PAYLOAD, text
+from queues.exceptions import ReplayRefused
+from queues.keys import QueueKeys
 from queues.serializers import Serializer
 from queues.types import DeadLetter
 
@@ -80,3 +84,36 @@ def parse(
         ctype=ctype,
         headers=headers,
     )
+
+
+#: Dead letters replayed per script call (and read per step of a replay walk).
+REPLAY_CHUNK = 100
+
+
+def replay_call(keys: QueueKeys, queue: str, ids: Sequence[str]) -> tuple[list[str], list[Any]]:
+    """replay.lua: publish dead letters again, each to the level it failed at."""
+    return (
+        [keys.stream, keys.dead, keys.events, *keys.level_streams()],
+        [queue, events.MAX_EVENTS, *ids],
+    )
+
+
+@dataclass
+class ReplayTally:
+    """What the replay.lua calls of one replay did; ``result()`` raises ReplayRefused when
+    some dead letters were left in place because no group of theirs reads their stream."""
+
+    queue: str
+    replayed: int = 0
+    refused: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, reply: list[Any]) -> None:
+        replayed, refused = reply
+        self.replayed += int(replayed)
+        for entry_id, group, _level in refused:
+            self.refused.setdefault(text(group), []).append(text(entry_id))
+
+    def result(self) -> int:
+        if self.refused:
+            raise ReplayRefused(self.queue, self.replayed, self.refused)
+        return self.replayed

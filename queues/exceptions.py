@@ -104,6 +104,25 @@ class TrimRefused(StreamWardenError, ValueError):
     """Trimming was refused because it could remove entries a consumer group still needs."""
 
 
+class ReplayRefused(StreamWardenError, LookupError):
+    """Dead letters were left in place: no group of their name reads the stream they came
+    from, so a replay would be skipped by every group (the others were replayed)."""
+
+    def __init__(self, queue: str, replayed: int, refused: dict[str, list[str]]) -> None:
+        self.queue = queue
+        self.replayed = replayed
+        #: group name -> ids of its dead letters left in the dead-letter stream
+        self.refused = refused
+        count = sum(len(ids) for ids in refused.values())
+        groups = ", ".join(repr(g) for g in sorted(refused))
+        super().__init__(
+            f"{count} dead letter(s) of queue {queue!r} were not replayed (left in place, "
+            f"{replayed} others were): no group {groups} reads the stream they failed on — "
+            "the group was deleted, or its consumers read another priority level. Create the "
+            "group, or delete those dead letters"
+        )
+
+
 class NotDurable(StreamWardenError, RuntimeError):
     """A durable publish reached the master but too few replicas confirmed it in time."""
 

@@ -20,6 +20,7 @@ class QueueKeys:
     delayed: str
     dead: str
     events: str
+    level: int = 0
 
     def dedup(self, key: str) -> str:
         """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
@@ -28,6 +29,10 @@ class QueueKeys:
     def reply(self, producer_id: str) -> str:
         """Reply stream of one producer: completions of the messages it asked about."""
         return f"{PREFIX}:{{{self.name}}}:reply:{producer_id}"
+
+    def level_streams(self) -> list[str]:
+        """Streams of the priority levels 1..MAX_PRIORITY (level 0 is ``stream``)."""
+        return [queue_keys(self.name, level).stream for level in range(1, MAX_PRIORITY + 1)]
 
     @property
     def reply_pattern(self) -> str:
@@ -104,4 +109,5 @@ def queue_keys(name: str, level: int = 0) -> QueueKeys:
         delayed=f"{tag}:delayed{suffix}",
         dead=f"{tag}:dead",
         events=f"{tag}:events",
+        level=level,
     )

@@ -36,7 +36,7 @@ from queues.types import (
     StreamPage,
 )
 
-REPLAY_CHUNK = 100
+REPLAY_CHUNK = deadletter.REPLAY_CHUNK
 EVICTION_POLICY_TTL = 60.0
 #: How often read_events looks for new events of streams spread over cluster nodes.
 EVENT_POLL_INTERVAL = 0.05
@@ -352,19 +352,18 @@ class Manager:
         return [deadletter.parse(i, f, self._serializers) for i, f in rows]
 
     def replay_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        """Publish dead letters again (to the group that failed them) and remove them from
-        the dead-letter stream; all of them when ``ids`` is None. Returns how many."""
+        """Publish dead letters again (to the group that failed them, at the priority level
+        they failed at) and remove them from the dead-letter stream; all of them when
+        ``ids`` is None (those present when the call starts, not those dead-lettered while
+        it runs). Returns how many. Raises ReplayRefused, after replaying the others, when
+        some belong to a group that does not read their stream (left in place)."""
         keys = queue_keys(queue)
-        replayed = 0
+        tally = deadletter.ReplayTally(queue)
         with unavailable_as_error(self.address):
             for chunk in self._dead_chunks(keys, ids):
-                replayed += int(
-                    self._scripts.replay(
-                        keys=[keys.stream, keys.dead, keys.events],
-                        args=[queue, events.MAX_EVENTS, *chunk],
-                    )
-                )
-        return replayed
+                call_keys, args = deadletter.replay_call(keys, queue, chunk)
+                tally.add(self._scripts.replay(keys=call_keys, args=args))
+        return tally.result()
 
     def delete_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
         """Delete dead letters (all when ``ids`` is None); return how many."""
@@ -386,11 +385,14 @@ class Manager:
             for start in range(0, len(ids), REPLAY_CHUNK):
                 yield ids[start : start + REPLAY_CHUNK]
             return
-        # Walk the dead-letter stream by id so entries left in place (no payload) are
-        # passed over rather than read again forever.
-        cursor = "-"
+        # Walk by id up to the newest dead letter now: entries left in place are passed
+        # over, and those written during the walk are not replayed again and again.
+        newest: Any = self.client.xrevrange(keys.dead, "+", "-", count=1)
+        if not newest:
+            return
+        cursor, end = "-", text(newest[0][0])
         while True:
-            rows = self.client.xrange(keys.dead, cursor, "+", count=REPLAY_CHUNK)
+            rows = self.client.xrange(keys.dead, cursor, end, count=REPLAY_CHUNK)
             if not rows:
                 return
             chunk = [text(entry_id) for entry_id, _ in rows]

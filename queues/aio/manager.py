@@ -5,7 +5,7 @@ Info comes from the same two-phase plan (queues.info) in two pipelined round tri
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import redis
@@ -14,10 +14,11 @@ from queues import deadletter, discovery, events
 from queues import info as info_mod
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.connection import unavailable_as_error
+from queues.deadletter import REPLAY_CHUNK
 from queues.entries import text
 from queues.exceptions import GroupExists, GroupNotFound, QueueNotFound
 from queues.keys import REGISTRY, queue_keys, stored_keys, validate_name
-from queues.manager import REPLAY_CHUNK, checked_stream_info
+from queues.manager import checked_stream_info
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import DeadLetter, Event, PendingEntry, PlainStream, QueueInfo, StreamPage
@@ -200,22 +201,34 @@ class Manager:
         return [deadletter.parse(i, f, self._serializers) for i, f in rows]
 
     async def replay_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        """Publish dead letters again (to the group that failed them); all when ids is None."""
+        """Publish dead letters again, as queues.Manager.replay_dead_letters does (to their
+        group and level; those present at the start when ids is None; ReplayRefused)."""
         keys = queue_keys(queue)
-        replayed = 0
+        tally = deadletter.ReplayTally(queue)
         with unavailable_as_error(self.address):
-            if ids is None:
-                rows: Any = await self.client.xrange(keys.dead, "-", "+")
-                ids = [text(i) for i, _ in rows or []]
+            async for chunk in self._dead_chunks(queue, ids):
+                call_keys, args = deadletter.replay_call(keys, queue, chunk)
+                tally.add(await self._scripts.replay(keys=call_keys, args=args))
+        return tally.result()
+
+    async def _dead_chunks(self, queue: str, ids: Sequence[str] | None) -> AsyncIterator[list[str]]:
+        if ids is not None:
             ids = list(ids)
             for start in range(0, len(ids), REPLAY_CHUNK):
-                replayed += int(
-                    await self._scripts.replay(
-                        keys=[keys.stream, keys.dead, keys.events],
-                        args=[queue, events.MAX_EVENTS, *ids[start : start + REPLAY_CHUNK]],
-                    )
-                )
-        return replayed
+                yield ids[start : start + REPLAY_CHUNK]
+            return
+        dead = queue_keys(queue).dead
+        newest: Any = await self.client.xrevrange(dead, "+", "-", count=1)
+        if not newest:
+            return
+        cursor, end = "-", text(newest[0][0])
+        while True:
+            rows: Any = await self.client.xrange(dead, cursor, end, count=REPLAY_CHUNK)
+            if not rows:
+                return
+            chunk = [text(entry_id) for entry_id, _ in rows]
+            yield chunk
+            cursor = f"({chunk[-1]}"
 
     async def events(self, count: int = 100, queue: str | None = None) -> list[Event]:
         names = [queue] if queue is not None else await self.queues()

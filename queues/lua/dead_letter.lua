@@ -2,7 +2,8 @@
 -- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] events stream
 -- ARGV[1] group, ARGV[2] entry id, ARGV[3] consumer, ARGV[4] reason, ARGV[5] error,
 -- ARGV[6] traceback, ARGV[7] deliveries, ARGV[8] queue, ARGV[9] events max length,
--- ARGV[10] '1' = only if the consumer still owns the entry
+-- ARGV[10] '1' = only if the consumer still owns the entry, ARGV[11] priority level of
+-- KEYS[1] ('0' for the main stream): recorded so that a replay goes back to that level
 -- Returns the dead-letter id, or false when the consumer no longer owns the entry.
 if ARGV[10] == '1' then
   local owned = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1, ARGV[3])
@@ -14,6 +15,9 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local fields = {}
+if ARGV[11] and ARGV[11] ~= '0' then
+  fields[1], fields[2] = 'level', ARGV[11]
+end
 local entry = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entry == 1 then
   local f = entry[1][2]
