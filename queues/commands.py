@@ -328,8 +328,14 @@ def notify_call(
 
 def orphaned_replies(keys: QueueKeys, reply_keys: list[Any], alive: list[Any]) -> list[str]:
     """Reply streams whose producer's heartbeat key is gone (``alive``: EXISTS replies of
-    ``keys.producer_alive(id)`` for each of ``reply_keys``, in order)."""
-    return [entries.text(k) for k, up in zip(reply_keys, alive, strict=True) if not up]
+    ``keys.producer_alive(id)`` for each of ``reply_keys``, in order). Only keys with the
+    queue's exact reply prefix: a pattern that matched another queue's keys deletes none."""
+    prefix = keys.reply("")
+    return [
+        name
+        for name, up in zip(map(entries.text, reply_keys), alive, strict=True)
+        if not up and name.startswith(prefix)
+    ]
 
 
 def reply_producer(keys: QueueKeys, reply_key: Any) -> str:

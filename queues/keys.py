@@ -36,8 +36,8 @@ class QueueKeys:
 
     @property
     def reply_pattern(self) -> str:
-        """SCAN pattern matching every reply stream of the queue."""
-        return f"{PREFIX}:{{{self.name}}}:reply:*"
+        """SCAN pattern matching every reply stream of the queue (and no other queue's)."""
+        return glob_escape(self.reply("")) + "*"
 
     def producer_alive(self, producer_id: str) -> str:
         """Heartbeat key of a producer with a reply stream (expires when it dies)."""
@@ -62,6 +62,12 @@ class QueueKeys:
     def ordered_lock(self, group: str) -> str:
         """Key of the lock naming the active consumer of an ordered group."""
         return f"{PREFIX}:{{{self.name}}}:ordered:{group}"
+
+
+def glob_escape(text: str) -> str:
+    """``text`` as a literal in a Redis glob (SCAN MATCH, KEYS): queue names may contain
+    ``* ? [ ] \\``, which would otherwise match other queues' keys."""
+    return "".join("\\" + ch if ch in "*?[]\\^" else ch for ch in text)
 
 
 def validate_name(name: str, what: str = "queue name") -> str:
