@@ -9,7 +9,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from dashboard import selectors, services
+from dashboard import entries, selectors, services
 from dashboard.api_auth import api_view, error
 from dashboard.metrics import render_metrics
 from dashboard.selectors import REDIS_ERRORS
@@ -69,6 +69,28 @@ def queue_pending(request: HttpRequest, name: str) -> HttpResponse:
             }
         )
     )
+
+
+@api_view()
+def queue_entries(request: HttpRequest, name: str) -> HttpResponse:
+    """Entries of a plain stream, newest first: ?before=ID / ?after=ID pages, ?id=ID finds one."""
+    definition = selectors.queue_get(name=name)
+    if not definition.is_plain:
+        return error(404, "entries are browsed for plain streams only")
+    try:
+        page = _redis_guard(
+            lambda: JsonResponse(
+                entries.entry_page(
+                    definition=definition,
+                    before=request.GET.get("before", ""),
+                    after=request.GET.get("after", ""),
+                    entry=request.GET.get("id", ""),
+                )
+            )
+        )
+    except entries.BadEntryId as exc:
+        return error(400, str(exc))
+    return page
 
 
 @api_view()

@@ -28,7 +28,8 @@ class MetricSnapshot(models.Model):
     pending = models.BigIntegerField(default=0)
     consumers = models.IntegerField(default=0)
     active_consumers = models.IntegerField(default=0)
-    dead_letters = models.BigIntegerField(default=0)
+    #: None for a plain stream: only StreamWarden queues have dead letters to count.
+    dead_letters = models.BigIntegerField(default=0, null=True, blank=True)
     oldest_pending_ms = models.BigIntegerField(null=True, blank=True)
     oldest_undelivered_ms = models.BigIntegerField(null=True, blank=True)
     rate_in = models.FloatField(null=True, blank=True, help_text="messages/s added")

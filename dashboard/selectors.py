@@ -52,6 +52,7 @@ def _target(definition: QueueDefinition) -> Target:
         definition.queue_name,
         definition.effective_redis_url(),
         tuple(definition.groups),
+        definition.stream,
     )
 
 
@@ -219,6 +220,7 @@ def queue_detail(*, definition: QueueDefinition) -> dict[str, Any]:
     return {
         "name": definition.name,
         "queue": definition.queue_name,
+        "plain": definition.is_plain,
         "notes": definition.notes,
         "groups_watched": definition.groups,
         "snapshot": snap.as_json(),
@@ -285,7 +287,11 @@ def pending_entries(
 ) -> list[dict[str, Any]]:
     """Pending entries of a group (oldest first) with idle time and delivery count."""
     manager = manager_for(definition.effective_redis_url())
-    entries = manager.pending(definition.queue_name, group, count=count or conf.pending_sample())
+    count = count or conf.pending_sample()
+    if definition.is_plain:
+        entries = manager.stream_pending(definition.stream, group, count)
+    else:
+        entries = manager.pending(definition.queue_name, group, count=count)
     return [
         {
             "id": str(e.id),
@@ -310,8 +316,11 @@ def _preview(value: Any) -> str:
     return text[:PREVIEW_CHARS]
 
 
-def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[str, Any]]:
-    """Newest dead letters with a payload preview (plain text: templates/JS escape it)."""
+def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[str, Any]] | None:
+    """Newest dead letters with a payload preview (plain text: templates/JS escape it);
+    None for a plain stream (it has no dead letters StreamWarden could know of)."""
+    if definition.is_plain:
+        return None
     manager = manager_for(definition.effective_redis_url())
     letters = manager.dead_letters(definition.queue_name, count=count)
     out = []

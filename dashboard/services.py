@@ -43,6 +43,12 @@ def _act(
             ok=False,
         )
         raise PermissionDenied(f"{action} needs the {permission} permission")
+    if definition.is_plain:
+        # The dashboard only watches plain streams: their data belongs to other services.
+        raise ActionFailed(
+            f"{action} is not available for {definition.name}: a plain stream is watched "
+            "read-only (actions need a StreamWarden queue)"
+        )
     manager = manager_for(definition.effective_redis_url())
     try:
         result = call(manager)

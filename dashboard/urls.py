@@ -9,6 +9,7 @@ api_urls = [
     path("api/queues/<str:name>/", api.queue_detail, name="api-queue"),
     path("api/queues/<str:name>/history/", api.queue_history, name="api-queue-history"),
     path("api/queues/<str:name>/pending/", api.queue_pending, name="api-queue-pending"),
+    path("api/queues/<str:name>/entries/", api.queue_entries, name="api-queue-entries"),
     path("api/queues/<str:name>/dead-letters/", api.queue_dead_letters, name="api-queue-dlq"),
     path(
         "api/queues/<str:name>/dead-letters/replay/",

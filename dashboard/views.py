@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from dashboard import selectors, services
+from dashboard import entries, selectors, services
 from dashboard.health import probe_database, probe_redis
 
 
@@ -60,6 +60,22 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
         detail, error = selectors.queue_detail(definition=definition), ""
     except selectors.REDIS_ERRORS as exc:
         detail, error = None, f"Redis unreachable ({type(exc).__name__})"
+    browse, browse_error = None, ""
+    if definition.is_plain and detail is not None:
+        try:
+            browse = entries.entry_page(
+                definition=definition,
+                before=request.GET.get("before", ""),
+                after=request.GET.get("after", ""),
+                entry=request.GET.get("entry", ""),
+            )
+        except entries.BadEntryId as exc:
+            browse_error = str(exc)
+        except selectors.REDIS_ERRORS as exc:
+            browse_error = f"Entries unreadable ({type(exc).__name__}: {exc})"[:300]
+    # Plain streams are watched read-only: no action buttons for them.
+    can_operate = request.user.has_perm(services.OPERATE) and not definition.is_plain
+    can_destroy = request.user.has_perm(services.DESTROY) and not definition.is_plain
     return render(
         request,
         "dashboard/queue.html",
@@ -68,14 +84,17 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
             "detail": detail,
             "error": error,
             "monitor": selectors.monitor_state(),
-            "can_operate": request.user.has_perm(services.OPERATE),
-            "can_destroy": request.user.has_perm(services.DESTROY),
+            "browse": browse,
+            "browse_error": browse_error,
+            "can_operate": can_operate,
+            "can_destroy": can_destroy,
             "audit": selectors.audit_entries(target_prefix=definition.name),
             "ranges": list(selectors.RANGES),
             "page_config": {
                 "name": definition.name,
-                "canOperate": request.user.has_perm(services.OPERATE),
-                "canDestroy": request.user.has_perm(services.DESTROY),
+                "canOperate": can_operate,
+                "canDestroy": can_destroy,
+                "plain": definition.is_plain,
                 "api": f"/api/queues/{quote(definition.name, safe='')}/",
             },
         },

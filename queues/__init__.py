@@ -41,6 +41,7 @@ from queues.types import (
     PendingEntry,
     PlainStream,
     QueueInfo,
+    StreamEntry,
     StreamPage,
     StreamRef,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "SerializationError",
     "Serializer",
     "StreamNotFound",
+    "StreamEntry",
     "StreamPage",
     "StreamRef",
     "StreamWardenError",

@@ -16,7 +16,7 @@ import redis
 
 from queues.entries import text
 from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, QueueKeys, queue_keys
-from queues.types import ConsumerInfo, GroupInfo, PendingEntry, QueueInfo
+from queues.types import ConsumerInfo, GroupInfo, PendingEntry, QueueInfo, StreamEntry
 
 #: A consumer idle less than this (ms since its last read or claim) counts as active.
 DEFAULT_ACTIVE_IDLE_MS = 30_000
@@ -498,6 +498,20 @@ def _group(
         oldest_undelivered_ms=age_ms(undelivered[0][0], now_ms) if undelivered else None,
         parked=parked,
     )
+
+
+def stream_entry(entry_id: Any, fields: Any) -> StreamEntry:
+    """An XRANGE row as a StreamEntry (fields kept as bytes, in their order)."""
+    pairs = fields.items() if isinstance(fields, Mapping) else []
+    return StreamEntry(
+        text(entry_id), tuple((_as_bytes(name), _as_bytes(value)) for name, value in pairs)
+    )
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode()
 
 
 def pending_entries(rows: Sequence[Mapping[str, Any]]) -> list[PendingEntry]:

@@ -33,6 +33,7 @@ from queues.types import (
     PendingEntry,
     PlainStream,
     QueueInfo,
+    StreamEntry,
     StreamPage,
 )
 
@@ -204,6 +205,64 @@ class Manager:
         ``delayed`` and ``parked`` None: only StreamWarden queues keep them). Raises
         StreamNotFound when the key does not exist, NotAStream when it holds another type."""
         return checked_stream_info(self.info_many([PlainStream(key)])[0], self.address)
+
+    def stream_entries(
+        self,
+        key: str | bytes,
+        *,
+        start: str = "-",
+        end: str = "+",
+        count: int = 50,
+        reverse: bool = False,
+    ) -> list[StreamEntry]:
+        """Entries of any stream from ``start`` to ``end`` (XRANGE; with ``reverse``
+        XREVRANGE, newest first, ``start`` then being the upper bound). Ids may be
+        exclusive ("(1700000000000-0"). An empty list for a missing key; NotAStream for
+        a key of another type."""
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive integer, got {count!r}")
+        with unavailable_as_error(self.address):
+            try:
+                if reverse:
+                    rows: Any = self.client.xrevrange(key, start, end, count=count)
+                else:
+                    rows = self.client.xrange(key, start, end, count=count)
+            except redis.ResponseError as exc:
+                raise _stream_error(key, exc, self.address) from exc
+        return [info_mod.stream_entry(entry_id, fields) for entry_id, fields in rows]
+
+    def stream_pending(
+        self, key: str | bytes, group: str | bytes, count: int = 100, *, start: str = "-"
+    ) -> list[PendingEntry]:
+        """Pending entries of a group of any stream, oldest first (XPENDING detail)."""
+        return self.pending_many([(PlainStream(key), group)], count, start=start)[0]
+
+    def pending_many(
+        self,
+        groups: Sequence[tuple[str | PlainStream, str | bytes]],
+        count: int = 100,
+        *,
+        start: str = "-",
+    ) -> list[list[PendingEntry]]:
+        """The oldest ``count`` pending entries of each (queue or PlainStream, group), one
+        pipelined round trip for all. GroupNotFound names the first group that is gone."""
+        if not groups:
+            return []
+        with unavailable_as_error(self.address):
+            pipe = self.client.pipeline(transaction=False)
+            for target, group in groups:
+                key = target.key if isinstance(target, PlainStream) else queue_keys(target).stream
+                pipe.xpending_range(key, group, min=start, max="+", count=count)
+            replies = pipe.execute(raise_on_error=False)
+        out = []
+        for (target, group), rows in zip(groups, replies, strict=True):
+            if isinstance(rows, Exception):
+                where = target.key if isinstance(target, PlainStream) else target
+                if "NOGROUP" in str(rows):
+                    raise GroupNotFound(f"no group {group!r} on {where!r}") from rows
+                raise _stream_error(where, rows, self.address) from rows
+            out.append(info_mod.pending_entries(rows))
+        return out
 
     def streams(self, match: str = "*", count: int = 1000, *, cursor: str = "0") -> StreamPage:
         """One bounded page of the stream keys matching ``match`` (``SCAN … TYPE stream``,
@@ -558,3 +617,10 @@ def checked_stream_info(result: QueueInfo, where: str) -> QueueInfo:
     if not result.exists:
         raise StreamNotFound(f"no key {result.name!r} at {where}")
     return result
+
+
+def _stream_error(key: Any, exc: Exception, where: str) -> Exception:
+    """NotAStream for WRONGTYPE, else the error as Redis gave it."""
+    if "WRONGTYPE" in str(exc):
+        return NotAStream(f"key {key!r} is not a stream (WRONGTYPE) at {where}")
+    return exc

@@ -23,7 +23,15 @@ class QueueDefinition(models.Model):
     queue = models.CharField(
         max_length=200,
         blank=True,
-        help_text="Library queue name (stream key sw:{queue}:stream); blank = same as name.",
+        help_text="Library queue name (stream key sw:{queue}:stream); blank = same as name. "
+        "Leave blank when a stream key is set below.",
+    )
+    stream = models.CharField(
+        max_length=1000,
+        blank=True,
+        default="",
+        help_text="Any Redis stream key to watch as a plain stream (written by any client, "
+        "e.g. orders); then leave the library queue name blank. Blank = a StreamWarden queue.",
     )
     redis_url = models.CharField(
         max_length=500, blank=True, help_text="Redis URL; blank = the dashboard's REDIS_URL."
@@ -57,8 +65,13 @@ class QueueDefinition(models.Model):
 
     @property
     def queue_name(self) -> str:
-        """The name the library knows this queue by."""
-        return self.queue or self.name
+        """The name the library knows this queue by (the stream key of a plain stream)."""
+        return self.stream or self.queue or self.name
+
+    @property
+    def is_plain(self) -> bool:
+        """Whether this watches a plain stream (any key) rather than a StreamWarden queue."""
+        return bool(self.stream)
 
     def effective_redis_url(self) -> str:
         return self.redis_url or str(settings.REDIS_URL)
@@ -66,6 +79,12 @@ class QueueDefinition(models.Model):
     def clean(self) -> None:
         if "/" in self.name or self.name != self.name.strip():
             raise ValidationError({"name": "No slashes or surrounding spaces (names go in URLs)."})
+        if self.stream and self.queue:
+            raise ValidationError(
+                {"queue": "Leave the library queue name blank when a stream key is set."}
+            )
+        if self.stream and any(ch in self.stream for ch in "\r\n\0"):
+            raise ValidationError({"stream": "A stream key without line breaks or NUL."})
         if not isinstance(self.groups, list) or not all(
             isinstance(group, str) and group for group in self.groups
         ):

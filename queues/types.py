@@ -204,6 +204,15 @@ class StreamPage:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One entry of any stream, its fields as Redis holds them (bytes: foreign data may be
+    binary, non-UTF-8 or not JSON; render them as escaped text)."""
+
+    id: str
+    fields: tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class PendingEntry:
     """One entry of a group's pending entries list."""
 

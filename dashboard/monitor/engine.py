@@ -195,7 +195,7 @@ class Monitor:
             return
         self.db_error = ""
         self.targets = [
-            Target(d.name, d.queue_name, d.effective_redis_url(), tuple(d.groups))
+            Target(d.name, d.queue_name, d.effective_redis_url(), tuple(d.groups), d.stream)
             for d in definitions
         ]
         self.thresholds = {d.name: Threshold.effective_for(d, rows=rows) for d in definitions}
@@ -527,6 +527,9 @@ class Monitor:
     def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
         by_url: dict[str, list[str]] = {}
         for s in snapshots:
+            if s.plain:
+                # No library events there; reading them would create keys in a foreign Redis.
+                continue
             by_url.setdefault(s.redis_url, []).append(s.queue)
         for url, queues in by_url.items():
             try:

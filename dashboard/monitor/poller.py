@@ -6,6 +6,7 @@ and the tests call it directly.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import defaultdict
@@ -25,6 +26,7 @@ from dashboard.monitor.types import (
     QueueSnapshot,
 )
 from queues.info import DECODE_ERRORS, MAX_REASON
+from queues.types import PlainStream
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,13 @@ class Target:
     queue: str
     redis_url: str
     groups: tuple[str, ...] = ()
+    #: A plain stream's key (any stream, not a StreamWarden queue); "" for a library queue.
+    stream: str = ""
+
+    @property
+    def info_target(self) -> Any:
+        """What the library's info_many takes for it: a queue name or a PlainStream."""
+        return PlainStream(self.stream) if self.stream else self.queue
 
 
 def _unavailable_errors() -> tuple[type[BaseException], ...]:
@@ -166,7 +175,7 @@ def poll(
     errors = _unavailable_errors()
     for url, group in by_url.items():
         at_ms = int(clock() * 1000)
-        names = [t.queue for t in group]
+        names = [t.info_target for t in group]
         try:
             # inside the try: a cluster client connects (and can fail) when it is made
             manager = manager_for(url)
@@ -191,12 +200,26 @@ def poll(
             snapshot_from_info(t, info, at_ms, active_idle_ms)
             for t, info in zip(group, infos, strict=True)
         )
+    plain = {t.name for t in targets if t.stream}
+    if plain:
+        snapshots = [as_plain(s) if s.name in plain else s for s in snapshots]
     cost = PollCost(
         commands=commands_so_far() - commands_before,
         ms=(time.perf_counter() - started) * 1000,
         queues=len(targets),
     )
     return PollResult(tuple(snapshots), cost, unreachable)
+
+
+def as_plain(snapshot: QueueSnapshot) -> QueueSnapshot:
+    """A plain stream's snapshot: what only StreamWarden queues have (dead letters,
+    duplicates skipped) is None, shown as "n/a", never as a false 0."""
+    return dataclasses.replace(
+        snapshot,
+        plain=True,
+        dead_letters=None,
+        groups=tuple(dataclasses.replace(g, duplicates=None) for g in snapshot.groups),
+    )
 
 
 def _info_or_none(manager: Any, name: str) -> Any:

@@ -50,8 +50,10 @@ def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> Met
         groups=last.groups,
         length=values["length"] or 0,
         pending=values["pending"] or 0,
-        dead_letters=values["dead_letters"] or 0,
-        **{k: values[k] for k in ("lag", "oldest_pending_ms", "oldest_undelivered_ms")},
+        **{
+            k: values[k]
+            for k in ("lag", "dead_letters", "oldest_pending_ms", "oldest_undelivered_ms")
+        },
         **{k: values[k] for k in _MIN_FIELDS + _AVG_FIELDS},
     )
 

@@ -30,7 +30,8 @@ class GroupSnapshot:
     oldest_undelivered_ms: int | None
     consumer_list: tuple[ConsumerSnapshot, ...] = ()
     unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
-    duplicates: int = 0  # deliveries not run again (already processed), counted by consumers
+    # deliveries not run again (already processed), counted by consumers; None: a plain stream
+    duplicates: int | None = 0
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
     trend: str = "OK"
@@ -56,7 +57,7 @@ class QueueSnapshot:
     length: int = 0
     entries_added: int | None = None
     last_id: str = ""
-    dead_letters: int = 0
+    dead_letters: int | None = 0  # None: a plain stream (only library queues have them)
     groups: tuple[GroupSnapshot, ...] = ()
     error: str = ""
     #: "unreadable: <reason>" when the server answered but the queue could not be read
@@ -69,6 +70,7 @@ class QueueSnapshot:
     rate_out: float | None = None
     trim_risk: TrimRisk | None = None  # at the queue definition's MAXLEN, when it has one
     levels: tuple[int, ...] = ()  # priority levels above 0, counted in the figures above
+    plain: bool = False  # a plain stream (any key), not a StreamWarden queue
 
     @property
     def lag(self) -> int | None:

@@ -11,6 +11,10 @@
     if (v === null || v === undefined || Number.isNaN(v)) return "–";
     return digits ? Number(v).toFixed(digits) : String(v);
   };
+  // A figure a plain stream cannot have (dead letters, duplicates): null means "n/a", not 0.
+  SW.fmtKnown = function (v) {
+    return v === null || v === undefined ? "n/a" : SW.fmtNumber(v);
+  };
   SW.fmtAge = function (ms) {
     if (ms === null || ms === undefined || ms === "") return "–";
     const s = Number(ms) / 1000;

@@ -43,7 +43,7 @@
     SW.setField(row, "rate_out", SW.fmtNumber(q.rate_out, 1));
     SW.setField(row, "oldest_undelivered_ms", SW.fmtAge(q.oldest_undelivered_ms));
     SW.setField(row, "oldest_pending_ms", SW.fmtAge(q.oldest_pending_ms));
-    SW.setField(row, "dead_letters", SW.fmtNumber(q.dead_letters));
+    SW.setField(row, "dead_letters", SW.fmtKnown(q.dead_letters));
     SW.setField(row, "drain_seconds", SW.fmtForecast(q.drain_seconds, "drained"));
     SW.setField(row, "breach_seconds", SW.fmtForecast(q.breach_seconds));
     const values = (history[q.name] = history[q.name] || []);

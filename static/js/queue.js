@@ -45,7 +45,7 @@
     SW.setField(summary, "consumers", s.active_consumers + "/" + s.consumers);
     SW.setField(summary, "rate_in", SW.fmtNumber(s.rate_in, 1));
     SW.setField(summary, "rate_out", SW.fmtNumber(s.rate_out, 1));
-    SW.setField(summary, "dead_letters", SW.fmtNumber(s.dead_letters));
+    SW.setField(summary, "dead_letters", SW.fmtKnown(s.dead_letters));
     SW.setField(summary, "drain_seconds", SW.fmtForecast(s.drain_seconds, "drained"));
     SW.setField(summary, "breach_seconds", SW.fmtForecast(s.breach_seconds));
     SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
@@ -82,7 +82,7 @@
         g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
         SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
-        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtNumber(g.duplicates || 0),
+        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.duplicates),
         g.last_delivered_id, actions];
     }));
 
@@ -167,7 +167,7 @@
     if (!force && now - lastRefresh < 3000) return;
     lastRefresh = now;
     refreshPending().catch(function () {});
-    refreshDeadLetters().catch(function () {});
+    if (!config.plain) refreshDeadLetters().catch(function () {});
     if (force) fetch(config.api, { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (d) { if (d.claims) claimInfo = d.claims; if (d.snapshot) renderSnapshot(d.snapshot); }).catch(function () {});
   }

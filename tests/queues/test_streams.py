@@ -211,3 +211,21 @@ def test_cli_streams_and_info_stream(redis_url: str, orders: str, queue_name: st
     assert wrong.returncode == 1 and "not a stream (WRONGTYPE)" in wrong.stderr
     both = cli(redis_url, "info", "orders", "--stream", "orders")
     assert both.returncode == 2
+
+
+def test_entries_and_pending_of_any_stream(redis_url: str, orders: str) -> None:
+    manager = Manager(redis=redis_url)
+    newest_first = manager.stream_entries(orders, reverse=True, start="+", end="-")
+    assert [dict(e.fields)[b"orderId"] for e in newest_first] == [b"2", b"1"]
+    older = manager.stream_entries(orders, reverse=True, start=f"({newest_first[0].id}", end="-")
+    assert [e.id for e in older] == [newest_first[1].id]
+    assert manager.stream_entries("nope") == []
+    redis_cli(redis_url, "SET", "s", "1")
+    with pytest.raises(NotAStream):
+        manager.stream_entries("s")
+    [row] = manager.stream_pending(orders, "order-processors")
+    assert (row.id, row.consumer, row.deliveries) == (newest_first[1].id, "worker1", 1)
+    from queues import GroupNotFound
+
+    with pytest.raises(GroupNotFound):
+        manager.stream_pending(orders, "nobody")
