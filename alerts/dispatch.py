@@ -136,9 +136,12 @@ def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetim
             return 0
         severity = max((r["severity"] for r in rows), key=lambda s: SEVERITY_RANK[Severity(s)])
         count = len(rows)
-        verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
         plural = "" if count == 1 else "s"
-        title = f"[StreamWarden] {severity}: {count} message{plural} {verb} on {queue}"
+        if kind == AlertKind.GROUP_RECREATED:
+            title = f"[StreamWarden] {severity}: consumer group re-created on {queue}"
+        else:
+            verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
+            title = f"[StreamWarden] {severity}: {count} message{plural} {verb} on {queue}"
         payload: dict[str, Any] = {
             "kind": kind,
             "queue": queue,

@@ -1,4 +1,4 @@
-"""Ingestion of library events (claimed, dead_lettered) into alert rows.
+"""Ingestion of library events (claimed, dead_lettered, group_recreated) into alert rows.
 
 The events are read THROUGH the library's consumer group reader (``Manager.read_events``,
 group "streamwarden-dashboard") on each queue's events stream, so an event stays pending in
@@ -45,6 +45,7 @@ TAKEOVER_IDLE_MS = 30_000
 EVENT_KINDS = {
     library_events.CLAIMED: AlertKind.CLAIMED,
     library_events.DEAD_LETTERED: AlertKind.DEAD_LETTERED,
+    library_events.GROUP_RECREATED: AlertKind.GROUP_RECREATED,
 }
 
 _managers: dict[str, Manager] = {}

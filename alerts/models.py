@@ -18,10 +18,12 @@ class AlertKind(models.TextChoices):
     MONITOR_DOWN = "monitor_down", "Monitor down"
     #: One incident per claim storm of a (queue, group), opened and resolved by the monitor.
     CLAIM_STORM = "claim_storm", "Claim storm"
+    #: A running consumer re-created its deleted group (the library's group_recreated event).
+    GROUP_RECREATED = "group_recreated", "Consumer group re-created"
 
 
 #: Kinds that are recorded one row per library event and grouped per queue per window.
-EVENT_KINDS = (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED)
+EVENT_KINDS = (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED, AlertKind.GROUP_RECREATED)
 #: Kinds that describe a lasting condition: opened on change, resolved on recovery.
 STATUS_KINDS = (
     AlertKind.THRESHOLD,

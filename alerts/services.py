@@ -21,6 +21,7 @@ from alerts.exceptions import AlertStateError
 from alerts.live import publish_alert, publish_alerts
 from alerts.models import (
     ACTIVE_STATES,
+    EVENT_KINDS,
     Alert,
     AlertKind,
     AlertState,
@@ -363,10 +364,23 @@ def set_monitor_alive(*, alive: bool, detail: str = "") -> None:
         )
 
 
-EVENT_SEVERITY = {AlertKind.CLAIMED: Severity.WARN, AlertKind.DEAD_LETTERED: Severity.ALERT}
+EVENT_SEVERITY = {
+    AlertKind.CLAIMED: Severity.WARN,
+    AlertKind.DEAD_LETTERED: Severity.ALERT,
+    # the group's pending entries (parked retries included) were lost with it
+    AlertKind.GROUP_RECREATED: Severity.ALERT,
+}
 
 
-def _event_summary(kind: str, queue: str, group: str, message_id: str) -> str:
+def _event_summary(
+    kind: str, queue: str, group: str, message_id: str, details: dict[str, Any] | None = None
+) -> str:
+    if kind == AlertKind.GROUP_RECREATED:
+        details = details or {}
+        return (
+            f"consumer group {group} of {queue} re-created at {details.get('start', '?')} "
+            f"by {details.get('consumer', '?')}"
+        )
     verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
     return f"message {message_id} {verb} on {queue}/{group}"
 
@@ -381,8 +395,8 @@ def record_event_alert(
     details: dict[str, Any] | None = None,
 ) -> tuple[Alert, bool]:
     """One row per library event, idempotent on (queue, event_id): returns (alert, created)."""
-    if kind not in (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED):
-        raise ValueError(f"record_event_alert handles claimed and dead_lettered, not {kind!r}")
+    if kind not in EVENT_KINDS:
+        raise ValueError(f"record_event_alert handles {EVENT_KINDS}, not {kind!r}")
     return Alert.objects.get_or_create(
         queue=queue,
         event_id=event_id,
@@ -391,7 +405,7 @@ def record_event_alert(
             "severity": EVENT_SEVERITY[AlertKind(kind)],
             "group": group,
             "message_id": message_id,
-            "summary": _event_summary(kind, queue, group, message_id),
+            "summary": _event_summary(kind, queue, group, message_id, details),
             "details": details or {},
             "notify_state": NotifyState.PENDING,
         },
@@ -441,10 +455,8 @@ def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -
     )
     rows: dict[tuple[str, str], Alert] = {}
     for e in events:
-        if e.kind not in (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED):
-            raise ValueError(
-                f"record_event_alerts handles claimed and dead_lettered, not {e.kind!r}"
-            )
+        if e.kind not in EVENT_KINDS:
+            raise ValueError(f"record_event_alerts handles {EVENT_KINDS}, not {e.kind!r}")
         key = (e.queue, e.event_id)
         if key in existing or key in rows:
             continue
@@ -455,7 +467,7 @@ def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -
             group=e.group,
             message_id=e.message_id,
             event_id=e.event_id,
-            summary=_event_summary(e.kind, e.queue, e.group, e.message_id),
+            summary=_event_summary(e.kind, e.queue, e.group, e.message_id, e.details),
             details=e.details,
             notify_state=NotifyState.PENDING,
         )

@@ -59,6 +59,37 @@ def group_created_fields(
     return events.event_fields(kind, queue, now_ms, group=group, consumer=consumer, start=start)
 
 
+#: What a consumer does when its group vanished under it (Consumer(on_group_lost=...)).
+ON_GROUP_LOST = ("recreate", "stop")
+
+
+def stream_id_key(entry_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def newest_read(current: str | None, rows: list[Delivery]) -> str | None:
+    """The newest id a consumer has read from its stream, after reading ``rows``."""
+    if not rows:
+        return current
+    last = rows[-1].id
+    if current is None or stream_id_key(last) > stream_id_key(current):
+        return last
+    return current
+
+
+def recreate_start(*, last_read: str | None, start_id: str, stream_exists: bool) -> str:
+    """Where a consumer re-creates its group after it vanished: just after the newest entry
+    it had read (what it and the others acknowledged before is not replayed; entries read by
+    other consumers beyond it are delivered again), at ``start_id`` when it had read
+    nothing, and at ``0`` when the stream is gone too (a Redis restart that lost its data:
+    everything published since is new)."""
+    if not stream_exists:
+        return "0"
+    return last_read if last_read is not None else start_id
+
+
 def move_due_call(keys: QueueKeys, move_batch: int) -> Call:
     """move_due.lua: publish due delayed messages, release due parked retries."""
     return [keys.delayed, keys.stream, keys.dead], [move_batch, RETRY_CONSUMER]

@@ -47,7 +47,12 @@ from queues.connection import (
     unavailable_as_error,
 )
 from queues.entries import text
-from queues.exceptions import AlreadyProcessed, OrderedConsumerActive, QueueUnavailable
+from queues.exceptions import (
+    AlreadyProcessed,
+    GroupLost,
+    OrderedConsumerActive,
+    QueueUnavailable,
+)
 from queues.guard import ProcessingGuard
 from queues.health import evicts_keys
 from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
@@ -76,6 +81,14 @@ def check_payload_cap(max_payload_bytes: int | None) -> None:
     ):
         raise ValueError(
             f"max_payload_bytes must be an integer >= 1 or None, got {max_payload_bytes!r}"
+        )
+
+
+def check_on_group_lost(on_group_lost: str) -> None:
+    """ValueError unless ``on_group_lost`` is one of commands.ON_GROUP_LOST."""
+    if on_group_lost not in commands.ON_GROUP_LOST:
+        raise ValueError(
+            f"on_group_lost must be one of {commands.ON_GROUP_LOST}, got {on_group_lost!r}"
         )
 
 
@@ -177,10 +190,12 @@ class Consumer:
         read_ahead: bool = True,
         guard: bool = False,
         max_payload_bytes: int | None = entries.MAX_PAYLOAD_BYTES,
+        on_group_lost: str = "recreate",
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message) -> None")
         check_payload_cap(max_payload_bytes)
+        check_on_group_lost(on_group_lost)
         # what a priority level's engine is built with (see priorities=)
         self._settings: dict[str, Any] = {
             "name": name or default_name(),
@@ -205,6 +220,7 @@ class Consumer:
             "move_interval": move_interval,
             "guard": guard,
             "max_payload_bytes": max_payload_bytes,
+            "on_group_lost": on_group_lost,
         }
         name = self._settings["name"]
         for label, value in (
@@ -363,6 +379,9 @@ class Consumer:
         self._running = False
         self._ready = False
         self._group_seen = False
+        #: What to do when the group vanishes under this consumer: see _start_up.
+        self.on_group_lost = on_group_lost
+        self._last_read: str | None = None  # the newest id read from the stream (">")
 
     # ------------------------------------------------------------------ public API
 
@@ -447,14 +466,17 @@ class Consumer:
                 if backoff.failures:
                     log.info("consumer %s: Redis at %s answers again", self.name, self.address)
                 backoff.reset()
+            except GroupLost:
+                raise
             except redis.ResponseError as exc:
                 if is_nogroup(exc):
                     log.warning(
-                        "consumer %s: group %r of queue %r is gone (%s); re-creating it",
+                        "consumer %s: group %r of queue %r is gone (%s); on_group_lost=%r",
                         self.name,
                         self.group,
                         self.queue,
                         exc,
+                        self.on_group_lost,
                     )
                     self._ready = False
                     continue
@@ -551,7 +573,9 @@ class Consumer:
         )
         for stream, rows in reply or []:
             engine = by_stream[text(stream)]
-            engine._dispatch([Delivery(text(i), f or {}, 1) for i, f in rows])
+            deliveries = [Delivery(text(i), f or {}, 1) for i, f in rows]
+            engine._last_read = commands.newest_read(engine._last_read, deliveries)
+            engine._dispatch(deliveries)
 
     def _run_ordered(self, burst: bool) -> None:
         """Ordered mode: hold the group's lock, take over inactive predecessors' pending
@@ -573,7 +597,7 @@ class Consumer:
                 if burst and found == 0 and not self._own_pending:
                     return
                 backoff.reset()
-            except OrderedConsumerActive:
+            except (OrderedConsumerActive, GroupLost):
                 raise
             except redis.ResponseError as exc:
                 if is_nogroup(exc):
@@ -674,7 +698,9 @@ class Consumer:
         reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]
             self.group, self.name, {self.keys.stream: ">"}, count=self.batch_size, block=block_ms
         )
-        return commands.read_rows(reply)
+        rows = commands.read_rows(reply)
+        self._last_read = commands.newest_read(self._last_read, rows)
+        return rows
 
     def _ordered_batch(self, batch: list[Delivery]) -> int:
         """Handle ``batch`` in order; stop at a failure (it and the rest stay pending)."""
@@ -790,14 +816,20 @@ class Consumer:
     # ------------------------------------------------------------------ Redis steps
 
     def _start_up(self) -> None:
+        start = self.start_id
+        if self._group_seen:
+            # the group vanished under this consumer (XGROUP DESTROY, or a restart that lost
+            # the data): stop, or re-create it where nothing acknowledged is replayed
+            if self.on_group_lost == "stop":
+                raise GroupLost(self.queue, self.group)
+            start = commands.recreate_start(
+                last_read=self._last_read,
+                start_id=self.start_id,
+                stream_exists=bool(self.client.exists(self.keys.stream)),
+            )
         try:
-            # a group lost with the data (NOGROUP) comes back at 0: whatever was published
-            # since the restart must not be skipped, whatever start_id said at first
             created = self.client.xgroup_create(
-                self.keys.stream,
-                self.group,
-                id="0" if self._group_seen else self.start_id,
-                mkstream=True,
+                self.keys.stream, self.group, id=start, mkstream=True
             )
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -811,7 +843,7 @@ class Consumer:
                     recreated=self._group_seen,
                     group=self.group,
                     consumer=self.name,
-                    start=self.start_id,
+                    start=start,
                     now_ms=int(time.time() * 1000),
                 ),
                 maxlen=events.MAX_EVENTS,
@@ -906,6 +938,7 @@ class Consumer:
                 rows, self._stash = self._stash, []
         else:
             rows = self._read_now(count, block_ms)
+        self._last_read = commands.newest_read(self._last_read, rows)
         if self._ahead is not None and len(rows) >= self.batch_size and not self._stop.is_set():
             self._send_ahead()
         self._dispatch(rows)

@@ -88,6 +88,19 @@ class OrderedConsumerActive(StreamWardenError, RuntimeError):
         )
 
 
+class GroupLost(StreamWardenError, RuntimeError):
+    """The consumer group was deleted under a running consumer (on_group_lost="stop")."""
+
+    def __init__(self, queue: str, group: str) -> None:
+        self.queue, self.group = queue, group
+        super().__init__(
+            f"consumer group {group!r} of queue {queue!r} was deleted (XGROUP DESTROY, or a "
+            "Redis restart that lost its data) while this consumer ran; on_group_lost='stop' "
+            "stops here: re-create the group where it should start (Manager.create_group) "
+            "and restart the consumers"
+        )
+
+
 class ConsumerBusy(StreamWardenError, RuntimeError):
     """The consumer still owns pending entries; deleting it would drop them (use force=True)."""
 

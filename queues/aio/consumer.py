@@ -23,13 +23,14 @@ from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
 from queues.consumer import (
     ConsumerStats,
+    check_on_group_lost,
     check_payload_cap,
     default_name,
     heartbeat_every,
     is_nogroup,
 )
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
-from queues.exceptions import AlreadyProcessed
+from queues.exceptions import AlreadyProcessed, GroupLost
 from queues.guard import ProcessingGuard
 from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
 from queues.scripts import Scripts
@@ -77,10 +78,14 @@ class Consumer:
         move_interval: float = 0.2,
         max_payload_bytes: int | None = MAX_PAYLOAD_BYTES,
         guard: bool = False,
+        on_group_lost: str = "recreate",
     ) -> None:
         if not callable(handler):
             raise TypeError("handler must be callable: handler(message)")
         check_payload_cap(max_payload_bytes)
+        check_on_group_lost(on_group_lost)
+        self.on_group_lost = on_group_lost
+        self._last_read: str | None = None  # the newest id read from the stream (">")
         for label, count in (
             ("max_deliveries", max_deliveries),
             ("concurrency", concurrency),
@@ -191,7 +196,10 @@ class Consumer:
             except redis.ResponseError as exc:
                 if is_nogroup(exc):
                     log.warning(
-                        "consumer %s: group %r is gone; re-creating it", self.name, self.group
+                        "consumer %s: group %r is gone; on_group_lost=%r",
+                        self.name,
+                        self.group,
+                        self.on_group_lost,
                     )
                     self._ready = False
                     continue
@@ -250,12 +258,18 @@ class Consumer:
     # ------------------------------------------------------------------ Redis steps
 
     async def _start_up(self) -> None:
+        start = self.start_id
+        if self._group_seen:  # the group vanished under this consumer: see queues.Consumer
+            if self.on_group_lost == "stop":
+                raise GroupLost(self.queue, self.group)
+            start = commands.recreate_start(
+                last_read=self._last_read,
+                start_id=self.start_id,
+                stream_exists=bool(await self.client.exists(self.keys.stream)),
+            )
         try:
             created = await self.client.xgroup_create(
-                self.keys.stream,
-                self.group,
-                id="0" if self._group_seen else self.start_id,
-                mkstream=True,
+                self.keys.stream, self.group, id=start, mkstream=True
             )
         except redis.ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
@@ -269,7 +283,7 @@ class Consumer:
                     recreated=self._group_seen,
                     group=self.group,
                     consumer=self.name,
-                    start=self.start_id,
+                    start=start,
                     now_ms=int(time.time() * 1000),
                 ),
                 maxlen=events.MAX_EVENTS,
@@ -313,6 +327,7 @@ class Consumer:
             self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
         )
         rows = commands.read_rows(reply)
+        self._last_read = commands.newest_read(self._last_read, rows)
         self._dispatch(rows)
         return len(rows)
 
