@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from django.contrib import admin, messages
@@ -10,8 +11,13 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from queues.connection import CLUSTER_SCHEMES, SENTINEL_SCHEME, SINGLE_SCHEMES, connect
+from queues.exceptions import ConfigurationError
+from queues.manager import Manager
 from queues.models import QueueDefinition, Threshold
 from queues.redact import redact_url
+
+DISCOVER_TEMPLATE = "admin/queues/queuedefinition/discover.html"
 
 
 class ThresholdInline(admin.StackedInline):
@@ -22,14 +28,53 @@ class ThresholdInline(admin.StackedInline):
     verbose_name = "Threshold override"
 
 
-def discover_undefined(redis_url: str) -> list[str]:
-    """Queue names the library knows on ``redis_url`` that have no definition yet."""
-    from dashboard.monitor.library import manager_for
+#: Longest URL accepted (the width of QueueDefinition.redis_url).
+MAX_REDIS_URL = 500
 
+
+def redis_url_problem(url: str) -> str:
+    """Why ``url`` is not a Redis URL the dashboard may connect to; "" when it is one.
+
+    Discover connects to what an operator typed: only the library's schemes, a host (or a
+    socket path), a numeric port, and no whitespace or control characters (which could
+    smuggle a second line into a log or a header) are accepted."""
+    if len(url) > MAX_REDIS_URL:
+        return f"longer than {MAX_REDIS_URL} characters"
+    if any(ord(ch) <= 32 or ord(ch) == 127 for ch in url):
+        return "contains whitespace or control characters"
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+    except ValueError as exc:
+        return f"unparseable ({exc})"
+    schemes = (*SINGLE_SCHEMES, SENTINEL_SCHEME, *CLUSTER_SCHEMES)
+    if scheme not in schemes:
+        return f"the scheme must be one of {', '.join(s + '://' for s in schemes)}"
+    if scheme == "unix":
+        return "" if parts.path else "a unix:// URL needs a socket path"
+    hosts = parts.netloc.rsplit("@", 1)[-1]
+    for host in hosts.split(","):
+        name, port = (host.rsplit(":", 1) + [""])[:2] if not host.endswith("]") else (host, "")
+        if not name.strip("[]"):
+            return "a host is missing"
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"bad port {port!r}"
+    return ""
+
+
+def discover_undefined(redis_url: str) -> list[str]:
+    """Queue names the library knows on ``redis_url`` that have no definition yet.
+
+    A client of its own, closed after: a URL scanned once must not leave a cached client
+    (and its connections) behind in the web process."""
     known = set(QueueDefinition.objects.values_list("queue", flat=True)) | set(
         QueueDefinition.objects.values_list("name", flat=True)
     )
-    return [name for name in manager_for(redis_url).queues() if name not in known]
+    manager = Manager(connect(redis_url, retries=0))
+    try:
+        return [name for name in manager.queues() if name not in known]
+    finally:
+        manager.client.close()
 
 
 @admin.register(QueueDefinition)
@@ -66,13 +111,32 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
         return custom + super().get_urls()
 
     def discover_view(self, request: HttpRequest) -> HttpResponse:
-        """List streams in Redis without a definition; adopt the ticked ones."""
+        """List streams in Redis without a definition; adopt the ticked ones.
+
+        Connecting is a side effect, so only a POST (CSRF-checked by the middleware) scans:
+        a GET, which any page can make a staff browser send, shows the form and nothing else.
+        """
         if not self.has_add_permission(request):
             return HttpResponse("You may not add queue definitions.", status=403)
         from dashboard import conf
 
-        redis_url = request.POST.get("redis_url") or request.GET.get("redis_url") or ""
-        if request.method == "POST":
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Discover queues in Redis",
+            "scanned": False,
+            "found": [],
+            "error": "",
+            "redis_url": "",
+        }
+        if request.method != "POST":
+            return TemplateResponse(request, DISCOVER_TEMPLATE, context)
+        redis_url = request.POST.get("redis_url", "").strip()
+        problem = redis_url_problem(redis_url) if redis_url else ""
+        if problem:
+            context.update(error=f"Not a Redis URL: {problem}.", redis_url=redis_url)
+            return TemplateResponse(request, DISCOVER_TEMPLATE, context, status=400)
+        if request.POST.get("action") == "adopt":
             names = request.POST.getlist("adopt")
             created = [
                 QueueDefinition.objects.get_or_create(
@@ -83,20 +147,13 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
             ]
             messages.success(request, f"Adopted {len(created)} queue(s).")
             return HttpResponseRedirect(reverse("admin:queues_queuedefinition_changelist"))
-        error = ""
         try:
             found = discover_undefined(redis_url or conf.redis_url())
-        except (redis.RedisError, OSError) as exc:
-            found, error = [], f"Redis unreachable: {type(exc).__name__}"
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": "Discover queues in Redis",
-            "found": found,
-            "error": error,
-            "redis_url": redis_url,
-        }
-        return TemplateResponse(request, "admin/queues/queuedefinition/discover.html", context)
+        except (redis.RedisError, OSError, ConfigurationError) as exc:
+            found = []
+            context["error"] = f"Redis unreachable: {type(exc).__name__}"
+        context.update(scanned=True, found=found, redis_url=redis_url)
+        return TemplateResponse(request, DISCOVER_TEMPLATE, context)
 
 
 @admin.register(Threshold)

@@ -1,0 +1,123 @@
+"""Discover (admin) opens Redis connections only on a CSRF-checked POST to a valid URL,
+and keeps none open afterwards (issue 15, item 9)."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from dashboard.monitor.library import reset_managers
+from tests.dashboard.helpers import publish
+from tests.redis_process import RedisServer
+
+pytestmark = pytest.mark.django_db
+
+DISCOVER = "/admin/queues/queuedefinition/discover/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_managers():
+    reset_managers()
+    yield
+    reset_managers()
+
+
+@pytest.fixture
+def staff(django_user_model) -> Client:
+    user = django_user_model.objects.create_superuser("root", password="pw-for-tests-1")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
+def _connections_received(server: RedisServer) -> int:
+    client = server.client()
+    try:
+        return int(client.info("stats")["total_connections_received"])
+    finally:
+        client.close()
+
+
+def _csrf(client: Client) -> str:
+    page = client.get(DISCOVER)
+    assert page.status_code == 200
+    return client.cookies["csrftoken"].value
+
+
+def test_a_cross_site_get_opens_no_connection_to_the_url_it_names(staff, private_redis):
+    publish(private_redis.url, "victim-queue", [{"n": 1}])
+    before = _connections_received(private_redis)
+    page = staff.get(DISCOVER, {"redis_url": private_redis.url})  # what an <img src> does
+    assert _connections_received(private_redis) == before + 1  # only our own INFO
+    assert "victim-queue" not in page.content.decode()
+
+
+def test_a_post_without_the_csrf_token_is_refused_before_connecting(staff, private_redis):
+    before = _connections_received(private_redis)
+    response = staff.post(DISCOVER, {"action": "scan", "redis_url": private_redis.url})
+    assert response.status_code == 403
+    assert _connections_received(private_redis) == before + 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:80/",
+        "file:///etc/passwd",
+        "127.0.0.1:6379",
+        "redis://127.0.0.1:6379/0\r\nFLUSHALL",
+        "redis://" + "a" * 600,
+        "redis:///",
+    ],
+)
+def test_a_url_that_is_not_a_redis_url_is_refused_with_a_clear_error(staff, url):
+    token = _csrf(staff)
+    page = staff.post(DISCOVER, {"action": "scan", "redis_url": url, "csrfmiddlewaretoken": token})
+    assert page.status_code == 400
+    assert "Not a Redis URL" in page.content.decode()
+
+
+def test_a_scan_lists_the_queues_and_keeps_no_connection_open(staff, private_redis):
+    publish(private_redis.url, "found-queue", [{"n": 1}])
+    token = _csrf(staff)
+    page = staff.post(
+        DISCOVER,
+        {"action": "scan", "redis_url": private_redis.url, "csrfmiddlewaretoken": token},
+    )
+    assert page.status_code == 200
+    assert "found-queue" in page.content.decode()
+    client = private_redis.client()
+    try:
+        others = [c for c in client.client_list() if c["name"] != "probe"]
+    finally:
+        client.close()
+    assert len(others) == 1  # only the client asking (no cached client per scanned URL)
+
+
+def test_adopting_stores_the_scanned_url(staff, private_redis):
+    from queues.models import QueueDefinition
+
+    token = _csrf(staff)
+    response = staff.post(
+        DISCOVER,
+        {
+            "action": "adopt",
+            "redis_url": private_redis.url,
+            "adopt": ["found-queue"],
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert response.status_code == 302
+    assert QueueDefinition.objects.get(name="found-queue").redis_url == private_redis.url
+
+
+def test_adopting_refuses_an_invalid_url(staff):
+    from queues.models import QueueDefinition
+
+    token = _csrf(staff)
+    response = staff.post(
+        DISCOVER,
+        {"action": "adopt", "redis_url": "http://x/", "adopt": ["q"], "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 400
+    assert not QueueDefinition.objects.exists()
