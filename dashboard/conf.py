@@ -32,6 +32,15 @@ def _number(name: str, default: float) -> float:
     return float(value)
 
 
+def websocket_recheck() -> float:
+    """Seconds between two checks, by a live websocket, that its session still stands.
+
+    Setting ``STREAMWARDEN_WS_RECHECK`` (default 60). Logout and deactivation close sockets at
+    once; this catches sessions that end without a signal (expired, deleted from the store).
+    """
+    return _number("STREAMWARDEN_WS_RECHECK", 60.0)
+
+
 def snapshot_interval() -> float:
     """Seconds between two stored raw snapshots of a queue (STREAMWARDEN_SNAPSHOT_INTERVAL)."""
     return _number("STREAMWARDEN_SNAPSHOT_INTERVAL", 10.0)
