@@ -5,19 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from queues.delayed import retry_ticket_prefix
 from queues.entries import text
 from queues.keys import RETRY_CONSUMER, QueueKeys
-
-#: Parked retries released by move_due.lua look idle since 1970; anything idle less than
-#: this is still waiting for its backoff. It also frees a parked entry whose ticket was lost
-#: (see release_idle_ms).
-RELEASED_IDLE_MS = 10**12
-
-
-def release_idle_ms(backoff_max: float, claim_idle: float) -> int:
-    """Idle time after which a parked retry is taken even without its ticket: a ticket lost
-    with the delayed set (an operator deleted it) must not strand the entry forever."""
-    return min(RELEASED_IDLE_MS, int((2 * backoff_max + claim_idle) * 1000) + 60_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +63,6 @@ class ClaimScan:
 
     claim_idle_ms: int
     interval: float
-    release_idle_ms: int
     cursor: str = "-"
     next_at: float = 0.0
     claimed_total: int = field(default=0)
@@ -82,7 +71,7 @@ class ClaimScan:
         return now >= self.next_at
 
     def keys(self, keys: QueueKeys) -> list[str]:
-        return [keys.stream, keys.dead, keys.events]
+        return [keys.stream, keys.dead, keys.events, keys.delayed]
 
     def args(
         self,
@@ -99,7 +88,9 @@ class ClaimScan:
             self.claim_idle_ms,
             self.cursor,
             count,
-            self.release_idle_ms,
+            # a parked retry is taken only when its ticket is gone (released by the mover,
+            # or lost), never on a guess from this consumer's own backoff_max
+            retry_ticket_prefix(group),
             RETRY_CONSUMER,
             queue,
             max_events,

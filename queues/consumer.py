@@ -329,7 +329,6 @@ class Consumer:
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
             interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
-            release_idle_ms=claims.release_idle_ms(backoff_max, claim_idle),
         )
         #: maxmemory-policy of the server, read at start-up (None if CONFIG is disabled).
         self.eviction_policy: str | None = None

@@ -38,6 +38,12 @@ def retry_ticket(group: str, entry_id: str) -> str:
     return json.dumps({"k": "retry", "g": group, "id": entry_id}, separators=(",", ":"))
 
 
+def retry_ticket_prefix(group: str) -> str:
+    """``retry_ticket(group, entry_id)`` up to the entry id: claim.lua appends ``id"}`` to
+    find the ticket of a parked retry (entry ids need no JSON escaping)."""
+    return retry_ticket(group, "")[: -len('"}')]
+
+
 def due_ms(delay: float | timedelta | None, at: datetime | float | None) -> int | None:
     """Epoch ms when a delayed message is due; None for "now" (no or non-positive delay)."""
     if delay is not None and at is not None:

@@ -134,7 +134,6 @@ class Consumer:
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
             interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
-            release_idle_ms=claims.release_idle_ms(backoff_max, claim_idle),
         )
         self.stats = ConsumerStats()
         #: guard=True: a processing token per message while its handler runs (queues/guard.py)

@@ -2,16 +2,17 @@
 -- XPENDING and XCLAIM run in this one atomic step, so two consumers racing never both get
 -- an entry; every claim writes its 'claimed' event (or 'retried' for a released retry) in
 -- the same step, naming the previous owner (which XAUTOCLAIM does not report).
--- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] events stream
+-- KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] events stream, KEYS[4] delayed set
 -- ARGV[1] group, ARGV[2] consumer, ARGV[3] min idle ms, ARGV[4] cursor ('-' or '(<id>'),
--- ARGV[5] count, ARGV[6] release idle ms (parked retries idle less are still waiting),
--- ARGV[7] parking consumer name, ARGV[8] queue, ARGV[9] events max length,
+-- ARGV[5] count, ARGV[6] the group's retry ticket up to the entry id (a parked retry whose
+-- ticket is still in the delayed set waits for the mover, however long its backoff; one
+-- whose ticket was lost is taken like any idle entry), ARGV[7] parking consumer name, ARGV[8] queue, ARGV[9] events max length,
 -- ARGV[10..] ids this consumer holds right now (never re-claimed by itself: that would reset
 -- their idle time as a heartbeat does, and report a claim that did not happen)
 -- Returns {next cursor, {{id, fields, deliveries, previous owner, idle ms}, ...}, dead}.
-local stream, dead, events = KEYS[1], KEYS[2], KEYS[3]
+local stream, dead, events, delayed = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, me, min_idle = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local count, release, parking = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local count, ticket_prefix, parking = tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local queue, max_events = ARGV[8], ARGV[9]
 
 local held = {}
@@ -25,8 +26,8 @@ local dead_count = 0
 
 for _, p in ipairs(pending) do
   local id, owner, idle, deliveries = p[1], p[2], tonumber(p[3]), tonumber(p[4])
-  if owner == parking and idle < release then
-    -- a retry still waiting for its backoff: not ours to take yet
+  if owner == parking and redis.call('ZSCORE', delayed, ticket_prefix .. id .. '"}') then
+    -- a retry still waiting for its backoff (its ticket is due later): not ours to take yet
   elseif owner == me and held[id] then
     -- our own handler still has it
   elseif #redis.call('XRANGE', stream, id, id) == 0 then

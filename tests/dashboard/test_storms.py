@@ -75,7 +75,7 @@ def bounce(url: str, queue: str, group: str, owners: list[str], rounds: int) -> 
     scripts = Scripts(client)
     keys = queue_keys(queue)
     for i in range(rounds):
-        scan = ClaimScan(claim_idle_ms=0, interval=0, release_idle_ms=0)
+        scan = ClaimScan(claim_idle_ms=0, interval=0)
         scripts.claim(
             keys=scan.keys(keys),
             args=scan.args(group, owners[i % len(owners)], 1000, queue, events.MAX_EVENTS),
