@@ -557,6 +557,20 @@ class Consumer:
 
     async def _shut_down(self, helpers: list[asyncio.Task[None]]) -> None:
         finished = await self._wait_idle(self.shutdown_timeout)
+        if not finished:
+            # nothing may handle after run() returns: cancel the handlers still running and
+            # those waiting for a slot; their entries stay pending for other consumers
+            left = [t for t in self._tasks if not t.done()]
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+            log.warning(
+                "consumer %s: %d messages still in flight after shutdown_timeout=%ss were "
+                "cancelled; they stay pending for other consumers to claim",
+                self.name,
+                len(left),
+                self.shutdown_timeout,
+            )
         await asyncio.gather(*helpers, return_exceptions=True)
         try:
             await self._flush_acks()

@@ -142,3 +142,45 @@ def test_worker_threads_start_nothing_and_settle_nothing_after_shutdown_timeout(
     # the two that ended late are neither acknowledged nor retried: pending for others
     assert {p.id for p in manager.pending(queue_name, "g")} == set(ids)
     assert manager.info(queue_name).dead == 0
+
+
+def test_the_asyncio_consumer_leaves_no_handler_running_after_shutdown_timeout(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    import asyncio
+
+    from queues import aio
+
+    ids = producer.publish_many([{"n": i} for i in range(10)])
+    started: list[str] = []
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        async def blocked(message: Message) -> None:
+            started.append(message.id)
+            await gate.wait()
+
+        consumer = aio.Consumer(
+            queue_name,
+            "g",
+            blocked,
+            redis_url,
+            concurrency=2,
+            batch_size=10,
+            shutdown_timeout=0.3,
+            block_ms=100,
+        )
+        runs = asyncio.create_task(consumer.run())
+        while len(started) < 2:
+            await asyncio.sleep(0.01)
+        consumer.stop()
+        await asyncio.wait_for(runs, 10)
+        left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        gate.set()
+        await consumer.close()
+        assert left == [], "tasks of the consumer still run after run() returned"
+
+    asyncio.run(scenario())
+    assert len(started) == 2
+    assert {p.id for p in manager.pending(queue_name, "g")} == set(ids)
