@@ -1,9 +1,11 @@
 """Turn a URL or a client into a redis-py client with bounded timeouts, and name its address.
 
 Every operation of the library either completes or raises QueueUnavailable within a bounded
-time: connect timeout 1 s, socket timeout 2 s, two quick retries on connection errors
-(never on timeouts: a command that timed out may have run, and re-sending it could publish
-twice).
+time: connect timeout 1 s, socket timeout 2 s, two quick retries when connecting fails. A
+command that was sent is never sent again by a client made from a URL (one server or
+Sentinel): after a timeout or a dropped connection it may have run, and re-sending an XADD
+would publish twice. redis-py >= 6 re-sends commands and pipelines on any connection error,
+so these clients' connections retry connecting only (see ``SendsOnce``).
 
 URLs (see ``connect``): ``redis://``, ``rediss://``, ``unix://`` (one server),
 ``redis+sentinel://`` (the master of a Sentinel-monitored service, found again after a
@@ -18,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError
@@ -76,6 +78,60 @@ def _retry(retries: int, backoff: ExponentialBackoff | None = None) -> Retry:
         retries,
         supported_errors=(redis.ConnectionError,),
     )
+
+
+class SendsOnce:
+    """Mixin for a redis-py connection class: connecting is retried with the client's retry
+    policy (nothing has been sent yet), a command or pipeline never is.
+
+    redis-py retries a command with the retry policy of the connection it ran on, the same
+    policy that retries connecting; the command policy here is "no retry", swapped for the
+    client's while (and only while) the connection connects."""
+
+    retry: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a name of our own: redis-py's Sentinel connection has a _connect_retry method
+        self._streamwarden_connect_policy = self.retry
+        self.retry = Retry(NoBackoff(), 0)
+
+    @contextlib.contextmanager
+    def _connecting(self) -> Iterator[None]:
+        command_retry, self.retry = self.retry, self._streamwarden_connect_policy
+        try:
+            yield
+        finally:
+            self.retry = command_retry
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        with self._connecting():
+            return super().connect(*args, **kwargs)  # type: ignore[misc]
+
+    def connect_check_health(self, *args: Any, **kwargs: Any) -> Any:
+        # redis-py >= 6 also connects through this (a command sent on a closed connection)
+        with self._connecting():
+            return super().connect_check_health(*args, **kwargs)  # type: ignore[misc]
+
+
+_SENDS_ONCE_CLASSES: dict[type, type] = {}
+
+
+def _sends_once_class(connection_class: type) -> type:
+    if issubclass(connection_class, SendsOnce):
+        return connection_class
+    if connection_class not in _SENDS_ONCE_CLASSES:
+        _SENDS_ONCE_CLASSES[connection_class] = type(
+            f"SendsOnce{connection_class.__name__}", (SendsOnce, connection_class), {}
+        )
+    return _SENDS_ONCE_CLASSES[connection_class]
+
+
+def _sending_once(client: redis.Redis) -> redis.Redis:
+    """``client`` (just made, no connection yet) with connections that never re-send."""
+    pool = client.connection_pool
+    pool.connection_class = _sends_once_class(pool.connection_class)
+    return client
 
 
 def connect(
@@ -163,7 +219,9 @@ def _from_url(
     }
     try:
         if scheme in SINGLE_SCHEMES:
-            return redis.Redis.from_url(url, retry=_retry(retries), **timeouts, **kwargs)
+            return _sending_once(
+                redis.Redis.from_url(url, retry=_retry(retries), **timeouts, **kwargs)
+            )
         if scheme == SENTINEL_SCHEME:
             return _sentinel(url, timeouts, kwargs)
         if scheme in CLUSTER_SCHEMES:
@@ -213,7 +271,7 @@ def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> red
     if query:
         raise _bad_url(url, f"unknown option(s) {', '.join(sorted(query))}")
     sentinel = Sentinel(hosts, sentinel_kwargs=sentinel_kwargs)
-    return sentinel.master_for(
+    master = sentinel.master_for(
         service,
         redis_class=redis.Redis,
         db=db,
@@ -222,6 +280,7 @@ def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> red
         **timeouts,
         **kwargs,
     )
+    return _sending_once(master)
 
 
 def _cluster(
