@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,8 +14,9 @@ import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
-from queues import Consumer, Manager, Message, Producer, aio
+from queues import AlreadyProcessed, Consumer, Manager, Message, Producer, aio
 from queues.contrib.django import idempotent, prune, retention
 from queues.contrib.django.models import ProcessedMessage
 from queues.keys import queue_keys
@@ -103,6 +105,43 @@ def test_a_redelivered_processed_message_is_acked_without_running_the_handler(
     assert group_info(redis_url, queue_name).duplicates == 1
 
 
+def test_two_consumers_running_one_message_at_once_commit_its_effect_once(effect_table):
+    message = make_message("1700000000000-0", {"order": 5}, {}, 1, "q", "billing", None)
+    first_inside, finish_first = threading.Event(), threading.Event()
+    runs: list[str] = []
+    results: dict[str, str] = {}
+
+    def handle(m: Message) -> None:
+        runs.append(threading.current_thread().name)
+        add_effect("5")
+        if threading.current_thread().name == "first":
+            first_inside.set()
+            finish_first.wait(10)
+
+    def run() -> None:
+        name = threading.current_thread().name
+        try:
+            idempotent(handle)(message)
+            results[name] = "ran"
+        except AlreadyProcessed:
+            results[name] = "already processed"
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=run, name="first")
+    first.start()
+    assert first_inside.wait(10)
+    second = threading.Thread(target=run, name="second")
+    second.start()
+    second.join(0.5)
+    assert second.is_alive(), "the second waits for the first transaction"
+    finish_first.set()
+    first.join(10)
+    second.join(20)
+    assert results == {"first": "ran", "second": "already processed"}
+    assert runs == ["first"] and effects() == {"5": 1}
+
+
 def test_the_record_is_per_group_so_each_group_takes_effect_once(
     redis_url, queue_name, effect_table
 ):
@@ -176,8 +215,6 @@ async def test_async_handlers_share_the_transaction_through_django_async_support
         "billing",
         None,
     )
-    from queues import AlreadyProcessed
-
     with pytest.raises(AlreadyProcessed):
         await idempotent(handle)(message)
     assert calls == [1, 2]
