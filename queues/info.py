@@ -230,18 +230,61 @@ def group_names(part: StreamPart) -> list[str]:
     return [text(g["name"]) for g in _raw_groups(part)]
 
 
-def phase_two(pipe: Any, part: StreamPart) -> None:
-    """Queue, per group, XPENDING summary, XINFO CONSUMERS and the first undelivered entry."""
+@dataclass(frozen=True, slots=True)
+class GroupPlan:
+    """Which phase-two replies of a queue belong to one group (offsets; None = not asked)."""
+
+    pending: int | None  # XPENDING summary; not asked when XINFO GROUPS says 0 pending
+    consumers: int | None  # XINFO CONSUMERS; not asked when the group has no consumer
+    undelivered: int | None  # first entry after last-delivered-id; not asked when lag is 0
+
+
+def _is_zero(value: Any) -> bool:
+    return isinstance(value, int) and value == 0
+
+
+def plan_two(part: StreamPart) -> tuple[list[GroupPlan], int]:
+    """The phase-two commands of ``part`` as per-group offsets, and how many there are.
+
+    Only what phase one does not already tell is asked: an incident (no consumer, nothing
+    pending, every group at the same id) costs one command per queue instead of three per
+    group. Groups at the same last-delivered id share one XRANGE. Pure: the sender and the
+    reader of the replies compute the same plan.
+    """
+    plans: list[GroupPlan] = []
+    count = 0
+    ranges: dict[Any, int] = {}
     for group in _raw_groups(part):
+        pending = consumers = undelivered = None
+        if not _is_zero(group.get("pending")):
+            pending, count = count, count + 1
+        if not _is_zero(group.get("consumers")):
+            consumers, count = count, count + 1
+        if not _is_zero(group.get("lag")):
+            last = group.get("last-delivered-id")
+            if last not in ranges:
+                ranges[last], count = count, count + 1
+            undelivered = ranges[last]
+        plans.append(GroupPlan(pending, consumers, undelivered))
+    return plans, count
+
+
+def phase_two(pipe: Any, part: StreamPart) -> None:
+    """Queue, per group, what ``plan_two`` asks: XPENDING summary, XINFO CONSUMERS and the
+    first undelivered entry."""
+    plans, _ = plan_two(part)
+    queued: set[int] = set()
+    for group, plan in zip(_raw_groups(part), plans, strict=True):
         # The raw name, not its decoded text: a name that is not UTF-8 must reach Redis
         # byte for byte, or the group is not found.
         name = group["name"]
-        pipe.xpending(part.keys.stream, name)
-        pipe.xinfo_consumers(part.keys.stream, name)
-        pipe.xrange(part.keys.stream, f"({text(group['last-delivered-id'])}", "+", count=1)
-
-
-PHASE_TWO_REPLIES_PER_GROUP = 3
+        if plan.pending is not None:
+            pipe.xpending(part.keys.stream, name)
+        if plan.consumers is not None:
+            pipe.xinfo_consumers(part.keys.stream, name)
+        if plan.undelivered is not None and plan.undelivered not in queued:
+            queued.add(plan.undelivered)
+            pipe.xrange(part.keys.stream, f"({text(group['last-delivered-id'])}", "+", count=1)
 
 
 def _unreadable_queue(part: StreamPart, now_ms: int, why: str) -> QueueInfo:
@@ -309,13 +352,21 @@ def _build(
             plain=part.plain,
         )
     groups: list[GroupInfo] = []
-    for index, group in enumerate(_raw_groups(part)):
-        base = index * PHASE_TWO_REPLIES_PER_GROUP
+    plans, _ = plan_two(part)
+
+    def reply(offset: int | None, default: Any) -> Any:
+        if offset is None:
+            return default
+        value = group_replies[offset]
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    for group, plan in zip(_raw_groups(part), plans, strict=True):
         try:
-            summary, consumers_raw, undelivered = group_replies[base : base + 3]
-            for value in (summary, consumers_raw, undelivered):
-                if isinstance(value, Exception):
-                    raise value
+            summary = reply(plan.pending, {"pending": 0, "min": None, "consumers": []})
+            consumers_raw = reply(plan.consumers, [])
+            undelivered = reply(plan.undelivered, [])
             found = _group(
                 group, summary, consumers_raw, undelivered, now_ms, active_idle_ms, part.plain
             )
@@ -357,7 +408,7 @@ def build_many(
     out = []
     offset = 0
     for part in parts:
-        count = len(group_names(part)) * PHASE_TWO_REPLIES_PER_GROUP
+        _, count = plan_two(part)
         out.append(build(part, group_replies[offset : offset + count], now_ms, active_idle_ms))
         offset += count
     return out

@@ -111,6 +111,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("oldest_pending", "Age of the oldest pending entry", unit="s"),
     Metric("dead_letters", "Dead letters"),
 )
+_HIGHER_IS_WORSE = {m.key: m.higher_is_worse for m in METRICS}
 
 STATUS_ORDER = {"ok": 0, "warn": 1, "alert": 2}
 
@@ -132,7 +133,7 @@ class EffectiveThresholds:
         level = self.levels.get(metric)
         if level is None or value is None:
             return "ok"
-        higher = next(m.higher_is_worse for m in METRICS if m.key == metric)
+        higher = _HIGHER_IS_WORSE[metric]
 
         def crossed(limit: float | None) -> bool:
             if limit is None:

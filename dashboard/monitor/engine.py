@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,9 +14,10 @@ from typing import Any
 
 import redis
 from django.db import DatabaseError, close_old_connections, transaction
+from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import rates, status, trend, trimrisk
+from dashboard.monitor import rates, status, trend, trimrisk, writes
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.phases import PHASES, PhaseTimer
@@ -25,10 +28,37 @@ from queues.redact import redact_url
 
 log = logging.getLogger(__name__)
 
+#: Fields that change at every poll of a queue that is otherwise still (ages grow).
+AGE_KEYS = frozenset({"at_ms", "oldest_pending_ms", "oldest_undelivered_ms"})
+#: A queue whose only change is its ages is re-sent and re-stored once every this many
+#: cycles, in a cycle chosen by its name, so 10 000 still queues are not rewritten at
+#: every poll and never all in the same one.
+REFRESH_SLOTS = 10
+
+
+def _without_ages(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k not in AGE_KEYS}
+    out["groups"] = [{k: v for k, v in g.items() if k not in AGE_KEYS} for g in data["groups"]]
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """One snapshot of this cycle, rendered once for pushes and storage."""
+
+    snapshot: QueueSnapshot
+    data: dict[str, Any]
+    comparable: dict[str, Any]  # without ages
+    refresh: bool  # this cycle re-sends it even if only its ages changed
+
+
 EVENTS_CONSUMER_GROUP = "streamwarden-dashboard"
 #: Claimed-alert rows read per cycle at most (a bigger storm is read over several cycles).
 MAX_CLAIMS_PER_CYCLE = 20_000
 SPARK_POINTS = 30
+#: Seconds the loaded definitions are trusted while their count and last change stay the
+#: same (a bulk ``update()`` bypasses ``updated_at``; it is seen after this long).
+DEFINITIONS_MAX_AGE = 30.0
 
 
 def _now() -> datetime:
@@ -76,6 +106,8 @@ class Monitor:
         self.windows: dict[tuple[str, str], deque[trend.Sample]] = {}
         self.added: dict[str, deque[tuple[int, int | None]]] = {}
         self.targets: list[Target] = []
+        self.definitions_version: Any = None  # (count, last change) of definitions, thresholds
+        self.definitions_loaded_at = 0.0
         self.thresholds: dict[str, Any] = {}
         self.maxlens: dict[str, int | None] = {}
         self.last_published: dict[str, dict[str, Any]] = {}
@@ -142,11 +174,13 @@ class Monitor:
         with timer.phase("poll"):  # classification of what was read
             snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
         self.latest = {s.name: s for s in snapshots}
+        with timer.phase("poll"):
+            rendered = self._render(snapshots)
         with timer.phase("pushes"):
-            self._publish_queues(snapshots)
+            self._publish_queues(rendered)
         with timer.phase("database"):
             self._db_step("store snapshots", lambda: self._store(snapshots))
-            self._db_step("queue state", lambda: self._store_state(snapshots))
+            self._db_step("queue state", lambda: self._store_state(rendered))
         with timer.phase("alerts"):
             self._db_step("claim storms", self._sync_storms)
             self._db_step("alerts", lambda: self._sync_alerts(snapshots))
@@ -185,6 +219,16 @@ class Monitor:
         from queues.models import QueueDefinition, Threshold
 
         try:
+            # Two small queries tell whether anything changed; 10 000 definitions are
+            # read (and their thresholds merged) only then.
+            version = (
+                QueueDefinition.objects.aggregate(n=Count("pk"), at=Max("updated_at")),
+                Threshold.objects.aggregate(n=Count("pk"), at=Max("updated_at")),
+            )
+            fresh = time.monotonic() - self.definitions_loaded_at < DEFINITIONS_MAX_AGE
+            if version == self.definitions_version and fresh:
+                self.db_error = ""
+                return
             definitions = list(QueueDefinition.objects.filter(enabled=True))
             rows = list(Threshold.objects.all())
         except DatabaseError as exc:
@@ -198,8 +242,17 @@ class Monitor:
             Target(d.name, d.queue_name, d.effective_redis_url(), tuple(d.groups), d.stream)
             for d in definitions
         ]
-        self.thresholds = {d.name: Threshold.effective_for(d, rows=rows) for d in definitions}
+        own = {row.queue_id: row for row in rows}
+        default = [row for row in rows if row.queue_id is None]
+        self.thresholds = {
+            d.name: Threshold.effective_for(
+                d, rows=[*default, *([own[d.pk]] if d.pk in own else [])]
+            )
+            for d in definitions
+        }
         self.maxlens = {d.name: d.maxlen for d in definitions}
+        self.definitions_version = version
+        self.definitions_loaded_at = time.monotonic()
 
     def _enrich_isolated(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         """``_enrich`` of one queue; a queue it cannot classify is shown as unreadable and
@@ -270,16 +323,26 @@ class Monitor:
             trim_risk=trimrisk.for_snapshot(enriched, self.maxlens.get(snapshot.name)),
         )
 
-    def _publish_queues(self, snapshots: list[QueueSnapshot]) -> None:
+    def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:
+        """Each snapshot's JSON (once per cycle) and whether it is due to be sent and
+        stored: it changed, or only its ages did and this is its refresh cycle."""
+        out = []
+        slot = self.polled_cycles % REFRESH_SLOTS
+        for snapshot in snapshots:
+            data = snapshot.as_json()
+            comparable = _without_ages(data)
+            refresh = zlib.crc32(snapshot.name.encode()) % REFRESH_SLOTS == slot
+            out.append(Rendered(snapshot, data, comparable, refresh))
+        return out
+
+    def _publish_queues(self, rendered: list[Rendered]) -> None:
         from dashboard.live import publish
 
         changed = []
-        for snapshot in snapshots:
-            data = snapshot.as_json()
-            comparable = {k: v for k, v in data.items() if k != "at_ms"}
-            if self.last_published.get(snapshot.name) != comparable:
-                self.last_published[snapshot.name] = comparable
-                changed.append(data)
+        for r in rendered:
+            if r.refresh or self.last_published.get(r.snapshot.name) != r.comparable:
+                self.last_published[r.snapshot.name] = r.comparable
+                changed.append(r.data)
         if changed:
             publish("queue.update", {"queues": changed, "cost": dataclasses.asdict(self.last_cost)})
 
@@ -291,38 +354,40 @@ class Monitor:
             return
         self.last_snapshot_at = now
         self._extend_sparklines(snapshots)
-        rows = [
-            MetricSnapshot(
-                queue=s.name,
-                at=datetime.fromtimestamp(s.at_ms / 1000, UTC),
-                length=s.length,
-                lag=s.lag,
-                pending=s.pending,
-                consumers=s.consumers,
-                active_consumers=s.active_consumers,
-                dead_letters=s.dead_letters,
-                oldest_pending_ms=s.oldest_pending_ms,
-                oldest_undelivered_ms=s.oldest_undelivered_ms,
-                rate_in=s.rate_in,
-                rate_out=s.rate_out,
-                status=s.status,
-                trend=s.trend,
-                groups={
-                    g.name: {
-                        "lag": g.lag,
-                        "pending": g.pending,
-                        "consumers": g.consumers,
-                        "active_consumers": g.active_consumers,
-                        "rate_out": g.rate_out,
-                        "status": g.status,
-                        "trend": g.trend,
-                    }
-                    for g in s.groups
-                },
-            )
-            for s in snapshots
-        ]
-        MetricSnapshot.objects.bulk_create(rows, batch_size=500)
+        writes.insert_snapshots(
+            [
+                {
+                    "queue": s.name,
+                    "resolution": MetricSnapshot.RAW,
+                    "at": _datetime(s.at_ms),
+                    "length": s.length,
+                    "lag": s.lag,
+                    "pending": s.pending,
+                    "consumers": s.consumers,
+                    "active_consumers": s.active_consumers,
+                    "dead_letters": s.dead_letters,
+                    "oldest_pending_ms": s.oldest_pending_ms,
+                    "oldest_undelivered_ms": s.oldest_undelivered_ms,
+                    "rate_in": s.rate_in,
+                    "rate_out": s.rate_out,
+                    "status": s.status,
+                    "trend": s.trend,
+                    "groups": {
+                        g.name: {
+                            "lag": g.lag,
+                            "pending": g.pending,
+                            "consumers": g.consumers,
+                            "active_consumers": g.active_consumers,
+                            "rate_out": g.rate_out,
+                            "status": g.status,
+                            "trend": g.trend,
+                        }
+                        for g in s.groups
+                    },
+                }
+                for s in snapshots
+            ]
+        )
 
     def _load_claims(self) -> None:
         """Feed the storm detector the claims ingested since the last cycle: the alerts
@@ -365,39 +430,23 @@ class Monitor:
             line = self.spark.setdefault(s.name, deque(maxlen=SPARK_POINTS))
             line.append(int(s.lag if s.lag is not None else s.length))
 
-    def _store_state(self, snapshots: list[QueueSnapshot]) -> None:
-        """Upsert the QueueState rows of queues that changed since they were last stored."""
-        from dashboard.models import QueueState
-
+    def _store_state(self, rendered: list[Rendered]) -> None:
+        """Upsert the QueueState rows of queues that changed since they were last stored
+        (or whose ages are due for their refresh)."""
         changed = []
-        for snapshot in snapshots:
-            data = snapshot.as_json()
-            line = list(self.spark.get(snapshot.name, ()))
-            comparable = {**{k: v for k, v in data.items() if k != "at_ms"}, "_spark": line}
-            if self.stored_state.get(snapshot.name) == comparable:
+        for r in rendered:
+            name = r.snapshot.name
+            line = list(self.spark.get(name, ()))
+            comparable = {**r.comparable, "_spark": line}
+            if not r.refresh and self.stored_state.get(name) == comparable:
                 continue
-            changed.append(
-                (
-                    comparable,
-                    QueueState(
-                        queue=snapshot.name,
-                        at=datetime.fromtimestamp(snapshot.at_ms / 1000, UTC),
-                        data=data,
-                        sparkline=line,
-                    ),
-                )
-            )
+            at = _datetime(r.snapshot.at_ms)
+            changed.append((comparable, (name, at, r.data, line)))
         if not changed:
             return
-        QueueState.objects.bulk_create(
-            [row for _, row in changed],
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["queue"],
-            update_fields=["at", "data", "sparkline"],
-        )
+        writes.upsert_queue_states([row for _, row in changed])
         for comparable, row in changed:
-            self.stored_state[row.queue] = comparable
+            self.stored_state[row[0]] = comparable
 
     def _sync_storms(self) -> None:
         """One ClaimStorm row per storm: opened when it starts, its peak kept up to date,
@@ -621,6 +670,12 @@ class Monitor:
 
     def shutdown(self) -> None:
         self.lease.release()
+
+
+@functools.lru_cache(maxsize=64)
+def _datetime(at_ms: int) -> datetime:
+    """The datetime of a poll time (the queues of one Redis share it: made once)."""
+    return datetime.fromtimestamp(at_ms / 1000, UTC)
 
 
 def _claim(queue: str, group: str, message_id: str, details: Any, created_at: datetime) -> Claim:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from dashboard.monitor.storms import Bounce
@@ -125,7 +125,13 @@ class QueueSnapshot:
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON for the websocket, the API and the page's JS."""
-        data = asdict(self)
+        # By hand, not dataclasses.asdict: asdict deep-copies every value, and the monitor
+        # renders every queue every cycle (it was most of a 10 000-queue cycle).
+        data = {name: getattr(self, name) for name in _QUEUE_FIELDS}
+        data["groups"] = [_group_json(g) for g in self.groups]
+        data["checks"] = dict(self.checks)
+        data["levels"] = list(self.levels)
+        data["trim_risk"] = None if self.trim_risk is None else asdict(self.trim_risk)
         data.update(
             drain_seconds=self.drain_seconds,
             breach_seconds=self.breach_seconds,
@@ -138,8 +144,21 @@ class QueueSnapshot:
             oldest_pending_ms=self.oldest_pending_ms,
             oldest_undelivered_ms=self.oldest_undelivered_ms,
         )
-        data.pop("redis_url")  # may carry a password
         return data
+
+
+_QUEUE_FIELDS = [f.name for f in fields(QueueSnapshot) if f.name != "redis_url"]  # a password
+_GROUP_FIELDS = [f.name for f in fields(GroupSnapshot)]
+_CONSUMER_FIELDS = [f.name for f in fields(ConsumerSnapshot)]
+
+
+def _group_json(group: GroupSnapshot) -> dict[str, Any]:
+    data = {name: getattr(group, name) for name in _GROUP_FIELDS}
+    data["consumer_list"] = [
+        {name: getattr(c, name) for name in _CONSUMER_FIELDS} for c in group.consumer_list
+    ]
+    data["bouncing"] = [asdict(b) for b in group.bouncing]
+    return data
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,10 @@ def test_a_storm_of_status_alerts_costs_a_few_queries_and_one_live_message(
         assert [m["type"] for m in alert_messages] == ["alerts.update"]
         assert alert_messages[0]["data"]["count"] == ALERTS
 
-        Threshold.objects.update(
-            lag_warn=1000, lag_alert=2000, active_consumers_warn=-1, active_consumers_alert=-1
-        )
+        for threshold in Threshold.objects.all():  # saved one by one, as the admin does
+            threshold.lag_warn, threshold.lag_alert = 1000, 2000
+            threshold.active_consumers_warn = threshold.active_consumers_alert = -1
+            threshold.save()
         with CaptureQueriesContext(connection) as resolved:
             monitor.cycle()
         assert Alert.objects.filter(state=AlertState.OPEN, kind="threshold").count() == 0

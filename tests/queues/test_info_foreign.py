@@ -56,6 +56,8 @@ def test_a_group_deleted_between_the_two_rounds_is_unreadable_the_rest_is_read(
     keys = queue_keys(queue_name)
     redis_client.xgroup_create(keys.stream, "stays", id="0")
     redis_client.xgroup_create(keys.stream, "goes", id="0")
+    # a consumer with a pending entry: phase two asks XPENDING and XINFO CONSUMERS
+    redis_client.xreadgroup("goes", "w", {keys.stream: ">"}, count=1)
     pipe = redis_client.pipeline(transaction=False)
     info_mod.phase_one(pipe, keys)
     part = info_mod.read_phase_one(keys, pipe.execute(raise_on_error=False))
@@ -67,6 +69,7 @@ def test_a_group_deleted_between_the_two_rounds_is_unreadable_the_rest_is_read(
 
     assert info.unreadable == ""
     assert info.group("stays").lag == 3 and not info.group("stays").unreadable
+    assert info.group("stays").oldest_undelivered_ms is not None
     assert "NOGROUP" in info.group("goes").unreadable
 
 
@@ -76,6 +79,7 @@ def test_a_stream_deleted_mid_cycle_makes_its_groups_unreadable(
     _healthy(redis_url, queue_name)
     keys = queue_keys(queue_name)
     redis_client.xgroup_create(keys.stream, "g", id="0")
+    redis_client.xreadgroup("g", "w", {keys.stream: ">"}, count=1)
     pipe = redis_client.pipeline(transaction=False)
     info_mod.phase_one(pipe, keys)
     part = info_mod.read_phase_one(keys, pipe.execute(raise_on_error=False))
