@@ -52,6 +52,7 @@ bench: venv sysdeps
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench_monitor
+	$(PY) -m tests.bench_monitor_storm
 	$(PY) -m tests.bench_overview
 	$(PY) -m tests.bench_alert_latency
 	$(PY) -m tests.bench_db_growth --hours 2
