@@ -423,8 +423,11 @@ def _follow(manager: Manager, args: argparse.Namespace, seen: Sequence[Event]) -
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 on a bad command line
-    # SIGTERM ends `events --follow` as quietly as ^C does
+    # SIGTERM ends `events --follow` as quietly as ^C does. SIGINT is set too: a process
+    # started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # Python then never installs its ^C handler, so `kill -INT` would not stop --follow.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         manager = Manager(redis=args.redis)
         try:
