@@ -79,6 +79,11 @@ def newest_read(current: str | None, rows: list[Delivery]) -> str | None:
     return current
 
 
+def has_group(xinfo_groups: list[Any], group: str) -> bool:
+    """Whether an XINFO GROUPS reply lists ``group``."""
+    return any(entries.text(row.get("name", row.get(b"name"))) == group for row in xinfo_groups)
+
+
 def recreate_start(*, last_read: str | None, start_id: str, stream_exists: bool) -> str:
     """Where a consumer re-creates its group after it vanished: just after the newest entry
     it had read (what it and the others acknowledged before is not replayed; entries read by

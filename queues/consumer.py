@@ -351,6 +351,9 @@ class Consumer:
         #: Shut down without waiting for every handler: no handler starts any more, and the
         #: outcome of one still running in a worker thread is dropped.
         self._closed = threading.Event()
+        #: Past the waiting part of the shutdown: a signal no longer raises (it would cut
+        #: the flush of acknowledgements and the release of the ordered lock short).
+        self._closing = False
         self._cond = threading.Condition()
         #: Held entries: id -> monotonic time its handler started, None while it waits its
         #: turn (see queues/freshness.py: handler_timeout counts from the handler's start).
@@ -401,6 +404,7 @@ class Consumer:
             engine._stop.clear()
             engine._abort.clear()
             engine._closed.clear()
+            engine._closing = False
         restore = self._install_signal_handlers()
         try:
             for engine in self._engines:
@@ -819,7 +823,7 @@ class Consumer:
         if self._group_seen:
             # the group vanished under this consumer (XGROUP DESTROY, or a restart that lost
             # the data): stop, or re-create it where nothing acknowledged is replayed
-            if self.on_group_lost == "stop":
+            if self.on_group_lost == "stop" and not self._group_exists():
                 raise GroupLost(self.queue, self.group)
             start = commands.recreate_start(
                 last_read=self._last_read,
@@ -856,6 +860,13 @@ class Consumer:
         if self.eviction_policy is None:
             self._check_eviction()
         self._ready = True
+
+    def _group_exists(self) -> bool:
+        try:
+            rows = self.client.xinfo_groups(self.keys.stream)
+        except redis.ResponseError:
+            return False  # no stream: no group either
+        return commands.has_group(rows, self.group)
 
     def _check_eviction(self) -> None:
         try:
@@ -1431,6 +1442,7 @@ class Consumer:
                 finished = self._wait_idle(self.shutdown_timeout)
         except KeyboardInterrupt:
             self._abort.set()
+        self._closing = True
         if not finished:
             self._let_go()
         for _ in self._workers:
@@ -1515,7 +1527,9 @@ class Consumer:
                     signal.Signals(signum).name,
                 )
                 self._abort.set()
-                raise KeyboardInterrupt
+                if not any(engine._closing for engine in self._engines):
+                    raise KeyboardInterrupt
+                return
             log.warning(
                 "consumer %s: %s received, finishing in-flight messages",
                 self.name,

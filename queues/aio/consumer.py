@@ -259,7 +259,7 @@ class Consumer:
     async def _start_up(self) -> None:
         start = self.start_id
         if self._group_seen:  # the group vanished under this consumer: see queues.Consumer
-            if self.on_group_lost == "stop":
+            if self.on_group_lost == "stop" and not await self._group_exists():
                 raise GroupLost(self.queue, self.group)
             start = commands.recreate_start(
                 last_read=self._last_read,
@@ -291,6 +291,13 @@ class Consumer:
         self._group_seen = True
         await self.client.sadd(REGISTRY, self.queue)  # type: ignore[misc]
         self._ready = True
+
+    async def _group_exists(self) -> bool:
+        try:
+            rows = await self.client.xinfo_groups(self.keys.stream)
+        except redis.ResponseError:
+            return False  # no stream: no group either
+        return commands.has_group(rows, self.group)
 
     async def _move_due(self) -> tuple[int, float | None]:
         keys, args = commands.move_due_call(self.keys, self.move_batch)

@@ -113,3 +113,17 @@ def test_the_asyncio_consumer_recreates_a_deleted_group_the_same_way(
         assert event["start"] == first[-1]
 
     asyncio.run(scenario())
+
+
+def test_a_consumer_run_again_on_its_existing_group_is_not_told_the_group_was_lost(
+    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    recorder = Recorder()
+    consumer = Consumer(queue_name, "g", recorder, redis_url, on_group_lost="stop", **FAST)
+    producer.publish("one")
+    consumer.run(burst=True)
+    producer.publish("two")
+    consumer.run(burst=True)  # the group is still there: nothing was lost
+    consumer.close()
+    assert recorder.payloads() == ["one", "two"]
+    assert recreated_events(manager, queue_name) == []
