@@ -96,8 +96,46 @@ def recreate_start(*, last_read: str | None, start_id: str, stream_exists: bool)
 
 
 def move_due_call(keys: QueueKeys, move_batch: int) -> Call:
-    """move_due.lua: publish due delayed messages, release due parked retries."""
-    return [keys.delayed, keys.stream, keys.dead], [move_batch, RETRY_CONSUMER]
+    """move_due.lua: publish due delayed messages, release due parked retries (dead-letter
+    bad tickets and parked entries whose data was trimmed)."""
+    return [keys.delayed, keys.stream, keys.dead, keys.events], [
+        move_batch,
+        RETRY_CONSUMER,
+        keys.name,
+        events.MAX_EVENTS,
+    ]
+
+
+def ordered_takeover_call(keys: QueueKeys, lock_key: str, group: str, consumer: str) -> Call:
+    """ordered_takeover.lua: take over the pending entries of inactive predecessors."""
+    return [keys.stream, keys.events, lock_key, keys.dead], [
+        group,
+        consumer,
+        TAKEOVER_BATCH,
+        keys.name,
+        events.MAX_EVENTS,
+    ]
+
+
+#: Pending entries of predecessors one ordered_takeover.lua call takes at most.
+TAKEOVER_BATCH = 1000
+
+
+class TakenOver(NamedTuple):
+    """What one ordered_takeover.lua call did."""
+
+    taken: int
+    removed: int  # predecessors removed from the group
+    dead_lettered: int  # entries whose data was trimmed away
+
+    @property
+    def done(self) -> bool:
+        """Nothing was left to take: stop calling."""
+        return self.taken == 0 and self.dead_lettered == 0
+
+
+def read_takeover(reply: list[Any]) -> TakenOver:
+    return TakenOver(*(int(n) for n in reply))
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,12 +333,14 @@ def retry_call(
     base: float,
     cap: float,
     jitter: float,
+    fields: Mapping[Any, Any] | None = None,
 ) -> tuple[Call, float]:
     """retry.lua: park the entry with ``__retry__`` and a ticket due after the backoff;
-    also returns the delay in seconds."""
+    also returns the delay in seconds. ``fields`` (the entry as the consumer read it) go
+    into the dead letter when its data was trimmed away meanwhile (reply 2)."""
     delay = retry_delay(deliveries, base=base, cap=cap, jitter=jitter)
     call: Call = (
-        [keys.stream, keys.delayed],
+        [keys.stream, keys.delayed, keys.dead, keys.events],
         [
             group,
             entry_id,
@@ -308,9 +348,30 @@ def retry_call(
             int(delay * 1000),
             delayed.retry_ticket(group, entry_id),
             RETRY_CONSUMER,
+            keys.name,
+            events.MAX_EVENTS,
+            deliveries,
+            keys.level,
+            *kept_fields(fields or {}),
         ],
     )
     return call, delay
+
+
+#: retry.lua replies: parked, no longer owned (claimed by another consumer), dead-lettered
+#: because the entry's data was trimmed away.
+RETRY_PARKED, RETRY_LOST, RETRY_TRIMMED = 1, 0, 2
+
+_KEPT = (entries.PAYLOAD, entries.CTYPE, entries.HEADERS, entries.PUBLISHED)
+
+
+def kept_fields(fields: Mapping[Any, Any]) -> list[Any]:
+    """The fields of an entry a dead letter keeps, flat (name, value, ...)."""
+    flat: list[Any] = []
+    for name, value in fields.items():
+        if entries.text(name) in _KEPT:
+            flat.extend((name, value))
+    return flat
 
 
 def dead_letter_call(

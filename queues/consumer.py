@@ -648,19 +648,21 @@ class Consumer:
         self._holding = True
         self._lock_confirmed_at = time.monotonic()
         # the predecessors lost the lock, so none of them works any more: take all they hold
+        keys, args = commands.ordered_takeover_call(
+            self.keys, self._lock_key, self.group, self.name
+        )
         while True:
-            taken, removed = self._scripts.ordered_takeover(
-                keys=[self.keys.stream, self.keys.events, self._lock_key],
-                args=[self.group, self.name, 1000, self.queue, events.MAX_EVENTS],
-            )
-            if int(taken):
-                self.stats.add("claimed", int(taken))
+            step = commands.read_takeover(self._scripts.ordered_takeover(keys=keys, args=args))
+            if step.taken:
+                self.stats.add("claimed", step.taken)
                 log.warning(
                     "consumer %s: took over %d pending entries of inactive predecessors",
                     self.name,
-                    int(taken),
+                    step.taken,
                 )
-            if int(taken) == 0:
+            if step.dead_lettered:  # their data was trimmed away: nothing left to handle
+                self.stats.add("dead_lettered", step.dead_lettered)
+            if step.done:
                 break
         self._own_pending = True
         return True
@@ -1283,6 +1285,7 @@ class Consumer:
             base=self.backoff_base,
             cap=self.backoff_max,
             jitter=self.backoff_jitter,
+            fields=work.fields,
         )
         log.warning(
             "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",
@@ -1293,8 +1296,11 @@ class Consumer:
             deadletter.describe(exc),
             delay,
         )
-        if self._scripts.retry(keys=keys, args=args):
+        parked = self._scripts.retry(keys=keys, args=args)
+        if parked == commands.RETRY_PARKED:
             self.stats.add("retried")
+        elif parked == commands.RETRY_TRIMMED:  # its data was trimmed away meanwhile
+            self.stats.add("dead_lettered")
 
     def _dead_letter(self, work: Delivery, reason: str, error: str, trace: str) -> None:
         log.warning(

@@ -425,7 +425,7 @@ class Consumer:
                         fields,
                     )
                 else:
-                    await self._retry(entry_id, deliveries, exc)
+                    await self._retry(entry_id, deliveries, exc, fields)
                 return
         finally:
             if guard is not None:
@@ -454,7 +454,7 @@ class Consumer:
             # only the counter is lost; the message itself is settled as usual
             log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
 
-    async def _retry(self, entry_id: str, deliveries: int, exc: Exception) -> None:
+    async def _retry(self, entry_id: str, deliveries: int, exc: Exception, fields: Any) -> None:
         base, cap, jitter = self.backoff
         (keys, args), delay = commands.retry_call(
             self.keys,
@@ -465,6 +465,7 @@ class Consumer:
             base=base,
             cap=cap,
             jitter=jitter,
+            fields=fields,
         )
         log.warning(
             "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",
@@ -475,8 +476,11 @@ class Consumer:
             deadletter.describe(exc),
             delay,
         )
-        if await self._scripts.retry(keys=keys, args=args):
+        parked = await self._scripts.retry(keys=keys, args=args)
+        if parked == commands.RETRY_PARKED:
             self.stats.add("retried")
+        elif parked == commands.RETRY_TRIMMED:  # its data was trimmed away meanwhile
+            self.stats.add("dead_lettered")
 
     async def _dead_letter(
         self,

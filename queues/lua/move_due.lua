@@ -1,8 +1,11 @@
 -- Move due tickets of the delayed set: publish delayed messages, release parked retries.
 -- Each ticket is handled and removed in this one atomic step, so concurrent movers never
 -- move a ticket twice and a crash never loses one.
--- KEYS[1] delayed set, KEYS[2] stream, KEYS[3] dead-letter stream
--- ARGV[1] max tickets per call, ARGV[2] parking consumer name
+-- A ticket that cannot be published and a parked retry whose data was trimmed away are
+-- dead-lettered (reasons 'undecodable', 'trimmed'), each with its 'dead_lettered' event.
+-- KEYS[1] delayed set, KEYS[2] stream, KEYS[3] dead-letter stream, KEYS[4] events stream
+-- ARGV[1] max tickets per call, ARGV[2] parking consumer name, ARGV[3] queue,
+-- ARGV[4] events max length
 -- Returns {messages published, retries released, server time ms, next ticket score|false}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -13,12 +16,21 @@ local function unhex(s)
   return (s:gsub('..', function(cc) return string.char(tonumber(cc, 16)) end))
 end
 
+local function event(group, id, consumer, reason, deliveries, err, dead_id)
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*',
+    'type', 'dead_lettered', 'queue', ARGV[3], 'group', group, 'id', id,
+    'consumer', consumer, 'reason', reason, 'deliveries', deliveries,
+    'error', string.sub(err, 1, 500), 'dead_id', dead_id, 'time', now)
+end
+
 local function reject(member, err)
   -- a ticket that cannot be published must not block the ones behind it: keep it, as a
   -- dead letter an operator can inspect
-  redis.call('XADD', KEYS[3], '*', 'reason', 'undecodable', 'error', 'bad delayed ticket: ' .. err,
+  err = 'bad delayed ticket: ' .. err
+  local dead_id = redis.call('XADD', KEYS[3], '*', 'reason', 'undecodable', 'error', err,
     'traceback', '', 'deliveries', 0, 'original_id', '', 'group', '', 'consumer', '',
     'failed_at', now, 'raw', member)
+  event('', '', '', 'undecodable', 0, err, dead_id)
 end
 
 for _, member in ipairs(due) do
@@ -43,8 +55,19 @@ for _, member in ipairs(due) do
     -- scan of any consumer of the group takes it.
     local owned = redis.pcall('XPENDING', KEYS[2], ticket.g, ticket.id, ticket.id, 1, ARGV[2])
     if type(owned) == 'table' and #owned == 1 then
-      redis.call('XCLAIM', KEYS[2], ticket.g, ARGV[2], 0, ticket.id, 'TIME', 1, 'JUSTID')
-      released = released + 1
+      if #redis.call('XRANGE', KEYS[2], ticket.id, ticket.id) == 0 then
+        -- trimmed while parked: XCLAIM would drop it from the pending list unseen
+        local err = 'entry data was deleted before it was acknowledged'
+        local deliveries = owned[1][4]
+        local dead_id = redis.call('XADD', KEYS[3], '*', 'reason', 'trimmed', 'error', err,
+          'traceback', '', 'deliveries', deliveries, 'original_id', ticket.id,
+          'group', ticket.g, 'consumer', ARGV[2], 'failed_at', now)
+        redis.call('XACK', KEYS[2], ticket.g, ticket.id)
+        event(ticket.g, ticket.id, ARGV[2], 'trimmed', deliveries, err, dead_id)
+      else
+        redis.call('XCLAIM', KEYS[2], ticket.g, ARGV[2], 0, ticket.id, 'TIME', 1, 'JUSTID')
+        released = released + 1
+      end
     end
   else
     reject(member, 'unknown ticket kind')

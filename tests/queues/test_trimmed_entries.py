@@ -1,0 +1,172 @@
+"""A pending entry whose data was trimmed (or XDEL'd) never vanishes unseen: Redis 7 drops
+such an entry from the pending list on XCLAIM, so every step that would claim it — retry,
+heartbeat, the release of a parked retry, ordered takeover — dead-letters it with reason
+``trimmed`` instead (or leaves it pending for a step that will), and reports no claim that
+did not happen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from queues import Consumer, Manager, Message, Producer
+from queues.keys import queue_keys
+from tests.queues.conftest import FAST, Recorder, wait_for
+from tests.queues.test_twins import Twin
+
+TRIMMED_ERROR = "entry data was deleted before it was acknowledged"
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
+
+
+def _events(client: redis.Redis, queue: str) -> list[dict[str, str]]:
+    return [
+        {k.decode(): v.decode() for k, v in fields.items()}
+        for _, fields in client.xrange(queue_keys(queue).events)
+    ]
+
+
+def test_a_handler_failure_on_an_entry_trimmed_meanwhile_is_dead_lettered_with_its_payload(
+    twin: Twin, redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+
+    def trim_then_fail(message: Message) -> None:
+        redis_client.xdel(keys.stream, message.id)  # an operator's blind XTRIM, say
+        raise ValueError("boom")
+
+    entry_id = redis_client.xadd(keys.stream, {"payload": b'{"n":1}', "ctype": "json"}).decode()
+    consumer = twin.make("Consumer", queue_name, "g", trim_then_fail, redis_url, **FAST)
+    twin.burst(consumer)
+
+    manager = Manager(redis=redis_url)
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.reason, dead.original_id, dead.error) == ("trimmed", entry_id, TRIMMED_ERROR)
+    assert dead.payload == {"n": 1}, "the payload the consumer held is kept, so it can be replayed"
+    assert manager.pending(queue_name, "g") == []
+    assert redis_client.zcard(keys.delayed) == 0, "no retry ticket for an entry that is gone"
+    [event] = [e for e in _events(redis_client, queue_name) if e["type"] == "dead_lettered"]
+    assert (event["id"], event["reason"]) == (entry_id, "trimmed")
+    manager.close()
+
+
+def test_the_heartbeat_leaves_a_trimmed_entry_pending_for_its_handler_to_settle(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    manager = Manager(redis=redis_url)
+
+    def trim_wait_fail(message: Message) -> None:
+        redis_client.xdel(keys.stream, message.id)
+
+        def idle_past_heartbeats() -> bool:
+            rows = manager.pending(queue_name, "g")
+            return bool(rows) and rows[0].idle_ms >= 400  # heartbeats every 100 ms ran
+
+        wait_for(idle_past_heartbeats, 5, message="the trimmed entry stays pending")
+        raise ValueError("boom")
+
+    redis_client.xadd(keys.stream, {"payload": b'"x"', "ctype": "json"})
+    consumer = Consumer(queue_name, "g", trim_wait_fail, redis_url, claim_idle=0.3, **FAST)
+    consumer.run(burst=True)
+    consumer.close()
+
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.reason, dead.payload) == ("trimmed", "x")
+    assert manager.pending(queue_name, "g") == []
+    manager.close()
+
+
+def test_a_parked_retry_trimmed_before_its_release_is_dead_lettered(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    handled = Recorder()
+
+    def fail_first(message: Message) -> None:
+        handled(message)
+        if message.deliveries == 1:
+            raise ValueError("boom")
+
+    producer = Producer(queue_name, redis=redis_url)
+    entry_id = producer.publish({"n": 1})
+    producer.close()
+    settings: dict[str, Any] = {**FAST, "backoff_base": 0.3, "max_deliveries": 3}
+    first = Consumer(queue_name, "g", fail_first, redis_url, **settings)
+    first.run(burst=True)
+    first.close()
+    assert redis_client.zcard(keys.delayed) == 1, "parked for a retry"
+    redis_client.xdel(keys.stream, entry_id)
+
+    def ticket_due() -> bool:
+        now_s, now_us = redis_client.time()
+        return bool(redis_client.zrangebyscore(keys.delayed, "-inf", now_s * 1000 + now_us // 1000))
+
+    wait_for(ticket_due, 5, message="the retry ticket is due")
+    second = Consumer(queue_name, "g", fail_first, redis_url, **settings)
+    second.run(burst=True)
+    second.close()
+
+    manager = Manager(redis=redis_url)
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.reason, dead.original_id, dead.consumer) == ("trimmed", entry_id, "__retry__")
+    assert manager.pending(queue_name, "g") == []
+    assert redis_client.zcard(keys.delayed) == 0
+    assert handled.count == 1, "nothing left to hand to a handler"
+    [event] = [e for e in _events(redis_client, queue_name) if e["type"] == "dead_lettered"]
+    assert (event["id"], event["reason"]) == (entry_id, "trimmed")
+    manager.close()
+
+
+def test_ordered_takeover_dead_letters_a_trimmed_entry_and_reports_no_claim_of_it(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    redis_client.xgroup_create(keys.stream, "g", id="0", mkstream=True)
+    ids = [
+        redis_client.xadd(keys.stream, {"payload": str(n).encode(), "ctype": "json"}).decode()
+        for n in (1, 2, 3)
+    ]
+    redis_client.xreadgroup("g", "old", {keys.stream: ">"})  # a predecessor that died
+    redis_client.xdel(keys.stream, ids[1])
+
+    handled = Recorder()
+    consumer = Consumer(queue_name, "g", handled, redis_url, ordered=True, **FAST)
+    consumer.run(burst=True)
+    consumer.close()
+
+    assert handled.payloads() == [1, 3]
+    manager = Manager(redis=redis_url)
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.reason, dead.original_id, dead.consumer) == ("trimmed", ids[1], "old")
+    events = _events(redis_client, queue_name)
+    assert sorted(e["id"] for e in events if e["type"] == "claimed") == [ids[0], ids[2]]
+    assert [e["id"] for e in events if e["type"] == "dead_lettered"] == [ids[1]]
+    assert manager.pending(queue_name, "g") == []
+    manager.close()
+
+
+def test_a_bad_delayed_ticket_is_dead_lettered_with_an_event(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    redis_client.zadd(keys.delayed, {"not a ticket": 0})
+    consumer = Consumer(queue_name, "g", lambda m: None, redis_url, **FAST)
+    consumer.run(burst=True)
+    consumer.close()
+
+    manager = Manager(redis=redis_url)
+    [dead] = manager.dead_letters(queue_name)
+    assert dead.reason == "undecodable" and dead.error.startswith("bad delayed ticket")
+    [event] = [e for e in _events(redis_client, queue_name) if e["type"] == "dead_lettered"]
+    assert (event["reason"], event["dead_id"]) == ("undecodable", dead.id)
+    assert redis_client.zcard(keys.delayed) == 0
+    manager.close()
