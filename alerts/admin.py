@@ -16,6 +16,7 @@ from alerts.models import (
     NotificationDelivery,
     Silence,
 )
+from queues.redact import redact_url
 
 
 @admin.register(Alert)
@@ -37,13 +38,18 @@ class AlertAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
-    list_display = ("name", "backend", "url", "min_severity", "queues", "kinds", "enabled")
+    list_display = ("name", "backend", "target", "min_severity", "queues", "kinds", "enabled")
     list_filter = ("enabled", "backend", "min_severity")
     fieldsets = (
         (None, {"fields": ("name", "backend", "enabled")}),
         ("Target", {"fields": ("url", "secret", "emails")}),
         ("Filters", {"fields": ("min_severity", "queues", "kinds")}),
     )
+
+    @admin.display(description="target URL", ordering="url")
+    def target(self, obj: NotificationChannel) -> str:
+        # Webhook URLs often carry a token in their query: not for every staff user's list.
+        return redact_url(obj.url)
 
 
 class DeliveryInline(admin.TabularInline):

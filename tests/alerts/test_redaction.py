@@ -167,3 +167,17 @@ def test_rows_written_raw_by_older_versions_are_redacted_by_the_migration():
 
     assert SECRET not in rows()
     assert Alert.objects.filter(state="open", kind=AlertKind.REDIS_UNREACHABLE).count() == 1
+
+
+def test_the_notification_channels_admin_list_shows_no_webhook_token():
+    NotificationChannel.objects.create(
+        name="hook",
+        backend="alerts.backends.webhook.WebhookBackend",
+        url=f"https://hooks.example.com/in?token={SECRET}-d",
+        secret="k",
+    )
+
+    content = superuser_client().get("/admin/alerts/notificationchannel/").content.decode()
+
+    assert "hooks.example.com" in content
+    assert SECRET not in content
