@@ -382,7 +382,9 @@ def _event_summary(
             f"by {details.get('consumer', '?')}"
         )
     verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
-    return f"message {message_id} {verb} on {queue}/{group}"
+    # a claim the monitor inferred on a plain stream says so wherever the alert is shown
+    inferred = " (inferred)" if (details or {}).get("inferred") is True else ""
+    return f"message {message_id} {verb} on {queue}/{group}{inferred}"
 
 
 def record_event_alert(
@@ -410,6 +412,25 @@ def record_event_alert(
             "notify_state": NotifyState.PENDING,
         },
     )
+
+
+def record_inferred_claims(*, claims: list[dict[str, Any]]) -> int:
+    """Claimed-alert rows for claims the monitor inferred on plain streams (each dict:
+    queue, group, message_id, event_id, details with ``"inferred": True``); idempotent on
+    the event id, so a claim recorded twice is one row. Returns rows created."""
+    events = [
+        EventAlert(
+            kind=AlertKind.CLAIMED,
+            queue=str(c["queue"]),
+            event_id=str(c["event_id"]),
+            group=str(c["group"]),
+            message_id=str(c["message_id"]),
+            details=dict(c["details"]),
+        )
+        for c in claims
+    ]
+    with transaction.atomic():
+        return record_event_alerts(events=events)
 
 
 def _audit(*, user: User, action: str, alert: Alert) -> None:

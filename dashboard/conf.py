@@ -83,6 +83,12 @@ def pending_sample() -> int:
     return int(_number("STREAMWARDEN_PENDING_SAMPLE", 50))
 
 
+def pel_sample() -> int:
+    """Oldest pending entries per group of a plain stream the monitor compares between
+    polls to infer claims by foreign consumers (STREAMWARDEN_PEL_SAMPLE, default 1000)."""
+    return max(1, int(_number("STREAMWARDEN_PEL_SAMPLE", 1000)))
+
+
 def storm_window() -> float:
     """Seconds of claims the claim-storm detector looks at (STREAMWARDEN_STORM_WINDOW, 60 s)."""
     return _number("STREAMWARDEN_STORM_WINDOW", 60.0)

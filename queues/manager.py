@@ -39,6 +39,8 @@ from queues.types import (
 
 REPLAY_CHUNK = deadletter.REPLAY_CHUNK
 EVICTION_POLICY_TTL = 60.0
+#: XPENDING commands per pipeline of pending_many (bounds one reply's size in memory).
+PENDING_BATCH = 200
 #: How often read_events looks for new events of streams spread over cluster nodes.
 EVENT_POLL_INTERVAL = 0.05
 
@@ -244,18 +246,12 @@ class Manager:
         *,
         start: str = "-",
     ) -> list[list[PendingEntry]]:
-        """The oldest ``count`` pending entries of each (queue or PlainStream, group), one
-        pipelined round trip for all. GroupNotFound names the first group that is gone."""
-        if not groups:
-            return []
-        with unavailable_as_error(self.address):
-            pipe = self.client.pipeline(transaction=False)
-            for target, group in groups:
-                key = target.key if isinstance(target, PlainStream) else queue_keys(target).stream
-                pipe.xpending_range(key, group, min=start, max="+", count=count)
-            replies = pipe.execute(raise_on_error=False)
+        """The oldest ``count`` pending entries of each (queue or PlainStream, group), in
+        pipelined batches. GroupNotFound names the first group that is gone."""
         out = []
-        for (target, group), rows in zip(groups, replies, strict=True):
+        for (target, group), rows in zip(
+            groups, self._pending_replies(groups, count, start), strict=True
+        ):
             if isinstance(rows, Exception):
                 where = target.key if isinstance(target, PlainStream) else target
                 if "NOGROUP" in str(rows):
@@ -263,6 +259,34 @@ class Manager:
                 raise _stream_error(where, rows, self.address) from rows
             out.append(info_mod.pending_entries(rows))
         return out
+
+    def pending_sample(
+        self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
+    ) -> list[list[PendingEntry] | None]:
+        """Like ``pending_many`` but never failing the batch for one group: None for a
+        group (or stream) that is gone, of another type, or whose reply does not decode."""
+        out: list[list[PendingEntry] | None] = []
+        for rows in self._pending_replies(groups, count, "-"):
+            try:
+                out.append(None if isinstance(rows, Exception) else info_mod.pending_entries(rows))
+            except info_mod.DECODE_ERRORS:
+                out.append(None)
+        return out
+
+    def _pending_replies(
+        self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int, start: str
+    ) -> list[Any]:
+        replies: list[Any] = []
+        with unavailable_as_error(self.address):
+            for offset in range(0, len(groups), PENDING_BATCH):
+                pipe = self.client.pipeline(transaction=False)
+                for target, group in groups[offset : offset + PENDING_BATCH]:
+                    key = (
+                        target.key if isinstance(target, PlainStream) else queue_keys(target).stream
+                    )
+                    pipe.xpending_range(key, group, min=start, max="+", count=count)
+                replies += pipe.execute(raise_on_error=False)
+        return replies
 
     def streams(self, match: str = "*", count: int = 1000, *, cursor: str = "0") -> StreamPage:
         """One bounded page of the stream keys matching ``match`` (``SCAN … TYPE stream``,

@@ -8,7 +8,7 @@ import logging
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +18,8 @@ from django.db.models import Count, Max
 
 from dashboard import conf
 from dashboard.monitor import rates, status, trend, trimrisk, writes
+from dashboard.monitor.counting import commands_so_far
+from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.phases import PHASES, PhaseTimer
@@ -133,6 +135,7 @@ class Monitor:
         self.stored_state: dict[str, dict[str, Any]] = {}
         self.spark: dict[str, deque[int]] = {}
         self.spark_seeded = False
+        self.pending_watch = PendingWatch()  # claims inferred on plain streams
 
     # --- the job -------------------------------------------------------------------------
 
@@ -147,6 +150,7 @@ class Monitor:
             close_old_connections()
 
     def _cycle(self) -> None:
+        held_before = self.lease.held
         try:
             holding = self.lease.acquire_or_renew()
         except redis.RedisError as exc:
@@ -155,6 +159,9 @@ class Monitor:
             return
         if not holding:
             return  # a standby: another monitor holds the lease
+        if not held_before:
+            # Inferred claims compare polls within one unbroken lease only.
+            self.pending_watch.reset()
         timer = PhaseTimer()
         with timer.phase("database"):
             self._load_definitions()
@@ -168,11 +175,13 @@ class Monitor:
         self.last_cost = result.cost
         with timer.phase("alerts"):
             self._reachability(result.unreachable)
+        self._infer_claims(result.snapshots, timer)
         with timer.phase("database"):
             self._db_step("claims", self._load_claims)
         self.claim_stats = self.storms.stats(int(time.time() * 1000))
         with timer.phase("poll"):  # classification of what was read
             snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
+            snapshots = [self.pending_watch.annotate(s) for s in snapshots]
         self.latest = {s.name: s for s in snapshots}
         with timer.phase("poll"):
             rendered = self._render(snapshots)
@@ -190,6 +199,33 @@ class Monitor:
         self.phases = timer.rounded()
         self.cycle_ms = timer.total_ms()
         self._report()
+
+    def _infer_claims(self, snapshots: Sequence[QueueSnapshot], timer: PhaseTimer) -> None:
+        """Claims by foreign consumers of plain streams, inferred from their pending lists
+        (dashboard.monitor.inferred); the sampling's commands count in the poll cost."""
+        streams = {t.name: t.stream for t in self.targets if t.stream}
+        if not streams and not self.pending_watch.unrecorded:
+            return
+        with timer.phase("poll"):
+            started, before = time.perf_counter(), commands_so_far()
+            self.pending_watch.sample = conf.pel_sample()
+            found = self.pending_watch.poll(
+                snapshots, streams, manager_for, int(time.time() * 1000)
+            )
+            self.last_cost = dataclasses.replace(
+                self.last_cost,
+                commands=self.last_cost.commands + commands_so_far() - before,
+                ms=self.last_cost.ms + (time.perf_counter() - started) * 1000,
+            )
+        if self.hooks.get("alerts.services", "record_inferred_claims") is None:
+            return  # a dashboard without the alerts app: no claim rows to write
+
+        def store(**kwargs: Any) -> None:
+            # hooks.call logs other failures; a DatabaseError keeps the claims for a retry
+            self.hooks.call("alerts.services", "record_inferred_claims", **kwargs)
+
+        with timer.phase("alerts"):
+            self._db_step("inferred claims", lambda: self.pending_watch.record(found, store))
 
     def _reachability(self, unreachable: dict[str, str]) -> None:
         for target in self.targets:

@@ -32,6 +32,9 @@ class GroupSnapshot:
     unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
     # deliveries not run again (already processed), counted by consumers; None: a plain stream
     duplicates: int | None = 0
+    # Plain streams only (None otherwise): redeliveries to the same owner seen by comparing
+    # pending lists between polls (dashboard.monitor.inferred), since this monitor started.
+    redeliveries: int | None = None
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
     trend: str = "OK"

@@ -131,7 +131,7 @@
       ((top[g.name] && top[g.name].top_deliveries) || []).forEach(function (e) {
         delivered.appendChild(SW.el("div", e.id + ": " + e.deliveries + " deliveries, " + e.consumer + (e.deliveries >= suspectAt ? " — poison suspect" : ""), e.deliveries >= suspectAt ? "error" : ""));
       });
-      return [g.name, g.claims, SW.fmtNumber(g.claim_rate, 1), g.storm ? SW.el("span", "STORM", "status status-alert") : "no", bouncing, delivered];
+      return [g.name, g.claims, SW.fmtNumber(g.claim_rate, 1), g.storm ? SW.el("span", "STORM", "status status-alert") : "no", bouncing, delivered, SW.fmtKnown(g.redeliveries)];
     }));
   }
 
