@@ -26,6 +26,11 @@ class QueueKeys:
         """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
         return f"{PREFIX}:{{{self.name}}}:dedup:{key}"
 
+    @property
+    def dedup_pattern(self) -> str:
+        """SCAN pattern matching every de-duplication marker of the queue (and no other's)."""
+        return glob_escape(self.dedup("")) + "*"
+
     def reply(self, producer_id: str) -> str:
         """Reply stream of one producer: completions of the messages it asked about."""
         return f"{PREFIX}:{{{self.name}}}:reply:{producer_id}"

@@ -23,7 +23,14 @@ from queues.exceptions import (
     StreamNotFound,
 )
 from queues.health import Thresholds, evaluate
-from queues.keys import REGISTRY, QueueKeys, queue_keys, stored_keys, validate_name
+from queues.keys import (
+    MAX_PRIORITY,
+    REGISTRY,
+    QueueKeys,
+    queue_keys,
+    stored_keys,
+    validate_name,
+)
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import (
@@ -99,14 +106,31 @@ class Manager:
         return any(replies)
 
     def purge(self, name: str, *, dead: bool = False) -> int:
-        """Remove every entry and delayed message (groups stay, moved to the end, their
-        pending entries acknowledged); with ``dead``, the dead letters too. Returns the
-        number of stream entries removed."""
+        """Remove every entry and delayed message of every priority level and forget the
+        de-duplication keys (groups stay, moved to the end, their pending entries
+        acknowledged); with ``dead``, the dead letters too. Returns the number of stream
+        entries removed. Events, reply streams and ordered-mode locks stay."""
         keys = queue_keys(name)
+        levels = [queue_keys(name, level) for level in range(1, MAX_PRIORITY + 1)]
         with unavailable_as_error(self.address):
             removed = self._scripts.purge(
-                keys=[keys.stream, keys.delayed, keys.events], args=[name, events.MAX_EVENTS]
+                keys=[
+                    keys.stream,
+                    keys.delayed,
+                    keys.events,
+                    *(key for level in levels for key in (level.stream, level.delayed)),
+                ],
+                args=[name, events.MAX_EVENTS],
             )
+            # after the script: a marker must not outlive the message it stands for
+            prefix = keys.dedup("")
+            markers = [
+                key
+                for key in map(text, self.client.scan_iter(match=keys.dedup_pattern, count=1000))
+                if key.startswith(prefix)
+            ]
+            for key in markers:
+                self.client.delete(key)  # one key per DEL: cluster-safe
             if dead:
                 self.client.delete(keys.dead)
         return int(removed)

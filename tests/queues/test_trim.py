@@ -7,7 +7,7 @@ import redis
 
 from queues import Consumer, Manager, Producer, TrimRefused
 from queues.keys import queue_keys
-from tests.queues.conftest import FAST, Recorder, wait_for
+from tests.queues.conftest import FAST, Recorder, group_state, wait_for
 
 
 def test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry(
@@ -133,3 +133,32 @@ def test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop(
     capped = manager.trim_risk(queue_name, maxlen=60, limit=3)
     assert not capped.exact
     assert redis_client.xlen(stream) == 100, "trim_risk never removes anything"
+
+
+def test_purge_empties_every_priority_level_and_forgets_dedup_keys(
+    redis_url: str, queue_name: str, manager: Manager, redis_client: redis.Redis
+) -> None:
+    levels = {level: Producer(queue_name, redis=redis_url, priority=level) for level in (0, 2)}
+    for level, producer in levels.items():
+        producer.publish_many(range(5))
+        producer.publish("later", delay=60)
+        producer.publish("once", dedup_key=f"k{level}")
+        producer.publish("once later", delay=60, dedup_key=f"d{level}")
+    level2 = queue_keys(queue_name, 2)
+    redis_client.xgroup_create(level2.stream, "g", id="0")
+    redis_client.xreadgroup("g", "c", {level2.stream: ">"}, count=3)
+
+    assert manager.purge(queue_name) == 12, "6 entries at each level"
+    for level in (0, 2):
+        keys = queue_keys(queue_name, level)
+        assert redis_client.xlen(keys.stream) == 0
+        assert redis_client.zcard(keys.delayed) == 0
+    assert redis_client.xpending(level2.stream, "g")["pending"] == 0
+    assert group_state(redis_client, level2.stream, "g")["lag"] == 0
+    assert not list(redis_client.scan_iter(match=f"sw:{{{queue_name}}}:dedup:*"))
+
+    for level, producer in levels.items():
+        producer.publish("once", dedup_key=f"k{level}")  # published again, not deduplicated
+        producer.close()
+    assert redis_client.xlen(queue_keys(queue_name).stream) == 1
+    assert redis_client.xlen(level2.stream) == 1
