@@ -229,7 +229,9 @@ class Producer:
         """Publish many messages in pipelined round trips; return their ids in order.
 
         All payloads are serialised first, so a bad one raises before anything is sent. If
-        Redis fails part-way, QueueUnavailable is raised; entries of earlier chunks are in.
+        Redis fails part-way, QueueUnavailable is raised; entries of earlier chunks are in,
+        and some of the chunk that was cut off may be. It is not sent again, except in
+        buffer mode, which holds the rest from the cut-off chunk on and flushes it later.
         """
         now = int(time.time() * 1000)
         encoded = [entries.encode(p, self.serializer, headers, now) for p in payloads]
