@@ -38,14 +38,52 @@ class MonitorStateAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "prefix", "created_at", "last_used_at")
+    """Tokens act as their user, so the user is never a free choice: a token is issued to
+    whoever asks for it (a superuser may name another user), and never moves afterwards.
+    Staff who are not superusers see and manage only their own tokens."""
+
+    list_display = (
+        "name",
+        "user",
+        "prefix",
+        "read_only",
+        "expires_at",
+        "created_at",
+        "last_used_at",
+    )
+    list_filter = ("read_only",)
     readonly_fields = ("prefix", "created_at", "last_used_at")
-    fields = ("user", "name", "prefix", "created_at", "last_used_at")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = ["name", "read_only", "expires_at", "prefix", "created_at", "last_used_at"]
+        if obj is not None or _is_superuser(request):
+            fields.insert(0, "user")
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is not None:
+            return ("user", *self.readonly_fields)
+        return tuple(self.readonly_fields)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"user": request.user.pk}
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        tokens = super().get_queryset(request)
+        return tokens if _is_superuser(request) else tokens.filter(user=request.user.pk)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not change:
-            token, key = ApiToken.issue(user=obj.user, name=obj.name)
-            obj.pk = token.pk
+            owner: Any = obj.user if _is_superuser(request) and obj.user_id else request.user
+            token, key = ApiToken.issue(
+                user=owner, name=obj.name, expires_at=obj.expires_at, read_only=obj.read_only
+            )
+            for field in ApiToken._meta.concrete_fields:  # the admin goes on with ``obj``
+                setattr(obj, field.attname, getattr(token, field.attname))
             messages.warning(request, f"Token key (shown once): {key}")
             return
         super().save_model(request, obj, form, change)
+
+
+def _is_superuser(request: HttpRequest) -> bool:
+    return bool(getattr(request.user, "is_superuser", False))

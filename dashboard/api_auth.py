@@ -21,16 +21,17 @@ from dashboard.models import ApiToken
 View = Callable[..., HttpResponse]
 
 
-def _token_user(request: HttpRequest) -> Any | None:
+def _token(request: HttpRequest) -> ApiToken | None:
+    """The usable token the request presents (expired or revoked ones count as none)."""
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() not in {"token", "bearer"} or not key.strip():
         return None
     token = ApiToken.lookup(key.strip())
-    if token is None or not token.user.is_active:
+    if token is None:
         return None
     ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-    return token.user
+    return token
 
 
 def _csrf_failure(request: HttpRequest) -> HttpResponse | None:
@@ -48,8 +49,9 @@ def api_view(*, methods: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            user = _token_user(request)
-            via_token = user is not None
+            token = _token(request)
+            via_token = token is not None
+            user = token.user if token is not None else None
             if user is None and request.user.is_authenticated:
                 user = request.user
             if user is None:
@@ -58,7 +60,10 @@ def api_view(*, methods: tuple[str, ...] = ("GET",)) -> Callable[[View], View]:
                 return response
             if request.method not in methods:
                 return error(405, f"method {request.method} not allowed", allowed=list(methods))
-            if request.method not in ("GET", "HEAD", "OPTIONS") and not via_token:
+            safe = request.method in ("GET", "HEAD", "OPTIONS")
+            if token is not None and token.read_only and not safe:
+                return error(403, "this token is read-only")
+            if not safe and not via_token:
                 failure = _csrf_failure(request)
                 if failure is not None:
                     return error(403, "CSRF check failed")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class MetricSnapshot(models.Model):
@@ -74,7 +77,11 @@ def _hash_key(key: str) -> str:
 
 
 class ApiToken(models.Model):
-    """``Authorization: Token <key>`` for scripts. Only a hash of the key is stored."""
+    """``Authorization: Token <key>`` for scripts. Only a hash of the key is stored.
+
+    A token acts as its user and never more: it works only while the user is active and has
+    the password it was issued under (a password change revokes every token of the user),
+    until ``expires_at`` if set, and for reads only when ``read_only``."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     name = models.CharField(max_length=100, help_text="What the token is for.")
@@ -82,20 +89,61 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=8, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="The token stops working then; blank = never."
+    )
+    read_only = models.BooleanField(
+        default=False, help_text="Only GET requests: no action, whatever the user may do."
+    )
+    # A digest of the owner's stored password hash when the token was issued: a password
+    # change (or a hasher upgrade on login) changes it and so revokes the token.
+    password_digest = models.CharField(max_length=64, editable=False, default="")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…, {self.user})"
 
     @classmethod
-    def issue(cls, *, user: models.Model, name: str) -> tuple[ApiToken, str]:
+    def issue(
+        cls,
+        *,
+        user: models.Model,
+        name: str,
+        expires_at: datetime | None = None,
+        read_only: bool = False,
+    ) -> tuple[ApiToken, str]:
         """Create a token; the clear key is returned once and never stored."""
         key = secrets.token_urlsafe(32)
-        token = cls.objects.create(user=user, name=name, key_hash=_hash_key(key), prefix=key[:8])
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            key_hash=_hash_key(key),
+            prefix=key[:8],
+            expires_at=expires_at,
+            read_only=read_only,
+            password_digest=password_digest(user),
+        )
         return token, key
 
     @classmethod
     def lookup(cls, key: str) -> ApiToken | None:
-        return cls.objects.select_related("user").filter(key_hash=_hash_key(key)).first()
+        """The token of ``key`` if it may be used now; None when unknown or revoked."""
+        token = cls.objects.select_related("user").filter(key_hash=_hash_key(key)).first()
+        if token is None or not token.is_usable():
+            return None
+        return token
+
+    def is_usable(self) -> bool:
+        """Owner active, owner's password unchanged since issue, not expired."""
+        if not self.user.is_active:
+            return False
+        if self.expires_at is not None and self.expires_at <= timezone.now():
+            return False
+        return hmac.compare_digest(self.password_digest, password_digest(self.user))
+
+
+def password_digest(user: models.Model) -> str:
+    """SHA-256 of the user's stored password hash (never of a password)."""
+    return hashlib.sha256(str(getattr(user, "password", "")).encode()).hexdigest()
 
 
 class MonitorState(models.Model):
