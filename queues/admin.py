@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -62,26 +64,92 @@ def redis_url_problem(url: str) -> str:
     return ""
 
 
-def discover_undefined(redis_url: str) -> list[str]:
-    """Queue names the library knows on ``redis_url`` that have no definition yet.
+#: Streams one Discover page lists at most (SCAN pages: never the whole keyspace at once).
+DISCOVER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """One Discover page: library queues and plain streams without a definition yet, and
+    the cursor of the next page ("0": this was the last)."""
+
+    queues: list[str]
+    streams: list[str]
+    unaddressable: list[str]  # keys that are not UTF-8: shown, not adoptable
+    cursor: str
+
+    @property
+    def anything(self) -> bool:
+        """Something to show: streams found, or more pages to look at."""
+        return bool(self.queues or self.streams or self.unaddressable or self.cursor != "0")
+
+
+def discover_undefined(redis_url: str, cursor: str = "0") -> Discovered:
+    """Streams of ``redis_url`` without a definition: one bounded SCAN page from ``cursor``
+    (``Manager.streams``), library queues apart from plain streams; on the first page also
+    the queues registered without a stream yet.
 
     A client of its own, closed after: a URL scanned once must not leave a cached client
     (and its connections) behind in the web process."""
-    known = set(QueueDefinition.objects.values_list("queue", flat=True)) | set(
+    known_queues = set(QueueDefinition.objects.values_list("queue", flat=True)) | set(
         QueueDefinition.objects.values_list("name", flat=True)
     )
+    known_streams = set(QueueDefinition.objects.exclude(stream="").values_list("stream", flat=True))
     manager = Manager(connect(redis_url, retries=0))
     try:
-        return [name for name in manager.queues() if name not in known]
+        page = manager.streams("*", DISCOVER_PAGE, cursor=cursor)
+        registered = manager.queues() if cursor == "0" else []
     finally:
         manager.client.close()
+    queues = dict.fromkeys(registered)
+    streams, unaddressable = [], []
+    for ref in page:
+        if ref.queue is not None:
+            queues[ref.queue] = None
+        elif isinstance(ref.key, bytes):
+            unaddressable.append(ref.name)
+        elif ref.key not in known_streams:
+            streams.append(ref.key)
+    return Discovered(
+        queues=sorted(q for q in queues if q not in known_queues),
+        streams=sorted(streams),
+        unaddressable=sorted(unaddressable),
+        cursor=page.cursor,
+    )
+
+
+def stream_definition_name(key: str) -> str:
+    """A definition name for stream ``key``: names go in URLs, so no "/" or outer spaces."""
+    return key.replace("/", "_").strip()[:200] or "stream"
+
+
+def adopt(*, queues: list[str], streams: list[str], redis_url: str) -> tuple[int, list[str]]:
+    """Create definitions for the chosen library queues and plain streams, each validated
+    with full_clean() first; returns (how many were created, why the others were not)."""
+    created, problems = 0, []
+    candidates = [QueueDefinition(name=q, queue=q, redis_url=redis_url) for q in queues if q]
+    candidates += [
+        QueueDefinition(name=stream_definition_name(k), stream=k, redis_url=redis_url)
+        for k in streams
+        if k
+    ]
+    for definition in candidates:
+        try:
+            definition.full_clean()
+        except ValidationError as exc:
+            messages_ = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+            problems.append(f"{definition.queue_name[:80]!r}: {messages_}")
+            continue
+        definition.save()
+        created += 1
+    return created, problems
 
 
 @admin.register(QueueDefinition)
 class QueueDefinitionAdmin(admin.ModelAdmin):
     list_display = ("name", "queue_name", "redis_display", "groups", "enabled", "updated_at")
     list_filter = ("enabled",)
-    search_fields = ("name", "queue", "notes")
+    search_fields = ("name", "queue", "stream", "notes")
     inlines = [ThresholdInline]
     actions = ["enable", "disable"]
 
@@ -123,9 +191,9 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Discover queues in Redis",
+            "title": "Discover streams in Redis",
             "scanned": False,
-            "found": [],
+            "found": None,
             "error": "",
             "redis_url": "",
         }
@@ -137,20 +205,25 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
             context.update(error=f"Not a Redis URL: {problem}.", redis_url=redis_url)
             return TemplateResponse(request, DISCOVER_TEMPLATE, context, status=400)
         if request.POST.get("action") == "adopt":
-            names = request.POST.getlist("adopt")
-            created = [
-                QueueDefinition.objects.get_or_create(
-                    name=name, defaults={"queue": name, "redis_url": redis_url}
-                )[0]
-                for name in names
-                if name
-            ]
-            messages.success(request, f"Adopted {len(created)} queue(s).")
+            created, problems = adopt(
+                queues=request.POST.getlist("adopt"),
+                streams=request.POST.getlist("adopt_stream"),
+                redis_url=redis_url,
+            )
+            messages.success(request, f"Adopted {created} queue(s) and stream(s).")
+            for problem in problems:
+                messages.error(request, f"Not adopted: {problem}")
             return HttpResponseRedirect(reverse("admin:queues_queuedefinition_changelist"))
+        cursor = request.POST.get("cursor", "0").strip() or "0"
+        found = None
         try:
-            found = discover_undefined(redis_url or conf.redis_url())
-        except (redis.RedisError, OSError, ConfigurationError) as exc:
-            found = []
+            found = discover_undefined(redis_url or conf.redis_url(), cursor)
+        except ValueError as exc:  # a cursor that is not one (ConfigurationError: below)
+            if isinstance(exc, ConfigurationError):
+                context["error"] = f"Redis unreachable: {type(exc).__name__}"
+            else:
+                context["error"] = str(exc)
+        except (redis.RedisError, OSError) as exc:
             context["error"] = f"Redis unreachable: {type(exc).__name__}"
         context.update(scanned=True, found=found, redis_url=redis_url)
         return TemplateResponse(request, DISCOVER_TEMPLATE, context)

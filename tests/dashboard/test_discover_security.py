@@ -125,3 +125,78 @@ def test_adopting_refuses_an_invalid_url(staff):
     )
     assert response.status_code == 400
     assert not QueueDefinition.objects.exists()
+
+
+def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_validation(
+    staff, private_redis
+):
+    from queues.models import QueueDefinition
+    from tests.redis_cli import redis_cli
+
+    publish(private_redis.url, "lib-queue", [{"n": 1}])
+    redis_cli(private_redis.url, "XADD", "orders", "*", "orderId", "1")
+    redis_cli(private_redis.url, "XADD", "eu/orders", "*", "orderId", "1")
+    redis_cli(private_redis.url, "XADD", "bad\r\nkey", "*", "f", "v")
+    token = _csrf(staff)
+    page = staff.post(
+        DISCOVER, {"action": "scan", "redis_url": private_redis.url, "csrfmiddlewaretoken": token}
+    ).content.decode()
+    queues_part, streams_part = page.split("<h2>Plain streams</h2>")
+    assert "lib-queue" in queues_part and "orders" not in queues_part
+    assert "orders" in streams_part and "lib-queue" not in streams_part
+    assert "sw:{lib-queue}" not in page  # the library's own keys are not plain streams
+
+    response = staff.post(
+        DISCOVER,
+        {
+            "action": "adopt",
+            "redis_url": private_redis.url,
+            "adopt": ["lib-queue"],
+            "adopt_stream": ["orders", "eu/orders", "bad\r\nkey"],
+            "csrfmiddlewaretoken": token,
+        },
+    )
+    assert response.status_code == 302
+    adopted = {d.name: (d.queue, d.stream) for d in QueueDefinition.objects.all()}
+    assert adopted == {
+        "lib-queue": ("lib-queue", ""),
+        "orders": ("", "orders"),
+        "eu_orders": ("", "eu/orders"),
+    }  # the key with a line break failed full_clean() and was not adopted
+    listing = staff.get(response["Location"]).content.decode()
+    assert "Not adopted" in listing and "line breaks" in listing
+
+    again = staff.post(
+        DISCOVER, {"action": "scan", "redis_url": private_redis.url, "csrfmiddlewaretoken": token}
+    ).content.decode()
+    assert 'value="orders"' not in again  # adopted streams are not offered again
+
+
+def test_discover_walks_many_streams_page_by_page(staff, private_redis, monkeypatch):
+    from queues import admin as queues_admin
+
+    monkeypatch.setattr(queues_admin, "DISCOVER_PAGE", 10)
+    client = private_redis.client()
+    client.eval("for i = 1, 35 do redis.call('XADD', 's:' .. i, '*', 'f', 'v') end", 0)
+    client.close()
+    token = _csrf(staff)
+    seen: set[str] = set()
+    cursor = "0"
+    for _ in range(20):
+        page = staff.post(
+            DISCOVER,
+            {
+                "action": "scan",
+                "redis_url": private_redis.url,
+                "cursor": cursor,
+                "csrfmiddlewaretoken": token,
+            },
+        ).content.decode()
+        import re
+
+        seen |= set(re.findall(r'name="adopt_stream" value="(s:\d+)"', page))
+        found = re.search(r'name="cursor" value="([^"]+)"', page)
+        if found is None:
+            break
+        cursor = found.group(1)
+    assert seen == {f"s:{i}" for i in range(1, 36)}
