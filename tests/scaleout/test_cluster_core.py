@@ -59,7 +59,7 @@ from tests.queues.test_producer import (  # noqa: F401
     test_same_dedup_key_publishes_once,
 )
 from tests.queues.test_resilience import (  # noqa: F401
-    test_a_deleted_group_is_recreated_at_the_start_and_nothing_is_skipped,
+    test_a_deleted_group_is_recreated_and_nothing_is_skipped_or_replayed,
 )
 from tests.queues.test_roundtrip import (  # noqa: F401
     test_a_consumer_removes_itself_from_the_group_on_a_clean_exit,
