@@ -1,4 +1,4 @@
-"""Admin: alerts (read mostly), notification channels, silences, notifications and their log."""
+"""Admin: notification channels and silences; alerts, notifications and deliveries read-only."""
 
 from __future__ import annotations
 
@@ -16,24 +16,17 @@ from alerts.models import (
     NotificationDelivery,
     Silence,
 )
+from dashboard.admin import RecordAdmin
 from queues.redact import redact_url
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(RecordAdmin):
+    """Acknowledge and resolve on the alert pages, which write the audit log."""
+
     list_display = ("id", "kind", "severity", "state", "queue", "group", "message_id", "created_at")
     list_filter = ("kind", "severity", "state", "notify_state")
     search_fields = ("queue", "group", "message_id", "event_id", "summary")
-    readonly_fields = (
-        "created_at",
-        "updated_at",
-        "acknowledged_at",
-        "acknowledged_by",
-        "resolved_at",
-        "resolved_by",
-        "event_id",
-        "fingerprint",
-    )
 
 
 @admin.register(NotificationChannel)
@@ -72,7 +65,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(RecordAdmin):
     list_display = (
         "id",
         "title",
@@ -84,12 +77,11 @@ class NotificationAdmin(admin.ModelAdmin):
         "enqueued_at",
     )
     list_filter = ("kind", "severity", "resolved")
-    readonly_fields = ("created_at", "enqueued_at")
     inlines = [DeliveryInline]
 
 
 @admin.register(NotificationDelivery)
-class NotificationDeliveryAdmin(admin.ModelAdmin):
+class NotificationDeliveryAdmin(RecordAdmin):
     list_display = (
         "notification",
         "channel",
@@ -100,7 +92,6 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
         "created_at",
     )
     list_filter = ("ok", "final", "channel")
-    readonly_fields = [f.name for f in NotificationDelivery._meta.fields]
 
 
 @admin.register(Silence)

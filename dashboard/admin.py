@@ -10,29 +10,37 @@ from django.http import HttpRequest
 from dashboard.models import ApiToken, AuditLog, MetricSnapshot, MonitorState
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
-    list_display = ("at", "username", "action", "target", "ok")
-    list_filter = ("action", "ok")
-    search_fields = ("username", "target")
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what happened: viewable, never added, changed or deleted in the admin — not
+    even by a superuser. Changes go through services that write the audit log (an alert is
+    acknowledged or resolved on its page) or through retention jobs."""
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(RecordAdmin):
+    list_display = ("at", "username", "action", "target", "ok")
+    list_filter = ("action", "ok")
+    search_fields = ("username", "target")
+
 
 @admin.register(MetricSnapshot)
-class MetricSnapshotAdmin(admin.ModelAdmin):
+class MetricSnapshotAdmin(RecordAdmin):
     list_display = ("queue", "resolution", "at", "length", "lag", "pending", "status", "trend")
     list_filter = ("resolution", "status")
     search_fields = ("queue",)
 
 
 @admin.register(MonitorState)
-class MonitorStateAdmin(admin.ModelAdmin):
+class MonitorStateAdmin(RecordAdmin):
     list_display = ("key", "holder", "last_cycle_at", "redis_ok", "poll_ms", "poll_commands")
 
 
