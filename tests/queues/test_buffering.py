@@ -174,3 +174,14 @@ def test_a_chunk_redis_would_accept_only_in_part_lands_whole_once_and_in_order(
     expected = [f'{{"n":{n},"pad":"{big}"}}'.encode() for n in range(20)]
     assert _payloads(client, queue_name) == expected, "each once, in order"
     producer.close()
+
+
+def test_a_refused_publish_with_nothing_buffered_raises_to_its_caller(
+    make_redis_server: Callable[..., RedisServer], queue_name: str
+) -> None:
+    server = make_redis_server(extra_args=("--maxmemory", "1", "--maxmemory-policy", "noeviction"))
+    producer = Producer(queue_name, redis=server.url, on_unavailable="buffer")
+    with pytest.raises(redis.ResponseError, match="maxmemory"):
+        producer.publish({"n": 1})
+    assert producer.buffered == 0
+    producer.close()
