@@ -2,9 +2,12 @@
 one private redis-server.
 
     python -m tests.bench_monitor [--sizes 100,1000,5000] [--groups 3] [--cycles 10]
+                                  [--plain 1000] [--pending 20]
 
 Prints a Markdown table of milliseconds (median, max) and Redis commands per poll cycle
-(the figures the README records), with machine, Redis version and date. About a minute.
+(the figures the README records), with machine, Redis version and date; then the same for
+``--plain`` plain streams (any stream key) × groups, including the pending-list sampling
+that infers foreign claims (one XPENDING - + 1000 per group). About a minute.
 A script, not a test: it is not collected by pytest.
 """
 
@@ -14,7 +17,8 @@ import argparse
 import statistics
 import time
 
-from dashboard.monitor.counting import counting_client
+from dashboard.monitor.counting import commands_so_far, counting_client
+from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.poller import Target, poll
 from queues import Manager
 from tests.bench.environment import describe
@@ -59,6 +63,59 @@ def measure(manager: Manager, url: str, names: list[str], cycles: int) -> tuple[
     return statistics.median(ms), max(ms), costs[-1].commands
 
 
+def populate_plain(server: RedisServer, streams: int, groups: int, pending: int) -> list[str]:
+    """Plain streams ``plain:<i>`` (not StreamWarden's layout: fields orderId, data) with
+    ``groups`` groups each, every group's consumer holding ``pending`` entries."""
+    client = server.client()
+    keys = [f"plain:{i:05d}" for i in range(streams)]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        for n in range(pending + 5):
+            pipe.xadd(key, {"orderId": str(n), "data": "x" * 40})
+        for g in range(groups):
+            pipe.xgroup_create(key, f"group-{g}", id="0")
+            pipe.xreadgroup(f"group-{g}", "worker", {key: ">"}, count=pending)
+        if len(pipe) > 5000:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+    return keys
+
+
+def measure_plain(
+    manager: Manager, url: str, keys: list[str], cycles: int
+) -> tuple[float, float, int, float, int]:
+    """(median ms, max ms, commands) of whole cycles over plain streams — the poll and the
+    pending-list sampling — and (median ms, commands) of the sampling alone."""
+    targets = [Target(k, k, url, stream=k) for k in keys]
+    streams = {k: k for k in keys}
+    watch = PendingWatch(sample=1000)
+
+    def cycle() -> tuple[float, int, float, int]:
+        started, before = time.perf_counter(), commands_so_far()
+        result = poll(targets, manager_for=lambda _: manager)
+        sampled_at, sampled_before = time.perf_counter(), commands_so_far()
+        watch.poll(result.snapshots, streams, lambda _: manager, int(time.time() * 1000))
+        done = time.perf_counter()
+        return (
+            (done - started) * 1000,
+            commands_so_far() - before,
+            (done - sampled_at) * 1000,
+            commands_so_far() - sampled_before,
+        )
+
+    cycle()  # warm-up, and the first view (the baseline)
+    runs = [cycle() for _ in range(cycles)]
+    ms = [r[0] for r in runs]
+    return (
+        statistics.median(ms),
+        max(ms),
+        runs[-1][1],
+        statistics.median(r[2] for r in runs),
+        runs[-1][3],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,5000", help="stream counts, comma separated")
@@ -66,6 +123,8 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=5)
     parser.add_argument("--cycles", type=int, default=10)
     parser.add_argument("--poll-interval", type=float, default=2.0)
+    parser.add_argument("--plain", type=int, default=1000, help="plain streams (0: none)")
+    parser.add_argument("--pending", type=int, default=20, help="pending per plain group")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     started = time.monotonic()
@@ -80,6 +139,11 @@ def main() -> None:
             median, worst, commands = measure(manager, server.url, names[:size], args.cycles)
             rows.append((size, median, worst, commands))
             print(f"  measured {size} streams: {median:.1f} ms median", flush=True)
+        plain = None
+        if args.plain:
+            keys = populate_plain(server, args.plain, args.groups, args.pending)
+            plain = measure_plain(manager, server.url, keys, args.cycles)
+            print(f"  measured {args.plain} plain streams: {plain[0]:.1f} ms median", flush=True)
     finally:
         server.close()
 
@@ -101,6 +165,26 @@ def main() -> None:
         print(
             f"| {size:,} | {args.groups} | {median:,.1f} | {worst:,.1f} | {commands:,} | "
             f"{commands / size:.1f} | {share:.1f}% |"
+        )
+    if plain is not None:
+        median, worst, commands, sample_ms, sample_commands = plain
+        print()
+        print(
+            f"Plain streams (any stream key, claims inferred): one cycle over {args.plain:,} "
+            f"plain streams × {args.groups} groups, {args.pending} pending entries per group, "
+            "poll plus pending-list sampling (XPENDING - + 1000 per group, compared with the "
+            "last poll)."
+        )
+        print()
+        print(
+            "| plain streams | groups | median ms | max ms | Redis commands / cycle | "
+            "of which sampling: ms, commands | % of poll interval |"
+        )
+        print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(
+            f"| {args.plain:,} | {args.groups} | {median:,.1f} | {worst:,.1f} | {commands:,} | "
+            f"{sample_ms:,.1f} ms, {sample_commands:,} | "
+            f"{100 * median / 1000 / args.poll_interval:.1f}% |"
         )
 
 

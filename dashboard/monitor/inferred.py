@@ -133,14 +133,22 @@ class PendingWatch:
         definition name -> stream key), one pipelined batch per Redis; return the claims
         seen since the last poll. A Redis that fails is skipped (its views are kept)."""
         wanted: dict[str, list[tuple[QueueSnapshot, str]]] = {}
+        empty: set[tuple[str, str]] = set()
         for s in snapshots:
             key = streams.get(s.name)
             if not key or not s.exists or s.error or s.unreadable:
                 continue
             for g in s.groups:
-                if not g.unreadable:
+                if g.unreadable:
+                    continue
+                if g.pending == 0:
+                    # nothing pending at this poll: an empty view, without a command
+                    empty.add((s.name, g.name))
+                else:
                     wanted.setdefault(s.redis_url, []).append((s, g.name))
-        live = {(s.name, name) for pairs in wanted.values() for s, name in pairs}
+        for pair in empty:
+            self.views[pair] = {}
+        live = empty | {(s.name, name) for pairs in wanted.values() for s, name in pairs}
         for gone in set(self.views) - live:  # groups deleted or no longer watched
             del self.views[gone]
         found: list[InferredClaim] = []
