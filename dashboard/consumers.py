@@ -58,6 +58,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         self.groups_joined = []
+        self.ended = False
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             # Closing before accept rejects the handshake (HTTP 403).
@@ -79,19 +80,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def _relay(self, type: str, data: Any) -> None:
+        if self.ended:
+            return  # closed; events already on their way are dropped until disconnect
         if time.monotonic() - self.checked_at >= conf.websocket_recheck():
             valid = await database_sync_to_async(session_still_valid)(
                 self.session_key, self.user_id
             )
             if not valid:
-                await self.close(code=CLOSE_SESSION_ENDED)
+                await self._end()
                 return
             self.checked_at = time.monotonic()
         await self.send_json({"type": type, "data": data})
 
     async def session_end(self, event: dict[str, Any]) -> None:
         """The login behind this socket ended (logout, deactivation): stop streaming."""
-        await self.close(code=CLOSE_SESSION_ENDED)
+        await self._end()
+
+    async def _end(self) -> None:
+        if not self.ended:
+            self.ended = True
+            await self.close(code=CLOSE_SESSION_ENDED)
 
     async def queue_update(self, event: dict[str, Any]) -> None:
         await self._relay("queue.update", event["data"])
