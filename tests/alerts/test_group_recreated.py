@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_group_recreated_by_a_running_consumer_becomes_an_alert(
-    redis_url: str, queue_name: str
+    redis_url: str, queue_name: str, client, django_user_model
 ) -> None:
     producer = Producer(queue_name, redis=redis_url)
     manager = Manager(redis=redis_url)
@@ -56,3 +56,10 @@ def test_a_group_recreated_by_a_running_consumer_becomes_an_alert(
     assert dispatch_due(now=alert.created_at + timedelta(hours=1)) == 1
     alert.refresh_from_db()
     assert alert.notify_state == NotifyState.SENT
+
+    client.force_login(django_user_model.objects.create_user("ops", password="pw-for-tests-1"))
+    page = client.get(f"/alerts/{alert.pk}/")
+    assert page.status_code == 200
+    assert "Consumer group re-created" in page.content.decode()
+    listing = client.get("/alerts/?kind=group_recreated")
+    assert listing.status_code == 200 and alert.summary in listing.content.decode()
