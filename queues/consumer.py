@@ -851,8 +851,8 @@ class Consumer:
                     start=start,
                     now_ms=int(time.time() * 1000),
                 ),
-                maxlen=events.MAX_EVENTS,
-                approximate=True,
+                # no MAXLEN: a blind cap would drop events the dashboard has not read;
+                # the next event a script writes trims the stream safely (_events.lua)
             )
         self._group_seen = True
         self.client.sadd(REGISTRY, self.queue)

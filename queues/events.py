@@ -18,8 +18,20 @@ GROUP_CREATED = "group_created"
 GROUP_RECREATED = "group_recreated"
 TRIMMED = "trimmed"
 
-#: Approximate cap of each queue's events stream (XADD MAXLEN ~).
+EVENTS_DROPPED = "events_dropped"
+
+#: Events each queue's events stream keeps at least (what Manager.events() can show); older
+#: ones go once every consumer group of the stream has acknowledged them (queues/lua/_events.lua).
 MAX_EVENTS = 10_000
+#: Hard bound of an events stream: beyond it the oldest events go even when a group has not
+#: acknowledged them (a dashboard down for long must not fill Redis), and an
+#: ``events_dropped`` event says how many.
+HARD_MAX_EVENTS = 100_000
+#: At the hard bound, this many of the oldest events go at once (one ``events_dropped``
+#: event per batch); at least MAX_EVENTS are always kept.
+DROP_BATCH = 10_000
+#: The events stream's length is checked against both bounds every this many events.
+CHECK_EVERY = 64
 
 
 def _id_key(entry_id: str) -> tuple[int, int]:

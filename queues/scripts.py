@@ -10,6 +10,8 @@ import functools
 from importlib import resources
 from typing import Any
 
+from queues import events
+
 NAMES = (
     "claim",
     "dead_letter",
@@ -30,12 +32,25 @@ NAMES = (
 )
 
 
+def _read(name: str) -> str:
+    return (resources.files("queues") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+
+
 @functools.cache
 def source(name: str) -> str:
-    """Text of ``queues/lua/<name>.lua``."""
+    """Text of ``queues/lua/<name>.lua``; a script that writes library events gets
+    ``add_event`` (``queues/lua/_events.lua``, with the bounds of queues.events) in front."""
     if name not in NAMES:
         raise KeyError(f"no Lua script named {name!r}; known: {', '.join(NAMES)}")
-    return (resources.files("queues") / "lua" / f"{name}.lua").read_text(encoding="utf-8")
+    text = _read(name)
+    if "add_event(" not in text:
+        return text
+    bounds = (
+        f"local EVENTS_HARD_MAX = {events.HARD_MAX_EVENTS}\n"
+        f"local EVENTS_DROP_BATCH = {events.DROP_BATCH}\n"
+        f"local EVENTS_CHECK_EVERY = {events.CHECK_EVERY}\n"
+    )
+    return bounds + _read("_events") + text
 
 
 class Scripts:

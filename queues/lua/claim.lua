@@ -37,7 +37,7 @@ for _, p in ipairs(pending) do
       'traceback', '', 'deliveries', deliveries, 'original_id', id, 'group', group,
       'consumer', owner, 'failed_at', now)
     redis.call('XACK', stream, group, id)
-    redis.call('XADD', events, 'MAXLEN', '~', max_events, '*',
+    add_event(events, max_events,
       'type', 'dead_lettered', 'queue', queue, 'group', group, 'id', id,
       'consumer', owner, 'reason', 'trimmed', 'deliveries', deliveries,
       'error', 'entry data was deleted before it was acknowledged', 'dead_id', dead_id,
@@ -49,7 +49,7 @@ for _, p in ipairs(pending) do
       claimed[#claimed + 1] = {id, got[1][2], deliveries + 1, owner, idle}
       local kind = 'claimed'
       if owner == parking then kind = 'retried' end
-      redis.call('XADD', events, 'MAXLEN', '~', max_events, '*',
+      add_event(events, max_events,
         'type', kind, 'queue', queue, 'group', group, 'id', id,
         'previous_owner', owner, 'new_owner', me, 'idle_ms', idle,
         'deliveries', deliveries + 1, 'time', now)

@@ -42,7 +42,7 @@ local dead_id = redis.call('XADD', KEYS[2], '*',
   'original_id', ARGV[2], 'group', ARGV[1], 'consumer', ARGV[3], 'failed_at', now,
   unpack(fields))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[9], '*',
+add_event(KEYS[3], ARGV[9],
   'type', 'dead_lettered', 'queue', ARGV[8], 'group', ARGV[1], 'id', ARGV[2],
   'consumer', ARGV[3], 'reason', ARGV[4], 'deliveries', ARGV[7],
   'error', string.sub(ARGV[5], 1, 500), 'dead_id', dead_id, 'time', now)

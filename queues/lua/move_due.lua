@@ -17,7 +17,7 @@ local function unhex(s)
 end
 
 local function event(group, id, consumer, reason, deliveries, err, dead_id)
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*',
+  add_event(KEYS[4], ARGV[4],
     'type', 'dead_lettered', 'queue', ARGV[3], 'group', group, 'id', id,
     'consumer', consumer, 'reason', reason, 'deliveries', deliveries,
     'error', string.sub(err, 1, 500), 'dead_id', dead_id, 'time', now)

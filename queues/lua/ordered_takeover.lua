@@ -32,14 +32,14 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', stream, group)) do
             'traceback', '', 'deliveries', p[4], 'original_id', p[1], 'group', group,
             'consumer', name, 'failed_at', now)
           redis.call('XACK', stream, group, p[1])
-          redis.call('XADD', events, 'MAXLEN', '~', ARGV[5], '*',
+          add_event(events, ARGV[5],
             'type', 'dead_lettered', 'queue', ARGV[4], 'group', group, 'id', p[1],
             'consumer', name, 'reason', 'trimmed', 'deliveries', p[4],
             'error', err, 'dead_id', dead_id, 'time', now)
           dead_count = dead_count + 1
         else
           redis.call('XCLAIM', stream, group, me, 0, p[1], 'JUSTID')
-          redis.call('XADD', events, 'MAXLEN', '~', ARGV[5], '*',
+          add_event(events, ARGV[5],
             'type', 'claimed', 'queue', ARGV[4], 'group', group, 'id', p[1],
             'previous_owner', name, 'new_owner', me, 'idle_ms', p[3],
             'deliveries', p[4], 'time', now)

@@ -44,6 +44,6 @@ end
 if removed == 0 and redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',
+add_event(KEYS[3], ARGV[2],
   'type', 'purged', 'queue', ARGV[1], 'count', removed, 'time', now)
 return removed

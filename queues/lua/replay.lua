@@ -65,7 +65,7 @@ for i = 3, #ARGV do
   end
 end
 if replayed > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*',
+  add_event(KEYS[3], ARGV[2],
     'type', 'replayed', 'queue', ARGV[1], 'count', replayed, 'time', now)
 end
 return {replayed, refused}

@@ -27,7 +27,7 @@ if #redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2]) == 0 then
   for i = 11, #ARGV do fields[#fields + 1] = ARGV[i] end
   local dead_id = redis.call('XADD', KEYS[3], '*', unpack(fields))
   redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*',
+  add_event(KEYS[4], ARGV[8],
     'type', 'dead_lettered', 'queue', ARGV[7], 'group', ARGV[1], 'id', ARGV[2],
     'consumer', ARGV[3], 'reason', 'trimmed', 'deliveries', ARGV[9],
     'error', err, 'dead_id', dead_id, 'time', now)
