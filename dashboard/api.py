@@ -31,7 +31,26 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ValidationError({"body": "A JSON object is expected."})
         return data
-    return {k: v for k, v in request.POST.items()}
+    # A form may repeat a field (ids=1-0&ids=2-0): keep every value, not just the last.
+    return {k: v[0] if len(v) == 1 else v for k, v in request.POST.lists()}
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _flag(body: dict[str, Any], key: str) -> bool:
+    """A boolean field: absent is False; true/false (JSON or the usual spellings) else 400.
+
+    ``bool("false")`` is True, so a string is never taken for its truthiness."""
+    value = body.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValidationError({key: "true or false."})
 
 
 @api_view()
@@ -150,14 +169,16 @@ def _action(
 
 
 def _ids(body: dict[str, Any]) -> list[str] | None:
+    """The dead letters an action is for: a non-empty list of ids, or None for the exact
+    word "all". Anything else — missing, empty, null — is refused: "all" is never implied."""
     ids = body.get("ids")
-    if ids is None or ids == "all":
+    if ids == "all":
         return None
     if isinstance(ids, str):
-        ids = [i for i in ids.split(",") if i.strip()]
-    if not isinstance(ids, list):
-        raise ValidationError({"ids": "A list of entry ids, or 'all'."})
-    return [str(i) for i in ids]
+        ids = [i.strip() for i in ids.split(",") if i.strip()]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValidationError({"ids": 'A non-empty list of entry ids, or "all".'})
+    return ids
 
 
 @api_view(methods=("POST",))
@@ -204,7 +225,7 @@ def consumer_delete(request: HttpRequest, name: str, group: str, consumer: str) 
             definition=d,
             group=group,
             consumer=consumer,
-            force=bool(b.get("force")),
+            force=_flag(b, "force"),
         ),
     )
 
@@ -223,9 +244,7 @@ def queue_purge(request: HttpRequest, name: str) -> HttpResponse:
     return _action(
         request,
         name,
-        lambda d, b: services.queue_purge(
-            user=request.user, definition=d, dead=bool(b.get("dead"))
-        ),
+        lambda d, b: services.queue_purge(user=request.user, definition=d, dead=_flag(b, "dead")),
     )
 
 

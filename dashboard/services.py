@@ -174,7 +174,15 @@ def queue_purge(*, user: Any, definition: QueueDefinition, dead: bool = False) -
 
 
 def _ids(ids: list[str] | None) -> list[str] | None:
-    return None if ids is None else [_entry_id(i) for i in ids]
+    if ids is None:
+        return None
+    for value in ids:
+        head, _, tail = value.partition("-")
+        if not (head.isdigit() and (not tail or tail.isdigit())):
+            raise ValidationError(
+                {"ids": f"{value[:80]!r} is not an entry id like 1700000000000-0."}
+            )
+    return list(ids)
 
 
 def dead_letters_replay(*, user: Any, definition: QueueDefinition, ids: list[str] | None) -> Any:

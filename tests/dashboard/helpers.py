@@ -52,3 +52,26 @@ def ack_all(url: str, queue: str, group: str) -> None:
     if ids:
         client.xack(stream_key(queue), group, *ids)
     client.close()
+
+
+def dead_letter(url: str, queue: str, payload: object, group: str = "billing") -> str:
+    """Store one dead letter the way the library records a failure; returns its id."""
+    client = redis.Redis.from_url(url)
+    entry_id = client.xadd(
+        f"sw:{{{queue}}}:dead",
+        {
+            "payload": json.dumps(payload),
+            "ctype": "json",
+            "headers": "{}",
+            "reason": "max_deliveries",
+            "error": "ValueError: boom",
+            "traceback": "",
+            "deliveries": "5",
+            "original_id": "1-0",
+            "group": group,
+            "consumer": "worker-1",
+            "failed_at": "1",
+        },
+    )
+    client.close()
+    return entry_id.decode()
