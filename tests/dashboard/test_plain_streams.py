@@ -156,3 +156,19 @@ def test_a_plain_key_of_another_type_is_shown_unreadable(redis_url, viewer):
     QueueDefinition.objects.create(name="oops", stream="not-a-stream")
     snap = viewer.get("/api/queues/oops/").json()["snapshot"]
     assert "not a stream (WRONGTYPE)" in snap["unreadable"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_history_trim_risk_and_forecasts_work_for_a_plain_stream(redis_url, orders, viewer):
+    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5))
+    monitor.cycle()
+    xadd(redis_url, "orders", "orderId", "9")
+    monitor.cycle()
+    points = viewer.get("/api/queues/orders/history/?range=5m").json()["points"]
+    assert [p["length"] for p in points] == [3, 4]
+    # trimming to MAXLEN 1 would drop 2 pending entries and 1 undelivered one of the group
+    risk = viewer.get("/api/queues/orders/trim-risk/?maxlen=1").json()
+    assert risk["exists"] and risk["level"] == "alert" and risk["removes"] == 3
+    assert risk["undelivered"] == 1
+    snap = monitor.latest["orders"]
+    assert snap.plain and snap.rate_in is not None and snap.groups[0].trend

@@ -229,3 +229,24 @@ def test_entries_and_pending_of_any_stream(redis_url: str, orders: str) -> None:
 
     with pytest.raises(GroupNotFound):
         manager.stream_pending(orders, "nobody")
+
+
+def test_cli_streams_pages_with_a_cursor(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    for i in range(40):
+        client.xadd(f"s{i}", {"f": "v"})
+    seen: set[str] = set()
+    cursor = "0"
+    for _ in range(60):
+        page = cli(redis_url, "--json", "streams", "--count", "5", "--cursor", cursor)
+        assert page.returncode == 0, page.stderr
+        data = json.loads(page.stdout)
+        seen |= {row["key"] for row in data["streams"]}
+        if data["cursor"] == "0":
+            break
+        cursor = data["cursor"]
+    assert seen == {f"s{i}" for i in range(40)}
+    text = cli(redis_url, "streams", "--count", "5")
+    assert "more streams: --cursor" in text.stderr
+    bad = cli(redis_url, "streams", "--cursor", "nope")
+    assert bad.returncode == 1 and "bad streams cursor" in bad.stderr
