@@ -179,3 +179,22 @@ def test_library_queues_are_never_inferred(redis_url, queue_name, viewer):
     monitor.cycle()
     alerts = claimed_alerts(viewer)
     assert [a["details"].get("inferred") for a in alerts] == [None]  # the library's event
+
+
+def test_an_inferred_claim_is_notified_like_a_library_claim(redis_url, orders, settings):
+    from alerts.backends import locmem
+    from alerts.dispatch import dispatch_due
+    from tests.alerts.test_notifications import deliver_available, later, locmem_channel
+
+    settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = 60
+    locmem_channel()
+    locmem.outbox.clear()
+    monitor = monitor_for(redis_url)
+    monitor.cycle()
+    redis_cli(redis_url, "XCLAIM", "orders", "order-processors", "worker2", "0", orders[1])
+    monitor.cycle()
+    assert dispatch_due(now=later(61)) == 1
+    deliver_available()
+    [sent] = locmem.outbox
+    text = str(sent)
+    assert "orders" in text and orders[1] in text and "claimed" in text

@@ -103,7 +103,7 @@ def test_api_and_pages_show_a_plain_stream(redis_url, orders, viewer):
     page = viewer.get("/queues/orders/").content.decode()
     assert "Plain stream" in page and "n/a" in page
     home = viewer.get("/").content.decode()
-    assert "n/a" in home
+    assert "n/a" in home and 'title="a plain stream' in home
 
     metrics = viewer.get("/metrics").content.decode()
     assert 'streamwarden_queue_length{queue="orders"} 3' in metrics
