@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,13 +49,15 @@ class WebhookReceiver:
     status: int = 204
     #: When set, every request is answered ``302 Found`` to this URL (a redirecting target).
     redirect_to: str | None = None
+    #: When set, the receiver speaks https with this server context (url says https://).
+    tls: ssl.SSLContext | None = None
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hook"
 
     def start(self) -> WebhookReceiver:
         receiver = self
@@ -79,6 +82,8 @@ class WebhookReceiver:
 
         ThreadingHTTPServer.allow_reuse_address = True
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from collections.abc import Iterator
 import pytest
 from django.core.exceptions import ValidationError
 
+from alerts.backends import outbound
 from alerts.backends.webhook import (
     NOTIFICATION_HEADER,
     SIGNATURE_HEADER,
@@ -287,3 +290,58 @@ def test_a_bad_allowed_network_is_reported_by_a_system_check(settings):
 
     assert [e.id for e in errors] == ["alerts.E004"]
     assert "intranet" in errors[0].msg
+
+
+# -- https: the certificate is checked against the URL's host, not the checked address --------
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[str, str]:
+    """A self-signed certificate for ``localhost`` (and its key), made with openssl."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+@pytest.fixture
+def https_receiver(certificate) -> Iterator[WebhookReceiver]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    receiver = WebhookReceiver(tls=context).start()
+    yield receiver
+    receiver.stop()
+
+
+def test_an_https_target_with_an_untrusted_certificate_is_refused(https_receiver):
+    delivery = deliver(f"https://localhost:{https_receiver.port}/hook")
+
+    assert not delivery.ok
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery.error
+    assert https_receiver.received == []
+
+
+def test_an_https_target_is_reached_with_its_host_name_verified(
+    https_receiver, certificate, monkeypatch, settings
+):
+    settings.STREAMWARDEN_WEBHOOK_ALLOW_HTTP = False
+    trusting = ssl.create_default_context(cafile=certificate[0])
+    monkeypatch.setattr(outbound._PinnedHTTPSConnection, "_context", trusting)
+
+    ok = deliver(f"https://localhost:{https_receiver.port}/hook")
+    # The same server by address: its certificate does not name 127.0.0.1.
+    mismatch = deliver(f"https://127.0.0.1:{https_receiver.port}/hook")
+
+    assert ok.ok, ok.error
+    assert https_receiver.received[0].headers["Host"] == f"localhost:{https_receiver.port}"
+    assert not mismatch.ok
+    assert "CERTIFICATE_VERIFY_FAILED" in mismatch.error or "match" in mismatch.error
+    assert len(https_receiver.received) == 1
