@@ -94,6 +94,14 @@ def test_a_plain_stream_page_shows_its_groups_entries_and_inferred_claims(stack,
         assert rows.nth(1).is_visible()
         assert page.locator("#entries-table script").count() == 0
 
+        # live: entries added by redis-cli show without a reload (websocket)
+        page.evaluate("window.__noReload = 1")
+        for n in range(3):
+            redis_cli(redis_url, "XADD", "orders", "*", "orderId", str(10 + n))
+        expect(summary.locator('[data-field="lag"]')).to_have_text("4", timeout=6000)
+        expect(summary.locator('[data-field="length"]')).to_have_text("5")
+        assert page.evaluate("window.__noReload") == 1
+
         # the group's pending entries
         pending = page.locator("#pending tbody tr")
         expect(pending).to_have_count(1, timeout=5000)
