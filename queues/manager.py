@@ -254,7 +254,7 @@ class Manager:
                 else:
                     rows = self.client.xrange(key, start, end, count=count)
             except redis.ResponseError as exc:
-                raise _stream_error(key, exc, self.address) from exc
+                raise stream_error(key, exc, self.address) from exc
         return [info_mod.stream_entry(entry_id, fields) for entry_id, fields in rows]
 
     def stream_pending(
@@ -280,7 +280,7 @@ class Manager:
                 where = target.key if isinstance(target, PlainStream) else target
                 if "NOGROUP" in str(rows):
                     raise GroupNotFound(f"no group {group!r} on {where!r}") from rows
-                raise _stream_error(where, rows, self.address) from rows
+                raise stream_error(where, rows, self.address) from rows
             out.append(info_mod.pending_entries(rows))
         return out
 
@@ -667,7 +667,7 @@ def checked_stream_info(result: QueueInfo, where: str) -> QueueInfo:
     return result
 
 
-def _stream_error(key: Any, exc: Exception, where: str) -> Exception:
+def stream_error(key: Any, exc: Exception, where: str) -> Exception:
     """NotAStream for WRONGTYPE, else the error as Redis gave it."""
     if "WRONGTYPE" in str(exc):
         return NotAStream(f"key {key!r} is not a stream (WRONGTYPE) at {where}")

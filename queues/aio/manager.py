@@ -18,10 +18,18 @@ from queues.deadletter import REPLAY_CHUNK
 from queues.entries import text
 from queues.exceptions import GroupExists, GroupNotFound, QueueNotFound
 from queues.keys import REGISTRY, queue_keys, stored_keys, validate_name
-from queues.manager import checked_stream_info
+from queues.manager import checked_stream_info, stream_error
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
-from queues.types import DeadLetter, Event, PendingEntry, PlainStream, QueueInfo, StreamPage
+from queues.types import (
+    DeadLetter,
+    Event,
+    PendingEntry,
+    PlainStream,
+    QueueInfo,
+    StreamEntry,
+    StreamPage,
+)
 
 
 class Manager:
@@ -114,6 +122,41 @@ class Manager:
         """Snapshot of any stream key as a plain stream; StreamNotFound when the key does
         not exist, NotAStream when it holds another type (see queues.Manager.stream_info)."""
         return checked_stream_info((await self.info_many([PlainStream(key)]))[0], self.address)
+
+    async def stream_entries(
+        self,
+        key: str | bytes,
+        *,
+        start: str = "-",
+        end: str = "+",
+        count: int = 50,
+        reverse: bool = False,
+    ) -> list[StreamEntry]:
+        """Entries of any stream (see queues.Manager.stream_entries)."""
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive integer, got {count!r}")
+        with unavailable_as_error(self.address):
+            try:
+                if reverse:
+                    rows: Any = await self.client.xrevrange(key, start, end, count=count)
+                else:
+                    rows = await self.client.xrange(key, start, end, count=count)
+            except redis.ResponseError as exc:
+                raise stream_error(key, exc, self.address) from exc
+        return [info_mod.stream_entry(entry_id, fields) for entry_id, fields in rows]
+
+    async def stream_pending(
+        self, key: str | bytes, group: str | bytes, count: int = 100, *, start: str = "-"
+    ) -> list[PendingEntry]:
+        """Pending entries of a group of any stream, oldest first (XPENDING detail)."""
+        with unavailable_as_error(self.address):
+            try:
+                rows = await self.client.xpending_range(key, group, start, "+", count)
+            except redis.ResponseError as exc:
+                if "NOGROUP" in str(exc):
+                    raise GroupNotFound(f"no group {group!r} on {key!r}") from exc
+                raise stream_error(key, exc, self.address) from exc
+        return info_mod.pending_entries(rows)
 
     async def streams(
         self, match: str = "*", count: int = 1000, *, cursor: str = "0"

@@ -182,6 +182,10 @@ def test_asyncio_twin(redis_url: str, orders: str) -> None:
             assert mixed.group("order-processors").lag == 1
             with pytest.raises(StreamNotFound):
                 await manager.stream_info("nope")
+            [newest, _] = await manager.stream_entries(orders, start="+", end="-", reverse=True)
+            assert dict(newest.fields)[b"orderId"] == b"2"
+            [row] = await manager.stream_pending(orders, "order-processors")
+            assert (row.consumer, row.deliveries) == ("worker1", 1)
         finally:
             await manager.close()
 
