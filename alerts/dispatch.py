@@ -139,6 +139,8 @@ def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetim
         plural = "" if count == 1 else "s"
         if kind == AlertKind.GROUP_RECREATED:
             title = f"[StreamWarden] {severity}: consumer group re-created on {queue}"
+        elif kind == AlertKind.EVENTS_DROPPED:
+            title = f"[StreamWarden] {severity}: library events dropped on {queue}"
         else:
             verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
             title = f"[StreamWarden] {severity}: {count} message{plural} {verb} on {queue}"

@@ -1,4 +1,5 @@
-"""Ingestion of library events (claimed, dead_lettered, group_recreated) into alert rows.
+"""Ingestion of library events (claimed, dead_lettered, group_recreated, events_dropped) into
+alert rows.
 
 The events are read THROUGH the library's consumer group reader (``Manager.read_events``,
 group "streamwarden-dashboard") on each queue's events stream, so an event stays pending in
@@ -46,6 +47,8 @@ EVENT_KINDS = {
     library_events.CLAIMED: AlertKind.CLAIMED,
     library_events.DEAD_LETTERED: AlertKind.DEAD_LETTERED,
     library_events.GROUP_RECREATED: AlertKind.GROUP_RECREATED,
+    # claims and dead letters the dashboard will never see: say so rather than stay silent
+    library_events.EVENTS_DROPPED: AlertKind.EVENTS_DROPPED,
 }
 
 _managers: dict[str, Manager] = {}

@@ -20,10 +20,17 @@ class AlertKind(models.TextChoices):
     CLAIM_STORM = "claim_storm", "Claim storm"
     #: A running consumer re-created its deleted group (the library's group_recreated event).
     GROUP_RECREATED = "group_recreated", "Consumer group re-created"
+    #: The library's events stream hit its hard bound and dropped events not yet ingested.
+    EVENTS_DROPPED = "events_dropped", "Events dropped"
 
 
 #: Kinds that are recorded one row per library event and grouped per queue per window.
-EVENT_KINDS = (AlertKind.CLAIMED, AlertKind.DEAD_LETTERED, AlertKind.GROUP_RECREATED)
+EVENT_KINDS = (
+    AlertKind.CLAIMED,
+    AlertKind.DEAD_LETTERED,
+    AlertKind.GROUP_RECREATED,
+    AlertKind.EVENTS_DROPPED,
+)
 #: Kinds that describe a lasting condition: opened on change, resolved on recovery.
 STATUS_KINDS = (
     AlertKind.THRESHOLD,

@@ -369,6 +369,8 @@ EVENT_SEVERITY = {
     AlertKind.DEAD_LETTERED: Severity.ALERT,
     # the group's pending entries (parked retries included) were lost with it
     AlertKind.GROUP_RECREATED: Severity.ALERT,
+    # claimed / dead_lettered events were lost before they became alerts
+    AlertKind.EVENTS_DROPPED: Severity.ALERT,
 }
 
 
@@ -380,6 +382,11 @@ def _event_summary(
         return (
             f"consumer group {group} of {queue} re-created at {details.get('start', '?')} "
             f"by {details.get('consumer', '?')}"
+        )
+    if kind == AlertKind.EVENTS_DROPPED:
+        return (
+            f"{(details or {}).get('count', '?')} library events of {queue} dropped before "
+            "they were ingested (events stream at its bound)"
         )
     verb = "claimed" if kind == AlertKind.CLAIMED else "dead-lettered"
     # a claim the monitor inferred on a plain stream says so wherever the alert is shown
