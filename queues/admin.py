@@ -192,6 +192,7 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Discover streams in Redis",
+            "page_size": DISCOVER_PAGE,
             "scanned": False,
             "found": None,
             "error": "",
