@@ -19,6 +19,7 @@ from django.db import close_old_connections
 
 from alerts import conf, outbox
 from alerts.backends import get_backend
+from alerts.deadman import check_monitor
 from alerts.dispatch import dispatch_due
 from alerts.exceptions import BackendConfigurationError
 from alerts.models import Notification, NotificationChannel, NotificationDelivery
@@ -42,11 +43,23 @@ def deliver_job(job: dict[str, Any]) -> NotificationDelivery | None:
     channel = NotificationChannel.objects.filter(pk=int(job.get("channel") or 0)).first()
     if notification is None or channel is None or not channel.enabled:
         return None
-    if NotificationDelivery.objects.filter(
-        notification=notification, channel=channel, ok=True
-    ).exists():
+    if not channel.accepts(
+        kind=notification.kind, queue=notification.queue, severity=notification.severity
+    ):
+        logger.warning(
+            "job for notification %s to channel %s refused: the channel does not match it",
+            notification.pk,
+            channel.pk,
+        )
+        return None
+    tried = NotificationDelivery.objects.filter(notification=notification, channel=channel)
+    if tried.filter(ok=True).exists():
         return None  # a redelivered job: the people were told already
-    attempt = int(job.get("attempt", 1))
+    # The attempts are counted in the database, never taken from the job alone: a job
+    # replayed again and again still stops at the limit.
+    attempt = max(int(job.get("attempt", 1)), tried.count() + 1)
+    if attempt > conf.max_delivery_attempts():
+        return None
     last = attempt >= conf.max_delivery_attempts()
     try:
         backend = get_backend(channel)
@@ -69,7 +82,11 @@ def handle(message: Message) -> None:
     """Library handler: one delivery job. Returns = ack (the attempt is logged by then)."""
     close_old_connections()
     try:
-        deliver_job(dict(message.payload))
+        job = outbox.open_job(message.payload)
+        if job is None:
+            logger.warning("notification job %s dropped: not signed by a dispatcher", message.id)
+            return
+        deliver_job(job)
     finally:
         close_old_connections()
 
@@ -112,6 +129,7 @@ class Notifier:
         while not self._stop.is_set():
             try:
                 close_old_connections()
+                check_monitor()
                 dispatch_due()
                 if time.monotonic() - last_prune >= PRUNE_EVERY:
                     last_prune = time.monotonic()
@@ -126,6 +144,7 @@ class Notifier:
 
     def drain(self) -> None:
         """One dispatcher tick, then deliver every job available now (tests, cron)."""
+        check_monitor()
         dispatch_due()
         self.consumer.run(burst=True)
 

@@ -14,8 +14,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from django.core import signing
+
 from alerts import conf
 from queues import Producer
+
+#: A delivery job travels signed with the dashboard's SECRET_KEY: any producer can write
+#: the notifications stream, but only the dispatcher can make a job the notifier obeys.
+SALT = "streamwarden.alerts.notification-job"
 
 #: Consumer group of the notifier processes on the notifications queue.
 GROUP = "notifier"
@@ -46,9 +52,22 @@ def reset_producers() -> None:
 
 
 def enqueue(job: dict[str, Any], *, delay: float | None = None) -> str:
-    """Put a delivery job into the notifications queue, now or after ``delay`` seconds.
+    """Put a delivery job (signed) into the notifications queue, now or after ``delay`` s.
 
     Raises ``queues.QueueUnavailable`` when the queue's Redis is down; the dispatcher keeps
     the notification and tries again on its next tick.
     """
-    return producer().publish(job, delay=delay if delay and delay > 0 else None)
+    signed = {"signed": signing.dumps(job, salt=SALT)}
+    return producer().publish(signed, delay=delay if delay and delay > 0 else None)
+
+
+def open_job(payload: Any) -> dict[str, Any] | None:
+    """The job a message carries, or None when it was not signed by a dispatcher (a forged
+    or damaged message: the notifier drops it)."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("signed"), str):
+        return None
+    try:
+        job = signing.loads(payload["signed"], salt=SALT)
+    except signing.BadSignature:
+        return None
+    return job if isinstance(job, dict) else None

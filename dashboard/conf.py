@@ -61,6 +61,12 @@ def retention_interval() -> float:
     return _number("STREAMWARDEN_RETENTION_INTERVAL", 60.0)
 
 
+def monitor_down_after() -> float:
+    """Seconds without a completed monitor cycle after which ``monitor_down`` opens
+    (STREAMWARDEN_MONITOR_DOWN_AFTER, default max(30 s, 5 poll intervals))."""
+    return _number("STREAMWARDEN_MONITOR_DOWN_AFTER", max(30.0, 5 * poll_interval()))
+
+
 def lease_ttl() -> float:
     """Seconds the monitor lease lives without renewal (STREAMWARDEN_LEASE_TTL, default
     max(5 s, 3 poll intervals))."""

@@ -186,6 +186,19 @@ class MonitorState(models.Model):
         }
 
 
+class MonitorLease(models.Model):
+    """Which monitor polls (dashboard.monitor.lease): renewed every cycle, expiring when
+    its holder stops. In the database because producers can write every Redis key."""
+
+    key = models.CharField(max_length=32, unique=True, default="monitor")
+    holder = models.CharField(max_length=200)
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lease held by {self.holder} since {self.acquired_at} until {self.expires_at}"
+
+
 class QueueState(models.Model):
     """The monitor's latest full view of one queue (what it last published live): numbers,
     groups, consumers, trend, rates, forecasts, claim stats. Pages read it instead of

@@ -13,7 +13,14 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from dashboard import conf
-from dashboard.models import AuditLog, ClaimStorm, MetricSnapshot, MonitorState, QueueState
+from dashboard.models import (
+    AuditLog,
+    ClaimStorm,
+    MetricSnapshot,
+    MonitorLease,
+    MonitorState,
+    QueueState,
+)
 from dashboard.monitor import rates, trimrisk
 from dashboard.monitor import status as threshold_status
 from dashboard.monitor.library import manager_for
@@ -395,12 +402,26 @@ def queue_history(*, name: str, range_key: str, now: datetime | None = None) -> 
 def monitor_state() -> dict[str, Any]:
     """What the active monitor last reported; ``stale`` when it has not reported lately."""
     state = MonitorState.objects.filter(key="monitor").first()
+    lease = MonitorLease.objects.filter(key="monitor").first()
+    held = (
+        None
+        if lease is None
+        else {
+            "holder": lease.holder,
+            "since": lease.acquired_at.isoformat(),
+            "expires_at": lease.expires_at.isoformat(),
+            "expired": lease.expires_at <= datetime.now(UTC),
+        }
+    )
     if state is None:
-        return {"running": False, "redis_ok": None, "stale": True}
+        return {"running": False, "redis_ok": None, "stale": True, "down": False, "lease": held}
     data: dict[str, Any] = state.as_json()
     age = (datetime.now(UTC) - state.last_cycle_at).total_seconds() if state.last_cycle_at else None
     data["stale"] = age is None or age > max(10.0, 5 * conf.poll_interval())
     data["running"] = not data["stale"]
+    # what the notifier's dead man's switch alerts on (alerts.deadman)
+    data["down"] = age is None or age > conf.monitor_down_after()
+    data["lease"] = held
     return data
 
 

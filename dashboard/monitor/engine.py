@@ -103,7 +103,7 @@ class Monitor:
     """Holds the sliding windows between cycles; ``cycle()`` is the scheduler's job."""
 
     def __init__(self, *, lease: Lease | None = None, name: str = "") -> None:
-        self.lease = lease or Lease(_lease_client(), ttl=conf.lease_ttl())
+        self.lease = lease or Lease(ttl=conf.lease_ttl())
         self.name = name or self.lease.token
         self.windows: dict[tuple[str, str], deque[trend.Sample]] = {}
         self.added: dict[str, deque[tuple[int, int | None]]] = {}
@@ -123,6 +123,7 @@ class Monitor:
         self.last_cost = PollCost(0, 0.0, 0)
         self.cycles = 0
         self.polled_cycles = 0
+        self.standby_of: str | None = None  # the lease holder, while this one stands by
         self.cycle_ms = 0.0  # the last full cycle, all phases
         self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.hooks = _Hooks()
@@ -151,14 +152,10 @@ class Monitor:
 
     def _cycle(self) -> None:
         held_before = self.lease.held
-        try:
-            holding = self.lease.acquire_or_renew()
-        except redis.RedisError as exc:
-            self._redis_down(conf.redis_url(), f"{type(exc).__name__}: {exc}")
-            self._report()
+        if not self.lease.acquire_or_renew():
+            self._stand_by()
             return
-        if not holding:
-            return  # a standby: another monitor holds the lease
+        self.standby_of = None
         if not held_before:
             # Inferred claims compare polls within one unbroken lease only.
             self.pending_watch.reset()
@@ -226,6 +223,25 @@ class Monitor:
 
         with timer.phase("alerts"):
             self._db_step("inferred claims", lambda: self.pending_watch.record(found, store))
+
+    def _stand_by(self) -> None:
+        """A standby says who holds the lease and since when (logged when it changes)."""
+        try:
+            holder = self.lease.holder()
+        except DatabaseError as exc:
+            log.warning("monitor %s: standing by; cannot read the lease: %s", self.name, exc)
+            close_old_connections()
+            return
+        if holder is not None and holder.name != self.standby_of:
+            log.warning(
+                "monitor %s: standing by: the lease is held by %s since %s (until %s unless "
+                "renewed)",
+                self.name,
+                holder.name,
+                holder.since.isoformat(),
+                holder.expires_at.isoformat(),
+            )
+        self.standby_of = holder.name if holder else None
 
     def _reachability(self, unreachable: dict[str, str]) -> None:
         for target in self.targets:
@@ -703,6 +719,23 @@ class Monitor:
             self.db_error = f"{type(exc).__name__}: {exc}"
             log.warning("monitor: cannot record its state in the database: %s", exc)
             close_old_connections()
+            return
+        # A completed cycle ends a monitor_down alert (the notifier would, a tick later).
+        self._resolve_monitor_down()
+
+    def _resolve_monitor_down(self) -> None:
+        alert: Any = self.hooks.get("alerts.models", "Alert")
+        if alert is None:
+            return
+        try:
+            down = alert.objects.filter(
+                kind="monitor_down", state__in=["open", "acknowledged"]
+            ).exists()
+            if down:
+                self.hooks.call("alerts.services", "set_monitor_alive", alive=True)
+        except DatabaseError as exc:
+            log.warning("monitor: cannot resolve monitor_down: %s", exc)
+            close_old_connections()
 
     def shutdown(self) -> None:
         self.lease.release()
@@ -733,10 +766,3 @@ def _claim(queue: str, group: str, message_id: str, details: Any, created_at: da
         new_owner=str(fields.get("new_owner", "")),
         deliveries=deliveries,
     )
-
-
-def _lease_client() -> redis.Redis:
-    # The lease is the monitor's own coordination key, not queue data, so it uses a plain
-    # client with short timeouts on the dashboard's Redis.
-    url = conf.redis_url()
-    return redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=1.0)

@@ -59,7 +59,7 @@ def test_cycle_stores_snapshots_classifies_and_records_its_state(redis_url, queu
     create_group(redis_url, queue_name, "billing")
     read(redis_url, queue_name, "billing", "worker-1", 1)
 
-    monitor = Monitor(lease=Lease(_client(redis_url), ttl=5))
+    monitor = Monitor(lease=Lease(ttl=5))
     monitor.cycle()
 
     snap = monitor.latest["orders"]
@@ -75,8 +75,8 @@ def test_of_two_monitors_exactly_one_polls_and_the_other_takes_over_when_it_dies
 ):
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     publish(redis_url, queue_name, [{"n": 1}])
-    first = Monitor(lease=Lease(_client(redis_url), ttl=1.0), name="first")
-    second = Monitor(lease=Lease(_client(redis_url), ttl=1.0), name="second")
+    first = Monitor(lease=Lease(ttl=1.0), name="first")
+    second = Monitor(lease=Lease(ttl=1.0), name="second")
     for _ in range(3):
         first.cycle()
         second.cycle()
@@ -94,8 +94,8 @@ def test_of_two_monitors_exactly_one_polls_and_the_other_takes_over_when_it_dies
 
 
 def test_a_stopped_monitor_releases_its_lease_at_once(redis_url):
-    first = Monitor(lease=Lease(_client(redis_url), ttl=30), name="first")
-    second = Monitor(lease=Lease(_client(redis_url), ttl=30), name="second")
+    first = Monitor(lease=Lease(ttl=30), name="first")
+    second = Monitor(lease=Lease(ttl=30), name="second")
     first.cycle()
     first.shutdown()
     second.cycle()
@@ -115,7 +115,7 @@ def test_monitor_survives_redis_killed_for_10_seconds_and_resumes(
     }
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     publish(private_redis.url, queue_name, [{"n": 1}])
-    monitor = Monitor(lease=Lease(_client(private_redis.url), ttl=2), name="solo")
+    monitor = Monitor(lease=Lease(ttl=2), name="solo")
     scheduler = build_scheduler(monitor, interval=0.5)
     thread = threading.Thread(target=scheduler.start, daemon=True)
     thread.start()

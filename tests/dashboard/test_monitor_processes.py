@@ -1,8 +1,8 @@
 """Two `manage.py monitor` processes against one Redis and one database: exactly one polls;
 SIGKILL it and the other takes over within the lease time.
 
-Observed only from outside: the lease key in Redis (its value carries the holder's pid),
-and the rows the monitor writes (MonitorState, MetricSnapshot) in a throwaway SQLite file.
+Observed only from outside: the lease row (its holder carries the holder's pid) and the
+rows the monitor writes (MonitorState, MetricSnapshot) in a throwaway SQLite file.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -53,8 +54,8 @@ def two_monitors(
     with sqlite3.connect(db) as conn:
         conn.execute(
             "INSERT INTO queues_queuedefinition "
-            "(name, queue, redis_url, groups, notes, enabled, created_at, updated_at) "
-            "VALUES ('orders', ?, '', '[]', '', 1, datetime('now'), datetime('now'))",
+            "(name, queue, stream, redis_url, groups, notes, enabled, created_at, updated_at) "
+            "VALUES ('orders', ?, '', '', '[]', '', 1, datetime('now'), datetime('now'))",
             (queue_name,),
         )
     publish(private_redis.url, queue_name, [{"n": i} for i in range(5)])
@@ -87,9 +88,21 @@ def two_monitors(
                 print(f"--- {log.name}\n{tail}")
 
 
-def _lease_pid(server: RedisServer) -> int | None:
-    value = server.client().get(LEASE_KEY)
-    return int(value.decode().split(":")[1]) if value else None
+def _lease(db: Path) -> tuple[int, float] | None:
+    """(pid of the holder, seconds left) of the unexpired lease row, if any."""
+    with sqlite3.connect(db, timeout=5) as conn:
+        row = conn.execute(
+            "SELECT holder, expires_at FROM dashboard_monitorlease WHERE key = ?", (LEASE_KEY,)
+        ).fetchone()
+    if row is None:
+        return None
+    left = (datetime.fromisoformat(row[1]) - datetime.utcnow()).total_seconds()  # noqa: DTZ003
+    return (int(row[0].split(":")[1]), left) if left > 0 else None
+
+
+def _lease_pid(db: Path) -> int | None:
+    lease = _lease(db)
+    return lease[0] if lease else None
 
 
 def _state(db: Path) -> tuple[str, int, int]:
@@ -107,7 +120,7 @@ def test_of_two_monitor_processes_exactly_one_polls_and_a_sigkill_hands_over_in_
 ):
     procs, db, server = two_monitors
     wait_for(lambda: _state(db)[1] >= 3, timeout=20, message="a monitor polls")
-    holder_pid = _lease_pid(server)
+    holder_pid = _lease_pid(db)
     assert holder_pid in procs
     holder_name, cycles_before, rows_before = _state(db)
 
@@ -115,18 +128,18 @@ def test_of_two_monitor_processes_exactly_one_polls_and_a_sigkill_hands_over_in_
     # stored snapshots grows exactly with its polled cycles (a second poller would add more).
     wait_for(lambda: _state(db)[1] >= cycles_before + 10, timeout=10, message="keeps polling")
     holder_after, cycles_after, rows_after = _state(db)
-    assert _lease_pid(server) == holder_pid
+    assert _lease_pid(db) == holder_pid
     assert holder_after == holder_name
     assert rows_after - rows_before == cycles_after - cycles_before
 
     standby_pid = next(pid for pid in procs if pid != holder_pid)
-    lease_left = server.client().pttl(LEASE_KEY) / 1000  # what the last renewal left
+    lease_left = (_lease(db) or (0, 0.0))[1]  # what the last renewal left
     killed_at = time.monotonic()
     os.kill(holder_pid, signal.SIGKILL)
     procs[holder_pid].wait(5)
 
     wait_for(
-        lambda: _lease_pid(server) == standby_pid,
+        lambda: _lease_pid(db) == standby_pid,
         timeout=LEASE_TTL + 2 * POLL + 1.0,
         interval=0.02,
         message="the standby took the lease",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import redis
 
 from dashboard import selectors
 from dashboard.models import MonitorState
@@ -37,7 +36,7 @@ def test_with_a_running_monitor_the_overview_sends_no_redis_command(redis_url, q
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     publish(redis_url, queue_name, [{"n": i} for i in range(3)])
     create_group(redis_url, queue_name, "billing")
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5), name="solo")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
     monitor.cycle()
 
     rows, commands = _overview()
@@ -64,7 +63,7 @@ def test_without_a_running_monitor_or_with_redis_down_the_overview_polls_live(
 ):
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     publish(redis_url, queue_name, [{"n": 1}])
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5), name="solo")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
     monitor.cycle()
     publish(redis_url, queue_name, [{"n": 2}])
 

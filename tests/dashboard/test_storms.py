@@ -102,7 +102,7 @@ def test_the_monitor_turns_a_burst_of_claims_into_one_storm_incident_with_its_po
     publish(redis_url, queue_name, [{"n": i} for i in range(6)])
     create_group(redis_url, queue_name, "billing")
     read(redis_url, queue_name, "billing", "w0", 3)  # three entries stuck with w0
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5), name="solo")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
     monitor.cycle()
 
     bounce(redis_url, queue_name, "billing", ["w1", "w2"], rounds=4)  # 12 claims

@@ -167,7 +167,7 @@ def test_the_monitor_ingests_events_of_queue_definitions_on_a_cluster(
         QueueDefinition.objects.create(name=f"def-{name}", queue=name, redis_url=redis_url)
         _claimed_events(redis_url, name, i + 1)
 
-    Monitor(lease=Lease(redis_server.client(), ttl=5)).cycle()
+    Monitor(lease=Lease(ttl=5)).cycle()
 
     for i, name in enumerate(names):
         # named by the queue definition, as the status alerts and /queues/<name>/ are

@@ -89,7 +89,7 @@ def test_the_monitor_stores_snapshots_of_a_queue_definition_on_a_cluster(
     for name in names:
         QueueDefinition.objects.create(name=f"def-{name}", queue=name, redis_url=redis_url)
 
-    monitor = Monitor(lease=Lease(redis_server.client(), ttl=5))
+    monitor = Monitor(lease=Lease(ttl=5))
     monitor.cycle()
 
     assert sorted(monitor.latest) == sorted(f"def-{n}" for n in names)
