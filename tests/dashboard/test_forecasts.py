@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import redis
 
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
@@ -33,7 +32,7 @@ def test_a_filling_queue_forecasts_its_breach_and_a_caught_up_one_shows_drained(
     publish(redis_url, queue_name, [{"n": i} for i in range(10)])
     create_group(redis_url, queue_name, "billing")
     read(redis_url, queue_name, "billing", "worker-1", 1)
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5), name="solo")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
     monitor.cycle()
     publish(redis_url, queue_name, [{"n": i} for i in range(100)])  # in, nothing out
     monitor.cycle()

@@ -66,7 +66,7 @@ def orders(redis_url: str) -> list[str]:
 
 
 def monitor_for(url: str, name: str = "solo") -> Monitor:
-    return Monitor(lease=Lease(redis.Redis.from_url(url), ttl=5), name=name)
+    return Monitor(lease=Lease(ttl=5), name=name)
 
 
 def claimed_alerts(client) -> list[dict]:

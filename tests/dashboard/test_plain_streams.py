@@ -160,7 +160,7 @@ def test_a_plain_key_of_another_type_is_shown_unreadable(redis_url, viewer):
 
 @pytest.mark.django_db(transaction=True)
 def test_history_trim_risk_and_forecasts_work_for_a_plain_stream(redis_url, orders, viewer):
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5))
+    monitor = Monitor(lease=Lease(ttl=5))
     monitor.cycle()
     xadd(redis_url, "orders", "orderId", "9")
     monitor.cycle()

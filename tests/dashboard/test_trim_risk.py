@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import redis
 
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
@@ -78,7 +77,7 @@ def test_the_monitor_warns_when_the_producers_maxlen_would_drop_unread_entries(
     QueueDefinition.objects.create(name="orders", queue=queue_name, maxlen=3)
     publish(redis_url, queue_name, [{"n": i} for i in range(10)])
     create_group(redis_url, queue_name, "billing")
-    monitor = Monitor(lease=Lease(redis.Redis.from_url(redis_url), ttl=5), name="solo")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
     monitor.cycle()
     risk = monitor.latest["orders"].trim_risk
     assert risk is not None and (risk.level, risk.undelivered) == ("alert", 7)
