@@ -384,8 +384,12 @@ def dead_letter_call(
     reason: str,
     error: str,
     trace: str,
+    *,
+    owned_only: bool = True,
 ) -> Call:
-    """dead_letter.lua: copy to the dead-letter stream, ack, write the event, atomically."""
+    """dead_letter.lua: copy to the dead-letter stream, ack, write the event, atomically;
+    with ``owned_only`` only while ``consumer`` still owns the entry (False: also an entry
+    XCLAIM just dropped from the pending list because its data was trimmed)."""
     return [keys.stream, keys.dead, keys.events], [
         group,
         entry_id,
@@ -396,7 +400,7 @@ def dead_letter_call(
         deliveries,
         queue,
         events.MAX_EVENTS,
-        "1",
+        "1" if owned_only else "0",
         keys.level,
     ]
 

@@ -693,11 +693,22 @@ class Consumer:
             )
             if claimed and claimed[0][1] is not None:
                 return [Delivery(entry_id, claimed[0][1], deliveries + 1)]
-            log.warning(  # trimmed between the two calls: XCLAIM dropped it, nothing to keep
-                "consumer %s: pending entry %s was trimmed away before it was handled",
-                self.name,
+            # trimmed between the two calls: XCLAIM dropped it from the pending list, so it
+            # is dead-lettered without the ownership check, not left to vanish unseen
+            keys, args = commands.dead_letter_call(
+                self.keys,
+                self.queue,
+                self.group,
                 entry_id,
+                self.name,
+                deliveries,
+                deadletter.TRIMMED,
+                "entry data was deleted before it was acknowledged",
+                "",
+                owned_only=False,
             )
+            if self._scripts.dead_letter(keys=keys, args=args):
+                self.stats.add("dead_lettered")
 
     def _read_new(self, block_ms: int | None) -> list[Delivery]:
         reply: list[Any] = self.client.xreadgroup(  # type: ignore[assignment]

@@ -170,3 +170,43 @@ def test_a_bad_delayed_ticket_is_dead_lettered_with_an_event(
     assert (event["reason"], event["dead_id"]) == ("undecodable", dead.id)
     assert redis_client.zcard(keys.delayed) == 0
     manager.close()
+
+
+class TrimsBeforeClaim(redis.Redis):
+    """A real client on which the entry an ordered consumer is about to re-claim is trimmed
+    just before its XCLAIM: an operator's XTRIM landing between the consumer's two calls."""
+
+    trimmed: str | None = None
+
+    def xclaim(self, name: Any, groupname: Any, consumername: Any, min_idle_time: Any,
+               message_ids: Any, **kwargs: Any) -> Any:  # fmt: skip
+        if self.trimmed is None:
+            self.trimmed = message_ids[0]
+            self.xdel(name, message_ids[0])
+        return super().xclaim(name, groupname, consumername, min_idle_time, message_ids, **kwargs)
+
+
+def test_an_entry_trimmed_just_before_an_ordered_consumer_reclaims_it_is_dead_lettered(
+    redis_url: str, redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    redis_client.xgroup_create(keys.stream, "g", id="0", mkstream=True)
+    ids = [
+        redis_client.xadd(keys.stream, {"payload": str(n).encode(), "ctype": "json"}).decode()
+        for n in (1, 2)
+    ]
+    client = TrimsBeforeClaim.from_url(redis_url)
+    handled = Recorder()
+    consumer = Consumer(queue_name, "g", handled, client, name="c1", ordered=True, **FAST)
+    client.xreadgroup("g", "c1", {keys.stream: ">"})  # its own, from before a restart
+    consumer.run(burst=True)
+    consumer.close()
+    client.close()
+
+    assert client.trimmed == ids[0]
+    assert handled.payloads() == [2]
+    manager = Manager(redis=redis_url)
+    [dead] = manager.dead_letters(queue_name)
+    assert (dead.reason, dead.original_id, dead.consumer) == ("trimmed", ids[0], "c1")
+    assert manager.pending(queue_name, "g") == []
+    manager.close()
