@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -50,7 +51,8 @@ def message_link(alert: Alert) -> str:
     if not (alert.queue and alert.message_id):
         return ""
     anchor = "dead" if alert.kind == AlertKind.DEAD_LETTERED else "pending"
-    return f"/queues/{alert.queue}/#{anchor}-{alert.message_id}"
+    # queue and message id come from Redis: encoded, so "/" or "#" cannot change the target
+    return f"/queues/{quote(alert.queue, safe='')}/#{anchor}-{quote(alert.message_id, safe='')}"
 
 
 # -- pages ---------------------------------------------------------------------------------

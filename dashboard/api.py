@@ -168,6 +168,14 @@ def _action(
     return JsonResponse({"ok": True, "result": result if isinstance(result, int | str) else None})
 
 
+def _text(body: dict[str, Any], key: str, default: str | None = None) -> str:
+    """A name or id field: text exactly as sent (a list or number is refused, not str()'d)."""
+    value = body.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise ValidationError({key: "Text is required."})
+    return value
+
+
 def _ids(body: dict[str, Any]) -> list[str] | None:
     """The dead letters an action is for: a non-empty list of ids, or None for the exact
     word "all". Anything else — missing, empty, null — is refused: "all" is never implied."""
@@ -189,42 +197,49 @@ def group_create(request: HttpRequest, name: str) -> HttpResponse:
         lambda d, b: services.group_create(
             user=request.user,
             definition=d,
-            group=str(b.get("group", "")),
-            start=str(b.get("start") or "$"),
+            group=_text(b, "group"),
+            start=_text(b, "start", "$"),
+        ),
+    )
+
+
+# Group and consumer names come in the body, never in the path: a name may hold "/" (and
+# the server decodes %2F before routing), so "billing/consumers/worker-1" in a path would
+# reach another endpoint.
+
+
+@api_view(methods=("POST",))
+def group_delete(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.group_delete(
+            user=request.user, definition=d, group=_text(b, "group")
         ),
     )
 
 
 @api_view(methods=("POST",))
-def group_delete(request: HttpRequest, name: str, group: str) -> HttpResponse:
-    return _action(
-        request,
-        name,
-        lambda d, b: services.group_delete(user=request.user, definition=d, group=group),
-    )
-
-
-@api_view(methods=("POST",))
-def group_set_id(request: HttpRequest, name: str, group: str) -> HttpResponse:
+def group_set_id(request: HttpRequest, name: str) -> HttpResponse:
     return _action(
         request,
         name,
         lambda d, b: services.group_set_id(
-            user=request.user, definition=d, group=group, entry_id=str(b.get("id", ""))
+            user=request.user, definition=d, group=_text(b, "group"), entry_id=_text(b, "id")
         ),
     )
 
 
 @api_view(methods=("POST",))
-def consumer_delete(request: HttpRequest, name: str, group: str, consumer: str) -> HttpResponse:
+def consumer_delete(request: HttpRequest, name: str) -> HttpResponse:
     return _action(
         request,
         name,
         lambda d, b: services.consumer_delete(
             user=request.user,
             definition=d,
-            group=group,
-            consumer=consumer,
+            group=_text(b, "group"),
+            consumer=_text(b, "consumer"),
             force=_flag(b, "force"),
         ),
     )

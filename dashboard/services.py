@@ -76,8 +76,8 @@ def _act(
 
 
 def _name(value: str, what: str) -> str:
-    value = (value or "").strip()
-    if not value or len(value) > 200:
+    """``value`` exactly as given (never trimmed: " billing" and "billing" are two groups)."""
+    if not isinstance(value, str) or not value or len(value) > 200:
         raise ValidationError({what: f"A {what} name of 1 to 200 characters is required."})
     return value
 
@@ -98,7 +98,7 @@ def group_create(*, user: Any, definition: QueueDefinition, group: str, start: s
         action="group.create",
         definition=definition,
         target=f"{definition.name}/{group}",
-        details={"start": start},
+        details={"group": group, "start": start},
         call=lambda m: m.create_group(definition.queue_name, group, start=start),
     )
 
@@ -111,7 +111,7 @@ def group_delete(*, user: Any, definition: QueueDefinition, group: str) -> None:
         action="group.delete",
         definition=definition,
         target=f"{definition.name}/{group}",
-        details={},
+        details={"group": group},
         call=lambda m: m.delete_group(definition.queue_name, group),
     )
 
@@ -124,7 +124,7 @@ def group_set_id(*, user: Any, definition: QueueDefinition, group: str, entry_id
         action="group.set_id",
         definition=definition,
         target=f"{definition.name}/{group}",
-        details={"id": entry_id},
+        details={"group": group, "id": entry_id},
         call=lambda m: m.set_group_id(definition.queue_name, group, entry_id),
     )
 
@@ -141,7 +141,8 @@ def consumer_delete(
         action="consumer.delete",
         definition=definition,
         target=f"{definition.name}/{group}/{consumer}",
-        details={"force": force},
+        # names may hold "/": the target is for reading, the details say which is which
+        details={"group": group, "consumer": consumer, "force": force},
         call=lambda m: m.delete_consumer(definition.queue_name, group, consumer, force=force),
     )
 

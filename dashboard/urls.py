@@ -22,20 +22,11 @@ api_urls = [
         name="api-queue-dlq-delete",
     ),
     path("api/queues/<str:name>/groups/", api.group_create, name="api-group-create"),
+    # group and consumer names travel in the POST body (they may hold "/")
+    path("api/queues/<str:name>/groups/delete/", api.group_delete, name="api-group-delete"),
+    path("api/queues/<str:name>/groups/set-id/", api.group_set_id, name="api-group-set-id"),
     path(
-        "api/queues/<str:name>/groups/<str:group>/delete/",
-        api.group_delete,
-        name="api-group-delete",
-    ),
-    path(
-        "api/queues/<str:name>/groups/<str:group>/set-id/",
-        api.group_set_id,
-        name="api-group-set-id",
-    ),
-    path(
-        "api/queues/<str:name>/groups/<str:group>/consumers/<str:consumer>/delete/",
-        api.consumer_delete,
-        name="api-consumer-delete",
+        "api/queues/<str:name>/consumers/delete/", api.consumer_delete, name="api-consumer-delete"
     ),
     path("api/queues/<str:name>/trim/", api.queue_trim, name="api-queue-trim"),
     path("api/queues/<str:name>/trim-risk/", api.queue_trim_risk, name="api-queue-trim-risk"),

@@ -12,6 +12,10 @@
     return b;
   }
 
+  // A name in a dialog, quoted and escaped: "a/b", " billing" and newlines stay visible and
+  // cannot pass for the end of the sentence.
+  function q(name) { return JSON.stringify(String(name)); }
+
   function act(question, url, body) {
     if (question && !window.confirm(question)) return;
     SW.post(config.api + url, body)
@@ -64,13 +68,13 @@
       const actions = document.createElement("span");
       if (config.canOperate) {
         actions.appendChild(button("Set id", "", function () {
-          const id = window.prompt("Move group " + g.name + " to entry id (0, $ or 1700000000000-0):", "$");
-          if (id) act("Set the last-delivered id of " + g.name + " to " + id + "?", "groups/" + encodeURIComponent(g.name) + "/set-id/", { id: id });
+          const id = window.prompt("Move group " + q(g.name) + " to entry id (0, $ or 1700000000000-0):", "$");
+          if (id) act("Set the last-delivered id of group " + q(g.name) + " to " + q(id) + "?", "groups/set-id/", { group: g.name, id: id });
         }));
       }
       if (config.canDestroy) {
         actions.appendChild(button("Delete", "danger", function () {
-          act("Delete group " + g.name + " and its pending entries list?", "groups/" + encodeURIComponent(g.name) + "/delete/");
+          act("Delete group " + q(g.name) + " and its pending entries list?", "groups/delete/", { group: g.name });
         }));
       }
       let name = g.name;
@@ -92,8 +96,8 @@
         const actions = document.createElement("span");
         if (config.canDestroy) {
           actions.appendChild(button("Delete", "danger", function () {
-            act("Delete consumer " + c.name + " of " + g.name + (c.pending ? " (it still has " + c.pending + " pending entries)" : "") + "?",
-              "groups/" + encodeURIComponent(g.name) + "/consumers/" + encodeURIComponent(c.name) + "/delete/", { force: c.pending > 0 });
+            act("Delete consumer " + q(c.name) + " of group " + q(g.name) + (c.pending ? " (it still has " + c.pending + " pending entries)" : "") + "?",
+              "consumers/delete/", { group: g.name, consumer: c.name, force: c.pending > 0 });
           }));
         }
         consumers.push([g.name, c.name, c.pending, SW.fmtAge(c.idle_ms), c.active ? "yes" : "no", actions]);
@@ -155,8 +159,8 @@
         fillRows(document.querySelector("#dead-letters tbody"), (data.dead_letters || []).map(function (d) {
           const pre = SW.el("pre", d.payload, "payload");  // textContent: shown as text, never run
           const actions = document.createElement("span");
-          if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + d.id + "?", "dead-letters/replay/", { ids: [d.id] }); }));
-          if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + d.id + "?", "dead-letters/delete/", { ids: [d.id] }); }));
+          if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }); }));
+          if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }); }));
           return [d.id, d.group, d.reason, d.error, d.deliveries, pre, actions];
         }), (data.dead_letters || []).map(function (d) { return "dead-" + d.id; }));
       });
@@ -258,13 +262,13 @@
     });
     const trim = document.getElementById("trim");
     if (trim) trim.addEventListener("click", function () {
-      act("Trim " + config.name + "? Entries every group has acknowledged are deleted.", "trim/");
+      act("Trim " + q(config.name) + "? Entries every group has acknowledged are deleted.", "trim/");
     });
     const purge = document.getElementById("purge");
-    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + config.name + "? This cannot be undone.", "purge/"); });
+    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + q(config.name) + "? This cannot be undone.", "purge/"); });
     const replayAll = document.getElementById("dlq-replay-all");
-    if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + config.name + "?", "dead-letters/replay/", { ids: "all" }); });
+    if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + q(config.name) + "?", "dead-letters/replay/", { ids: "all" }); });
     const deleteAll = document.getElementById("dlq-delete-all");
-    if (deleteAll) deleteAll.addEventListener("click", function () { act("Delete every dead letter of " + config.name + "?", "dead-letters/delete/", { ids: "all" }); });
+    if (deleteAll) deleteAll.addEventListener("click", function () { act("Delete every dead letter of " + q(config.name) + "?", "dead-letters/delete/", { ids: "all" }); });
   });
 })();

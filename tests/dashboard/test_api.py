@@ -84,7 +84,7 @@ def test_a_user_without_permission_gets_403_and_no_destructive_buttons(viewer, q
     for path, body in [
         ("/api/queues/orders/purge/", {}),
         ("/api/queues/orders/trim/", {}),
-        ("/api/queues/orders/groups/billing/delete/", {}),
+        ("/api/queues/orders/groups/delete/", {"group": "billing"}),
         ("/api/queues/orders/groups/", {"group": "x"}),
         ("/api/queues/orders/dead-letters/delete/", {"ids": "all"}),
     ]:
@@ -117,8 +117,8 @@ def test_operator_creates_a_group_and_sets_its_id(operator, queue, redis_client)
     groups = {g["name"].decode() for g in redis_client.xinfo_groups(stream_key(queue.queue))}
     assert groups == {"billing", "audit"}
     bad = operator.post(
-        "/api/queues/orders/groups/audit/set-id/",
-        {"id": "nonsense"},
+        "/api/queues/orders/groups/set-id/",
+        {"group": "audit", "id": "nonsense"},
         content_type="application/json",
     )
     assert bad.status_code == 400 and "id" in bad.json()["fields"]

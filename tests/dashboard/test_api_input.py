@@ -16,6 +16,8 @@ from tests.dashboard.helpers import create_group, dead_letter, publish, read
 
 pytestmark = pytest.mark.django_db
 
+WORKER = {"group": "billing", "consumer": "worker-1"}
+
 
 @pytest.fixture(autouse=True)
 def _fresh_managers():
@@ -63,16 +65,16 @@ def _dead(redis_client, queue) -> int:
 def test_force_false_does_not_delete_a_consumer_that_holds_pending_entries(
     ops, queue, redis_client, form
 ):
-    url = "/api/queues/orders/groups/billing/consumers/worker-1/delete/"
-    response = _post(ops, url, {"force": "false"}, form=form)
+    url = "/api/queues/orders/consumers/delete/"
+    response = _post(ops, url, {**WORKER, "force": "false"}, form=form)
     assert response.status_code == 409, response.content
     assert "worker-1" in _consumers(redis_client, queue)
 
 
 @pytest.mark.parametrize("value", ["maybe", "2", "", [], {"a": 1}])
 def test_a_flag_that_is_neither_true_nor_false_is_refused(ops, queue, redis_client, value):
-    url = "/api/queues/orders/groups/billing/consumers/worker-1/delete/"
-    response = _post(ops, url, {"force": value})
+    url = "/api/queues/orders/consumers/delete/"
+    response = _post(ops, url, {**WORKER, "force": value})
     assert response.status_code == 400 and "force" in response.json()["fields"]
     assert "worker-1" in _consumers(redis_client, queue)
     purge = _post(ops, "/api/queues/orders/purge/", {"dead": value})
@@ -82,8 +84,8 @@ def test_a_flag_that_is_neither_true_nor_false_is_refused(ops, queue, redis_clie
 
 @pytest.mark.parametrize("value", [True, "true", "1", "yes", "on", 1])
 def test_force_true_in_any_usual_spelling_deletes_the_consumer(ops, queue, redis_client, value):
-    url = "/api/queues/orders/groups/billing/consumers/worker-1/delete/"
-    response = _post(ops, url, {"force": value})
+    url = "/api/queues/orders/consumers/delete/"
+    response = _post(ops, url, {**WORKER, "force": value})
     assert response.status_code == 200, response.content
     assert "worker-1" not in _consumers(redis_client, queue)
 
