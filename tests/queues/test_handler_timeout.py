@@ -45,8 +45,8 @@ def test_entries_waiting_behind_slow_handlers_are_not_claimed(
             slow,
             redis_url,
             name="slow",
-            claim_idle=0.4,
-            handler_timeout=0.6,
+            claim_idle=0.6,
+            handler_timeout=0.8,
             batch_size=10,
             concurrency=concurrency,
             **FAST,
@@ -58,7 +58,7 @@ def test_entries_waiting_behind_slow_handlers_are_not_claimed(
         10,
         message="the slow consumer holds a batch",
     )
-    thief = start_thief(runner, queue_name, redis_url, claim_idle=0.4)
+    thief = start_thief(runner, queue_name, redis_url, claim_idle=0.6)
     wait_for(lambda: len(set(handled.ids()) | set(thief.ids())) == count, 30, message="all handled")
     assert thief.count == 0, f"claimed from a live consumer: {sorted(thief.ids())}"
     assert handled.ids() == {entry_id: 1 for entry_id in ids}
