@@ -243,6 +243,12 @@ class Consumer:
                 raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
         if ordered and concurrency != 1:
             raise ValueError("ordered=True handles one message at a time: use concurrency=1")
+        if ordered and guard:
+            # a message skipped for another consumer's token would let newer ones run first
+            raise ValueError(
+                "guard=True cannot be combined with ordered=True (its lock already "
+                "keeps one consumer active per group)"
+            )
         if on_active not in ("wait", "exit"):
             raise ValueError(f"on_active must be 'wait' or 'exit', got {on_active!r}")
         if backoff_base < 0 or not 0 <= backoff_jitter < 1:

@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 
+import pytest
 import redis
 
 from queues import Consumer, Manager, Message, Producer, aio
@@ -99,6 +100,11 @@ def test_the_token_of_a_dead_holder_expires_and_the_message_then_runs_once(
     assert consumer.stats.duplicates >= 1 and recorder.ids() == {entry_id: 1}
     assert recorder.messages[0].deliveries == 2, "the skipped claims did not count"
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
+
+
+def test_guard_is_refused_in_ordered_mode(redis_url: str, queue_name: str) -> None:
+    with pytest.raises(ValueError, match="guard=True cannot be combined with ordered=True"):
+        Consumer(queue_name, "g", lambda m: None, redis_url, ordered=True, guard=True)
 
 
 def test_tokens_are_released_when_handlers_return_or_raise(
