@@ -12,7 +12,9 @@ if mode == 'take' then
   local holder = redis.call('GET', KEYS[1])
   if holder and holder ~= owner then
     local name = string.match(holder, '^[^:]*:(.*)$')
-    if name then
+    -- not an entry whose data was trimmed: XCLAIM would drop it from the pending list
+    -- unseen; left with the caller, the claim scan dead-letters it (reason 'trimmed')
+    if name and #redis.call('XRANGE', KEYS[2], ARGV[5], ARGV[5]) == 1 then
       redis.call('XCLAIM', KEYS[2], ARGV[4], name, 0, ARGV[5], 'RETRYCOUNT', ARGV[6], 'JUSTID')
     end
     return 0

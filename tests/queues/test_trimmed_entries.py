@@ -13,7 +13,9 @@ import pytest
 import redis
 
 from queues import Consumer, Manager, Message, Producer
+from queues.guard import ProcessingGuard
 from queues.keys import queue_keys
+from queues.scripts import Scripts
 from tests.queues.conftest import FAST, Recorder, wait_for
 from tests.queues.test_twins import Twin
 
@@ -210,3 +212,22 @@ def test_an_entry_trimmed_just_before_an_ordered_consumer_reclaims_it_is_dead_le
     assert (dead.reason, dead.original_id, dead.consumer) == ("trimmed", ids[0], "c1")
     assert manager.pending(queue_name, "g") == []
     manager.close()
+
+
+def test_the_processing_guard_does_not_hand_back_an_entry_trimmed_meanwhile(
+    redis_client: redis.Redis, queue_name: str
+) -> None:
+    keys = queue_keys(queue_name)
+    redis_client.xgroup_create(keys.stream, "g", id="0", mkstream=True)
+    entry_id = redis_client.xadd(keys.stream, {"payload": b"1", "ctype": "json"}).decode()
+    scripts = Scripts(redis_client)
+    holder = ProcessingGuard(keys, "g", "a", ttl_ms=60_000)
+    redis_client.xreadgroup("g", "a", {keys.stream: ">"})
+    assert holder.taken(entry_id, scripts.guard(*holder.take_call(entry_id, 1)))
+    redis_client.xclaim(keys.stream, "g", "b", 0, [entry_id])  # b claimed it from a...
+    redis_client.xdel(keys.stream, entry_id)  # ...and then its data was trimmed
+    other = ProcessingGuard(keys, "g", "b", ttl_ms=60_000)
+    assert not other.taken(entry_id, scripts.guard(*other.take_call(entry_id, 2)))
+
+    [row] = redis_client.xpending_range(keys.stream, "g", "-", "+", 10)
+    assert row["message_id"].decode() == entry_id, "still pending: a claim scan dead-letters it"
