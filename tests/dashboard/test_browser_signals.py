@@ -1,0 +1,114 @@
+"""What an operator sees in Chromium is what is true: badges and banners show only when
+their condition holds (issue 16). Asserted on visibility, never on attributes — a `hidden`
+attribute that author CSS overrides is still on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.dashboard.helpers import create_group, publish, read
+from tests.dashboard.test_storms import bounce
+from tests.live_stack import launch_chromium, require_chromium, running_stack
+
+pytestmark = pytest.mark.browser
+
+POLL = 0.5
+PASSWORD = "browser-signals-pw-1"
+
+
+@dataclass
+class Stack:
+    url: str
+    calm: str
+    stormy: str
+    redis_url: str
+
+
+def _setup_script(calm: str, stormy: str) -> str:
+    return f"""
+from django.contrib.auth import get_user_model
+from queues.models import QueueDefinition
+get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
+QueueDefinition.objects.create(name="calm", queue={calm!r})
+QueueDefinition.objects.create(name="stormy", queue={stormy!r}, maxlen=2)
+"""
+
+
+@pytest.fixture
+def stack(tmp_path, redis_url, queue_name) -> Iterator[Stack]:
+    require_chromium()
+    calm, stormy = f"{queue_name}-calm", f"{queue_name}-stormy"
+    for name in (calm, stormy):
+        publish(redis_url, name, [{"n": i} for i in range(6)])
+        create_group(redis_url, name, "billing")
+    read(redis_url, stormy, "billing", "w0", 3)  # three pending entries to claim back and forth
+    with running_stack(
+        tmp_path,
+        env={
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings.test",
+            "REDIS_URL": redis_url,
+            "STREAMWARDEN_POLL_INTERVAL": str(POLL),
+            "STREAMWARDEN_SNAPSHOT_INTERVAL": "1",
+            "STREAMWARDEN_LEASE_TTL": "3",
+            "STREAMWARDEN_STORM_CLAIMS": "10",
+            "STREAMWARDEN_STORM_WINDOW": "600",
+        },
+        setup_script=_setup_script(calm, stormy),
+        commands={"monitor": ["monitor", "--interval", str(POLL)]},
+    ) as base:
+        yield Stack(base, calm, stormy, redis_url)
+
+
+def _login(page, url: str) -> None:
+    page.goto(url + "/login/")
+    page.fill("input[name=username]", "ops")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+
+
+def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: Stack):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        _login(page, stack.url)
+        calm_row = page.locator('tr[data-queue="calm"]')
+        stormy_row = page.locator('tr[data-queue="stormy"]')
+        expect(page.locator('[data-field="live"]')).to_have_text("connected", timeout=10_000)
+        expect(stormy_row.locator('[data-field="length"]')).to_have_text("6", timeout=10_000)
+        # No storm anywhere yet: no badge a person can see.
+        assert not calm_row.locator('[data-field="storm"]').is_visible()
+        assert not stormy_row.locator('[data-field="storm"]').is_visible()
+
+        bounce(stack.redis_url, stack.stormy, "billing", ["w1", "w2"], rounds=5)  # 15 claims
+        expect(stormy_row.locator('[data-field="storm"]')).to_be_visible(timeout=10_000)
+        assert stormy_row.locator('[data-field="storm"]').is_visible()
+        assert not calm_row.locator('[data-field="storm"]').is_visible()
+
+        # A reload renders the same from the server side.
+        page.reload()
+        expect(stormy_row.locator('[data-field="storm"]')).to_be_visible(timeout=10_000)
+        assert not calm_row.locator('[data-field="storm"]').is_visible()
+
+        # The stormy queue: a storm banner, and a trim-loss banner (MAXLEN 2 < lag 3).
+        page.click('tr[data-queue="stormy"] a')
+        expect(page.locator("#storm-banner")).to_contain_text("billing", timeout=10_000)
+        assert page.locator("#storm-banner").is_visible()
+        expect(page.locator("#trim-risk-banner")).to_contain_text("MAXLEN 2", timeout=10_000)
+        assert page.locator("#trim-risk-banner").is_visible()
+
+        # The calm queue (no storm, no MAXLEN): neither banner is on screen once live.
+        page.goto(stack.url + "/")
+        page.click('tr[data-queue="calm"] a')
+        expect(page.locator("#groups tbody tr")).to_have_count(1, timeout=10_000)
+        expect(page.locator('#summary [data-field="rate_in"]')).not_to_have_text(
+            "–", timeout=10_000
+        )
+        assert not page.locator("#storm-banner").is_visible()
+        assert not page.locator("#trim-risk-banner").is_visible()
+        browser.close()
