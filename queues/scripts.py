@@ -38,19 +38,22 @@ def _read(name: str) -> str:
 
 @functools.cache
 def source(name: str) -> str:
-    """Text of ``queues/lua/<name>.lua``; a script that writes library events gets
-    ``add_event`` (``queues/lua/_events.lua``, with the bounds of queues.events) in front."""
+    """Text of ``queues/lua/<name>.lua``, with the shared functions it calls in front:
+    ``safe_trim`` (``_safe_trim.lua``) and ``add_event`` (``_events.lua``, with the bounds
+    of queues.events), which trims events streams with ``safe_trim``."""
     if name not in NAMES:
         raise KeyError(f"no Lua script named {name!r}; known: {', '.join(NAMES)}")
     text = _read(name)
-    if "add_event(" not in text:
-        return text
-    bounds = (
-        f"local EVENTS_HARD_MAX = {events.HARD_MAX_EVENTS}\n"
-        f"local EVENTS_DROP_BATCH = {events.DROP_BATCH}\n"
-        f"local EVENTS_CHECK_EVERY = {events.CHECK_EVERY}\n"
-    )
-    return bounds + _read("_events") + text
+    if "add_event(" in text:
+        bounds = (
+            f"local EVENTS_HARD_MAX = {events.HARD_MAX_EVENTS}\n"
+            f"local EVENTS_DROP_BATCH = {events.DROP_BATCH}\n"
+            f"local EVENTS_CHECK_EVERY = {events.CHECK_EVERY}\n"
+        )
+        return bounds + _read("_safe_trim") + _read("_events") + text
+    if "safe_trim(" in text:
+        return _read("_safe_trim") + text
+    return text
 
 
 class Scripts:
