@@ -104,6 +104,7 @@ def queue_entries(request: HttpRequest, name: str) -> HttpResponse:
                     before=request.GET.get("before", ""),
                     after=request.GET.get("after", ""),
                     entry=request.GET.get("id", ""),
+                    payloads=request.user.has_perm(services.VIEW_PAYLOADS),
                 )
             )
         )
@@ -116,7 +117,14 @@ def queue_entries(request: HttpRequest, name: str) -> HttpResponse:
 def queue_dead_letters(request: HttpRequest, name: str) -> HttpResponse:
     definition = selectors.queue_get(name=name)
     return _redis_guard(
-        lambda: JsonResponse({"dead_letters": selectors.dead_letters(definition=definition)})
+        lambda: JsonResponse(
+            {
+                "dead_letters": selectors.dead_letters(
+                    definition=definition,
+                    payloads=request.user.has_perm(services.VIEW_PAYLOADS),
+                )
+            }
+        )
     )
 
 

@@ -44,20 +44,30 @@ def _checked(entry_id: str) -> str:
     return entry_id
 
 
-def _row(entry: StreamEntry) -> dict[str, Any]:
+def _row(entry: StreamEntry, payloads: bool) -> dict[str, Any]:
+    """One entry; field values (the message data) only with ``payloads``, names always."""
     return {
         "id": entry.id,
-        "fields": [{"name": escaped(k), "value": escaped(v)} for k, v in entry.fields],
+        "fields": [
+            {"name": escaped(k), "value": escaped(v) if payloads else None} for k, v in entry.fields
+        ],
+        "hidden": not payloads,
     }
 
 
 def entry_page(
-    *, definition: QueueDefinition, before: str = "", after: str = "", entry: str = ""
+    *,
+    definition: QueueDefinition,
+    before: str = "",
+    after: str = "",
+    entry: str = "",
+    payloads: bool = False,
 ) -> dict[str, Any]:
     """One page of entries, newest first: the newest ones, those older than ``before``,
     those newer than ``after``, or the one entry ``entry`` (search by id). ``older`` /
     ``newer`` are the ids to pass back as ``before`` / ``after`` for the next page (None
-    at either end). Raises BadEntryId for an id that is not one."""
+    at either end). Field values only with ``payloads`` (the view_payloads permission).
+    Raises BadEntryId for an id that is not one."""
     manager = manager_for(definition.effective_redis_url())
     key = definition.queue_name
     older: str | None = None
@@ -65,7 +75,7 @@ def entry_page(
     if entry:
         found = manager.stream_entries(key, start=_checked(entry), end=_checked(entry), count=1)
         return {
-            "entries": [_row(e) for e in found],
+            "entries": [_row(e, payloads) for e in found],
             "search": entry,
             "older": None,
             "newer": None,
@@ -83,4 +93,9 @@ def entry_page(
         rows = rows[:PAGE_SIZE]
         older = rows[-1].id if more and rows else None
         newer = rows[0].id if before and rows else None
-    return {"entries": [_row(e) for e in rows], "search": "", "older": older, "newer": newer}
+    return {
+        "entries": [_row(e, payloads) for e in rows],
+        "search": "",
+        "older": older,
+        "newer": newer,
+    }

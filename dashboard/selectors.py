@@ -323,8 +323,11 @@ def _preview(value: Any) -> str:
     return text[:PREVIEW_CHARS]
 
 
-def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[str, Any]] | None:
-    """Newest dead letters with a payload preview (plain text: templates/JS escape it);
+def dead_letters(
+    *, definition: QueueDefinition, count: int = 50, payloads: bool = False
+) -> list[dict[str, Any]] | None:
+    """Newest dead letters with a payload preview (plain text: templates/JS escape it) when
+    ``payloads`` (the view_payloads permission), else ``payload`` None and ``payload_hidden``;
     None for a plain stream (it has no dead letters StreamWarden could know of)."""
     if definition.is_plain:
         return None
@@ -342,7 +345,8 @@ def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[s
                     "deliveries": int(fields.get("deliveries") or 0),
                     "group": fields.get("group", ""),
                     "failed_at_ms": int(fields.get("failed_at") or 0) or None,
-                    "payload": _preview(fields.get("payload", "")),
+                    "payload": _preview(fields.get("payload", "")) if payloads else None,
+                    "payload_hidden": not payloads,
                 }
             )
             continue
@@ -356,7 +360,8 @@ def dead_letters(*, definition: QueueDefinition, count: int = 50) -> list[dict[s
                 "deliveries": int(getattr(letter, "deliveries", 0) or 0),
                 "group": str(getattr(letter, "group", "")),
                 "failed_at_ms": getattr(letter, "failed_at_ms", None),
-                "payload": _preview(payload),
+                "payload": _preview(payload) if payloads else None,
+                "payload_hidden": not payloads,
             }
         )
     return out

@@ -14,6 +14,9 @@ from queues.models import QueueDefinition
 
 OPERATE = "queues.operate_queue"
 DESTROY = "queues.destroy_queue"
+#: Message data (dead-letter payloads, plain stream entries) is often personal: shown only
+#: with this permission; operating a queue does not include it.
+VIEW_PAYLOADS = "queues.view_payloads"
 
 User = AbstractBaseUser | AnonymousUser
 

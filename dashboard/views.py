@@ -68,6 +68,7 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
                 before=request.GET.get("before", ""),
                 after=request.GET.get("after", ""),
                 entry=request.GET.get("entry", ""),
+                payloads=request.user.has_perm(services.VIEW_PAYLOADS),
             )
         except entries.BadEntryId as exc:
             browse_error = str(exc)
@@ -88,6 +89,7 @@ def queue_page(request: HttpRequest, name: str) -> HttpResponse:
             "browse_error": browse_error,
             "can_operate": can_operate,
             "can_destroy": can_destroy,
+            "can_view_payloads": request.user.has_perm(services.VIEW_PAYLOADS),
             "audit": selectors.audit_entries(target_prefix=definition.name),
             "ranges": list(selectors.RANGES),
             "page_config": {

@@ -58,6 +58,10 @@ class QueueDefinition(models.Model):
                 "destroy_queue",
                 "Can destroy queue data (purge, trim, delete group/consumer/dead letters)",
             ),
+            (
+                "view_payloads",
+                "Can view message payloads (dead letters, plain stream entries)",
+            ),
         ]
 
     def __str__(self) -> str:

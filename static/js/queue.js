@@ -157,7 +157,8 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         fillRows(document.querySelector("#dead-letters tbody"), (data.dead_letters || []).map(function (d) {
-          const pre = SW.el("pre", d.payload, "payload");  // textContent: shown as text, never run
+          // textContent: shown as text, never run; null: the user may not see payloads
+          const pre = d.payload_hidden ? SW.el("span", "hidden", "muted payload-hidden") : SW.el("pre", d.payload, "payload");
           const actions = document.createElement("span");
           if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }); }));
           if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }); }));

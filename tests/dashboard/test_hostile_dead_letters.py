@@ -34,7 +34,7 @@ def test_a_deeply_nested_json_dead_letter_is_listed_with_its_raw_payload(
     consumer.run(burst=True)
     consumer.close()
     QueueDefinition.objects.create(name="orders", queue=queue_name)
-    client.force_login(django_user_model.objects.create_user("viewer", password="pw-for-tests-1"))
+    client.force_login(_reader(django_user_model))
 
     response = client.get("/api/queues/orders/dead-letters/")
     assert response.status_code == 200
@@ -67,9 +67,18 @@ def test_the_dead_letter_api_answers_for_an_undecodable_payload_already_stored(
     )
     server.close()
     QueueDefinition.objects.create(name="orders", queue=queue_name)
-    client.force_login(django_user_model.objects.create_user("viewer", password="pw-for-tests-1"))
+    client.force_login(_reader(django_user_model))
 
     response = client.get("/api/queues/orders/dead-letters/")
     assert response.status_code == 200
     (letter,) = response.json()["dead_letters"]
     assert letter["payload"].startswith("[[[[")
+
+
+def _reader(django_user_model):
+    """A user allowed to read payloads (the view_payloads permission)."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", password="pw-for-tests-1")
+    user.user_permissions.add(Permission.objects.get(codename="view_payloads"))
+    return user

@@ -58,7 +58,11 @@ def orders(redis_url: str) -> QueueDefinition:
 
 @pytest.fixture
 def viewer(client, django_user_model):
-    client.force_login(django_user_model.objects.create_user("viewer", password="pw-1-tests"))
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", password="pw-1-tests")
+    user.user_permissions.add(Permission.objects.get(codename="view_payloads"))  # entry values
+    client.force_login(user)
     return client
 
 
