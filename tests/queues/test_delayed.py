@@ -13,7 +13,8 @@ import pytest
 import redis
 
 from queues import Consumer, Manager, Producer
-from queues.keys import RETRY_CONSUMER, queue_keys
+from queues.commands import move_due_call
+from queues.keys import queue_keys
 from queues.scripts import Scripts
 from tests.queues.conftest import FAST, Child, Recorder, Runner, wait_for
 
@@ -49,7 +50,7 @@ def test_concurrent_movers_move_each_due_ticket_exactly_once(
         start.wait()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            scripts.move_due(keys=[keys.delayed, keys.stream, keys.dead], args=[7, RETRY_CONSUMER])
+            scripts.move_due(*move_due_call(keys, 7))
             if client.zcard(keys.delayed) == 0:
                 return
 
@@ -168,16 +169,17 @@ MOVER_CHILD = """
     import time
 
     import redis
-    from queues.keys import RETRY_CONSUMER, queue_keys
+    from queues.commands import move_due_call
+    from queues.keys import queue_keys
     from queues.scripts import Scripts
 
-    keys = queue_keys({queue!r})
+    keys, args = move_due_call(queue_keys({queue!r}), 1)
     client = redis.Redis.from_url({url!r})
     scripts = Scripts(client)
     print("ready", flush=True)
     client.blpop(["go"])  # all movers start together
     while True:  # small, paced steps, so each SIGKILL lands between two of them
-        scripts.move_due(keys=[keys.delayed, keys.stream, keys.dead], args=[1, RETRY_CONSUMER])
+        scripts.move_due(keys=keys, args=args)
         time.sleep(0.001)
 """
 
