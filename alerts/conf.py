@@ -26,6 +26,12 @@ def repeat_interval() -> float:
     return float(getattr(settings, "STREAMWARDEN_ALERTS_REPEAT_INTERVAL", 4 * 3600.0))
 
 
+def max_detail_chars() -> int:
+    """Longest text kept per field of an event alert's details, e.g. a dead letter's error
+    or traceback (STREAMWARDEN_MAX_DETAIL_CHARS, default 4000); stored and sent cut."""
+    return max(100, int(getattr(settings, "STREAMWARDEN_MAX_DETAIL_CHARS", 4000)))
+
+
 def sample_size() -> int:
     """How many message ids a grouped notification lists as a sample.
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 
 from django.db import DatabaseError, transaction
 
+from alerts import conf
 from alerts.models import AlertKind
 from alerts.services import EventAlert, display_queue_name, record_event_alerts
 from dashboard.monitor.names import clean_json, clean_name, clean_text
@@ -91,7 +92,7 @@ def _event_alert(kind: str, queue: str, event: Event) -> EventAlert:
         event_id=clean_text(event.id, limit=64),
         group=clean_name(event.group or ""),
         message_id=clean_name(event.message_id or "", limit=64),
-        details=clean_json(dict(event.fields)),
+        details=clean_json(dict(event.fields), limit=conf.max_detail_chars()),
     )
 
 

@@ -67,6 +67,17 @@ def monitor_down_after() -> float:
     return _number("STREAMWARDEN_MONITOR_DOWN_AFTER", max(30.0, 5 * poll_interval()))
 
 
+def caps() -> Any:
+    """Groups per queue and consumers per group a snapshot keeps (STREAMWARDEN_MAX_GROUPS,
+    default 50; STREAMWARDEN_MAX_CONSUMERS, default 100): the rest are counted, not listed."""
+    from dashboard.monitor.poller import Caps
+
+    return Caps(
+        groups=max(1, int(_number("STREAMWARDEN_MAX_GROUPS", 50))),
+        consumers=max(0, int(_number("STREAMWARDEN_MAX_CONSUMERS", 100))),
+    )
+
+
 def lease_ttl() -> float:
     """Seconds the monitor lease lives without renewal (STREAMWARDEN_LEASE_TTL, default
     max(5 s, 3 poll intervals))."""

@@ -44,6 +44,12 @@ def render_metrics(rows: Iterable[QueueRow], monitor: dict[str, Any]) -> str:
             q,
             STATUS_VALUE.get(s["status"], 2),
         )
+        add(
+            "streamwarden_queue_groups_omitted",
+            "Groups beyond STREAMWARDEN_MAX_GROUPS, not exported per group",
+            q,
+            s.get("groups_omitted", 0),
+        )
         for g in s["groups"]:
             gl = {"queue": row.name, "group": g["name"]}
             add(

@@ -72,6 +72,7 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
         [_target(d) for d in definitions],
         manager_for=manager_for,
         active_idle_ms=int(conf.active_idle() * 1000),
+        caps=conf.caps(),
     )
     by_name = {d.name: d for d in definitions}
     names = [d.name for d in definitions]

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from queues.keys import validate_name
+
 
 class QueueDefinition(models.Model):
     """A queue the dashboard watches: its library queue name, Redis and groups of interest."""
@@ -89,6 +91,18 @@ class QueueDefinition(models.Model):
             )
         if self.stream and any(ch in self.stream for ch in "\r\n\0"):
             raise ValidationError({"stream": "A stream key without line breaks or NUL."})
+        if not self.stream:
+            try:
+                validate_name(self.queue_name)
+            except ValueError as exc:
+                raise ValidationError({"queue": str(exc)}) from exc
+        if self.redis_url:
+            # A URL the library cannot use made the overview fail for everyone.
+            from queues.admin import redis_url_problem
+
+            problem = redis_url_problem(self.redis_url)
+            if problem:
+                raise ValidationError({"redis_url": f"Not a usable Redis URL: {problem}."})
         if not isinstance(self.groups, list) or not all(
             isinstance(group, str) and group for group in self.groups
         ):

@@ -167,6 +167,7 @@ class Monitor:
                 self.targets,
                 manager_for=manager_for,
                 active_idle_ms=int(conf.active_idle() * 1000),
+                caps=conf.caps(),
             )
         self.polled_cycles += 1
         self.last_cost = result.cost
@@ -631,6 +632,8 @@ class Monitor:
             if s.plain:
                 # No library events there; reading them would create keys in a foreign Redis.
                 continue
+            if s.unreadable and not s.exists:
+                continue  # its name or its server could not be read: no events either
             by_url.setdefault(s.redis_url, []).append(s.queue)
         for url, queues in by_url.items():
             try:

@@ -31,12 +31,13 @@ def clean_text(value: str, *, limit: int | None = None) -> str:
     return cleaned
 
 
-def clean_json(value: Any) -> Any:
-    """A JSON-able value with every string (keys too) passed through ``clean_text``."""
+def clean_json(value: Any, *, limit: int | None = None) -> Any:
+    """A JSON-able value with every string (keys too) passed through ``clean_text``; string
+    values cut to ``limit`` characters (a traceback of a megabyte is not worth storing)."""
     if isinstance(value, str):
-        return clean_text(value)
+        return clean_text(value, limit=limit)
     if isinstance(value, dict):
-        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+        return {clean_text(str(k), limit=200): clean_json(v, limit=limit) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean_json(v) for v in value]
+        return [clean_json(v, limit=limit) for v in value]
     return value

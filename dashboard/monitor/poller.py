@@ -26,6 +26,7 @@ from dashboard.monitor.types import (
     QueueSnapshot,
 )
 from queues.info import DECODE_ERRORS, MAX_REASON
+from queues.keys import validate_name
 from queues.types import PlainStream
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,15 @@ class Target:
         return PlainStream(self.stream) if self.stream else self.queue
 
 
+@dataclass(frozen=True)
+class Caps:
+    """How much of one queue a snapshot keeps: any client can add groups and consumers,
+    and each one costs websocket bytes, stored JSON and /metrics series."""
+
+    groups: int = 10**9  # groups per queue (the others are counted in groups_omitted)
+    consumers: int = 10**9  # consumers listed per group (counts stay exact)
+
+
 def _unavailable_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = [redis.ConnectionError, redis.TimeoutError, OSError]
     try:
@@ -78,7 +88,7 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
+def _group(info: Any, active_idle_ms: int, caps: Caps = Caps()) -> GroupSnapshot:
     # The library's GroupInfo.consumers is the tuple of ConsumerInfo; the fallback keeps a
     # count there and the tuple in consumer_list.
     raw = _get(info, "consumers")
@@ -111,16 +121,19 @@ def _group(info: Any, active_idle_ms: int) -> GroupSnapshot:
         last_delivered_id=str(_get(info, "last_delivered_id", "") or ""),
         oldest_pending_ms=_int_or_none(_get(info, "oldest_pending_ms")),
         oldest_undelivered_ms=_int_or_none(_get(info, "oldest_undelivered_ms")),
-        consumer_list=tuple(consumers),
+        consumer_list=tuple(consumers[: caps.consumers]),
+        consumers_omitted=max(0, len(consumers) - caps.consumers),
         duplicates=int(_get(info, "duplicates", 0) or 0),
     )
 
 
-def snapshot_from_info(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> QueueSnapshot:
+def snapshot_from_info(
+    target: Target, info: Any, at_ms: int, active_idle_ms: int, caps: Caps = Caps()
+) -> QueueSnapshot:
     """Convert the library's QueueInfo (or None for a missing stream) into a snapshot; one
     that cannot be read comes back with ``unreadable`` set (never raises on its contents)."""
     try:
-        return _snapshot(target, info, at_ms, active_idle_ms)
+        return _snapshot(target, info, at_ms, active_idle_ms, caps)
     except DECODE_ERRORS as exc:
         return _unreadable(target, at_ms, f"{type(exc).__name__}: {exc}")
 
@@ -131,17 +144,20 @@ def _unreadable(target: Target, at_ms: int, reason: str) -> QueueSnapshot:
     )
 
 
-def _snapshot(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> QueueSnapshot:
+def _snapshot(
+    target: Target, info: Any, at_ms: int, active_idle_ms: int, caps: Caps
+) -> QueueSnapshot:
     reason = _get(info, "unreadable") if info is not None else ""
     if reason:
         return _unreadable(target, at_ms, str(reason))
     if info is None or _get(info, "exists", True) is False:
         return QueueSnapshot(target.name, target.queue, target.redis_url, at_ms, exists=False)
-    groups = tuple(
-        _group(g, active_idle_ms)
+    watched = [
+        g
         for g in (_get(info, "groups") or ())
         if not target.groups or str(_get(g, "name")) in target.groups
-    )
+    ]
+    groups = tuple(_group(g, active_idle_ms, caps) for g in watched[: caps.groups])
     return QueueSnapshot(
         name=target.name,
         queue=target.queue,
@@ -152,6 +168,7 @@ def _snapshot(target: Target, info: Any, at_ms: int, active_idle_ms: int) -> Que
         last_id=str(_get(info, "last_id", "") or ""),
         dead_letters=int(_get(info, "dead", 0) or 0),
         groups=groups,
+        groups_omitted=max(0, len(watched) - caps.groups),
         levels=tuple(int(level) for level in _get(info, "levels", ()) or ()),
     )
 
@@ -162,6 +179,7 @@ def poll(
     manager_for: Callable[[str], Any],
     active_idle_ms: int = 30_000,
     clock: Callable[[], float] = time.time,
+    caps: Caps = Caps(),
 ) -> PollResult:
     """One poll of all targets, one pipelined batch per Redis server; never raises on an
     unreachable server (its queues come back with ``error`` set)."""
@@ -173,8 +191,19 @@ def poll(
     snapshots: list[QueueSnapshot] = []
     unreachable: dict[str, str] = {}
     errors = _unavailable_errors()
-    for url, group in by_url.items():
+    for url, targets_of_url in by_url.items():
         at_ms = int(clock() * 1000)
+        # A name the library refuses (braces, line breaks: a definition saved without
+        # validation) would fail the whole server's batch: it costs only its own row.
+        group = []
+        for target in targets_of_url:
+            problem = _name_problem(target)
+            if problem:  # never read (exists=False): the monitor reads no events of it
+                snapshots.append(
+                    dataclasses.replace(_unreadable(target, at_ms, problem), exists=False)
+                )
+            else:
+                group.append(target)
         names = [t.info_target for t in group]
         try:
             # inside the try: a cluster client connects (and can fail) when it is made
@@ -194,10 +223,12 @@ def poll(
             # the other servers' queues are polled as usual.
             log.warning("monitor: replies from a Redis could not be read: %r", exc)
             reason = f"{type(exc).__name__}: {exc}"
-            snapshots.extend(_unreadable(t, at_ms, reason) for t in group)
+            snapshots.extend(
+                dataclasses.replace(_unreadable(t, at_ms, reason), exists=False) for t in group
+            )
             continue
         snapshots.extend(
-            snapshot_from_info(t, info, at_ms, active_idle_ms)
+            snapshot_from_info(t, info, at_ms, active_idle_ms, caps)
             for t, info in zip(group, infos, strict=True)
         )
     plain = {t.name for t in targets if t.stream}
@@ -209,6 +240,16 @@ def poll(
         queues=len(targets),
     )
     return PollResult(tuple(snapshots), cost, unreachable)
+
+
+def _name_problem(target: Target) -> str:
+    if target.stream:
+        return ""
+    try:
+        validate_name(target.queue)
+    except ValueError as exc:
+        return str(exc)
+    return ""
 
 
 def as_plain(snapshot: QueueSnapshot) -> QueueSnapshot:

@@ -30,6 +30,7 @@ class GroupSnapshot:
     oldest_undelivered_ms: int | None
     consumer_list: tuple[ConsumerSnapshot, ...] = ()
     unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
+    consumers_omitted: int = 0  # consumers beyond STREAMWARDEN_MAX_CONSUMERS, not listed
     # deliveries not run again (already processed), counted by consumers; None: a plain stream
     duplicates: int | None = 0
     # Plain streams only (None otherwise): redeliveries to the same owner seen by comparing
@@ -66,6 +67,7 @@ class QueueSnapshot:
     #: "unreadable: <reason>" when the server answered but the queue could not be read
     #: (a key of the wrong type, a reply that does not decode); its figures are zero.
     unreadable: str = ""
+    groups_omitted: int = 0  # groups beyond STREAMWARDEN_MAX_GROUPS, not in ``groups``
     status: str = "ok"
     trend: str = "OK"
     checks: dict[str, str] = field(default_factory=dict)

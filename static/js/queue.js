@@ -53,6 +53,11 @@
     SW.setField(summary, "drain_seconds", SW.fmtForecast(s.drain_seconds, "drained"));
     SW.setField(summary, "breach_seconds", SW.fmtForecast(s.breach_seconds));
     SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
+    const omitted = document.getElementById("groups-omitted");
+    if (omitted) {
+      omitted.hidden = !s.groups_omitted;
+      omitted.textContent = s.groups_omitted ? s.groups_omitted + " more groups are not shown (STREAMWARDEN_MAX_GROUPS)." : "";
+    }
     const unreadable = document.getElementById("queue-unreadable");
     if (unreadable) { unreadable.textContent = s.unreadable || ""; unreadable.hidden = !s.unreadable; }
     const banner = document.getElementById("storm-banner");
@@ -83,7 +88,7 @@
         name.appendChild(SW.el("div", g.unreadable, "error"));
       }
       return [name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
-        g.active_consumers + "/" + g.consumers, SW.fmtNumber(g.rate_out, 1),
+        g.active_consumers + "/" + g.consumers + (g.consumers_omitted ? " (" + g.consumers_omitted + " not listed)" : ""), SW.fmtNumber(g.rate_out, 1),
         SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
         SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.duplicates),

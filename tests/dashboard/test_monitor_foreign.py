@@ -162,3 +162,125 @@ def test_bad_objects_cost_their_own_row_and_the_healthy_queue_keeps_everything(
     assert page.status_code == 200
     assert "unreadable: " in page.content.decode()
     wait_for(lambda: not flapper.is_alive(), timeout=5)
+
+
+def test_definitions_that_bypassed_validation_cost_their_own_row(
+    redis_url: str, queue_name: str, client, django_user_model
+) -> None:
+    """A staff typo saved without full_clean (shell, bulk import): no scheme in the Redis
+    URL, braces in the queue name. The overview, the API and the monitor still answer."""
+    publish(redis_url, queue_name, 2)
+    QueueDefinition.objects.create(name="healthy", queue=queue_name)
+    QueueDefinition.objects.create(name="no-scheme", queue=queue_name, redis_url="localhost:6379")
+    QueueDefinition.objects.create(name="braces", queue="a{b}")
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+    finally:
+        monitor.shutdown()
+    assert monitor.latest["healthy"].length == 2
+    client.force_login(django_user_model.objects.create_user("viewer", password="pw-x-1234567"))
+    for path in ("/", "/api/queues/", "/metrics"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    rows = {q["name"]: q for q in client.get("/api/queues/").json()["queues"]}
+    assert rows["healthy"]["snapshot"]["length"] == 2
+    assert "unreadable" in str(rows["braces"]) and "unreadable" in str(rows["no-scheme"])
+
+
+def test_clean_refuses_a_redis_url_without_scheme_and_a_queue_name_with_braces() -> None:
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as url:
+        QueueDefinition(name="a", redis_url="localhost:6379").full_clean()
+    assert "redis_url" in url.value.message_dict
+    with pytest.raises(ValidationError) as name:
+        QueueDefinition(name="b", queue="a{b}").full_clean()
+    assert "queue" in name.value.message_dict
+    with pytest.raises(ValidationError) as display:
+        QueueDefinition(name="c{d}").full_clean()
+    assert "queue" in display.value.message_dict or "name" in display.value.message_dict
+    QueueDefinition(name="fine", redis_url="redis://127.0.0.1:6379/0").full_clean()
+
+
+def test_groups_and_consumers_beyond_the_caps_are_counted_not_listed(
+    redis_url: str, queue_name: str, settings, client, django_user_model
+) -> None:
+    settings.STREAMWARDEN_MAX_GROUPS = 3
+    settings.STREAMWARDEN_MAX_CONSUMERS = 2
+    raw = redis.Redis.from_url(redis_url)
+    publish(redis_url, queue_name, 10)
+    stream = queue_keys(queue_name).stream
+    for g in range(5):
+        raw.xgroup_create(stream, f"g{g}", id="0")
+    for c in range(4):
+        raw.xreadgroup("g0", f"c{c}", {stream: ">"}, count=1)
+    QueueDefinition.objects.create(name="crowded", queue=queue_name)
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+    finally:
+        monitor.shutdown()
+
+    data = QueueState.objects.get(queue="crowded").data
+    assert len(data["groups"]) == 3 and data["groups_omitted"] == 2
+    g0 = next(g for g in data["groups"] if g["name"] == "g0")
+    assert g0["consumers"] == 4 and len(g0["consumer_list"]) == 2
+    assert g0["consumers_omitted"] == 2
+    client.force_login(django_user_model.objects.create_user("viewer", password="pw-x-1234567"))
+    text = client.get("/metrics").content.decode()
+    assert 'streamwarden_queue_groups_omitted{queue="crowded"} 2' in text
+    assert text.count('streamwarden_group_lag{queue="crowded"') == 3
+    assert "2 more groups are not shown" in client.get("/queues/crowded/").content.decode()
+
+
+def test_a_huge_error_is_stored_and_sent_cut(redis_url: str, queue_name: str, settings) -> None:
+    settings.STREAMWARDEN_MAX_DETAIL_CHARS = 1000
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    ingest.ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m")
+    redis.Redis.from_url(redis_url).xadd(
+        queue_keys(queue_name).events,
+        {
+            "type": "dead_lettered",
+            "queue": queue_name,
+            "group": "g",
+            "id": "1-1",
+            "error": "E" * 1_000_000,
+            "traceback": "T" * 1_000_000,
+        },
+    )
+    ingest.ingest_events(redis_url=redis_url, queues=[queue_name], consumer_name="m")
+    details = Alert.objects.get(kind=AlertKind.DEAD_LETTERED).details
+    assert len(details["error"]) == 1000 and len(details["traceback"]) == 1000
+
+
+def test_a_group_name_with_a_newline_is_emailed(redis_url: str, queue_name: str, settings) -> None:
+    """A newline in a header raised BadHeaderError: every email for the group failed."""
+    from django.core import mail
+
+    from alerts.models import NotificationChannel, NotificationDelivery
+    from alerts.notifier import Notifier
+
+    publish(redis_url, queue_name, 3)
+    redis.Redis.from_url(redis_url).xgroup_create(
+        queue_keys(queue_name).stream, "bill\r\nBcc: x@evil.example", id="0"
+    )
+    definition = QueueDefinition.objects.create(name="orders", queue=queue_name)
+    Threshold.objects.create(queue=definition, lag_warn=1, lag_alert=2)
+    NotificationChannel.objects.create(
+        name="ops", backend="alerts.backends.email.EmailBackend", emails="ops@example.com"
+    )
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+    finally:
+        monitor.shutdown()
+    notifier = Notifier(name="n", concurrency=1, handle_signals=False)
+    try:
+        notifier.drain()
+    finally:
+        notifier.consumer.close()
+    assert NotificationDelivery.objects.exists()
+    assert not NotificationDelivery.objects.filter(ok=False).exists()
+    assert mail.outbox and all("\n" not in m.subject for m in mail.outbox)
+    assert all(m.bcc == [] for m in mail.outbox)
