@@ -58,6 +58,10 @@ from tests.queues.test_producer import (  # noqa: F401
     test_publish_registers_the_queue,
     test_same_dedup_key_publishes_once,
 )
+from tests.queues.test_replay import (  # noqa: F401
+    test_a_dead_letter_of_a_priority_level_is_replayed_to_that_level,
+    test_a_replay_to_a_group_that_no_longer_exists_is_refused_naming_it,
+)
 from tests.queues.test_resilience import (  # noqa: F401
     test_a_deleted_group_is_recreated_and_nothing_is_skipped_or_replayed,
 )
@@ -68,11 +72,16 @@ from tests.queues.test_roundtrip import (  # noqa: F401
     test_burst_processes_what_is_there_and_returns,
 )
 from tests.queues.test_trim import (  # noqa: F401
+    test_purge_empties_every_priority_level_and_forgets_dedup_keys,
     test_purge_empties_the_queue_but_keeps_its_groups,
     test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop,
     test_trimming_a_stream_without_groups_is_refused,
     test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed,
     test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry,
+)
+from tests.queues.test_trimmed_entries import (  # noqa: F401
+    test_a_parked_retry_trimmed_before_its_release_is_dead_lettered,
+    test_ordered_takeover_dead_letters_a_trimmed_entry_and_reports_no_claim_of_it,
 )
 from tests.redis_cluster import RedisClusterFixture
 
