@@ -154,11 +154,17 @@ def run_one(args: argparse.Namespace, kind: str) -> None:
                 time.sleep(0.05)
             final = read_state(kind, url, count=True) or {"open": None}
         finally:
-            if monitor is not None:
-                monitor.terminate()
-                monitor.wait(timeout=30)
-            server.stop()
-            drop()
+            try:
+                if monitor is not None:
+                    monitor.terminate()  # lets a cycle under way finish, then releases
+                    try:
+                        monitor.wait(timeout=60)
+                    except subprocess.TimeoutExpired:
+                        monitor.kill()
+                        monitor.wait(timeout=10)
+            finally:
+                server.stop()
+                drop()
         report(kind, args, started, seen, final)
 
 
