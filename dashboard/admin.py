@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import HttpRequest
 
-from dashboard.models import ApiToken, AuditLog, MetricSnapshot, MonitorState
+from dashboard.models import ApiToken, AuditLog, LoginThrottle, MetricSnapshot, MonitorState
 
 
 class RecordAdmin(admin.ModelAdmin):
@@ -42,6 +42,18 @@ class MetricSnapshotAdmin(RecordAdmin):
 @admin.register(MonitorState)
 class MonitorStateAdmin(RecordAdmin):
     list_display = ("key", "holder", "last_cycle_at", "redis_ok", "poll_ms", "poll_commands")
+
+
+@admin.register(LoginThrottle)
+class LoginThrottleAdmin(RecordAdmin):
+    """Failed-login counts; deleting a row unlocks that username or address at once."""
+
+    list_display = ("scope", "key", "failures", "window_start", "locked_until")
+    list_filter = ("scope",)
+    search_fields = ("key",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
 
 @admin.register(ApiToken)

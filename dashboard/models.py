@@ -252,3 +252,26 @@ class ClaimStorm(models.Model):
             "messages": self.messages,
             "bouncing": self.bouncing,
         }
+
+
+class LoginThrottle(models.Model):
+    """Failed logins of one username or one client address within the current window, and
+    until when further logins are refused (``dashboard.login_throttle``)."""
+
+    USER = "user"
+    ADDRESS = "address"
+
+    scope = models.CharField(max_length=8, choices=[(USER, "username"), (ADDRESS, "address")])
+    key = models.CharField(max_length=200)
+    failures = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField()
+    locked_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="login_throttle_scope_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.key}: {self.failures} failures"

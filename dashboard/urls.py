@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from dashboard import api, views
+from dashboard.login_throttle import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
+
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 api_urls = [
     path("api/queues/", api.queue_list, name="api-queues"),
@@ -42,7 +45,11 @@ urlpatterns = [
     path("queues/<str:name>/", views.queue_page, name="queue"),
     path("audit/", views.audit_page, name="audit"),
     path("health", views.health, name="health"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     *api_urls,
