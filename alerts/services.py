@@ -61,7 +61,7 @@ def redis_fingerprint(*, redis_url: str) -> str:
 def queue_redis_url(*, queue: str) -> str:
     """Redis URL a queue lives on: its QueueDefinition's, or the default REDIS_URL."""
     try:
-        from queues.models import QueueDefinition
+        from dashboard.catalog.models import QueueDefinition
 
         url = QueueDefinition.objects.filter(name=queue).values_list("redis_url", flat=True).first()
     except Exception:  # noqa: BLE001 - table missing during migrations: use the default
@@ -76,7 +76,7 @@ def display_queue_name(*, library_queue: str) -> str:
     library events name the library queue, so they are mapped here to match.
     """
     try:
-        from queues.models import QueueDefinition
+        from dashboard.catalog.models import QueueDefinition
 
         names = list(
             QueueDefinition.objects.filter(queue=library_queue).values_list("name", flat=True)[:1]

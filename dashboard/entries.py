@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import manager_for
-from queues.models import QueueDefinition
 from queues.types import StreamEntry
 
 PAGE_SIZE = 25

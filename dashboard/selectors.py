@@ -13,6 +13,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from dashboard import conf
+from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.models import (
     AuditLog,
     ClaimStorm,
@@ -27,7 +28,6 @@ from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.storms import Bounce
 from dashboard.monitor.types import QueueSnapshot
-from queues.models import QueueDefinition, Threshold
 
 RANGES: dict[str, tuple[timedelta, str]] = {
     "5m": (timedelta(minutes=5), MetricSnapshot.RAW),

@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import AuditLog
 from dashboard.monitor.library import manager_for
-from queues.models import QueueDefinition
 
 OPERATE = "queues.operate_queue"
 DESTROY = "queues.destroy_queue"

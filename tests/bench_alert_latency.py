@@ -36,7 +36,7 @@ GROUP = "billing"
 
 SETUP = """
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 get_user_model().objects.create_superuser("ops", "", {password!r})
 QueueDefinition.objects.create(name="orders", queue={queue!r})
 """

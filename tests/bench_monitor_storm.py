@@ -77,7 +77,7 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 SEED_DB = """
-from queues.models import QueueDefinition, Threshold
+from dashboard.catalog.models import QueueDefinition, Threshold
 names = [f"storm-{{i:05d}}" for i in range({count})]
 QueueDefinition.objects.bulk_create(
     [QueueDefinition(name=n, queue=n) for n in names], batch_size=500

@@ -59,10 +59,10 @@ def run(server: RedisServer, args: argparse.Namespace) -> None:
     from django.test import Client
 
     from dashboard import selectors
+    from dashboard.catalog.models import QueueDefinition
     from dashboard.models import MetricSnapshot, MonitorState
     from dashboard.monitor.counting import commands_so_far
     from dashboard.monitor.engine import Monitor
-    from queues.models import QueueDefinition
 
     call_command("migrate", verbosity=0)
     names = populate(server, args.queues, args.groups, 5)

@@ -269,7 +269,7 @@ class Monitor:
             close_old_connections()
 
     def _load_definitions(self) -> None:
-        from queues.models import QueueDefinition, Threshold
+        from dashboard.catalog.models import QueueDefinition, Threshold
 
         try:
             # Two small queries tell whether anything changed; 10 000 definitions are

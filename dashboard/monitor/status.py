@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from dashboard.catalog.models import STATUS_ORDER, EffectiveThresholds
 from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
-from queues.models import STATUS_ORDER, EffectiveThresholds
 
 
 def worst(statuses: list[str]) -> str:

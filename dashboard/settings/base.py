@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
-    "queues.apps.QueuesConfig",
+    "dashboard.catalog.apps.CatalogConfig",
     "queues.contrib.django",
     "dashboard.apps.DashboardConfig",
     "alerts.apps.AlertsConfig",

@@ -25,7 +25,7 @@ SECRET = "browser-secret"
 def _setup_script(queue: str, hook_url: str) -> str:
     return f"""
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 from alerts.models import NotificationChannel
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
 QueueDefinition.objects.create(name="orders", queue={queue!r})

@@ -117,7 +117,7 @@ def test_blocking_read_waits_for_new_events(redis_url: str, queue_name: str) -> 
 
 
 def test_alerts_use_the_queue_definition_display_name(redis_url: str, queue_name: str) -> None:
-    from queues.models import QueueDefinition
+    from dashboard.catalog.models import QueueDefinition
 
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     client = redis.Redis.from_url(redis_url)

@@ -17,13 +17,13 @@ import redis
 from alerts import outbox
 from alerts.backends import locmem
 from alerts.models import Alert, AlertKind, AlertState, Notification, NotificationChannel
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MonitorLease
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
 from queues import Producer
 from queues.keys import queue_keys
-from queues.models import QueueDefinition
 from tests.alerts.conftest import NotifierThread
 from tests.redis_process import wait_for
 

@@ -23,7 +23,7 @@ from alerts.models import Alert, AlertKind, NotificationChannel
 from alerts.notifier import Notifier
 from alerts.services import set_redis_reachable, sync_status_alert
 from dashboard.asgi import application
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -11,9 +11,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from tests.dashboard.helpers import publish
 
 pytestmark = pytest.mark.django_db

@@ -36,7 +36,7 @@ class Stack:
 def _setup_script(queue: str) -> str:
     return f"""
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition, Threshold
+from dashboard.catalog.models import QueueDefinition, Threshold
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
 q = QueueDefinition.objects.create(name="orders", queue={queue!r})
 Threshold.objects.create(queue=q, lag_warn=100, lag_alert=100000, active_consumers_alert=0)

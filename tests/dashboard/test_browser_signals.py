@@ -30,7 +30,7 @@ class Stack:
 def _setup_script(calm: str, stormy: str) -> str:
     return f"""
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
 QueueDefinition.objects.create(name="calm", queue={calm!r})
 QueueDefinition.objects.create(name="stormy", queue={stormy!r}, maxlen=2)

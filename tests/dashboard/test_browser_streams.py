@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 
 SETUP = f"""
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
 d = QueueDefinition(name="orders", stream="orders")
 d.full_clean()

@@ -99,7 +99,7 @@ def test_a_scan_lists_the_queues_and_keeps_no_connection_open(staff, private_red
 
 
 def test_adopting_stores_the_scanned_url(staff, private_redis):
-    from queues.models import QueueDefinition
+    from dashboard.catalog.models import QueueDefinition
 
     token = _csrf(staff)
     response = staff.post(
@@ -116,7 +116,7 @@ def test_adopting_stores_the_scanned_url(staff, private_redis):
 
 
 def test_adopting_refuses_an_invalid_url(staff):
-    from queues.models import QueueDefinition
+    from dashboard.catalog.models import QueueDefinition
 
     token = _csrf(staff)
     response = staff.post(
@@ -130,7 +130,7 @@ def test_adopting_refuses_an_invalid_url(staff):
 def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_validation(
     staff, private_redis
 ):
-    from queues.models import QueueDefinition
+    from dashboard.catalog.models import QueueDefinition
     from tests.redis_cli import redis_cli
 
     publish(private_redis.url, "lib-queue", [{"n": 1}])

@@ -6,10 +6,10 @@ import re
 
 import pytest
 
+from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition, Threshold
 from tests.dashboard.helpers import create_group, publish, read
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import redis
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
 from queues import Consumer
 from queues.keys import queue_keys
-from queues.models import QueueDefinition
 
 pytestmark = pytest.mark.django_db
 

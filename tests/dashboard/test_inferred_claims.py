@@ -8,11 +8,11 @@ import pytest
 import redis
 
 from alerts.services import record_inferred_claims
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.inferred import InferredClaim, compare
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from queues.types import PendingEntry
 from tests.redis_cli import redis_cli
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from queues.models import QueueDefinition, Threshold
+from dashboard.catalog.models import QueueDefinition, Threshold
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from dashboard import selectors
+from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.models import MetricSnapshot, MonitorState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.scheduler import build_scheduler
-from queues.models import QueueDefinition, Threshold
 from tests.dashboard.helpers import create_group, publish, read
 from tests.redis_process import wait_for
 

@@ -15,12 +15,12 @@ from channels.layers import get_channel_layer
 
 from alerts import ingest
 from alerts.models import Alert, AlertKind
+from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.consumers import LIVE_GROUP
 from dashboard.models import QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from queues.keys import queue_keys
-from queues.models import QueueDefinition, Threshold
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
 from tests.redis_process import wait_for
 

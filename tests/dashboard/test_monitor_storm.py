@@ -14,12 +14,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from alerts.models import Alert, AlertState
+from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.consumers import LIVE_GROUP
 from dashboard.models import MonitorState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from dashboard.monitor.phases import PHASES
-from queues.models import QueueDefinition, Threshold
 from tests.dashboard.helpers import create_group, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)

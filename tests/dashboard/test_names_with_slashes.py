@@ -13,8 +13,8 @@ import redis as redis_lib
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from tests.dashboard.helpers import create_group, publish, stream_key
 
 pytestmark = pytest.mark.django_db

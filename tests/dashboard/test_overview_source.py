@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dashboard import selectors
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MonitorState
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from tests.dashboard.helpers import create_group, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -9,11 +9,11 @@ import redis
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MetricSnapshot, QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from tests.redis_cli import redis_cli
 
 pytestmark = pytest.mark.django_db

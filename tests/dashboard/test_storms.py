@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from dashboard import selectors
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ClaimStorm, QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
@@ -16,7 +17,6 @@ from dashboard.monitor.storms import Claim, StormDetector
 from queues import events
 from queues.claims import ClaimScan
 from queues.keys import queue_keys
-from queues.models import QueueDefinition
 from queues.scripts import Scripts
 from tests.dashboard.helpers import create_group, publish, read
 

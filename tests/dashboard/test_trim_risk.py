@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.trimrisk import GroupProgress, assess
-from queues.models import QueueDefinition
 from tests.dashboard.helpers import ack_all, create_group, publish, read
 
 

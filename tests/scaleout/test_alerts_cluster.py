@@ -18,12 +18,12 @@ from alerts.dispatch import dispatch_due
 from alerts.ingest import GROUP, _store, events_key, ingest_events, reset_managers
 from alerts.models import Alert, AlertKind, NotificationChannel
 from alerts.notifier import Notifier
+from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers as reset_dashboard_managers
 from queues import Manager, Producer
 from queues.connection import connect
-from queues.models import QueueDefinition
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
 from tests.redis_cluster import RedisClusterFixture
 from tests.redis_process import RedisServer

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MetricSnapshot
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
@@ -15,7 +16,6 @@ from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.poller import Target, poll
 from queues import Manager, Producer
 from queues.keys import queue_keys
-from queues.models import QueueDefinition
 from tests.redis_cluster import RedisClusterFixture
 from tests.redis_process import RedisServer
 

@@ -41,7 +41,7 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.auth import get_user_model
-from queues.models import QueueDefinition
+from dashboard.catalog.models import QueueDefinition
 user = get_user_model().objects.create_superuser("ops", "", "web-failover-pw-1")
 QueueDefinition.objects.create(name="orders", queue={queue!r})
 session = import_module(settings.SESSION_ENGINE).SessionStore()

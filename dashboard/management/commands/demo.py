@@ -27,9 +27,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from dashboard import conf
+from dashboard.catalog.models import QueueDefinition
 from queues import Consumer, ConsumerBusy, GroupExists, Manager, Message, Producer
 from queues.keys import queue_keys
-from queues.models import QueueDefinition
 
 log = logging.getLogger("streamwarden.demo")
 

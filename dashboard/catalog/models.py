@@ -1,7 +1,4 @@
-"""Django side of the queue library: which queues the dashboard watches, and their thresholds.
-
-Loaded only by Django (the library core never imports this module).
-"""
+"""Which queues the dashboard watches, and their thresholds (app label ``queues``)."""
 
 from __future__ import annotations
 

@@ -13,10 +13,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from dashboard import conf
+from dashboard.catalog.models import QueueDefinition, Threshold
 from queues.connection import CLUSTER_SCHEMES, SENTINEL_SCHEME, SINGLE_SCHEMES, connect
 from queues.exceptions import ConfigurationError
 from queues.manager import Manager
-from queues.models import QueueDefinition, Threshold
 from queues.redact import redact_url
 
 DISCOVER_TEMPLATE = "admin/queues/queuedefinition/discover.html"
@@ -186,8 +187,6 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
         """
         if not self.has_add_permission(request):
             return HttpResponse("You may not add queue definitions.", status=403)
-        from dashboard import conf
-
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
