@@ -9,9 +9,9 @@ import redis as redis_lib
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken
 from dashboard.monitor.library import reset_managers
-from queues.models import QueueDefinition
 from tests.dashboard.helpers import dead_letter, publish
 
 pytestmark = pytest.mark.django_db
