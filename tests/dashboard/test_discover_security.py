@@ -173,7 +173,7 @@ def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_va
 
 
 def test_discover_walks_many_streams_page_by_page(staff, private_redis, monkeypatch):
-    from queues import admin as queues_admin
+    from dashboard.catalog import admin as queues_admin
 
     monkeypatch.setattr(queues_admin, "DISCOVER_PAGE", 10)
     client = private_redis.client()
