@@ -183,11 +183,15 @@ class Monitor:
         self.latest = {s.name: s for s in snapshots}
         with timer.phase("poll"):
             rendered = self._render(snapshots)
+        if not self._still_holding(timer):
+            return
         with timer.phase("pushes"):
             self._publish_queues(rendered)
         with timer.phase("database"):
             self._db_step("store snapshots", lambda: self._store(snapshots))
             self._db_step("queue state", lambda: self._store_state(rendered))
+        if not self._still_holding(timer):
+            return
         with timer.phase("alerts"):
             self._db_step("claim storms", self._sync_storms)
             self._db_step("alerts", lambda: self._sync_alerts(snapshots))
@@ -224,6 +228,17 @@ class Monitor:
 
         with timer.phase("alerts"):
             self._db_step("inferred claims", lambda: self.pending_watch.record(found, store))
+
+    def _still_holding(self, timer: PhaseTimer) -> bool:
+        """Renew the lease between phases: a cycle longer than the lease (10 000 queues in
+        an incident) must not let a standby take over and write alongside it."""
+        with timer.phase("database"):
+            if self.lease.acquire_or_renew():
+                return True
+        log.warning(
+            "monitor %s: lost the lease mid-cycle; leaving the rest to the holder", self.name
+        )
+        return False
 
     def _stand_by(self) -> None:
         """A standby says who holds the lease and since when (logged when it changes)."""

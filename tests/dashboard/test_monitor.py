@@ -143,3 +143,28 @@ def _client(url: str):
     import redis
 
     return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+
+
+def test_a_monitor_that_loses_its_lease_mid_cycle_writes_nothing_more(redis_url, queue_name):
+    """A cycle longer than the lease (an incident at 10 000 queues): a standby took over
+    meanwhile, so the old holder stops before it stores or alerts alongside the new one."""
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    publish(redis_url, queue_name, [{"n": 1}])
+    standby = Monitor(lease=Lease(ttl=30), name="standby")
+
+    class Slow(Monitor):
+        def _render(self, snapshots):  # between the poll and the writes
+            wait_for(standby_takes_over, timeout=5, interval=0.02, message="takeover")
+            return super()._render(snapshots)
+
+    def standby_takes_over() -> bool:
+        return standby.lease.acquire_or_renew()
+
+    slow = Slow(lease=Lease(ttl=0.2), name="slow")
+    slow.cycle()
+
+    assert slow.polled_cycles == 1 and not slow.lease.held
+    assert not MetricSnapshot.objects.exists() and not MonitorState.objects.exists()
+    standby.cycle()
+    assert MetricSnapshot.objects.count() == 1
+    assert MonitorState.objects.get().holder == "standby"
