@@ -11,7 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 from dashboard import entries, selectors, services
 from dashboard.api_auth import api_view, error
-from dashboard.metrics import render_metrics
+from dashboard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from dashboard.metrics import render_metrics, stored_view
 from dashboard.selectors import REDIS_ERRORS
 
 
@@ -291,10 +292,7 @@ def dead_letters_delete(request: HttpRequest, name: str) -> HttpResponse:
 
 @api_view()
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus text format; needs a session or ``Authorization: Token <key>``."""
-    return _redis_guard(
-        lambda: HttpResponse(
-            render_metrics(selectors.queue_overview(), selectors.monitor_state()),
-            content_type="text/plain; version=0.0.4; charset=utf-8",
-        )
-    )
+    """Prometheus text format; needs a session or ``Authorization: Token <key>``. Reads the
+    monitor's stored view only (no Redis command per scrape)."""
+    view = stored_view(selectors.monitor_state())
+    return HttpResponse(render_metrics(view), content_type=METRICS_CONTENT_TYPE)

@@ -1,134 +1,264 @@
-"""Prometheus text exposition of the overview numbers (per queue and per group)."""
+"""Prometheus exposition of the monitor's stored view, through ``prometheus_client``.
+
+A scrape reads the database only (the monitor's ``QueueState`` rows, its ``MonitorState``
+and the alert counts): never Redis, so scrapes cost the same however often they come and
+however many Prometheus servers send them, and a Redis outage is reported, not waited on.
+Queues the monitor has not stored yet are absent until its first cycle covers them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from dashboard.selectors import QueueRow
+from django.apps import apps
+from django.db.models import Count
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
+from dashboard.catalog.models import QueueDefinition
+from dashboard.models import QueueState
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUS_VALUE = {"ok": 0, "warn": 1, "alert": 2}
 TREND_VALUE = {"OK": 0, "WARN": 1, "STALL": 2, "STOP": 3, "REWIND": 4}
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+@dataclass(frozen=True)
+class StoredView:
+    """What one scrape exposes, read once from the database."""
+
+    queues: list[tuple[str, dict[str, Any]]]  # (display name, QueueState.data)
+    monitor: Mapping[str, Any]
+    #: alerts recorded, per (kind, severity)
+    alerts: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: claimed events per (queue, group), dead-lettered events per queue
+    claims: dict[tuple[str, str], int] = field(default_factory=dict)
+    dead_lettered: dict[str, int] = field(default_factory=dict)
 
 
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_label(v)}"' for k, v in labels.items()) + "}"
+def stored_view(monitor: Mapping[str, Any]) -> StoredView:
+    """Every enabled queue's stored state and the alert counts: a few queries, no Redis."""
+    names = list(QueueDefinition.objects.filter(enabled=True).values_list("name", flat=True))
+    data = dict(QueueState.objects.filter(queue__in=names).values_list("queue", "data"))
+    view = StoredView([(n, data[n]) for n in names if n in data], monitor)
+    if not apps.is_installed("alerts"):  # a dashboard without the alerts app: no counts
+        return view
+    alert = apps.get_model("alerts", "Alert")
+    for kind, severity, n in (
+        alert.objects.order_by().values_list("kind", "severity").annotate(n=Count("id"))
+    ):
+        view.alerts[(kind, severity)] = n
+    events = alert.objects.order_by().filter(kind__in=("claimed", "dead_lettered"))
+    for kind, queue, group, n in events.values_list("kind", "queue", "group").annotate(
+        n=Count("id")
+    ):
+        if kind == "claimed":
+            view.claims[(queue, group)] = view.claims.get((queue, group), 0) + n
+        else:
+            view.dead_lettered[queue] = view.dead_lettered.get(queue, 0) + n
+    return view
 
 
-def render_metrics(rows: Iterable[QueueRow], monitor: dict[str, Any]) -> str:
-    families: dict[str, tuple[str, list[str]]] = {}
+class _Families:
+    """Metric families by name, created on first use so each keeps one HELP and TYPE."""
 
-    def add(name: str, help_text: str, labels: dict[str, str], value: float | None) -> None:
+    def __init__(self) -> None:
+        self.by_name: dict[str, Metric] = {}
+
+    def gauge(self, name: str, doc: str, labels: dict[str, str], value: float | None) -> None:
         if value is None:
             return
-        families.setdefault(name, (help_text, []))[1].append(f"{name}{_labels(**labels)} {value:g}")
+        family = self.by_name.get(name)
+        if family is None:
+            family = self.by_name[name] = GaugeMetricFamily(name, doc, labels=list(labels))
+        family.add_metric(list(labels.values()), value)  # type: ignore[attr-defined]
 
-    for row in rows:
-        s = row.snapshot
-        q = {"queue": row.name}
-        add("streamwarden_queue_up", "1 if the queue could be read", q, 0 if row.error else 1)
-        add("streamwarden_queue_length", "Entries in the stream", q, s["length"])
-        add(
+    def counter(self, name: str, doc: str, labels: dict[str, str], value: float | None) -> None:
+        if value is None:
+            return
+        family = self.by_name.get(name)
+        if family is None:
+            # prometheus_client appends "_total" to a counter family's samples.
+            family = self.by_name[name] = CounterMetricFamily(name, doc, labels=list(labels))
+        family.add_metric(list(labels.values()), value)  # type: ignore[attr-defined]
+
+
+def _seconds(ms: Any) -> float | None:
+    return None if ms is None else float(ms) / 1000
+
+
+class StoredViewCollector(Collector):
+    """A custom collector: the gauges and counters of one ``StoredView``."""
+
+    def __init__(self, view: StoredView) -> None:
+        self.view = view
+
+    def collect(self) -> Iterator[Metric]:
+        f = _Families()
+        for name, s in self.view.queues:
+            self._queue(f, name, s)
+        self._monitor(f, self.view.monitor)
+        for (kind, severity), n in sorted(self.view.alerts.items()):
+            f.counter(
+                "streamwarden_alerts",
+                "Alerts recorded (kept in the alert history), by kind and severity",
+                {"kind": kind, "severity": severity},
+                n,
+            )
+        yield from f.by_name.values()
+
+    def _queue(self, f: _Families, name: str, s: dict[str, Any]) -> None:
+        q = {"queue": name}
+        f.gauge(
+            "streamwarden_queue_up",
+            "1 if the queue could be read",
+            q,
+            0 if s.get("unreadable") else 1,
+        )
+        f.gauge("streamwarden_queue_length", "Entries in the stream", q, s.get("length"))
+        f.gauge(
             "streamwarden_queue_dead_letters",
             "Entries in the dead-letter stream",
             q,
-            s["dead_letters"],
+            s.get("dead_letters"),
         )
-        add(
+        f.gauge(
             "streamwarden_queue_status",
             "Threshold status 0 ok, 1 warn, 2 alert",
             q,
-            STATUS_VALUE.get(s["status"], 2),
+            STATUS_VALUE.get(s.get("status", "ok"), 2),
         )
-        add(
+        f.counter(
+            "streamwarden_stream_entries_added",
+            "Entries ever added to the stream (XINFO STREAM entries-added)",
+            q,
+            s.get("entries_added"),
+        )
+        if not s.get("plain"):
+            f.counter(
+                "streamwarden_dead_letters",
+                "Messages dead-lettered (library events kept in the alert history)",
+                q,
+                self.view.dead_lettered.get(name, 0),
+            )
+        f.gauge(
             "streamwarden_queue_groups_omitted",
             "Groups beyond STREAMWARDEN_MAX_GROUPS, not exported per group",
             q,
             s.get("groups_omitted", 0),
         )
-        for g in s["groups"]:
-            gl = {"queue": row.name, "group": g["name"]}
-            add(
-                "streamwarden_group_up",
-                "1 if the group could be read",
-                gl,
-                0 if g.get("unreadable") else 1,
-            )
-            add("streamwarden_group_lag", "Undelivered entries of the group", gl, g["lag"])
-            add("streamwarden_group_pending", "Delivered, unacknowledged entries", gl, g["pending"])
-            add("streamwarden_group_consumers", "Consumers of the group", gl, g["consumers"])
-            add(
-                "streamwarden_group_active_consumers",
-                "Consumers seen recently",
-                gl,
-                g["active_consumers"],
-            )
-            add(
-                "streamwarden_group_oldest_pending_seconds",
-                "Age of the oldest pending entry",
-                gl,
-                None if g["oldest_pending_ms"] is None else g["oldest_pending_ms"] / 1000,
-            )
-            add(
-                "streamwarden_group_oldest_undelivered_seconds",
-                "Age of the oldest undelivered entry",
-                gl,
-                None if g["oldest_undelivered_ms"] is None else g["oldest_undelivered_ms"] / 1000,
-            )
-            add(
-                "streamwarden_group_duplicate_deliveries",
-                "Deliveries not run again: already processed or running elsewhere",
-                gl,
-                g.get("duplicates", 0),
-            )
-            add(
-                "streamwarden_group_status",
-                "Threshold status 0 ok, 1 warn, 2 alert",
-                gl,
-                STATUS_VALUE.get(g["status"], 2),
-            )
-            add(
-                "streamwarden_group_trend",
-                "Trend 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 REWIND",
-                gl,
-                TREND_VALUE.get(g["trend"], 0),
-            )
-    add(
-        "streamwarden_monitor_poll_commands",
-        "Redis commands of the last poll",
-        {},
-        monitor.get("poll_commands"),
-    )
-    add(
-        "streamwarden_monitor_poll_seconds",
-        "Duration of the last poll",
-        {},
-        None if monitor.get("poll_ms") is None else monitor["poll_ms"] / 1000,
-    )
-    add(
-        "streamwarden_monitor_cycle_seconds",
-        "Duration of the last full monitor cycle",
-        {},
-        None if monitor.get("cycle_ms") is None else monitor["cycle_ms"] / 1000,
-    )
-    for phase, ms in (monitor.get("phases") or {}).items():
-        add(
-            "streamwarden_monitor_phase_seconds",
-            "Duration of one phase of the last monitor cycle",
-            {"phase": str(phase)},
-            ms / 1000,
+        for g in s.get("groups") or ():
+            self._group(f, name, g)
+
+    def _group(self, f: _Families, queue: str, g: dict[str, Any]) -> None:
+        gl = {"queue": queue, "group": str(g.get("name", ""))}
+        f.gauge(
+            "streamwarden_group_up",
+            "1 if the group could be read",
+            gl,
+            0 if g.get("unreadable") else 1,
         )
-    add(
-        "streamwarden_monitor_redis_up",
-        "1 if the monitor reaches Redis",
-        {},
-        None if monitor.get("redis_ok") is None else int(bool(monitor["redis_ok"])),
-    )
-    lines: list[str] = []
-    for name, (help_text, samples) in families.items():
-        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", *samples]
-    return "\n".join(lines) + "\n"
+        f.gauge("streamwarden_group_lag", "Undelivered entries of the group", gl, g.get("lag"))
+        f.gauge(
+            "streamwarden_group_pending", "Delivered, unacknowledged entries", gl, g.get("pending")
+        )
+        f.gauge("streamwarden_group_consumers", "Consumers of the group", gl, g.get("consumers"))
+        f.gauge(
+            "streamwarden_group_active_consumers",
+            "Consumers seen recently",
+            gl,
+            g.get("active_consumers"),
+        )
+        f.gauge(
+            "streamwarden_group_oldest_pending_seconds",
+            "Age of the oldest pending entry",
+            gl,
+            _seconds(g.get("oldest_pending_ms")),
+        )
+        f.gauge(
+            "streamwarden_group_oldest_undelivered_seconds",
+            "Age of the oldest undelivered entry",
+            gl,
+            _seconds(g.get("oldest_undelivered_ms")),
+        )
+        f.gauge(
+            "streamwarden_group_duplicate_deliveries",
+            "Deliveries not run again: already processed or running elsewhere",
+            gl,
+            g.get("duplicates", 0),
+        )
+        f.gauge(
+            "streamwarden_group_status",
+            "Threshold status 0 ok, 1 warn, 2 alert",
+            gl,
+            STATUS_VALUE.get(g.get("status", "ok"), 2),
+        )
+        f.gauge(
+            "streamwarden_group_trend",
+            "Trend 0 OK, 1 WARN, 2 STALL, 3 STOP, 4 REWIND",
+            gl,
+            TREND_VALUE.get(g.get("trend", "OK"), 0),
+        )
+        f.counter(
+            "streamwarden_group_entries_read",
+            "Entries ever read by the group (XINFO GROUPS entries-read)",
+            gl,
+            g.get("entries_read"),
+        )
+        f.counter(
+            "streamwarden_claims",
+            "Messages claimed from another consumer (library events kept in the alert history)",
+            gl,
+            self.view.claims.get((queue, gl["group"]), 0),
+        )
+
+    def _monitor(self, f: _Families, monitor: Mapping[str, Any]) -> None:
+        f.gauge(
+            "streamwarden_monitor_up",
+            "1 if the monitor completed a cycle lately (the figures here are current)",
+            {},
+            0 if monitor.get("stale", True) else 1,
+        )
+        f.gauge(
+            "streamwarden_monitor_poll_commands",
+            "Redis commands of the last poll",
+            {},
+            monitor.get("poll_commands"),
+        )
+        f.gauge(
+            "streamwarden_monitor_poll_seconds",
+            "Duration of the last poll",
+            {},
+            _seconds(monitor.get("poll_ms")),
+        )
+        f.gauge(
+            "streamwarden_monitor_cycle_seconds",
+            "Duration of the last full monitor cycle",
+            {},
+            _seconds(monitor.get("cycle_ms")),
+        )
+        for phase, ms in (monitor.get("phases") or {}).items():
+            f.gauge(
+                "streamwarden_monitor_phase_seconds",
+                "Duration of one phase of the last monitor cycle",
+                {"phase": str(phase)},
+                _seconds(ms),
+            )
+        redis_ok = monitor.get("redis_ok")
+        f.gauge(
+            "streamwarden_monitor_redis_up",
+            "1 if the monitor reaches Redis",
+            {},
+            None if redis_ok is None else int(bool(redis_ok)),
+        )
+
+
+def render_metrics(view: StoredView) -> bytes:
+    """The text exposition of one stored view."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoredViewCollector(view))
+    return generate_latest(registry)

@@ -75,3 +75,14 @@ def dead_letter(url: str, queue: str, payload: object, group: str = "billing") -
     )
     client.close()
     return entry_id.decode()
+
+
+def monitor_cycle() -> None:
+    """One full monitor cycle: what /metrics and the stored view then show."""
+    from dashboard.monitor.engine import Monitor
+
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+    finally:
+        monitor.shutdown()

@@ -12,7 +12,7 @@ from django.test import Client
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken, AuditLog, MetricSnapshot
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, publish, read, stream_key
+from tests.dashboard.helpers import create_group, monitor_cycle, publish, read, stream_key
 
 pytestmark = pytest.mark.django_db
 
@@ -141,17 +141,22 @@ def test_token_auth_reads_and_is_forbidden_without_permission(django_user_model,
     assert response.status_code == 403
 
 
+# the monitor's cycle closes the DB connection: a transactional test
+@pytest.mark.django_db(transaction=True)
 def test_metrics_are_prometheus_text_per_queue_and_group(viewer, queue):
+    monitor_cycle()
     response = viewer.get("/metrics")
     assert response.status_code == 200
     text = response.content.decode()
     assert response["Content-Type"].startswith("text/plain")
-    assert 'streamwarden_queue_length{queue="orders"} 5' in text
-    assert 'streamwarden_group_lag{queue="orders",group="billing"} 3' in text
-    assert 'streamwarden_group_pending{queue="orders",group="billing"} 2' in text
+    assert 'streamwarden_queue_length{queue="orders"} 5.0' in text
+    assert 'streamwarden_group_lag{group="billing",queue="orders"} 3.0' in text
+    assert 'streamwarden_group_pending{group="billing",queue="orders"} 2.0' in text
     assert "# TYPE streamwarden_group_status gauge" in text
 
 
+# the monitor's cycle closes the DB connection: a transactional test
+@pytest.mark.django_db(transaction=True)
 def test_duplicate_deliveries_per_group_show_in_the_api_and_metrics(
     viewer, queue, redis_client, queue_name
 ):
@@ -161,8 +166,9 @@ def test_duplicate_deliveries_per_group_show_in_the_api_and_metrics(
     redis_client.hincrby(queue_keys(queue_name).duplicates, "billing", 4)
     (group,) = viewer.get("/api/queues/orders/").json()["snapshot"]["groups"]
     assert group["duplicates"] == 4
+    monitor_cycle()
     text = viewer.get("/metrics").content.decode()
-    assert 'streamwarden_group_duplicate_deliveries{queue="orders",group="billing"} 4' in text
+    assert 'streamwarden_group_duplicate_deliveries{group="billing",queue="orders"} 4.0' in text
 
 
 def test_a_foreign_duplicates_key_never_breaks_the_queue_page(

@@ -14,6 +14,7 @@ from dashboard.models import MetricSnapshot, QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
+from tests.dashboard.helpers import monitor_cycle
 from tests.redis_cli import redis_cli
 
 pytestmark = pytest.mark.django_db
@@ -92,6 +93,8 @@ def test_the_monitor_polls_a_plain_stream_and_stores_no_false_zero(redis_url, or
     assert keys == ["orders"]
 
 
+# the monitor's cycle closes the DB connection: a transactional test
+@pytest.mark.django_db(transaction=True)
 def test_api_and_pages_show_a_plain_stream(redis_url, orders, viewer):
     data = viewer.get("/api/queues/orders/").json()
     snap = data["snapshot"]
@@ -109,6 +112,7 @@ def test_api_and_pages_show_a_plain_stream(redis_url, orders, viewer):
     home = viewer.get("/").content.decode()
     assert "n/a" in home and 'title="a plain stream' in home
 
+    monitor_cycle()
     metrics = viewer.get("/metrics").content.decode()
     assert 'streamwarden_queue_length{queue="orders"} 3' in metrics
     assert 'streamwarden_queue_dead_letters{queue="orders"}' not in metrics
