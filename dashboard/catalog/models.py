@@ -95,7 +95,7 @@ class QueueDefinition(models.Model):
                 raise ValidationError({"queue": str(exc)}) from exc
         if self.redis_url:
             # A URL the library cannot use made the overview fail for everyone.
-            from queues.admin import redis_url_problem
+            from dashboard.catalog.admin import redis_url_problem
 
             problem = redis_url_problem(self.redis_url)
             if problem:
