@@ -177,9 +177,9 @@ def _action(
     return JsonResponse({"ok": True, "result": result if isinstance(result, int | str) else None})
 
 
-def _text(body: dict[str, Any], key: str, default: str | None = None) -> str:
+def _text(body: dict[str, Any], key: str) -> str:
     """A name or id field: text exactly as sent (a list or number is refused, not str()'d)."""
-    value = body.get(key, default)
+    value = body.get(key)
     if not isinstance(value, str) or not value:
         raise ValidationError({key: "Text is required."})
     return value
@@ -207,7 +207,7 @@ def group_create(request: HttpRequest, name: str) -> HttpResponse:
             user=request.user,
             definition=d,
             group=_text(b, "group"),
-            start=_text(b, "start", "$"),
+            start=_text(b, "start") if b.get("start") not in (None, "") else "$",
         ),
     )
 

@@ -122,3 +122,9 @@ def test_a_definition_whose_name_holds_a_slash_does_not_break_the_overview(ops, 
     html = page.content.decode()
     assert 'data-queue="eu/orders"' in html and 'href="/queues/orders/"' in html
     assert ops.get("/api/queues/").status_code == 200
+
+
+def test_a_group_created_with_a_blank_start_starts_at_the_end(ops, queue, redis_client):
+    response = _post(ops, "/api/queues/orders/groups/", {"group": "new/one", "start": ""})
+    assert response.status_code == 200, response.content
+    assert "new/one" in _groups(redis_client, queue)
