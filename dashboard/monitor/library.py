@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 
 from dashboard import conf
 from dashboard.monitor.counting import counting_client
@@ -11,7 +12,11 @@ from queues import Manager
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
-_managers: dict[tuple[str, float], Manager] = {}
+#: Managers kept at most, least recently used dropped first: far more than the Redis servers
+#: a dashboard watches, but a bound all the same (every URL ever polled or typed would stay
+#: otherwise). A dropped manager's connections close when it is garbage.
+MAX_MANAGERS = 256
+_managers: OrderedDict[tuple[str, float], Manager] = OrderedDict()
 
 
 def manager_for(url: str | None = None) -> Manager:
@@ -24,6 +29,10 @@ def manager_for(url: str | None = None) -> Manager:
         if manager is None:
             manager = Manager(counting_client(url), active_idle_ms=int(active_idle * 1000))
             _managers[key] = manager
+            while len(_managers) > MAX_MANAGERS:
+                _managers.popitem(last=False)
+        else:
+            _managers.move_to_end(key)
         return manager
 
 

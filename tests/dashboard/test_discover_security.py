@@ -200,3 +200,23 @@ def test_discover_walks_many_streams_page_by_page(staff, private_redis, monkeypa
             break
         cursor = found.group(1)
     assert seen == {f"s:{i}" for i in range(1, 36)}
+
+
+def test_the_dashboards_client_cache_is_bounded(private_redis, monkeypatch):
+    import gc
+
+    from dashboard.monitor import library
+
+    monkeypatch.setattr(library, "MAX_MANAGERS", 3, raising=False)
+    for db in range(10):  # ten URLs, each polled once
+        library.manager_for(f"{private_redis.url.rsplit('/', 1)[0]}/{db}").queues()
+    gc.collect()
+    client = private_redis.client()
+    try:
+        wait_for(
+            lambda: len(client.client_list()) <= 3 + 1,
+            timeout=5,
+            message="at most the cached clients and this one are connected",
+        )
+    finally:
+        client.close()
