@@ -9,11 +9,13 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import redis
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
 from django.db import connection
 
 from queues import AlreadyProcessed, Consumer, Manager, Message, Producer, aio
@@ -255,6 +257,28 @@ def test_prune_deletes_old_records_in_bulk_but_keeps_what_may_come_again(redis_u
     kept_same_ms = [i for i in ids[:2] if i.split("-")[0] == ids[2].split("-")[0]]
     assert sorted(left) == sorted([ids[2], ids[3], *kept_same_ms])
     assert deleted == 3 - len(kept_same_ms)
+
+
+def test_the_prune_command_deletes_what_cannot_come_again(redis_url, queue_name):
+    entry_id = Producer(queue_name, redis=redis_url).publish({"n": 1})  # never delivered
+    ProcessedMessage.objects.create(
+        queue="gone",
+        group="g",
+        message_id="1-0",
+        message_ms=1,
+        processed_at=datetime.now(UTC) - timedelta(seconds=5),
+    )
+    ProcessedMessage.objects.create(  # its group is missing from a stream that exists
+        queue=queue_name,
+        group="billing",
+        message_id=entry_id,
+        message_ms=int(entry_id.split("-")[0]),
+        processed_at=datetime.now(UTC) - timedelta(seconds=5),
+    )
+    out = StringIO()
+    call_command("prune_processed_messages", "--redis", redis_url, "--older-than", "1", stdout=out)
+    assert "deleted 1 processed-message records" in out.getvalue()
+    assert list(ProcessedMessage.objects.values_list("message_id", flat=True)) == [entry_id]
 
 
 def test_retention_is_a_setting_with_a_clear_error(settings):
