@@ -50,8 +50,10 @@ local function safe_trim(key, approximate, maxlen)
     local remaining = redis.call('XLEN', key) - maxlen
     local last = nil
     local cursor = '-'
+    local step = 16 -- growing chunks: a stream whose oldest entry is still needed costs 1 read
     while remaining > 0 do
-      local chunk = redis.call('XRANGE', key, cursor, '+', 'COUNT', math.min(remaining, 1000))
+      local chunk = redis.call('XRANGE', key, cursor, '+', 'COUNT', math.min(remaining, step))
+      step = math.min(step * 4, 1000)
       if #chunk == 0 then break end
       local blocked = false
       for _, entry in ipairs(chunk) do
