@@ -30,28 +30,49 @@ from queues.redact import redact_url
 
 log = logging.getLogger(__name__)
 
-#: Fields that change at every poll of a queue that is otherwise still (ages grow).
-AGE_KEYS = frozenset({"at_ms", "oldest_pending_ms", "oldest_undelivered_ms"})
-#: A queue whose only change is its ages is re-sent and re-stored once every this many
-#: cycles, in a cycle chosen by its name, so 10 000 still queues are not rewritten at
-#: every poll and never all in the same one.
+#: A queue whose only change is its ages (they grow at every poll) or its consumers' idle
+#: times is re-sent and re-stored once every this many cycles, in a cycle chosen by its
+#: name, so 10 000 still queues are not rewritten at every poll and never all in one.
 REFRESH_SLOTS = 10
 
+_GROUP_AGES = {"oldest_pending_ms", "oldest_undelivered_ms", "consumer_list"}
+_QUEUE_SIG = [
+    f.name for f in dataclasses.fields(QueueSnapshot) if f.name not in {"at_ms", "groups"}
+]
+_GROUP_SIG = [f.name for f in dataclasses.fields(GroupSnapshot) if f.name not in _GROUP_AGES]
 
-def _without_ages(data: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in data.items() if k not in AGE_KEYS}
-    out["groups"] = [{k: v for k, v in g.items() if k not in AGE_KEYS} for g in data["groups"]]
-    return out
+
+def _signature(snapshot: QueueSnapshot) -> tuple[Any, ...]:
+    """Everything shown of a queue but its ages and idle times, cheap to compare (the JSON
+    of 10 000 queues is rendered only for those that changed)."""
+    return (
+        tuple(getattr(snapshot, name) for name in _QUEUE_SIG),
+        tuple(
+            (
+                tuple(getattr(g, name) for name in _GROUP_SIG),
+                tuple((c.name, c.pending, c.active) for c in g.consumer_list),
+            )
+            for g in snapshot.groups
+        ),
+    )
 
 
-@dataclasses.dataclass(frozen=True)
 class Rendered:
-    """One snapshot of this cycle, rendered once for pushes and storage."""
+    """One snapshot of this cycle: its signature, and its JSON rendered at most once."""
 
-    snapshot: QueueSnapshot
-    data: dict[str, Any]
-    comparable: dict[str, Any]  # without ages
-    refresh: bool  # this cycle re-sends it even if only its ages changed
+    __slots__ = ("snapshot", "signature", "refresh", "_data")
+
+    def __init__(self, snapshot: QueueSnapshot, refresh: bool) -> None:
+        self.snapshot = snapshot
+        self.signature = _signature(snapshot)
+        self.refresh = refresh  # this cycle re-sends it even if only its ages changed
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            self._data = self.snapshot.as_json()
+        return self._data
 
 
 EVENTS_CONSUMER_GROUP = "streamwarden-dashboard"
@@ -112,7 +133,7 @@ class Monitor:
         self.definitions_loaded_at = 0.0
         self.thresholds: dict[str, Any] = {}
         self.maxlens: dict[str, int | None] = {}
-        self.last_published: dict[str, dict[str, Any]] = {}
+        self.last_published: dict[str, Any] = {}  # queue -> signature last sent
         self.last_status: dict[tuple[str, str, str | None], str] = {}
         self.reachable: dict[str, bool] = {}
         self.redis_down_since: datetime | None = None
@@ -133,7 +154,7 @@ class Monitor:
         self.claims_cursor: int | None = None  # pk of the last claimed-alert row read
         self.open_storms: dict[tuple[str, str], int] = {}  # -> ClaimStorm pk
         self.storms_adopted = False
-        self.stored_state: dict[str, dict[str, Any]] = {}
+        self.stored_state: dict[str, Any] = {}  # queue -> (signature, sparkline) stored
         self.spark: dict[str, deque[int]] = {}
         self.spark_seeded = False
         self.pending_watch = PendingWatch()  # claims inferred on plain streams
@@ -392,24 +413,17 @@ class Monitor:
         )
 
     def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:
-        """Each snapshot's JSON (once per cycle) and whether it is due to be sent and
-        stored: it changed, or only its ages did and this is its refresh cycle."""
-        out = []
+        """Each snapshot with its signature and whether this is its refresh cycle."""
         slot = self.polled_cycles % REFRESH_SLOTS
-        for snapshot in snapshots:
-            data = snapshot.as_json()
-            comparable = _without_ages(data)
-            refresh = zlib.crc32(snapshot.name.encode()) % REFRESH_SLOTS == slot
-            out.append(Rendered(snapshot, data, comparable, refresh))
-        return out
+        return [Rendered(s, zlib.crc32(s.name.encode()) % REFRESH_SLOTS == slot) for s in snapshots]
 
     def _publish_queues(self, rendered: list[Rendered]) -> None:
         from dashboard.live import publish
 
         changed = []
         for r in rendered:
-            if r.refresh or self.last_published.get(r.snapshot.name) != r.comparable:
-                self.last_published[r.snapshot.name] = r.comparable
+            if r.refresh or self.last_published.get(r.snapshot.name) != r.signature:
+                self.last_published[r.snapshot.name] = r.signature
                 changed.append(r.data)
         if changed:
             publish("queue.update", {"queues": changed, "cost": dataclasses.asdict(self.last_cost)})
@@ -505,7 +519,7 @@ class Monitor:
         for r in rendered:
             name = r.snapshot.name
             line = list(self.spark.get(name, ()))
-            comparable = {**r.comparable, "_spark": line}
+            comparable = (r.signature, tuple(line))
             if not r.refresh and self.stored_state.get(name) == comparable:
                 continue
             at = _datetime(r.snapshot.at_ms)
