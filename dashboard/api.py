@@ -14,6 +14,7 @@ from dashboard.api_auth import api_view, error
 from dashboard.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from dashboard.metrics import render_metrics, stored_view
 from dashboard.selectors import REDIS_ERRORS
+from queues.exceptions import ConsumerBusy
 
 
 def _redis_guard(call: Callable[[], HttpResponse]) -> HttpResponse:
@@ -173,7 +174,11 @@ def _action(
     except services.ActionFailed as exc:
         # Redis down: 503; the library refused (group exists, consumer busy, …): 409.
         unavailable = isinstance(exc.__cause__, REDIS_ERRORS)
-        return error(503 if unavailable else 409, str(exc))
+        extra = {}
+        if isinstance(exc.__cause__, ConsumerBusy):
+            # the count at refusal time, for the page's dialog (never a stale one)
+            extra["pending"] = exc.__cause__.pending
+        return error(503 if unavailable else 409, str(exc), **extra)
     return JsonResponse({"ok": True, "result": result if isinstance(result, int | str) else None})
 
 
@@ -250,6 +255,8 @@ def consumer_delete(request: HttpRequest, name: str) -> HttpResponse:
             group=_text(b, "group"),
             consumer=_text(b, "consumer"),
             force=_flag(b, "force"),
+            hand_to=_text(b, "hand_to") if b.get("hand_to") not in (None, "") else None,
+            confirm=str(b["confirm"]) if isinstance(b.get("confirm"), str) else "",
         ),
     )
 

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import AuditLog
 from dashboard.monitor.library import manager_for
+from queues.keys import validate_name
 
 OPERATE = "queues.operate_queue"
 DESTROY = "queues.destroy_queue"
@@ -133,11 +134,32 @@ def group_set_id(*, user: Any, definition: QueueDefinition, group: str, entry_id
 
 
 def consumer_delete(
-    *, user: Any, definition: QueueDefinition, group: str, consumer: str, force: bool = False
+    *,
+    user: Any,
+    definition: QueueDefinition,
+    group: str,
+    consumer: str,
+    force: bool = False,
+    hand_to: str | None = None,
+    confirm: str = "",
 ) -> Any:
-    """Delete a consumer; one that still owns pending entries only with ``force`` (its
-    entries leave the group's pending list)."""
+    """Delete a consumer. One that still owns pending entries is refused (ActionFailed whose
+    cause, ConsumerBusy, carries the count at that moment) unless ``hand_to`` names the
+    consumer that takes them over (none lost), or ``force`` with ``confirm`` equal to the
+    queue's name drops them from the group. Returns the pending entries it owned."""
     group, consumer = _name(group, "group"), _name(consumer, "consumer")
+    if hand_to is not None:
+        hand_to = _name(hand_to, "hand_to")
+        if hand_to == consumer:
+            raise ValidationError({"hand_to": "Hand the entries to another consumer."})
+        try:
+            validate_name(hand_to, "consumer name")
+        except ValueError as exc:
+            raise ValidationError({"hand_to": str(exc)}) from exc
+    if force and confirm != definition.name:
+        raise ValidationError(
+            {"confirm": f"Type the queue name {definition.name!r} to drop the pending entries."}
+        )
     return _act(
         user=user,
         permission=DESTROY,
@@ -145,8 +167,10 @@ def consumer_delete(
         definition=definition,
         target=f"{definition.name}/{group}/{consumer}",
         # names may hold "/": the target is for reading, the details say which is which
-        details={"group": group, "consumer": consumer, "force": force},
-        call=lambda m: m.delete_consumer(definition.queue_name, group, consumer, force=force),
+        details={"group": group, "consumer": consumer, "force": force, "hand_to": hand_to},
+        call=lambda m: m.delete_consumer(
+            definition.queue_name, group, consumer, force=force, hand_to=hand_to
+        ),
     )
 
 

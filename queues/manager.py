@@ -196,23 +196,38 @@ class Manager:
                     raise GroupNotFound(f"no group {group!r} on queue {queue!r}") from exc
                 raise
 
-    def delete_consumer(self, queue: str, group: str, consumer: str, *, force: bool = False) -> int:
+    def delete_consumer(
+        self,
+        queue: str,
+        group: str,
+        consumer: str,
+        *,
+        force: bool = False,
+        hand_to: str | None = None,
+    ) -> int:
         """Remove a consumer from the group; return the pending entries it owned.
 
         Refuses (ConsumerBusy) while it owns pending entries, because deleting it drops
-        them from the group; ``force=True`` deletes anyway.
+        them from the group. ``hand_to`` first gives every one of them to that consumer
+        (XCLAIM, delivery counts unchanged) in the same atomic step, so none is lost: they
+        are redelivered like any idle pending entry. ``force=True`` deletes and drops them.
         """
+        if hand_to is not None:
+            validate_name(hand_to, "consumer name")
+            if hand_to == consumer:
+                raise ValueError("hand_to must name another consumer than the one deleted")
         keys = queue_keys(queue)
         with unavailable_as_error(self.address):
             try:
-                _existed, owned = self._scripts.delete_consumer(
-                    keys=[keys.stream], args=[group, consumer, "1" if force else "0"]
+                _existed, owned, _handed = self._scripts.delete_consumer(
+                    keys=[keys.stream],
+                    args=[group, consumer, "1" if force else "0", hand_to or ""],
                 )
             except redis.ResponseError as exc:
                 if "NOGROUP" in str(exc):
                     raise GroupNotFound(f"no group {group!r} on queue {queue!r}") from exc
                 raise
-        if int(owned) and not force:
+        if int(owned) and not force and hand_to is None:
             raise ConsumerBusy(consumer, int(owned))
         return int(owned)
 

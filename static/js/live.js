@@ -50,7 +50,17 @@
       body: JSON.stringify(body || {}),
     }).then(function (r) {
       return r.json().then(function (data) {
-        if (!r.ok) throw new Error(data.error || r.statusText);
+        if (!r.ok) {
+          // the API's own words (and field errors), and its data (e.g. a fresh count)
+          const fields = Object.keys(data.fields || {}).map(function (k) {
+            const m = data.fields[k];
+            return (k ? k + ": " : "") + (Array.isArray(m) ? m.join(" ") : m);
+          });
+          const err = new Error([data.error || r.statusText].concat(fields).join(" — "));
+          err.data = data;
+          err.status = r.status;
+          throw err;
+        }
         return data;
       });
     });

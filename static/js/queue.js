@@ -16,11 +16,76 @@
   // cannot pass for the end of the sentence.
   function q(name) { return JSON.stringify(String(name)); }
 
-  function act(question, url, body) {
-    if (question && !window.confirm(question)) return;
-    SW.post(config.api + url, body)
-      .then(function () { refreshTables(true); })
-      .catch(function (err) { window.alert("Failed: " + err.message); });
+  // An action: asked in the page (question: null = no question), then its result or the
+  // API's error text in the page's result line. done(result) words a success.
+  function act(question, url, body, done, label) {
+    const asked = question ? SW.confirmInPage(question, label || "OK", "danger") : Promise.resolve(true);
+    return asked.then(function (yes) {
+      if (!yes) return null;
+      return send(url, body, done);
+    });
+  }
+
+  function send(url, body, done) {
+    return SW.post(config.api + url, body)
+      .then(function (data) {
+        SW.notify(done ? done(data.result) : "Done.", true);
+        refreshTables(true);
+        return data;
+      })
+      .catch(function (err) { SW.notify("Failed: " + err.message, false); throw err; })
+      .catch(function (err) { return err; });
+  }
+
+  function entries(n) { return n + (n === 1 ? " pending entry" : " pending entries"); }
+
+  // Delete a consumer: asked without force first, so a consumer that owns pending entries
+  // is refused and the refusal carries the count at that moment (never the page's stale
+  // one); then its entries are handed to another consumer, or dropped only after the
+  // queue's name is typed.
+  function deleteConsumer(g, c) {
+    SW.confirmInPage("Delete consumer " + q(c.name) + " of group " + q(g.name) + "?", "Delete", "danger").then(function (yes) {
+      if (!yes) return;
+      SW.post(config.api + "consumers/delete/", { group: g.name, consumer: c.name })
+        .then(function () { SW.notify("Deleted consumer " + q(c.name) + " of group " + q(g.name) + ".", true); refreshTables(true); })
+        .catch(function (err) {
+          if (!err.data || err.data.pending === undefined) { SW.notify("Failed: " + err.message, false); return; }
+          handOver(g, c, err.data.pending);
+        });
+    });
+  }
+
+  function handOver(g, c, pending) {
+    const others = g.consumer_list.filter(function (o) { return o.name !== c.name; })
+      .sort(function (a, b) { return (b.active ? 1 : 0) - (a.active ? 1 : 0); })
+      .map(function (o) { return o.name; });
+    SW.ask({
+      title: "Consumer " + c.name + " holds " + entries(pending),
+      text: [
+        "Consumer " + q(c.name) + " of group " + q(g.name) + " owns " + entries(pending) + " right now.",
+        "Hand them to another consumer: they stay pending and are redelivered, none is lost.",
+        "Or drop them: they leave the group's pending list and are never redelivered. To drop them, type the queue name " + q(config.name) + ".",
+      ],
+      fields: [
+        { name: "hand_to", label: "Hand to consumer", value: others[0] || c.name + "-handover", list: others },
+        { name: "confirm", label: "Queue name (only to drop)", placeholder: config.name },
+      ],
+      buttons: [
+        { label: "Hand over and delete", value: "hand" },
+        { label: "Drop them and delete", value: "drop", cls: "danger" },
+      ],
+    }).then(function (answer) {
+      if (!answer) return;
+      const body = { group: g.name, consumer: c.name };
+      if (answer.button === "hand") body.hand_to = answer.values.hand_to;
+      else { body.force = true; body.confirm = answer.values.confirm; }
+      send("consumers/delete/", body, function (owned) {
+        const n = entries(owned);
+        return answer.button === "hand"
+          ? "Deleted consumer " + q(c.name) + ": handed " + n + " to " + q(body.hand_to) + "."
+          : "Deleted consumer " + q(c.name) + ": dropped " + n + " from group " + q(g.name) + ".";
+      });
+    });
   }
 
   // ids: optional row ids (alert detail pages link to #pending-<id> / #dead-<id>).
@@ -73,13 +138,21 @@
       const actions = document.createElement("span");
       if (config.canOperate) {
         actions.appendChild(button("Set id", "", function () {
-          const id = window.prompt("Move group " + q(g.name) + " to entry id (0, $ or 1700000000000-0):", "$");
-          if (id) act("Set the last-delivered id of group " + q(g.name) + " to " + q(id) + "?", "groups/set-id/", { group: g.name, id: id });
+          SW.ask({
+            title: "Set the last-delivered id",
+            text: "Move group " + q(g.name) + " to an entry id: 0 (redeliver everything), $ (skip to the end) or an id like 1700000000000-0.",
+            fields: [{ name: "id", label: "Entry id", value: "$" }],
+            buttons: [{ label: "Set id", value: "set" }],
+          }).then(function (answer) {
+            if (answer) send("groups/set-id/", { group: g.name, id: answer.values.id }, function () {
+              return "Group " + q(g.name) + " now starts after " + q(answer.values.id) + ".";
+            });
+          });
         }));
       }
       if (config.canDestroy) {
         actions.appendChild(button("Delete", "danger", function () {
-          act("Delete group " + q(g.name) + " and its pending entries list?", "groups/delete/", { group: g.name });
+          act("Delete group " + q(g.name) + " and its pending entries list?", "groups/delete/", { group: g.name }, function () { return "Deleted group " + q(g.name) + "."; }, "Delete");
         }));
       }
       let name = g.name;
@@ -101,8 +174,7 @@
         const actions = document.createElement("span");
         if (config.canDestroy) {
           actions.appendChild(button("Delete", "danger", function () {
-            act("Delete consumer " + q(c.name) + " of group " + q(g.name) + (c.pending ? " (it still has " + c.pending + " pending entries)" : "") + "?",
-              "consumers/delete/", { group: g.name, consumer: c.name, force: c.pending > 0 });
+            deleteConsumer(g, c);
           }));
         }
         consumers.push([g.name, c.name, c.pending, SW.fmtAge(c.idle_ms), c.active ? "yes" : "no", actions]);
@@ -165,8 +237,8 @@
           // textContent: shown as text, never run; null: the user may not see payloads
           const pre = d.payload_hidden ? SW.el("span", "hidden", "muted payload-hidden") : SW.el("pre", d.payload, "payload");
           const actions = document.createElement("span");
-          if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }); }));
-          if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }); }));
+          if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }, function (n) { return "Replayed " + n + " dead letter(s)."; }, "Replay"); }));
+          if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }, function (n) { return "Deleted " + n + " dead letter(s)."; }, "Delete"); }));
           return [d.id, d.group, d.reason, d.error, d.deliveries, pre, actions];
         }), (data.dead_letters || []).map(function (d) { return "dead-" + d.id; }));
       });
@@ -252,7 +324,8 @@
     const create = document.getElementById("create-group");
     if (create) create.addEventListener("submit", function (e) {
       e.preventDefault();
-      act(null, "groups/", { group: create.elements.group.value, start: create.elements.start.value });
+      const group = create.elements.group.value;
+      act(null, "groups/", { group: group, start: create.elements.start.value }, function () { return "Created group " + q(group) + "."; });
     });
     const riskForm = document.getElementById("trim-risk-form");
     riskForm.addEventListener("submit", function (e) {
@@ -268,13 +341,13 @@
     });
     const trim = document.getElementById("trim");
     if (trim) trim.addEventListener("click", function () {
-      act("Trim " + q(config.name) + "? Entries every group has acknowledged are deleted.", "trim/");
+      act("Trim " + q(config.name) + "? Entries every group has acknowledged are deleted.", "trim/", {}, function (n) { return "Trimmed " + n + " acknowledged entries."; }, "Trim");
     });
     const purge = document.getElementById("purge");
-    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + q(config.name) + "? This cannot be undone.", "purge/"); });
+    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + q(config.name) + "? This cannot be undone.", "purge/", {}, function (n) { return "Purged " + q(config.name) + (n !== null && n !== undefined ? ": " + n + " entries removed." : "."); }, "Purge"); });
     const replayAll = document.getElementById("dlq-replay-all");
-    if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + q(config.name) + "?", "dead-letters/replay/", { ids: "all" }); });
+    if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + q(config.name) + "?", "dead-letters/replay/", { ids: "all" }, function (n) { return "Replayed " + n + " dead letter(s)."; }, "Replay all"); });
     const deleteAll = document.getElementById("dlq-delete-all");
-    if (deleteAll) deleteAll.addEventListener("click", function () { act("Delete every dead letter of " + q(config.name) + "?", "dead-letters/delete/", { ids: "all" }); });
+    if (deleteAll) deleteAll.addEventListener("click", function () { act("Delete every dead letter of " + q(config.name) + "?", "dead-letters/delete/", { ids: "all" }, function (n) { return "Deleted " + n + " dead letter(s)."; }, "Delete all"); });
   });
 })();

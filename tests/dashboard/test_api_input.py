@@ -85,7 +85,7 @@ def test_a_flag_that_is_neither_true_nor_false_is_refused(ops, queue, redis_clie
 @pytest.mark.parametrize("value", [True, "true", "1", "yes", "on", 1])
 def test_force_true_in_any_usual_spelling_deletes_the_consumer(ops, queue, redis_client, value):
     url = "/api/queues/orders/consumers/delete/"
-    response = _post(ops, url, {**WORKER, "force": value})
+    response = _post(ops, url, {**WORKER, "force": value, "confirm": "orders"})
     assert response.status_code == 200, response.content
     assert "worker-1" not in _consumers(redis_client, queue)
 

@@ -125,6 +125,37 @@ def test_a_consumer_with_pending_entries_is_deleted_only_when_forced(
     assert (group.pending, group.consumers) == (0, ())
 
 
+def test_a_consumer_s_pending_entries_are_handed_over_before_it_is_deleted(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    ids = producer.publish_many([1, 2, 3])
+    manager.create_group(queue_name, "g", start="0")
+    stream = queue_keys(queue_name).stream
+    redis_client.xreadgroup("g", "holder", {stream: ">"}, count=3)
+    redis_client.xreadgroup("g", "holder", {stream: "0"}, count=3)  # delivered twice
+    with pytest.raises(ValueError, match="another consumer"):
+        manager.delete_consumer(queue_name, "g", "holder", hand_to="holder")
+    assert manager.delete_consumer(queue_name, "g", "holder", hand_to="heir") == 3
+    pending = redis_client.xpending_range(stream, "g", "-", "+", 10)
+    assert [p["message_id"].decode() for p in pending] == ids
+    assert {p["consumer"].decode() for p in pending} == {"heir"}
+    assert {p["times_delivered"] for p in pending} == {2}  # a hand-over is not a delivery
+    assert [c["name"].decode() for c in redis_client.xinfo_consumers(stream, "g")] == ["heir"]
+
+
+def test_a_hand_over_moves_every_page_of_a_long_pending_list(
+    queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
+) -> None:
+    producer.publish_many(list(range(1201)))  # the script moves 500 per page
+    manager.create_group(queue_name, "g", start="0")
+    stream = queue_keys(queue_name).stream
+    redis_client.xreadgroup("g", "holder", {stream: ">"}, count=1201)
+    assert manager.delete_consumer(queue_name, "g", "holder", hand_to="heir") == 1201
+    summary = redis_client.xpending(stream, "g")
+    assert summary["pending"] == 1201
+    assert [(c["name"].decode(), c["pending"]) for c in summary["consumers"]] == [("heir", 1201)]
+
+
 def test_pending_lists_entries_with_owner_idle_time_and_delivery_count(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
