@@ -100,9 +100,35 @@ class ApiTokenAdmin(admin.ModelAdmin):
             )
             for field in ApiToken._meta.concrete_fields:  # the admin goes on with ``obj``
                 setattr(obj, field.attname, getattr(token, field.attname))
+            _audit(request, "token.issue", token)
             messages.warning(request, f"Token key (shown once): {key}")
             return
         super().save_model(request, obj, form, change)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        _audit(request, "token.revoke", obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for token in queryset.select_related("user"):
+            _audit(request, "token.revoke", token)
+        super().delete_queryset(request, queryset)
+
+
+def _audit(request: HttpRequest, action: str, token: ApiToken) -> None:
+    """Who issued or revoked which user's token: a token acts as that user."""
+    AuditLog.objects.create(
+        user=request.user if request.user.is_authenticated else None,
+        username=request.user.get_username(),
+        action=action,
+        target=token.user.get_username(),
+        details={
+            "name": token.name,
+            "prefix": token.prefix,
+            "read_only": token.read_only,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
+    )
 
 
 def _is_superuser(request: HttpRequest) -> bool:

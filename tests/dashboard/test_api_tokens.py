@@ -136,3 +136,19 @@ def test_a_token_stops_working_when_its_owner_is_deactivated(django_user_model):
     user.is_active = False
     user.save()
     assert Client().get("/api/queues/", **_auth(key)).status_code == 401
+
+
+def test_issuing_and_revoking_a_token_is_in_the_audit_log(django_user_model):
+    from dashboard.models import AuditLog
+
+    root = django_user_model.objects.create_superuser("root", password="pw-for-tests-1")
+    robot = django_user_model.objects.create_user("robot", password="pw-for-tests-1")
+    admin = _as(root)
+    admin.post(ADD, {"user": robot.pk, "name": "ci", "read_only": "on", "_save": "Save"})
+    token = ApiToken.objects.get(name="ci")
+    admin.post(f"/admin/dashboard/apitoken/{token.pk}/delete/", {"post": "yes"})
+    assert not ApiToken.objects.filter(pk=token.pk).exists()
+    rows = list(AuditLog.objects.order_by("at", "pk").values_list("username", "action", "target"))
+    assert rows == [("root", "token.issue", "robot"), ("root", "token.revoke", "robot")]
+    issued = AuditLog.objects.get(action="token.issue").details
+    assert issued["name"] == "ci" and issued["read_only"] is True
