@@ -8,6 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
+from dashboard.monitor import trend
+
 
 def redis_url() -> str:
     """The Redis the dashboard watches by default (env REDIS_URL)."""
@@ -90,9 +92,15 @@ def active_idle() -> float:
     return _number("STREAMWARDEN_ACTIVE_IDLE", 30.0)
 
 
-def trend_window() -> int:
-    """Polls in the trend evaluator's sliding window (STREAMWARDEN_TREND_WINDOW, default 10)."""
-    return int(_number("STREAMWARDEN_TREND_WINDOW", 10))
+def trend_policy() -> trend.Policy:
+    """How lag growth is judged: window (STREAMWARDEN_TREND_WINDOW, 60 s), how long growth
+    must hold to warn and be gone to resolve (STREAMWARDEN_TREND_FOR, 20 s), and the noise
+    floor in messages the lag must climb across the window (STREAMWARDEN_TREND_MIN_GROWTH, 50)."""
+    return trend.Policy(
+        window_s=max(1.0, _number("STREAMWARDEN_TREND_WINDOW", 60.0)),
+        hold_s=max(0.0, _number("STREAMWARDEN_TREND_FOR", 20.0)),
+        min_growth=max(1.0, _number("STREAMWARDEN_TREND_MIN_GROWTH", 50.0)),
+    )
 
 
 def pending_sample() -> int:

@@ -17,7 +17,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import rates, status, trend, trimrisk, writes
+from dashboard.monitor import forecast, rates, status, trend, trimrisk, writes
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
@@ -35,7 +35,15 @@ log = logging.getLogger(__name__)
 #: name, so 10 000 still queues are not rewritten at every poll and never all in one.
 REFRESH_SLOTS = 10
 
-_GROUP_AGES = {"oldest_pending_ms", "oldest_undelivered_ms", "consumer_list"}
+# The trend's evidence and the forecasts' spread drift at every poll like an age.
+_GROUP_AGES = {
+    "oldest_pending_ms",
+    "oldest_undelivered_ms",
+    "consumer_list",
+    "trend_slope",
+    "trend_window_s",
+    "forecast_spread",
+}
 _QUEUE_SIG = [
     f.name for f in dataclasses.fields(QueueSnapshot) if f.name not in {"at_ms", "groups"}
 ]
@@ -126,7 +134,7 @@ class Monitor:
     def __init__(self, *, lease: Lease | None = None, name: str = "") -> None:
         self.lease = lease or Lease(ttl=conf.lease_ttl())
         self.name = name or self.lease.token
-        self.windows: dict[tuple[str, str], deque[trend.Sample]] = {}
+        self.trends: dict[tuple[str, str], trend.GroupTrend] = {}
         self.added: dict[str, deque[tuple[int, int | None]]] = {}
         self.targets: list[Target] = []
         self.definitions_version: Any = None  # (count, last change) of definitions, thresholds
@@ -357,18 +365,24 @@ class Monitor:
             )
 
     def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
-        window_len = max(2, conf.trend_window())
-        added = self.added.setdefault(snapshot.name, deque(maxlen=window_len))
+        policy = conf.trend_policy()
+        added = self.added.setdefault(snapshot.name, deque(maxlen=trend.MAX_SAMPLES))
         added.append((snapshot.at_ms, snapshot.entries_added))
+        while len(added) > 2 and added[0][0] < snapshot.at_ms - policy.window_s * 1000:
+            added.popleft()  # the in-rate covers the trend's time window
         rate_in = rates.rate(added[0], added[-1]) if len(added) > 1 else None
         thresholds = self.thresholds.get(snapshot.name)
+        lag_alert = thresholds.levels["lag"].alert if thresholds else None
         groups: list[GroupSnapshot] = []
         for group in snapshot.groups:
             if group.unreadable:
                 groups.append(group)  # no sample: its zeros would read as a rewind
                 continue
-            window = self.windows.setdefault((snapshot.name, group.name), deque(maxlen=window_len))
-            window.append(
+            tracker = self.trends.get((snapshot.name, group.name))
+            if tracker is None:
+                tracker = self.trends[(snapshot.name, group.name)] = trend.GroupTrend(policy)
+            tracker.policy = policy
+            verdict = tracker.observe(
                 trend.Sample(
                     snapshot.at_ms,
                     group.entries_read,
@@ -377,9 +391,11 @@ class Monitor:
                     group.active_consumers,
                 )
             )
-            rate_out = rates.read_rate(list(window))
+            rate_out = rates.read_rate(list(tracker.window))
+            outlook = forecast.forecast(
+                lag=group.lag, limit=lag_alert, line=verdict.fit, noise=policy.min_growth
+            )
             checks = status.group_checks(group, thresholds) if thresholds else {}
-            lag_alert = thresholds.levels["lag"].alert if thresholds else None
             claims = self.claim_stats.get((snapshot.name, group.name))
             if claims is not None:
                 group = dataclasses.replace(
@@ -393,10 +409,14 @@ class Monitor:
                 dataclasses.replace(
                     group,
                     status=status.worst(list(checks.values())),
-                    trend=trend.classify(list(window)),
+                    trend=verdict.state,
+                    trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
+                    trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
                     rate_out=rate_out,
-                    drain_seconds=rates.time_to_drain(group.lag, rate_in, rate_out),
-                    breach_seconds=rates.time_to_breach(group.lag, lag_alert, rate_in, rate_out),
+                    drain_seconds=outlook.drain_seconds,
+                    breach_seconds=outlook.breach_seconds,
+                    forecast_spread=outlook.spread,
+                    forecast_unstable=outlook.unstable,
                 )
             )
         enriched = dataclasses.replace(snapshot, groups=tuple(groups))

@@ -39,9 +39,14 @@ class GroupSnapshot:
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
     trend: str = "OK"
+    # The trend's evidence: the lag's regression slope (messages/s) over the seconds it covers.
+    trend_slope: float | None = None
+    trend_window_s: float | None = None
     rate_out: float | None = None
     drain_seconds: float | None = None
     breach_seconds: float | None = None
+    forecast_spread: float | None = None  # the forecasts' ± share (dashboard.monitor.forecast)
+    forecast_unstable: bool = False  # rates swing: forecasts withheld
     # Claim stats over the storm window (dashboard.monitor.storms):
     claims: int = 0
     claim_rate: float | None = None  # claims per minute
@@ -120,6 +125,11 @@ class QueueSnapshot:
         return min(breaches) if breaches else None
 
     @property
+    def forecast_unstable(self) -> bool:
+        """A group's rates swing too much for its forecasts: the queue's are incomplete."""
+        return any(g.forecast_unstable for g in self.groups)
+
+    @property
     def storm(self) -> bool:
         return any(g.storm for g in self.groups)
 
@@ -140,6 +150,7 @@ class QueueSnapshot:
         data.update(
             drain_seconds=self.drain_seconds,
             breach_seconds=self.breach_seconds,
+            forecast_unstable=self.forecast_unstable,
             storm=self.storm,
             claim_rate=self.claim_rate,
             lag=self.lag,

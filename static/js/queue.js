@@ -105,6 +105,25 @@
 
   function badge(value, kind) { return SW.el("span", value, kind === "status" ? "status status-" + value : "trend trend-" + value); }
 
+  // The trend and its evidence: the lag's regression slope over the window it was judged on.
+  function trendCell(g) {
+    const cell = SW.el("span");
+    cell.appendChild(badge(g.trend, "trend"));
+    if (g.trend_slope !== null && g.trend_slope !== undefined && g.trend_window_s) {
+      const slope = (g.trend_slope > 0 ? "+" : "") + SW.fmtNumber(g.trend_slope, 1);
+      cell.appendChild(SW.el("span", " lag " + slope + "/s over " + Math.round(g.trend_window_s) + " s", "muted trend-evidence"));
+    }
+    return cell;
+  }
+
+  // A forecast with its stated confidence (± share), or "unstable" while rates swing.
+  function forecastText(seconds, zero, g) {
+    if (g.forecast_unstable && (seconds === null || seconds === undefined)) return "unstable";
+    const text = SW.fmtForecast(seconds, zero);
+    if (seconds && g.forecast_spread) return text + " ±" + Math.round(g.forecast_spread * 100) + " %";
+    return text;
+  }
+
   function renderSnapshot(s) {
     snapshot = s;
     const summary = document.getElementById("summary");
@@ -115,8 +134,8 @@
     SW.setField(summary, "rate_in", SW.fmtNumber(s.rate_in, 1));
     SW.setField(summary, "rate_out", SW.fmtNumber(s.rate_out, 1));
     SW.setField(summary, "dead_letters", SW.fmtKnown(s.dead_letters));
-    SW.setField(summary, "drain_seconds", SW.fmtForecast(s.drain_seconds, "drained"));
-    SW.setField(summary, "breach_seconds", SW.fmtForecast(s.breach_seconds));
+    SW.setField(summary, "drain_seconds", forecastText(s.drain_seconds, "drained", s));
+    SW.setField(summary, "breach_seconds", forecastText(s.breach_seconds, "now", s));
     SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
     const omitted = document.getElementById("groups-omitted");
     if (omitted) {
@@ -160,9 +179,9 @@
         name = SW.el("span", g.name);
         name.appendChild(SW.el("div", g.unreadable, "error"));
       }
-      return [name, badge(g.status, "status"), badge(g.trend, "trend"), SW.fmtNumber(g.lag), g.pending,
+      return [name, badge(g.status, "status"), trendCell(g), SW.fmtNumber(g.lag), g.pending,
         g.active_consumers + "/" + g.consumers + (g.consumers_omitted ? " (" + g.consumers_omitted + " not listed)" : ""), SW.fmtNumber(g.rate_out, 1),
-        SW.fmtForecast(g.drain_seconds, "drained"), SW.fmtForecast(g.breach_seconds),
+        forecastText(g.drain_seconds, "drained", g), forecastText(g.breach_seconds, "now", g),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
         SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.duplicates),
         g.last_delivered_id, actions];

@@ -111,4 +111,8 @@ def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: St
         )
         assert not page.locator("#storm-banner").is_visible()
         assert not page.locator("#trim-risk-banner").is_visible()
+        # The group's trend shows its evidence: the lag's slope over the window judged.
+        evidence = page.locator("#groups tbody tr .trend-evidence")
+        expect(evidence).to_contain_text("/s over", timeout=10_000)
+        assert evidence.is_visible()
         browser.close()

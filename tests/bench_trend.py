@@ -1,0 +1,210 @@
+"""Measurement of the trend evaluator on the real monitor, on real traffic.
+
+    python -m tests.bench_trend [--seconds 300] [--interval 2]
+
+A private redis-server, a throwaway SQLite file and ``manage.py monitor`` (default
+settings: 60 s trend window, 20 s hold) as subprocesses (tests.live_stack). A library
+Producer publishes 50 msg/s to one queue read by two groups:
+
+- ``slow`` reads batches of 100 every 4 s (25 msg/s): its lag climbs 25 msg/s in a
+  saw-tooth. Its trend must leave OK within one window and stay so.
+- ``fast`` reads everything every 0.2 s: its lag stays near-empty (0..10). It must open no
+  trend alert.
+
+Every second the script reads what the monitor stored (QueueState: trend, lag, breach
+forecast per group) and at the end the trend alerts it opened. The slow group's "breach in"
+forecasts (lag alert threshold 5 000) are compared with when its lag really crossed it.
+Prints the figures as Markdown tables. A script, not a test: it takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import redis
+
+from queues import Producer
+from tests.bench.environment import describe
+from tests.live_stack import running_stack
+from tests.redis_process import RedisServer
+
+RATE_IN = 50.0
+SLOW_BATCH, SLOW_EVERY = 100, 4.0
+FAST_EVERY = 0.2
+LAG_ALERT = 5_000  # the slow group crosses it after ~200 s
+
+SETUP = """
+from dashboard.catalog.models import QueueDefinition, Threshold
+q = QueueDefinition.objects.create(name="orders", queue={queue!r})
+Threshold.objects.create(queue=q, lag_warn={lag_alert}, lag_alert={lag_alert})
+"""
+
+
+@dataclass
+class Seen:
+    """What the monitor stored for one group, one row per second of the run."""
+
+    rows: list[tuple[float, str, int | None, float | None]] = field(default_factory=list)
+
+
+def _produce(url: str, queue: str, stop: threading.Event) -> None:
+    producer = Producer(queue, redis=url)
+    started, sent = time.monotonic(), 0
+    while not stop.is_set():
+        due = int((time.monotonic() - started) * RATE_IN)
+        if due > sent:
+            producer.publish_many([{"n": n} for n in range(sent, due)])
+            sent = due
+        stop.wait(0.02)
+
+
+def _consume(
+    url: str, queue: str, group: str, batch: int, every: float, stop: threading.Event
+) -> None:
+    client = redis.Redis.from_url(url)
+    key = f"sw:{{{queue}}}:stream"
+    while not stop.wait(every):
+        reply: Any = client.xreadgroup(group, "worker-1", {key: ">"}, count=batch)
+        ids = [entry_id for _, entries in reply or [] for entry_id, _ in entries]
+        if ids:
+            client.xack(key, group, *ids)
+    client.close()
+
+
+def _stored(database: Path) -> dict[str, dict]:
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT data FROM dashboard_queuestate WHERE queue = 'orders'").fetchone()
+    if row is None:
+        return {}
+    return {g["name"]: g for g in json.loads(row[0])["groups"]}
+
+
+def _trend_alerts(database: Path) -> dict[str, int]:
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            'SELECT "group", COUNT(*) FROM alerts_alert WHERE kind = \'trend\' GROUP BY "group"'
+        ).fetchall()
+    return {group: count for group, count in rows}
+
+
+def run(args: argparse.Namespace, server: RedisServer, tmp: Path) -> tuple[dict, dict]:
+    queue = f"trend-{uuid.uuid4().hex[:8]}"
+    client = server.client()
+    key = f"sw:{{{queue}}}:stream"
+    for group in ("slow", "fast"):
+        client.xgroup_create(key, group, id="$", mkstream=True)
+    seen = {"slow": Seen(), "fast": Seen()}
+    stop = threading.Event()
+    with running_stack(
+        tmp,
+        env={
+            "DJANGO_SETTINGS_MODULE": "dashboard.settings.test",
+            "REDIS_URL": server.url,
+            "STREAMWARDEN_POLL_INTERVAL": str(args.interval),
+            "STREAMWARDEN_ACTIVE_IDLE": "30",
+        },
+        setup_script=SETUP.format(queue=queue, lag_alert=LAG_ALERT),
+        commands={"monitor": ["monitor", "--interval", str(args.interval)]},
+    ):
+        threads = [
+            threading.Thread(target=_produce, args=(server.url, queue, stop)),
+            threading.Thread(
+                target=_consume, args=(server.url, queue, "slow", SLOW_BATCH, SLOW_EVERY, stop)
+            ),
+            threading.Thread(
+                target=_consume, args=(server.url, queue, "fast", 10_000, FAST_EVERY, stop)
+            ),
+        ]
+        for group in ("slow", "fast"):  # the consumers exist, and are active, from the start
+            client.xreadgroup(group, "worker-1", {key: ">"}, count=1)
+        for thread in threads:
+            thread.start()
+        started = time.monotonic()
+        try:
+            while (elapsed := time.monotonic() - started) < args.seconds:
+                groups = _stored(tmp / "browser.sqlite3")
+                for name, record in seen.items():
+                    g = groups.get(name)
+                    if g is not None:
+                        record.rows.append((elapsed, g["trend"], g["lag"], g["breach_seconds"]))
+                time.sleep(1.0)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(10)
+        alerts = _trend_alerts(tmp / "browser.sqlite3")
+    return seen, alerts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--interval", type=float, default=2.0, help="monitor poll interval, s")
+    args = parser.parse_args()
+    server = RedisServer().start()
+    tmp = Path(tempfile.mkdtemp(prefix="sw-bench-trend-"))
+    try:
+        version = server.client().info("server")["redis_version"]
+        seen, alerts = run(args, server, tmp)
+    finally:
+        server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    print()
+    print(
+        f"Trend on the real monitor: producer {RATE_IN:g} msg/s; group slow reads "
+        f"{SLOW_BATCH} every {SLOW_EVERY:g} s, group fast everything every {FAST_EVERY:g} s; "
+        f"monitor polling every {args.interval:g} s, {args.seconds:g} s run, default trend "
+        f"settings."
+    )
+    print(describe(version))
+    slow = seen["slow"].rows
+    crossed = next((t for t, _, lag, _ in slow if lag is not None and lag >= LAG_ALERT), None)
+    errors = [
+        abs(t + breach - crossed) / (crossed - t)
+        for t, _, _, breach in slow
+        if crossed is not None and breach and 60 <= t < crossed - 10
+    ]
+    print()
+    print(
+        f"Forecast of the slow group's breach (lag ≥ {LAG_ALERT:,}): it crossed at "
+        f"{'never' if crossed is None else f'{crossed:.0f} s'}; "
+        f"{len(errors)} forecasts from 60 s until 10 s before it, error against the real "
+        f"remaining time: median {100 * median(errors) if errors else float('nan'):.0f} %, "
+        f"max {100 * max(errors, default=float('nan')):.0f} %."
+    )
+    print()
+    print(
+        "| group | lag min..max | first not OK (s) | not OK after that | trend states seen "
+        "| trend alerts opened |"
+    )
+    print("| --- | --- | ---: | ---: | --- | ---: |")
+    for name, record in seen.items():
+        lags = [lag for _, _, lag, _ in record.rows if lag is not None]
+        bad = [t for t, trend, _, _ in record.rows if trend != "OK"]
+        first = bad[0] if bad else None
+        after = [
+            trend != "OK" for t, trend, _, _ in record.rows if first is not None and t >= first
+        ]
+        share = f"{100 * sum(after) / len(after):.0f} %" if after else "–"
+        states = sorted({trend for _, trend, _, _ in record.rows})
+        print(
+            f"| {name} | {min(lags, default=0)}..{max(lags, default=0)} | "
+            f"{'never' if first is None else f'{first:.0f}'} | {share} | {', '.join(states)} | "
+            f"{alerts.get(name, 0)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
