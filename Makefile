@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dashboard,dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -49,7 +49,7 @@ browser: venv sysdeps
 	$(PY) -m pytest -m 'browser or browser_full' tests
 
 bench: venv sysdeps
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m pip install --quiet -e '.[dashboard,dev,bench]'
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench_monitor
 	$(PY) -m tests.bench_monitor_storm

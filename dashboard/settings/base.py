@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Templates and static files live in the package, so a wheel install carries them.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -71,7 +73,7 @@ ASGI_APPLICATION = "dashboard.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [PACKAGE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -120,7 +122,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# dashboard/static is found as the dashboard app's static directory (AppDirectoriesFinder).
 STATIC_ROOT = BASE_DIR / ".data" / "staticfiles"
 # Daphne does not serve static files; in development the ASGI app does it itself.
 # In production a reverse proxy serves STATIC_ROOT (after collectstatic).
