@@ -57,6 +57,20 @@ class OnceFleet(Fleet):
     database_url: str = ""
     log: IO[bytes] | None = None
 
+    def kill_busy_consumer(self, busy: set[str], *, anyone: bool) -> None:
+        """SIGKILL a consumer that holds messages (killing one still starting up tests
+        nothing); with ``anyone``, any consumer when none holds messages."""
+        candidates = sorted(busy & set(self.consumers))
+        if not candidates and anyone:
+            candidates = sorted(self.consumers)
+        if not candidates:
+            return
+        proc = self.consumers.pop(random.choice(candidates))
+        proc.kill()
+        proc.wait()
+        self.kills += 1
+        self.start_consumer()
+
     def start_consumer(self) -> None:
         name = f"once-{uuid.uuid4().hex[:6]}"
         self.consumers[name] = once_worker(
@@ -112,17 +126,20 @@ def run_once_chaos(
             for number in range(producers):
                 fleet.start_producer(number, per_producer)
 
-            def progress() -> float:
+            def progress() -> tuple[float, set[str]]:
+                """Share handled, and the consumers holding messages now (mid-work)."""
                 info = manager.info(queue)
                 group = info.group(GROUP)
-                return (info.length - (group.lag or 0) - group.pending) / len(expected)
+                busy = {c.name for c in group.consumers if c.pending}
+                return (info.length - (group.lag or 0) - group.pending) / len(expected), busy
 
             restarted = False
             while fleet.kills < kills or not restarted or not fleet.producers_done():
                 time.sleep(random.uniform(0.2, 0.6))
-                done = wait_for(lambda: [progress()], 30, message="redis answers")[0]
+                done, busy = wait_for(lambda: [progress()], 30, message="redis answers")[0]
                 if fleet.kills < kills:
-                    fleet.kill_random_consumer()
+                    # only mid-work, until the end comes near (the loop must end)
+                    fleet.kill_busy_consumer(busy, anyone=done > 0.95)
                 if not restarted and done > 0.3:
                     server.kill()  # a crash: appendfsync always keeps every acknowledged write
                     time.sleep(0.5)  # clients see a real outage
@@ -153,6 +170,7 @@ def run_once_chaos(
         "records": outcome["records"],
         "duplicate_deliveries": info.group(GROUP).duplicates,
         "dead_lettered": info.dead,
+        "claims": sum(1 for e in manager.events(count=100_000, queue=queue) if e.type == "claimed"),
         "kills": fleet.kills,
         "redis_restarts": 1,
         "seconds": round(time.monotonic() - started, 1),
