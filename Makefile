@@ -54,6 +54,7 @@ bench: venv sysdeps
 	$(PY) -m tests.bench_monitor
 	$(PY) -m tests.bench_monitor_storm
 	$(PY) -m tests.bench_overview
+	$(PY) -m tests.bench_alerts_page
 	$(PY) -m tests.bench_alert_latency
 	$(PY) -m tests.bench_db_growth --hours 2
 	$(PY) -m tests.bench_once

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 
-from alerts.models import Alert
+from alerts.models import Alert, AlertState
 
-FILTERS = ("queue", "kind", "severity", "state")
+FILTERS = ("queue", "kind", "severity", "state", "group")
+#: Rows per page of the alerts page: a claim storm makes thousands of rows.
+PER_PAGE = 50
+#: Groups shown in the grouped view (the most recently active first).
+MAX_GROUPS = 100
 
 
-def alert_list(
-    *,
-    queue: str = "",
-    kind: str = "",
-    severity: str = "",
-    state: str = "",
-    limit: int = 200,
+def alert_queryset(
+    *, queue: str = "", kind: str = "", severity: str = "", state: str = "", group: str = ""
 ) -> QuerySet[Alert]:
-    """Newest alerts first, narrowed by any of the filters that are not empty."""
-    qs = Alert.objects.select_related("acknowledged_by", "resolved_by")
+    """Alerts narrowed by any of the filters that are not empty (no order, no limit)."""
+    qs = Alert.objects.all()
     if queue:
         qs = qs.filter(queue=queue)
     if kind:
@@ -29,7 +30,94 @@ def alert_list(
         qs = qs.filter(severity=severity)
     if state:
         qs = qs.filter(state=state)
-    return qs[:limit]
+    if group:
+        qs = qs.filter(group=group)
+    return qs
+
+
+def alert_list(
+    *,
+    queue: str = "",
+    kind: str = "",
+    severity: str = "",
+    state: str = "",
+    group: str = "",
+    limit: int = 200,
+    offset: int = 0,
+) -> QuerySet[Alert]:
+    """Newest alerts first, narrowed by any of the filters that are not empty."""
+    qs = alert_queryset(queue=queue, kind=kind, severity=severity, state=state, group=group)
+    qs = qs.select_related("acknowledged_by", "resolved_by").order_by("-created_at", "-id")
+    return qs[offset : offset + limit]
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    """One page of the alerts list: its rows and where it sits among all that match."""
+
+    alerts: list[Alert]
+    total: int
+    number: int
+    pages: int
+
+    @property
+    def first(self) -> int:
+        return 0 if not self.alerts else (self.number - 1) * PER_PAGE + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.alerts) - 1 if self.alerts else 0
+
+
+def alerts_paged(*, filters: dict[str, str], number: int = 1) -> AlertPage:
+    """Page ``number`` (from 1, clamped) of the alerts matching ``filters``: one COUNT and
+    one indexed LIMIT/OFFSET query, however many rows there are."""
+    total = alert_queryset(**filters).count()
+    pages = max(1, -(-total // PER_PAGE))
+    number = min(max(1, number), pages)
+    rows = list(alert_list(**filters, limit=PER_PAGE, offset=(number - 1) * PER_PAGE))
+    return AlertPage(rows, total, number, pages)
+
+
+def alert_counts(*, filters: dict[str, str]) -> dict[str, dict[str, int]]:
+    """Counts by severity and by state of the alerts matching the other filters (the
+    severity counts ignore the severity filter, the state counts the state filter)."""
+    out: dict[str, dict[str, int]] = {}
+    for field in ("severity", "state"):
+        others = {**filters, field: ""}
+        rows = alert_queryset(**others).order_by().values_list(field).annotate(n=Count("id"))
+        out[field] = {value: n for value, n in rows}
+    return out
+
+
+@dataclass(frozen=True)
+class AlertGroup:
+    """Alerts of one (queue, kind, group) among those matching the filters."""
+
+    queue: str
+    kind: str
+    group: str
+    count: int
+    open: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def alert_groups(*, filters: dict[str, str], limit: int = MAX_GROUPS) -> list[AlertGroup]:
+    """The matching alerts grouped by queue, kind and group, most recently active first."""
+    rows = (
+        alert_queryset(**filters)
+        .order_by()
+        .values_list("queue", "kind", "group")
+        .annotate(
+            n=Count("id"),
+            n_open=Count("id", filter=Q(state=AlertState.OPEN)),
+            first=Min("created_at"),
+            last=Max("created_at"),
+        )
+        .order_by("-last")[:limit]
+    )
+    return [AlertGroup(*row) for row in rows]
 
 
 def _user(user: Any) -> str | None:

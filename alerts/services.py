@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from alerts import conf
 from alerts.exceptions import AlertStateError
+from alerts.live import MAX_LIVE_ALERTS as MAX_BULK_PUSH
 from alerts.live import publish_alert, publish_alerts
 from alerts.models import (
     ACTIVE_STATES,
@@ -582,3 +583,60 @@ def alert_resolve(*, alert: Alert, user: User) -> Alert:
     _audit(user=user, action="alert.resolve", alert=alert)
     publish_alert(alert)
     return alert
+
+
+#: Bulk actions and the states they apply to (the others are left as they are).
+BULK_FROM = {
+    "acknowledge": [AlertState.OPEN],
+    "resolve": [AlertState.OPEN, AlertState.ACKNOWLEDGED],
+}
+
+
+def alerts_bulk(
+    *, user: User, action: str, filters: dict[str, str], ids: list[int] | None = None
+) -> int:
+    """Acknowledge or resolve every alert matching ``filters`` (and, when given, among
+    ``ids``) in ONE update and ONE audit-log row with the count; returns the count. The
+    caller checks the permission. Alerts already in (or past) the target state are left."""
+    from alerts.selectors import alert_queryset
+    from dashboard.models import AuditLog
+
+    if action not in BULK_FROM:
+        raise ValueError(f"unknown bulk action {action!r}; one of {', '.join(BULK_FROM)}")
+    qs = alert_queryset(**filters).filter(state__in=BULK_FROM[action])
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    now = timezone.now()
+    who = user if getattr(user, "pk", None) else None
+    with transaction.atomic():
+        if action == "acknowledge":
+            count = qs.update(
+                state=AlertState.ACKNOWLEDGED,
+                acknowledged_at=now,
+                acknowledged_by=who,
+                updated_at=now,
+            )
+            changed = Alert.objects.filter(acknowledged_at=now, state=AlertState.ACKNOWLEDGED)
+        else:
+            count = qs.update(
+                state=AlertState.RESOLVED, resolved_at=now, resolved_by=who, updated_at=now
+            )
+            changed = Alert.objects.filter(resolved_at=now, state=AlertState.RESOLVED)
+        username = user.get_username() if getattr(user, "is_authenticated", False) else ""
+        scope = {k: v for k, v in filters.items() if v}
+        AuditLog.objects.create(
+            user=who,  # type: ignore[misc]
+            username=username,
+            action=f"alert.bulk_{action}",
+            target=scope.get("queue", "") or "alerts",
+            details={
+                "count": count,
+                "filters": scope,
+                "ids": None if ids is None else ids[:100],
+                "selected": None if ids is None else len(ids),
+            },
+        )
+        # live pages get the newest of them in one message (alerts.live bounds it)
+        if count:
+            publish_alerts(list(changed.order_by("-pk")[:MAX_BULK_PUSH]))
+    return count

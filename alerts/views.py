@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import quote, urlencode
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts.exceptions import AlertStateError
 from alerts.models import Alert, AlertKind, AlertState, Severity
-from alerts.selectors import FILTERS, alert_as_dict, alert_list
-from alerts.services import alert_acknowledge, alert_resolve
+from alerts.selectors import (
+    FILTERS,
+    alert_as_dict,
+    alert_counts,
+    alert_groups,
+    alert_list,
+    alerts_paged,
+)
+from alerts.services import BULK_FROM, alert_acknowledge, alert_resolve, alerts_bulk
 from dashboard.api_auth import api_view
 
 PERMISSION = "alerts.change_alert"
@@ -58,18 +69,41 @@ def message_link(alert: Alert) -> str:
 # -- pages ---------------------------------------------------------------------------------
 
 
+def known_queues() -> list[str]:
+    """Queue names for the filter's suggestions (the filter itself takes any text)."""
+    from dashboard.catalog.models import QueueDefinition
+
+    return list(QueueDefinition.objects.order_by("name").values_list("name", flat=True)[:1000])
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
 @require_GET
 def alerts_page(request: HttpRequest) -> HttpResponse:
     filters, errors = _filters(request)
     valid = {k: ("" if k in errors else v) for k, v in filters.items()}
-    alerts = alert_list(
-        queue=valid["queue"], kind=valid["kind"], severity=valid["severity"], state=valid["state"]
-    )
+    page = alerts_paged(filters=valid, number=_page_number(request))
+    counts = alert_counts(filters=valid)
+    query = {k: v for k, v in valid.items() if v}
     return render(
         request,
         "alerts/list.html",
         {
-            "alerts": alerts,
+            "alerts": page.alerts,
+            "page": page,
+            "severity_counts": [
+                (v, label, counts["severity"].get(v, 0)) for v, label in Severity.choices
+            ],
+            "state_counts": [
+                (v, label, counts["state"].get(v, 0)) for v, label in AlertState.choices
+            ],
+            "groups": alert_groups(filters=valid),
+            "query": urlencode(query),
             "filters": filters,
             "errors": errors,
             "selects": [
@@ -77,9 +111,60 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
                 ("severity", Severity.choices, filters["severity"]),
                 ("state", AlertState.choices, filters["state"]),
             ],
+            "queues": known_queues(),
             "can_change": request.user.has_perm(PERMISSION),
         },
     )
+
+
+@require_POST
+def alerts_bulk_page(request: HttpRequest) -> HttpResponse:
+    """The page's bulk form: the selected rows (``ids``) or ``scope=all`` matching the
+    filters it carries; one audit entry; back to the list with the result."""
+    if not request.user.has_perm(PERMISSION):
+        return HttpResponse("You may not change alerts.", status=403)
+    filters = {name: request.POST.get(name, "").strip() for name in FILTERS}
+    # "<action>_all": every alert matching the filters; "<action>": the selected rows
+    action, _, scope = request.POST.get("action", "").partition("_")
+    try:
+        ids = None if scope == "all" else _ids(request.POST.getlist("ids"))
+        if action not in BULK_FROM:
+            raise ValueError(f"unknown action {action!r}")
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    else:
+        count = alerts_bulk(user=request.user, action=action, filters=filters, ids=ids)
+        verb = "Acknowledged" if action == "acknowledge" else "Resolved"
+        messages.success(request, f"{verb} {count} alert{'' if count == 1 else 's'}.")
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return redirect(reverse("alerts:list") + (f"?{query}" if query else ""))
+
+
+def _ids(values: list[str]) -> list[int]:
+    if not values:
+        raise ValueError("Select at least one alert, or act on all that match the filter.")
+    try:
+        return [int(v) for v in values]
+    except ValueError:
+        raise ValueError("Alert ids are numbers.") from None
+
+
+def detail_items(details: Any) -> list[tuple[str, str, bool]]:
+    """An alert's details as (label, text, multiline): readable key/value pairs, nested
+    values as indented JSON; never a Python repr."""
+    if not isinstance(details, dict):
+        return [("value", json.dumps(details, indent=2, ensure_ascii=False, default=str), True)]
+    out = []
+    for key, value in details.items():
+        if isinstance(value, str):
+            out.append((str(key), value, "\n" in value))
+        elif value is None or isinstance(value, bool | int | float):
+            out.append((str(key), json.dumps(value), False))
+        else:
+            out.append(
+                (str(key), json.dumps(value, indent=2, ensure_ascii=False, default=str), True)
+            )
+    return out
 
 
 @require_GET
@@ -90,6 +175,7 @@ def alert_page(request: HttpRequest, pk: int) -> HttpResponse:
         "alerts/detail.html",
         {
             "alert": alert,
+            "details": detail_items(alert.details),
             "message_link": message_link(alert),
             "can_change": request.user.has_perm(PERMISSION),
         },
@@ -124,6 +210,7 @@ def api_alerts(request: HttpRequest) -> JsonResponse:
         kind=filters["kind"],
         severity=filters["severity"],
         state=filters["state"],
+        group=filters["group"],
         limit=_limit(request),
     )
     return JsonResponse(
@@ -154,3 +241,48 @@ def api_alert_action(request: HttpRequest, pk: int, action: str) -> JsonResponse
     except AlertStateError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
     return JsonResponse(alert_as_dict(alert))
+
+
+@api_view(methods=("POST",))
+def api_alerts_bulk(request: HttpRequest) -> JsonResponse:
+    """``{"action": "acknowledge"|"resolve", "ids": [..] | "all", <filters>}``: one update,
+    one audit entry; answers the count."""
+    if not request.user.has_perm(PERMISSION):
+        return JsonResponse({"error": f"permission {PERMISSION} required"}, status=403)
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return JsonResponse(
+            {"error": "invalid input", "fields": {"body": ["Invalid JSON."]}}, status=400
+        )
+    if not isinstance(body, dict):
+        return JsonResponse(
+            {"error": "invalid input", "fields": {"body": ["A JSON object."]}}, status=400
+        )
+    fields: dict[str, list[str]] = {}
+    action = body.get("action")
+    if action not in BULK_FROM:
+        fields["action"] = [f"One of {', '.join(BULK_FROM)}."]
+    raw_ids = body.get("ids")
+    ids: list[int] | None = None
+    if raw_ids != "all":
+        if (
+            not isinstance(raw_ids, list)
+            or not raw_ids
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw_ids)
+        ):
+            fields["ids"] = [
+                'A non-empty list of alert ids, or "all" (every alert matching the filters).'
+            ]
+        else:
+            ids = raw_ids
+    filters = {name: body.get(name) or "" for name in FILTERS}
+    for name, value in filters.items():
+        if not isinstance(value, str):
+            fields[name] = ["Text."]
+        elif name in CHOICES and value and value not in CHOICES[name]:
+            fields[name] = [f"One of {', '.join(CHOICES[name])}."]
+    if fields:
+        return JsonResponse({"error": "invalid input", "fields": fields}, status=400)
+    count = alerts_bulk(user=request.user, action=str(action), filters=filters, ids=ids)
+    return JsonResponse({"ok": True, "action": action, "count": count})

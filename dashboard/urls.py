@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from dashboard import api, views
 from dashboard.login_throttle import ThrottledAdminAuthenticationForm, ThrottledAuthenticationForm
@@ -45,6 +48,12 @@ urlpatterns = [
     path("queues/<str:name>/", views.queue_page, name="queue"),
     path("audit/", views.audit_page, name="audit"),
     path("health", views.health, name="health"),
+    # pages without a <link rel="icon"> (admin, JSON) make browsers ask for /favicon.ico
+    path(
+        "favicon.ico",
+        login_not_required(RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
+        name="favicon",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm),

@@ -78,7 +78,8 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
         rows = page.locator("tr.alert-row")
         expect(rows).to_have_count(5, timeout=10_000)
         assert page.evaluate("window.__noReload") == 1, "the page reloaded"
-        expect(rows.first.locator("td").nth(3)).to_have_text("orders")
+        # (the first cell is the bulk-selection checkbox)
+        expect(rows.first.locator("td").nth(4)).to_have_text("orders")
 
         rows.first.get_by_role("button", name="Acknowledge").click()
         page.wait_for_url(stack + "/alerts/?kind=claimed")

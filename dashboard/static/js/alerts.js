@@ -12,7 +12,7 @@
   const next = table.dataset.listUrl || "/alerts/";
 
   function matches(alert) {
-    return ["queue", "kind", "severity", "state"].every(
+    return ["queue", "kind", "severity", "state", "group"].every(
       (name) => !filters[name] || String(alert[name]) === filters[name]
     );
   }
@@ -55,6 +55,15 @@
     row.id = "alert-" + alert.id;
     row.className = "alert-row state-" + alert.state;
     row.dataset.id = alert.id;
+    if (canChange) {
+      const pick = document.createElement("input");
+      pick.type = "checkbox";
+      pick.name = "ids";
+      pick.value = alert.id;
+      pick.setAttribute("form", "bulk");
+      pick.setAttribute("aria-label", "select alert " + alert.id);
+      cell(row, pick);
+    }
     const when = document.createElement("time");
     when.dateTime = alert.created_at || "";
     when.textContent = (alert.created_at || "").replace("T", " ").slice(0, 19);
@@ -78,8 +87,12 @@
     return row;
   }
 
+  // New alerts are added at the top of the newest page only; older pages keep their rows.
+  const newestPage = (table.dataset.page || "1") === "1";
+
   function update(alert) {
     const existing = document.getElementById("alert-" + alert.id);
+    if (!existing && !newestPage) return;
     if (!matches(alert)) {
       if (existing) existing.remove();
       return;
@@ -93,6 +106,11 @@
       tbody.insertBefore(row, tbody.firstChild);
     }
   }
+
+  const all = document.getElementById("select-all");
+  if (all) all.addEventListener("change", function () {
+    tbody.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = all.checked; });
+  });
 
   let delay = 500;
   function connect() {
