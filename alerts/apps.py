@@ -7,4 +7,9 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from alerts import checks  # noqa: F401 - registers the system checks
+        from alerts import (
+            checks,  # noqa: F401 - registers the system checks
+            receivers,
+        )
+
+        receivers.connect()  # listens to the monitor, which never imports this app

@@ -1,6 +1,7 @@
-"""Alert writes: the hooks the monitor calls each cycle, and operator actions.
+"""Alert writes: what the monitor's signals call each cycle (``alerts.receivers``), and
+operator actions.
 
-Every function here is keyword-only and typed. The monitor hooks only write rows (and mark
+Every function here is keyword-only and typed. The monitor's signals only write rows (and mark
 them for notification); sending happens later in the notifier process (``alerts.dispatch``),
 so nothing here can block or slow the monitor, and notification problems never raise here.
 """

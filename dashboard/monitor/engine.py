@@ -12,12 +12,11 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import forecast, rates, status, trend, trimrisk, writes
+from dashboard.monitor import forecast, rates, signals, status, trend, trimrisk, writes
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
@@ -96,38 +95,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Hooks:
-    """The alerts team's hooks, imported lazily; missing ones are logged once and skipped."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, Callable[..., Any] | None] = {}
-
-    def get(self, module: str, name: str) -> Callable[..., Any] | None:
-        key = f"{module}.{name}"
-        if key not in self._cache:
-            try:
-                mod = __import__(module, fromlist=[name])
-                self._cache[key] = getattr(mod, name)
-            except (ImportError, AttributeError) as exc:
-                log.warning("alerts hook %s unavailable (%s); skipping it", key, exc)
-                self._cache[key] = None
-        return self._cache[key]
-
-    def call(self, module: str, name: str, **kwargs: Any) -> Any:
-        hook = self.get(module, name)
-        if hook is None:
-            return None
-        try:
-            return hook(**kwargs)
-        except (redis.RedisError, OSError) as exc:
-            log.warning("alerts hook %s.%s: Redis error %s", module, name, exc)
-        except DatabaseError:
-            raise
-        except Exception:
-            log.exception("alerts hook %s.%s failed", module, name)
-        return None
-
-
 class Monitor:
     """Holds the sliding windows between cycles; ``cycle()`` is the scheduler's job."""
 
@@ -155,7 +122,6 @@ class Monitor:
         self.standby_of: str | None = None  # the lease holder, while this one stands by
         self.cycle_ms = 0.0  # the last full cycle, all phases
         self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
-        self.hooks = _Hooks()
         self.latest: dict[str, QueueSnapshot] = {}
         self.storms = StormDetector(window_s=conf.storm_window(), storm_claims=conf.storm_claims())
         self.claim_stats: dict[tuple[str, str], ClaimStats] = {}
@@ -248,12 +214,12 @@ class Monitor:
                 commands=self.last_cost.commands + commands_so_far() - before,
                 ms=self.last_cost.ms + (time.perf_counter() - started) * 1000,
             )
-        if self.hooks.get("alerts.services", "record_inferred_claims") is None:
+        if not signals.claims_inferred.has_listeners():
             return  # a dashboard without the alerts app: no claim rows to write
 
         def store(**kwargs: Any) -> None:
-            # hooks.call logs other failures; a DatabaseError keeps the claims for a retry
-            self.hooks.call("alerts.services", "record_inferred_claims", **kwargs)
+            # emit logs other failures; a DatabaseError keeps the claims for a retry
+            signals.emit(signals.claims_inferred, "claims_inferred", **kwargs)
 
         with timer.phase("alerts"):
             self._db_step("inferred claims", lambda: self.pending_watch.record(found, store))
@@ -295,8 +261,12 @@ class Monitor:
                 self._redis_down(url, unreachable[url])
             elif self.reachable.get(url) is not True:
                 self.reachable[url] = True
-                self.hooks.call(
-                    "alerts.services", "set_redis_reachable", redis_url=url, reachable=True
+                signals.emit(
+                    signals.redis_reachability,
+                    "redis_reachability",
+                    redis_url=url,
+                    reachable=True,
+                    error="",
                 )
         if not unreachable:
             self.redis_down_since = None
@@ -494,27 +464,18 @@ class Monitor:
     def _load_claims(self) -> None:
         """Feed the storm detector the claims ingested since the last cycle: the alerts
         app's ``claimed`` rows, one per library ``claimed`` event."""
-        try:
-            from alerts.models import Alert, AlertKind
-        except ImportError:  # dashboard without the alerts app: no claim stats
-            return
-        rows = Alert.objects.filter(kind=AlertKind.CLAIMED)
-        if self.claims_cursor is None:
-            since = _now() - timedelta(seconds=conf.storm_window())
-            rows = rows.filter(created_at__gte=since)
-        else:
-            rows = rows.filter(pk__gt=self.claims_cursor)
-        batch = list(
-            rows.order_by("pk").values_list(
-                "pk", "queue", "group", "message_id", "details", "created_at"
-            )[:MAX_CLAIMS_PER_CYCLE]
+        if not signals.claims_wanted.has_listeners():
+            return  # dashboard without the alerts app: no claim stats
+        answers = signals.emit(
+            signals.claims_wanted,
+            "claims_wanted",
+            cursor=self.claims_cursor,
+            since=_now() - timedelta(seconds=conf.storm_window()),
+            limit=MAX_CLAIMS_PER_CYCLE,
         )
-        if batch:
-            self.claims_cursor = batch[-1][0]
-        elif self.claims_cursor is None:
-            last = Alert.objects.order_by("-pk").values_list("pk", flat=True).first()
-            self.claims_cursor = last or 0
-        self.storms.add(_claim(*row[1:]) for row in batch)
+        for batch, cursor in answers[:1]:
+            self.claims_cursor = cursor
+            self.storms.add(_claim(*row) for row in batch)
 
     def _extend_sparklines(self, snapshots: list[QueueSnapshot]) -> None:
         """One lag (or length) point per stored snapshot, the last SPARK_POINTS kept."""
@@ -599,15 +560,10 @@ class Monitor:
     def _storm_alert(
         self, queue: str, group: str, state: str, stats: ClaimStats, bouncing: list[Any]
     ) -> None:
-        # An alerts app without the claim_storm kind (older deployments): the ClaimStorm
-        # row stays the incident and no alert is opened.
-        kind = self.hooks.get("alerts.models", "AlertKind")
-        if kind is None or "claim_storm" not in getattr(kind, "values", ()):
-            return
-        self.hooks.call(
-            "alerts.services",
-            "sync_status_alert",
-            kind="claim_storm",
+        # Without the alerts app the ClaimStorm row stays the incident and no alert is opened.
+        signals.emit(
+            signals.claim_storm_changed,
+            "claim_storm_changed",
             queue=queue,
             group=group,
             status=state,
@@ -624,12 +580,12 @@ class Monitor:
         tried in its own savepoint: a row it refuses costs that queue this cycle (tried again
         next cycle), never the others. Unreadable queues and groups keep their alerts as
         they were: nothing is known about them."""
-        change = self.hooks.get("alerts.services", "StatusChange")
-        if change is None:
+        if not signals.statuses_changed.has_listeners():
             return
+        change = signals.StatusReport
 
         def hook(*, changes: list[Any]) -> None:
-            self.hooks.call("alerts.services", "sync_status_alerts", changes=changes)
+            signals.emit(signals.statuses_changed, "statuses_changed", reports=changes)
 
         per_queue: list[list[tuple[tuple[str, str, str | None], Any]]] = []
         for s in snapshots:
@@ -686,9 +642,9 @@ class Monitor:
             by_url.setdefault(s.redis_url, []).append(s.queue)
         for url, queues in by_url.items():
             try:
-                self.hooks.call(
-                    "alerts.ingest",
-                    "ingest_events",
+                signals.emit(
+                    signals.events_due,
+                    "events_due",
                     redis_url=url,
                     queues=queues,
                     consumer_name=f"monitor-{self.name}",
@@ -713,9 +669,9 @@ class Monitor:
         if self.reachable.get(url) is not False:
             self.reachable[url] = False
             try:
-                self.hooks.call(
-                    "alerts.services",
-                    "set_redis_reachable",
+                signals.emit(
+                    signals.redis_reachability,
+                    "redis_reachability",
                     redis_url=url,
                     reachable=False,
                     error=error,
@@ -776,15 +732,8 @@ class Monitor:
         self._resolve_monitor_down()
 
     def _resolve_monitor_down(self) -> None:
-        alert: Any = self.hooks.get("alerts.models", "Alert")
-        if alert is None:
-            return
         try:
-            down = alert.objects.filter(
-                kind="monitor_down", state__in=["open", "acknowledged"]
-            ).exists()
-            if down:
-                self.hooks.call("alerts.services", "set_monitor_alive", alive=True)
+            signals.emit(signals.cycle_recorded, "cycle_recorded")
         except DatabaseError as exc:
             log.warning("monitor: cannot resolve monitor_down: %s", exc)
             close_old_connections()

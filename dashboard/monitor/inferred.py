@@ -177,7 +177,7 @@ class PendingWatch:
 
     def record(self, found: list[InferredClaim], store: Callable[..., Any]) -> None:
         """Store the claims found (and those a failed store left), through ``store``
-        (alerts.services.record_inferred_claims). A DatabaseError keeps them for the next
+        (the ``claims_inferred`` signal; the alerts app stores them). A DatabaseError keeps them for the next
         cycle; storing twice is harmless (idempotent on the event id)."""
         self.unrecorded = (self.unrecorded + found)[-MAX_UNRECORDED:]
         if not self.unrecorded:
