@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test lint typecheck pytest chaos bench browser sysdeps venv clean test-floor
+.PHONY: run test test-fast lint typecheck pytest chaos bench browser sysdeps venv clean test-floor
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
@@ -26,6 +26,11 @@ run: venv
 	$(PY) manage.py serve
 
 test: venv sysdeps lint typecheck pytest
+
+# The inner loop: lint, types and the tests not marked slow, chaos or browser (SQLite only).
+test-fast: venv lint typecheck
+	@.ci/sysdeps redis-server
+	$(PY) -m pytest -q -m 'not slow and not chaos and not chaos_full and not browser and not browser_full'
 
 lint: venv
 	$(VENV)/bin/ruff check .
