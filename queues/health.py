@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from queues.types import Check, Health, QueueInfo, Status
 
@@ -20,7 +20,7 @@ LOWER_IS_WORSE: dict[str, bool] = {
 #: maxmemory-policy values that may evict keys without an expiry, i.e. streams.
 EVICTING_POLICIES = frozenset({"allkeys-lru", "allkeys-lfu", "allkeys-random"})
 
-_RANK: dict[Status, int] = {"ok": 0, "warn": 1, "alert": 2}
+_RANK: dict[str, int] = {"ok": 0, "warn": 1, "alert": 2}
 
 
 def evicts_keys(policy: str | None) -> bool:
@@ -108,8 +108,10 @@ def classify(metric: str, value: float | None, limit: Threshold) -> Status:
     return "ok"
 
 
-def worst(statuses: list[Status]) -> Status:
-    return max(statuses, key=_RANK.__getitem__, default="ok")
+def worst(statuses: Iterable[str]) -> Status:
+    """The worst of ``statuses`` ("ok" when there is none). The one ranking of statuses:
+    the dashboard ranks stored ones with it too, where a status it does not know ranks as ok."""
+    return cast(Status, max(statuses, key=lambda s: _RANK.get(s, 0), default="ok"))
 
 
 def evaluate(

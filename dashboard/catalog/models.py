@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from queues import health
 from queues.keys import validate_name
 
 
@@ -109,26 +109,37 @@ class QueueDefinition(models.Model):
         return not self.groups or group in self.groups
 
 
+#: The library's name of each dashboard metric: ``queues.health`` evaluates them all (the
+#: dashboard keeps oldest pending in seconds; the direction does not depend on the unit).
+LIBRARY_METRIC = {
+    "active_consumers": "active_consumers",
+    "lag": "lag",
+    "pending": "pending",
+    "oldest_pending": "oldest_pending_ms",
+    "dead_letters": "dead",
+}
+
+
 @dataclass(frozen=True)
 class Metric:
     """One threshold metric; ``higher_is_worse`` False means low values are bad."""
 
     key: str
     label: str
-    higher_is_worse: bool = True
     unit: str = ""
+
+    @property
+    def higher_is_worse(self) -> bool:
+        return not health.LOWER_IS_WORSE[LIBRARY_METRIC[self.key]]
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("active_consumers", "Active consumers", higher_is_worse=False),
+    Metric("active_consumers", "Active consumers"),
     Metric("lag", "Undelivered messages (lag)"),
     Metric("pending", "Pending (delivered, unacknowledged)"),
     Metric("oldest_pending", "Age of the oldest pending entry", unit="s"),
     Metric("dead_letters", "Dead letters"),
 )
-_HIGHER_IS_WORSE = {m.key: m.higher_is_worse for m in METRICS}
-
-STATUS_ORDER = {"ok": 0, "warn": 1, "alert": 2}
 
 
 @dataclass(frozen=True)
@@ -144,44 +155,16 @@ class EffectiveThresholds:
     levels: dict[str, Level]
 
     def status_of(self, metric: str, value: float | None) -> str:
-        """ok|warn|alert of one value; a metric without levels or a missing value is ok."""
+        """ok|warn|alert of one value (``queues.health.classify``); a metric without levels
+        or a missing value is ok."""
         level = self.levels.get(metric)
-        if level is None or value is None:
+        if level is None:
             return "ok"
-        higher = _HIGHER_IS_WORSE[metric]
-
-        def crossed(limit: float | None) -> bool:
-            if limit is None:
-                return False
-            return value >= limit if higher else value <= limit
-
-        if crossed(level.alert):
-            return "alert"
-        if crossed(level.warn):
-            return "warn"
-        return "ok"
+        limit = health.Threshold(warn=level.warn, alert=level.alert)
+        return health.classify(LIBRARY_METRIC[metric], value, limit)
 
     def as_dict(self) -> dict[str, dict[str, float | None]]:
         return {k: {"warn": v.warn, "alert": v.alert} for k, v in self.levels.items()}
-
-    def to_library(self) -> Any:
-        """The library's ``queues.health.Thresholds`` (ages there are in milliseconds)."""
-        from queues import health
-
-        def pair(key: str, scale: float = 1) -> Any:
-            level = self.levels[key]
-            return health.Threshold(
-                warn=None if level.warn is None else level.warn * scale,
-                alert=None if level.alert is None else level.alert * scale,
-            )
-
-        return health.Thresholds(
-            active_consumers=pair("active_consumers"),
-            lag=pair("lag"),
-            pending=pair("pending"),
-            oldest_pending_ms=pair("oldest_pending", 1000),
-            dead=pair("dead_letters"),
-        )
 
 
 class Threshold(models.Model):

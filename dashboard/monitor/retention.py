@@ -10,6 +10,7 @@ from django.db import transaction
 
 from dashboard import conf
 from dashboard.models import MetricSnapshot
+from queues.health import worst
 
 _MAX_FIELDS = (
     "length",
@@ -21,7 +22,6 @@ _MAX_FIELDS = (
 )
 _MIN_FIELDS = ("active_consumers",)
 _AVG_FIELDS = ("rate_in", "rate_out")
-_STATUS_ORDER = {"ok": 0, "warn": 1, "alert": 2}
 
 
 def _minute(at: datetime) -> datetime:
@@ -45,7 +45,7 @@ def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> Met
         resolution=MetricSnapshot.MINUTE,
         at=minute,
         consumers=last.consumers,
-        status=max((r.status for r in rows), key=lambda s: _STATUS_ORDER.get(s, 0)),
+        status=worst(r.status for r in rows),
         trend=last.trend,
         groups=last.groups,
         length=values["length"] or 0,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dashboard.catalog.models import STATUS_ORDER, EffectiveThresholds
+from dashboard.catalog.models import EffectiveThresholds
 from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
+from queues.health import worst
 
-
-def worst(statuses: list[str]) -> str:
-    return max(statuses, key=lambda s: STATUS_ORDER.get(s, 0), default="ok")
+__all__ = ["group_checks", "queue_checks", "worst"]
 
 
 def group_checks(group: GroupSnapshot, thresholds: EffectiveThresholds) -> dict[str, str]:

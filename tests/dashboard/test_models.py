@@ -70,11 +70,15 @@ def test_definition_defaults_to_its_name_and_the_dashboard_redis(settings):
     assert queue.watches("any-group")
 
 
-def test_effective_thresholds_convert_to_the_library_type():
-    from queues import health
-
+def test_effective_thresholds_classify_through_the_library_in_the_dashboard_units():
+    # Oldest pending is kept in seconds here and in milliseconds in the library: one
+    # evaluator (queues.health.classify) serves both, the direction coming from the library.
     effective = Threshold.effective_for(QueueDefinition.objects.create(name="orders"))
-    library = effective.to_library()
-    assert isinstance(library, health.Thresholds)
     default = Threshold.objects.get(queue__isnull=True)
-    assert library.oldest_pending_ms.alert == default.oldest_pending_alert * 1000
+    assert (default.oldest_pending_warn, default.oldest_pending_alert) == (60, 300)
+    assert effective.status_of("oldest_pending", 59.9) == "ok"
+    assert effective.status_of("oldest_pending", 60) == "warn"
+    assert effective.status_of("oldest_pending", 300) == "alert"
+    assert effective.status_of("dead_letters", 0) == "ok"
+    assert effective.status_of("dead_letters", default.dead_letters_warn) == "warn"
+    assert effective.status_of("lag", None) == "ok"
