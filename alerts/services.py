@@ -418,6 +418,36 @@ EVENT_SEVERITY = {
 }
 
 
+def _dead_letter_severities(queues: set[str]) -> dict[str, Severity]:
+    """Severity of a new dead letter per queue, as its dead-letter thresholds call the
+    queue's last known dead-letter count (this one at least): with "warn at 1, alert at 100"
+    a single dead letter is a warning, not an alert. Without dead-letter levels: alert."""
+    from dashboard.catalog.models import QueueDefinition, Threshold
+    from dashboard.models import QueueState
+
+    definitions = {d.name: d for d in QueueDefinition.objects.filter(name__in=queues)}
+    rows = list(
+        Threshold.objects.filter(
+            models.Q(queue__isnull=True) | models.Q(queue__name__in=list(queues))
+        )
+    )
+    counts = dict(
+        QueueState.objects.filter(queue__in=queues).values_list("queue", "data__dead_letters")
+    )
+    out = {}
+    for queue in queues:
+        thresholds = Threshold.effective_for(definitions.get(queue), rows=rows)
+        level = thresholds.levels["dead_letters"]
+        if level.warn is None and level.alert is None:
+            out[queue] = Severity.ALERT
+            continue
+        known = counts.get(queue)
+        count = max(1, int(known) if isinstance(known, int | float) else 0)
+        status = thresholds.status_of("dead_letters", count)
+        out[queue] = {"alert": Severity.ALERT, "warn": Severity.WARN}.get(status, Severity.INFO)
+    return out
+
+
 def _event_summary(
     kind: str, queue: str, group: str, message_id: str, details: dict[str, Any] | None = None
 ) -> str:
@@ -455,7 +485,9 @@ def record_event_alert(
         event_id=event_id,
         defaults={
             "kind": kind,
-            "severity": EVENT_SEVERITY[AlertKind(kind)],
+            "severity": _dead_letter_severities({queue})[queue]
+            if kind == AlertKind.DEAD_LETTERED
+            else EVENT_SEVERITY[AlertKind(kind)],
             "group": group,
             "message_id": message_id,
             "summary": _event_summary(kind, queue, group, message_id, details),
@@ -525,6 +557,8 @@ def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -
             queue__in={e.queue for e in events}, event_id__in=[e.event_id for e in events]
         ).values_list("queue", "event_id")
     )
+    dead_letters = {e.queue for e in events if e.kind == AlertKind.DEAD_LETTERED}
+    dead_severity = _dead_letter_severities(dead_letters) if dead_letters else {}
     rows: dict[tuple[str, str], Alert] = {}
     for e in events:
         if e.kind not in EVENT_KINDS:
@@ -534,7 +568,9 @@ def record_event_alerts(*, events: list[EventAlert], publish_newest: int = 20) -
             continue
         rows[key] = Alert(
             kind=e.kind,
-            severity=EVENT_SEVERITY[AlertKind(e.kind)],
+            severity=dead_severity.get(e.queue, EVENT_SEVERITY[AlertKind(e.kind)])
+            if e.kind == AlertKind.DEAD_LETTERED
+            else EVENT_SEVERITY[AlertKind(e.kind)],
             queue=e.queue,
             group=e.group,
             message_id=e.message_id,

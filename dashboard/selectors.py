@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from dashboard import conf
-from dashboard.catalog.models import QueueDefinition, Threshold
+from dashboard.catalog.models import METRICS, QueueDefinition, Threshold
 from dashboard.models import (
     AuditLog,
     ClaimStorm,
@@ -101,6 +101,7 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
                 _replace(
                     group,
                     status=threshold_status.worst(list(checks.values())),
+                    reason=threshold_status.group_reason(group, thresholds),
                     trend=previous.get("trend", "OK"),
                     rate_out=group_out,
                     drain_seconds=rates.time_to_drain(group.lag, rate_in, group_out),
@@ -117,6 +118,7 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
             snap,
             checks=checks,
             status=threshold_status.worst(list(checks.values())) if not snap.error else "alert",
+            reason=threshold_status.queue_reason(snap, thresholds) if not snap.error else "",
             trend=trend,
             rate_in=rate_in,
             rate_out=rate_out,
@@ -233,6 +235,17 @@ def queue_detail(*, definition: QueueDefinition) -> dict[str, Any]:
         "groups_watched": definition.groups,
         "snapshot": snap.as_json(),
         "thresholds": thresholds.as_dict(),
+        "threshold_rows": [
+            {
+                "metric": m.key,
+                "label": m.label,
+                "warn": thresholds.levels[m.key].warn,
+                "alert": thresholds.levels[m.key].alert,
+                "unit": m.unit,
+                "worse": "higher" if m.higher_is_worse else "lower",
+            }
+            for m in METRICS
+        ],
         "monitor": monitor_state(),
         "claims": claim_summary(definition=definition, snapshot=snap),
     }

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace, server: RedisServer, tmp: Path) -> tuple[dict,
             ),
         ]
         for group in ("slow", "fast"):  # the consumers exist, and are active, from the start
-            client.xreadgroup(group, "worker-1", {key: ">"}, count=1)
+            client.xgroup_createconsumer(key, group, "worker-1")
         for thread in threads:
             thread.start()
         started = time.monotonic()
@@ -138,6 +138,11 @@ def run(args: argparse.Namespace, server: RedisServer, tmp: Path) -> tuple[dict,
                     g = groups.get(name)
                     if g is not None:
                         record.rows.append((elapsed, g["trend"], g["lag"], g["breach_seconds"]))
+                        if g["trend"] != "OK" and args.verbose:
+                            print(
+                                f"{elapsed:.0f}s {name}: {g['trend']} lag {g['lag']} "
+                                f"consumers {g['active_consumers']}/{g['consumers']}"
+                            )
                 time.sleep(1.0)
         finally:
             stop.set()
@@ -151,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--interval", type=float, default=2.0, help="monitor poll interval, s")
+    parser.add_argument("--verbose", action="store_true", help="print every non-OK sample")
     args = parser.parse_args()
     server = RedisServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="sw-bench-trend-"))

@@ -375,10 +375,14 @@ class Monitor:
                     storm=claims.storm,
                     bouncing=claims.bouncing,
                 )
+            group_status = status.worst(list(checks.values()))
             groups.append(
                 dataclasses.replace(
                     group,
-                    status=status.worst(list(checks.values())),
+                    status=group_status,
+                    reason=status.group_reason(group, thresholds)
+                    if thresholds and group_status != "ok"
+                    else "",
                     trend=verdict.state,
                     trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
                     trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
@@ -392,10 +396,14 @@ class Monitor:
         enriched = dataclasses.replace(snapshot, groups=tuple(groups))
         checks = status.queue_checks(enriched, thresholds) if thresholds else {}
         outs = [g.rate_out for g in groups if g.rate_out is not None]
+        queue_status = status.worst(list(checks.values()))
         return dataclasses.replace(
             enriched,
             checks=checks,
-            status=status.worst(list(checks.values())),
+            status=queue_status,
+            reason=status.queue_reason(enriched, thresholds)
+            if thresholds and queue_status != "ok"
+            else "",
             trend=trend.worst([g.trend for g in groups]),
             rate_in=rate_in,
             rate_out=min(outs) if outs else None,  # the slowest group drains the queue

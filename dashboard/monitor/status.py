@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dashboard.catalog.models import EffectiveThresholds
+from dashboard.catalog.models import METRICS, EffectiveThresholds
 from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
 from queues.health import worst
 
-__all__ = ["group_checks", "queue_checks", "worst"]
+__all__ = ["group_checks", "group_reason", "queue_checks", "queue_reason", "worst"]
 
 
 def group_checks(group: GroupSnapshot, thresholds: EffectiveThresholds) -> dict[str, str]:
@@ -26,3 +26,73 @@ def queue_checks(snapshot: QueueSnapshot, thresholds: EffectiveThresholds) -> di
         for metric, status in group_checks(group, thresholds).items():
             checks[metric] = worst([checks.get(metric, "ok"), status])
     return checks
+
+
+#: How each check reads in a reason ("dead letters 226 ≥ 100").
+_LABELS = {
+    "active_consumers": ("active consumers", ""),
+    "lag": ("lag", ""),
+    "pending": ("pending", ""),
+    "oldest_pending": ("oldest pending", " s"),
+    "dead_letters": ("dead letters", ""),
+}
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def _reason(metric: str, value: float, status: str, thresholds: EffectiveThresholds) -> str:
+    level = thresholds.levels[metric]
+    limit = level.alert if status == "alert" else level.warn
+    label, unit = _LABELS.get(metric, (metric, ""))
+    higher = next((m.higher_is_worse for m in METRICS if m.key == metric), True)
+    sign = "≥" if higher else "≤"
+    return f"{label} {_number(value)}{unit} {sign} {_number(limit or 0)}{unit}"
+
+
+def _group_values(group: GroupSnapshot) -> dict[str, float | None]:
+    return {
+        "active_consumers": group.active_consumers,
+        "lag": group.lag,
+        "pending": group.pending,
+        "oldest_pending": None
+        if group.oldest_pending_ms is None
+        else round(group.oldest_pending_ms / 1000, 1),
+    }
+
+
+def group_reason(group: GroupSnapshot, thresholds: EffectiveThresholds) -> str:
+    """Why a group has its status: each check at that status with its value and threshold
+    ("lag 500 ≥ 100"); empty when ok."""
+    found = [
+        (metric, value, thresholds.status_of(metric, value))
+        for metric, value in _group_values(group).items()
+    ]
+    status = worst([s for _, _, s in found])
+    if status == "ok":
+        return ""
+    return "; ".join(
+        _reason(m, v, s, thresholds) for m, v, s in found if s == status and v is not None
+    )
+
+
+def queue_reason(snapshot: QueueSnapshot, thresholds: EffectiveThresholds) -> str:
+    """Why a queue has its status: dead letters and each group's checks at that status,
+    the group named ("dead letters 226 ≥ 100; lag 500 ≥ 100 (billing)"); empty when ok."""
+    parts: list[tuple[str, str]] = []
+    dead = snapshot.dead_letters
+    dead_status = thresholds.status_of("dead_letters", dead)
+    if dead is not None and dead_status != "ok":
+        parts.append((dead_status, _reason("dead_letters", dead, dead_status, thresholds)))
+    for group in snapshot.groups:
+        for metric, value in _group_values(group).items():
+            status = thresholds.status_of(metric, value)
+            if status != "ok" and value is not None:
+                text = _reason(metric, value, status, thresholds)
+                parts.append((status, f"{text} ({group.name})"))
+    status = worst([s for s, _ in parts])
+    chosen = [text for s, text in parts if s == status]
+    if len(chosen) > 3:  # a row, not a report: the first few and how many more
+        chosen = [*chosen[:3], f"{len(chosen) - 3} more"]
+    return "; ".join(chosen)

@@ -38,6 +38,7 @@ class GroupSnapshot:
     redeliveries: int | None = None
     # Filled by the monitor after classification (not by the poller):
     status: str = "ok"
+    reason: str = ""  # why the status: "lag 500 ≥ 100" (dashboard.monitor.status)
     trend: str = "OK"
     # The trend's evidence: the lag's regression slope (messages/s) over the seconds it covers.
     trend_slope: float | None = None
@@ -74,6 +75,7 @@ class QueueSnapshot:
     unreadable: str = ""
     groups_omitted: int = 0  # groups beyond STREAMWARDEN_MAX_GROUPS, not in ``groups``
     status: str = "ok"
+    reason: str = ""  # why the status: "dead letters 226 ≥ 100" (dashboard.monitor.status)
     trend: str = "OK"
     checks: dict[str, str] = field(default_factory=dict)
     rate_in: float | None = None

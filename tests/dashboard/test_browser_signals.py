@@ -84,6 +84,10 @@ def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: St
         # No storm anywhere yet: no badge a person can see.
         assert not calm_row.locator('[data-field="storm"]').is_visible()
         assert not stormy_row.locator('[data-field="storm"]').is_visible()
+        # The calm queue's group has no consumer: "alert", and the row says why.
+        calm_reason = calm_row.locator('[data-field="reason"]')
+        expect(calm_reason).to_have_text("— active consumers 0 ≤ 0 (billing)", timeout=10_000)
+        assert calm_reason.is_visible()
 
         bounce(stack.redis_url, stack.stormy, "billing", ["w1", "w2"], rounds=5)  # 15 claims
         expect(stormy_row.locator('[data-field="storm"]')).to_be_visible(timeout=10_000)
@@ -111,6 +115,12 @@ def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: St
         )
         assert not page.locator("#storm-banner").is_visible()
         assert not page.locator("#trim-risk-banner").is_visible()
+        # The status says why, and the effective thresholds are on the page with an edit link.
+        reason = page.locator("#queue-reason")
+        expect(reason).to_contain_text("alert — active consumers 0 ≤ 0 (billing)")
+        assert reason.is_visible()
+        assert page.locator('#thresholds tr[data-metric="dead_letters"]').is_visible()
+        assert page.locator("#edit-thresholds").is_visible()
         # The group's trend shows its evidence: the lag's slope over the window judged.
         evidence = page.locator("#groups tbody tr .trend-evidence")
         expect(evidence).to_contain_text("/s over", timeout=10_000)

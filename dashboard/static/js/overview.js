@@ -32,6 +32,8 @@
     const error = row.querySelector('[data-field="error"]');
     if (error) { error.textContent = q.unreadable || ""; error.hidden = !q.unreadable; }
     setBadge(row.querySelector('[data-field="status"]'), "status", q.status);
+    const reason = row.querySelector('[data-field="reason"]');
+    if (reason) { reason.textContent = q.reason ? "— " + q.reason : ""; reason.hidden = !q.reason; }
     setBadge(row.querySelector('[data-field="trend"]'), "trend", q.trend);
     const storm = row.querySelector('[data-field="storm"]');
     if (storm) storm.hidden = !q.storm;

@@ -150,6 +150,8 @@
     banner.textContent = storming.length ? "Claim storm on group " + storming.join(", ") + ": messages keep being taken over." : "";
     const status = document.getElementById("queue-status");
     if (status) { status.textContent = s.status; status.className = "status status-" + s.status; }
+    const reason = document.getElementById("queue-reason");
+    if (reason) { reason.textContent = s.reason ? s.status + " — " + s.reason : ""; reason.hidden = !s.reason; }
     const trend = document.getElementById("queue-trend");
     if (trend) { trend.textContent = s.trend; trend.className = "trend trend-" + s.trend; }
 
@@ -179,7 +181,10 @@
         name = SW.el("span", g.name);
         name.appendChild(SW.el("div", g.unreadable, "error"));
       }
-      return [name, badge(g.status, "status"), trendCell(g), SW.fmtNumber(g.lag), g.pending,
+      const statusCell = SW.el("span");
+      statusCell.appendChild(badge(g.status, "status"));
+      if (g.reason) statusCell.appendChild(SW.el("span", " — " + g.reason, "reason"));
+      return [name, statusCell, trendCell(g), SW.fmtNumber(g.lag), g.pending,
         g.active_consumers + "/" + g.consumers + (g.consumers_omitted ? " (" + g.consumers_omitted + " not listed)" : ""), SW.fmtNumber(g.rate_out, 1),
         forecastText(g.drain_seconds, "drained", g), forecastText(g.breach_seconds, "now", g),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
