@@ -117,17 +117,37 @@ def queue_entries(request: HttpRequest, name: str) -> HttpResponse:
 
 @api_view()
 def queue_dead_letters(request: HttpRequest, name: str) -> HttpResponse:
+    """``?before=<dead id>`` (older page), ``?at=<dead id>`` or ``?original=<original id>``
+    (the page starting at that dead letter), ``?count=`` (1–200, default 50)."""
     definition = selectors.queue_get(name=name)
-    return _redis_guard(
-        lambda: JsonResponse(
-            {
-                "dead_letters": selectors.dead_letters(
-                    definition=definition,
-                    payloads=request.user.has_perm(services.VIEW_PAYLOADS),
-                )
-            }
+    cursors = {k: request.GET.get(k, "") for k in ("before", "at", "original")}
+    bad = {
+        k: ["An entry id like 1700000000000-0."] for k, v in cursors.items() if v and not _is_id(v)
+    }
+    try:
+        count = int(request.GET.get("count", "50"))
+        if not 1 <= count <= 200:
+            raise ValueError
+    except ValueError:
+        bad["count"] = ["A number from 1 to 200."]
+    if bad:
+        return error(400, "invalid input", fields=bad)
+
+    def page() -> HttpResponse:
+        found = selectors.dead_letter_page(
+            definition=definition,
+            count=count,
+            payloads=request.user.has_perm(services.VIEW_PAYLOADS),
+            **cursors,
         )
-    )
+        return JsonResponse({"dead_letters": None} if found is None else found)
+
+    return _redis_guard(page)
+
+
+def _is_id(value: str) -> bool:
+    head, _, tail = value.partition("-")
+    return head.isdigit() and len(value) <= 41 and (not tail or tail.isdigit())
 
 
 @api_view()

@@ -337,48 +337,103 @@ def _preview(value: Any) -> str:
     return text[:PREVIEW_CHARS]
 
 
+#: Dead letters scanned (newest first) to find one by its original id.
+MAX_DEAD_SCAN = 10_000
+
+
+def _dead_letter_row(letter: Any, payloads: bool) -> dict[str, Any]:
+    fields = getattr(letter, "fields", None)
+    if isinstance(fields, dict):  # the temporary fallback's raw shape
+        return {
+            "id": str(letter.id),
+            "original_id": str(fields.get("original_id", "")),
+            "reason": fields.get("reason", ""),
+            "error": fields.get("error", ""),
+            "traceback": str(fields.get("traceback", "")),
+            "deliveries": int(fields.get("deliveries") or 0),
+            "group": fields.get("group", ""),
+            "consumer": str(fields.get("consumer", "")),
+            "failed_at_ms": int(fields.get("failed_at") or 0) or None,
+            "payload": _preview(fields.get("payload", "")) if payloads else None,
+            "payload_hidden": not payloads,
+        }
+    raw = getattr(letter, "payload_raw", None)
+    payload = raw if raw is not None else getattr(letter, "payload", "")
+    return {
+        "id": str(letter.id),
+        "original_id": str(getattr(letter, "original_id", "")),
+        "reason": str(getattr(letter, "reason", "")),
+        "error": str(getattr(letter, "error", "")),
+        "traceback": str(getattr(letter, "traceback", "")),
+        "deliveries": int(getattr(letter, "deliveries", 0) or 0),
+        "group": str(getattr(letter, "group", "")),
+        "consumer": str(getattr(letter, "consumer", "")),
+        "failed_at_ms": getattr(letter, "failed_at_ms", None),
+        "payload": _preview(payload) if payloads else None,
+        "payload_hidden": not payloads,
+    }
+
+
 def dead_letters(
     *, definition: QueueDefinition, count: int = 50, payloads: bool = False
 ) -> list[dict[str, Any]] | None:
-    """Newest dead letters with a payload preview (plain text: templates/JS escape it) when
-    ``payloads`` (the view_payloads permission), else ``payload`` None and ``payload_hidden``;
-    None for a plain stream (it has no dead letters StreamWarden could know of)."""
+    """The newest dead letters with a payload preview (plain text: templates/JS escape it)
+    when ``payloads`` (the view_payloads permission), else ``payload`` None and
+    ``payload_hidden``; None for a plain stream (it has no dead letters StreamWarden could
+    know of)."""
+    page = dead_letter_page(definition=definition, count=count, payloads=payloads)
+    return None if page is None else page["dead_letters"]
+
+
+def dead_letter_page(
+    *,
+    definition: QueueDefinition,
+    count: int = 50,
+    payloads: bool = False,
+    before: str = "",
+    at: str = "",
+    original: str = "",
+) -> dict[str, Any] | None:
+    """One page of dead letters, newest first: the newest ones, those older than the dead
+    id ``before``, those from the dead id ``at`` on, or those from the one whose ORIGINAL
+    id is ``original`` on (found by scanning at most MAX_DEAD_SCAN, newest first; ``found``
+    says whether it was). With ``total``, ``older`` (the cursor of the next page, or None)
+    and ``newer`` (whether newer ones exist). None for a plain stream."""
     if definition.is_plain:
         return None
     manager = manager_for(definition.effective_redis_url())
-    letters = manager.dead_letters(definition.queue_name, count=count)
-    out = []
-    for letter in letters:
-        fields = getattr(letter, "fields", None)
-        if isinstance(fields, dict):  # the temporary fallback's raw shape
-            out.append(
-                {
-                    "id": str(letter.id),
-                    "reason": fields.get("reason", ""),
-                    "error": fields.get("error", ""),
-                    "deliveries": int(fields.get("deliveries") or 0),
-                    "group": fields.get("group", ""),
-                    "failed_at_ms": int(fields.get("failed_at") or 0) or None,
-                    "payload": _preview(fields.get("payload", "")) if payloads else None,
-                    "payload_hidden": not payloads,
-                }
-            )
-            continue
-        raw = getattr(letter, "payload_raw", None)
-        payload = raw if raw is not None else getattr(letter, "payload", "")
-        out.append(
-            {
-                "id": str(letter.id),
-                "reason": str(getattr(letter, "reason", "")),
-                "error": str(getattr(letter, "error", "")),
-                "deliveries": int(getattr(letter, "deliveries", 0) or 0),
-                "group": str(getattr(letter, "group", "")),
-                "failed_at_ms": getattr(letter, "failed_at_ms", None),
-                "payload": _preview(payload) if payloads else None,
-                "payload_hidden": not payloads,
-            }
-        )
-    return out
+    queue = definition.queue_name
+    found: bool | None = None
+    end = "+"
+    if original:
+        found = False
+        cursor = "+"
+        for _ in range(0, MAX_DEAD_SCAN, 500):
+            chunk = manager.dead_letters(queue, 500, end=cursor, newest_first=True)
+            hit = next((d for d in chunk if str(d.original_id) == original), None)
+            if hit is not None:
+                found, end = True, str(hit.id)
+                break
+            if len(chunk) < 500:
+                break
+            cursor = f"({chunk[-1].id}"
+    elif at:
+        end = at
+    elif before:
+        end = f"({before}"
+    letters = manager.dead_letters(queue, count + 1, end=end, newest_first=True)
+    older = str(letters[count - 1].id) if len(letters) > count else None
+    letters = letters[:count]
+    newer = bool(letters) and bool(
+        manager.dead_letters(queue, 1, start=f"({letters[0].id}", newest_first=True)
+    )
+    return {
+        "dead_letters": [_dead_letter_row(d, payloads) for d in letters],
+        "total": manager.dead_letter_count(queue),
+        "older": older,
+        "newer": newer,
+        "found": found,
+    }
 
 
 def queue_history(*, name: str, range_key: str, now: datetime | None = None) -> dict[str, Any]:

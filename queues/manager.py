@@ -466,12 +466,29 @@ class Manager:
 
     # ------------------------------------------------------------------ dead letters
 
-    def dead_letters(self, queue: str, count: int = 100, *, start: str = "-") -> list[DeadLetter]:
-        """Dead letters of the queue, oldest first."""
+    def dead_letters(
+        self,
+        queue: str,
+        count: int = 100,
+        *,
+        start: str = "-",
+        end: str = "+",
+        newest_first: bool = False,
+    ) -> list[DeadLetter]:
+        """Dead letters of the queue with ids from ``start`` to ``end`` (inclusive; "(" before
+        an id excludes it), oldest first, or newest first with ``newest_first``."""
         keys = queue_keys(queue)
         with unavailable_as_error(self.address):
-            rows: Any = self.client.xrange(keys.dead, start, "+", count=count)
+            if newest_first:
+                rows: Any = self.client.xrevrange(keys.dead, end, start, count=count)
+            else:
+                rows = self.client.xrange(keys.dead, start, end, count=count)
         return [deadletter.parse(i, f, self._serializers) for i, f in rows]
+
+    def dead_letter_count(self, queue: str) -> int:
+        """How many dead letters the queue holds."""
+        with unavailable_as_error(self.address):
+            return int(self.client.xlen(queue_keys(queue).dead))
 
     def replay_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
         """Publish dead letters again (to the group that failed them, at the priority level

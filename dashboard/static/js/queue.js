@@ -253,18 +253,58 @@
       });
   }
 
+  // Dead letters, newest first, one page at a time: deadQuery is the page's cursor
+  // ("" = newest, "before=<id>", "original=<original id>" from an alert's link).
+  let deadQuery = "", deadTarget = null;
+
+  function fmtTime(ms) { return ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "–"; }
+
+  function failure(d) {
+    const box = document.createElement("div");
+    box.appendChild(SW.el("div", d.error || "–"));
+    if (d.traceback) {
+      const more = document.createElement("details");
+      more.appendChild(SW.el("summary", "traceback"));
+      more.appendChild(SW.el("pre", d.traceback, "traceback"));  // textContent: never markup
+      box.appendChild(more);
+    }
+    return box;
+  }
+
   function refreshDeadLetters() {
-    return fetch(config.api + "dead-letters/", { credentials: "same-origin" })
+    return fetch(config.api + "dead-letters/" + (deadQuery ? "?" + deadQuery : ""), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
-        fillRows(document.querySelector("#dead-letters tbody"), (data.dead_letters || []).map(function (d) {
+        const rows = data.dead_letters || [];
+        fillRows(document.querySelector("#dead-letters tbody"), rows.map(function (d) {
           // textContent: shown as text, never run; null: the user may not see payloads
           const pre = d.payload_hidden ? SW.el("span", "hidden", "muted payload-hidden") : SW.el("pre", d.payload, "payload");
           const actions = document.createElement("span");
           if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }, function (n) { return "Replayed " + n + " dead letter(s)."; }, "Replay"); }));
           if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }, function (n) { return "Deleted " + n + " dead letter(s)."; }, "Delete"); }));
-          return [d.id, d.group, d.reason, d.error, d.deliveries, pre, actions];
-        }), (data.dead_letters || []).map(function (d) { return "dead-" + d.id; }));
+          const ids = SW.el("div", d.original_id || "–");
+          ids.appendChild(SW.el("div", "dead " + d.id, "muted"));
+          return [ids, fmtTime(d.failed_at_ms), d.group, d.consumer || "–", d.reason, failure(d), d.deliveries, pre, actions];
+        }), rows.map(function (d) { return "dead-" + (d.original_id || d.id); }));
+        const paging = document.getElementById("dead-paging");
+        if (paging) {
+          SW.setField(paging, "shown", rows.length);
+          SW.setField(paging, "total", data.total === undefined ? "–" : data.total);
+          document.getElementById("dead-newest").hidden = !data.newer;
+          const older = document.getElementById("dead-older");
+          older.hidden = !data.older;
+          older.dataset.cursor = data.older || "";
+          const missing = document.getElementById("dead-missing");
+          missing.hidden = data.found !== false;
+          missing.textContent = data.found === false ? "Dead letter " + deadTarget + " is not among the newest dead letters (replayed, deleted or older)." : "";
+        }
+        if (deadTarget && data.found) {
+          const row = document.getElementById("dead-" + deadTarget);
+          if (row) { row.classList.add("highlight"); row.scrollIntoView({ block: "center" }); }
+          // found once: later refreshes keep this page without jumping back
+          deadQuery = "at=" + encodeURIComponent(rows[0].id);
+          deadTarget = null;
+        }
       });
   }
 
@@ -351,6 +391,20 @@
       const group = create.elements.group.value;
       act(null, "groups/", { group: group, start: create.elements.start.value }, function () { return "Created group " + q(group) + "."; });
     });
+    // An alert's link: #dead-<original id>; the row may be far from the newest page.
+    function goToDeadLetter() {
+      const hash = decodeURIComponent(location.hash || "");
+      if (hash.indexOf("#dead-") !== 0) return false;
+      deadTarget = hash.slice(6);
+      deadQuery = "original=" + encodeURIComponent(deadTarget);
+      return true;
+    }
+    goToDeadLetter();
+    window.addEventListener("hashchange", function () { if (goToDeadLetter()) refreshDeadLetters(); });
+    const newest = document.getElementById("dead-newest");
+    if (newest) newest.addEventListener("click", function () { deadQuery = ""; refreshDeadLetters(); });
+    const older = document.getElementById("dead-older");
+    if (older) older.addEventListener("click", function () { deadQuery = "before=" + encodeURIComponent(older.dataset.cursor); refreshDeadLetters(); });
     const riskForm = document.getElementById("trim-risk-form");
     riskForm.addEventListener("submit", function (e) {
       e.preventDefault();

@@ -1,0 +1,60 @@
+"""In Chromium: 500 dead letters are paged newest first with "50 of 500", and an alert's
+link (/queues/<name>/#dead-<original id>) lands on its row even when it is far from the
+newest; tracebacks are shown as text (issue 17)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.dashboard.test_browser import PASSWORD, Stack, stack  # noqa: F401 - the fixture
+from tests.dashboard.test_dead_letter_paging import LETTERS, fill_dead_letters
+from tests.live_stack import launch_chromium
+
+pytestmark = pytest.mark.browser
+
+
+def test_dead_letters_are_paged_and_an_alert_link_lands_on_its_row(stack: Stack) -> None:  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    client = redis.Redis.from_url(stack.redis_url)
+    fill_dead_letters(client, stack.queue)
+    client.close()
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.goto(stack.url + "/login/")
+        page.fill("input[name=username]", "ops")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(stack.url + "/")
+
+        page.goto(stack.url + "/queues/orders/")
+        paging = page.locator("#dead-paging")
+        expect(paging).to_contain_text(f"50 of {LETTERS}, newest first")
+        newest = page.locator(f"#dead-1000-{LETTERS - 1}")
+        expect(newest).to_contain_text(f"worker-{(LETTERS - 1) % 3}")
+        assert newest.is_visible()
+        page.get_by_role("button", name="Older").click()
+        expect(page.locator(f"#dead-1000-{LETTERS - 51}")).to_be_visible()
+        assert page.get_by_role("button", name="Newest").is_visible()
+
+        # the link an alert about the 8th oldest dead letter carries
+        page.goto(stack.url + "/queues/orders/#dead-1000-7")
+        row = page.locator("#dead-1000-7")
+        expect(row).to_be_visible()
+        expect(row).to_contain_text("ValueError: bad 7")
+        expect(row).to_contain_text("worker-1")
+        row.locator("summary", has_text="traceback").click()
+        traceback = row.locator("pre.traceback")
+        expect(traceback).to_contain_text('File "<x>", line 7')
+        expect(traceback).to_contain_text("<b>")  # text, not markup
+        assert traceback.is_visible()
+
+        page.goto(stack.url + "/queues/orders/#dead-999-1")
+        missing = page.locator("#dead-missing")
+        expect(missing).to_contain_text("999-1 is not among the newest dead letters")
+        browser.close()
+    assert errors == [], errors
