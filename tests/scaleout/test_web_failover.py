@@ -46,7 +46,7 @@ user = get_user_model().objects.create_superuser("ops", "", "web-failover-pw-1")
 QueueDefinition.objects.create(name="orders", queue={queue!r})
 session = import_module(settings.SESSION_ENGINE).SessionStore()
 session[SESSION_KEY] = str(user.pk)
-session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.create()
 print("SESSION", session.session_key)
