@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils import timezone
@@ -29,8 +30,52 @@ class AlertAdmin(RecordAdmin):
     search_fields = ("queue", "group", "message_id", "event_id", "summary")
 
 
+class ChannelForm(forms.ModelForm):
+    """The webhook secret as a password input: never rendered back into the page; left
+    blank on a change, the stored secret is kept."""
+
+    secret = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Signs webhook bodies (HMAC-SHA256). Not shown again; leave blank to keep it.",
+    )
+
+    class Meta:
+        model = NotificationChannel
+        fields = "__all__"
+
+    def clean_secret(self) -> str:
+        value = self.cleaned_data.get("secret") or ""
+        if not value and self.instance.pk:
+            return str(self.instance.secret)
+        return str(value)
+
+
+class SilenceForm(forms.ModelForm):
+    """A silence for a queue that does not exist silences nothing: refused."""
+
+    class Meta:
+        model = Silence
+        fields = "__all__"
+
+    def clean_queue(self) -> str:
+        from dashboard.catalog.models import QueueDefinition
+
+        queue = str(self.cleaned_data.get("queue") or "")
+        if queue and not QueueDefinition.objects.filter(name=queue).exists():
+            known = list(
+                QueueDefinition.objects.order_by("name").values_list("name", flat=True)[:10]
+            )
+            raise forms.ValidationError(
+                f"No queue named {queue!r}. Known queues: {', '.join(known) or 'none yet'}."
+                " Leave it empty to silence every queue."
+            )
+        return queue
+
+
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
+    form = ChannelForm
     list_display = ("name", "backend", "target", "min_severity", "queues", "kinds", "enabled")
     list_filter = ("enabled", "backend", "min_severity")
     fieldsets = (
@@ -96,6 +141,7 @@ class NotificationDeliveryAdmin(RecordAdmin):
 
 @admin.register(Silence)
 class SilenceAdmin(admin.ModelAdmin):
+    form = SilenceForm
     list_display = (
         "__str__",
         "queue",

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import redis
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -23,8 +24,43 @@ from queues.redact import redact_url
 DISCOVER_TEMPLATE = "admin/queues/queuedefinition/discover.html"
 
 
+#: Threshold fields that count things (entries, consumers): whole numbers. The model keeps
+#: FloatField (oldest_pending is seconds); the form shows and accepts integers for these.
+COUNT_FIELDS = tuple(
+    f"{metric}_{level}"
+    for metric in ("active_consumers", "lag", "pending", "dead_letters")
+    for level in ("warn", "alert")
+)
+
+
+class ThresholdForm(forms.ModelForm):
+    """Counts as integers ("1000", not "1000.0"); a fraction is refused, not rounded."""
+
+    class Meta:
+        model = Threshold
+        fields = "__all__"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in COUNT_FIELDS:
+            old = self.fields[name]
+            self.fields[name] = forms.IntegerField(
+                required=False, min_value=0, label=old.label, help_text=old.help_text
+            )
+            value = self.initial.get(name)
+            if isinstance(value, float) and value.is_integer():
+                self.initial[name] = int(value)
+
+
+def _count(value: float | None) -> str:
+    return (
+        "–" if value is None else f"{value:g}" if not float(value).is_integer() else str(int(value))
+    )
+
+
 class ThresholdInline(admin.StackedInline):
     model = Threshold
+    form = ThresholdForm
     extra = 0
     max_num = 1
     can_delete = True
@@ -231,7 +267,27 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
 
 @admin.register(Threshold)
 class ThresholdAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "lag_warn", "lag_alert", "active_consumers_alert", "updated_at")
+    form = ThresholdForm
+    list_display = (
+        "__str__",
+        "lag_warn_n",
+        "lag_alert_n",
+        "active_consumers_alert_n",
+        "updated_at",
+    )
+
+    @admin.display(description="Lag: warn at", ordering="lag_warn")
+    def lag_warn_n(self, obj: Threshold) -> str:
+        return _count(obj.lag_warn)
+
+    @admin.display(description="Lag: alert at", ordering="lag_alert")
+    def lag_alert_n(self, obj: Threshold) -> str:
+        return _count(obj.lag_alert)
+
+    @admin.display(description="Active consumers: alert at", ordering="active_consumers_alert")
+    def active_consumers_alert_n(self, obj: Threshold) -> str:
+        return _count(obj.active_consumers_alert)
+
     fieldsets = [
         (None, {"fields": ["queue"]}),
         (
