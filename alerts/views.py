@@ -190,7 +190,11 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         ACTIONS[action](alert=alert, user=request.user)
     except AlertStateError as exc:
-        return HttpResponse(str(exc), status=409)
+        # said on the page the operator came from, not on a bare error page
+        messages.error(request, str(exc))
+    else:
+        done = "acknowledged" if action == "acknowledge" else "resolved"
+        messages.success(request, f"Alert {alert.pk} {done}.")
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = ""

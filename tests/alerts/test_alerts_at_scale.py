@@ -166,3 +166,12 @@ def test_details_are_labelled_fields_not_a_python_repr(viewer) -> None:
     assert re.search(r"<dt>consumer</dt><dd>ledger-1</dd>", page)
     assert "<dd>&lt;b&gt;x&lt;/b&gt;</dd>" in page
     assert '<pre class="payload">[\n  &quot;a&quot;,\n  &quot;b&quot;\n]</pre>' in page
+
+
+def test_a_single_action_says_what_it_did_or_why_not_in_the_page(operator) -> None:
+    alert = Alert.objects.create(kind=AlertKind.CLAIMED, queue="orders")
+    page = operator.post(f"/alerts/{alert.pk}/resolve/", follow=True).content.decode()
+    assert f"Alert {alert.pk} resolved." in page
+    again = operator.post(f"/alerts/{alert.pk}/acknowledge/", follow=True)
+    assert again.status_code == 200
+    assert "only open alerts can be acked" in again.content.decode()
