@@ -63,6 +63,7 @@ bench: venv sysdeps
 	$(PY) -m tests.bench_alert_latency
 	$(PY) -m tests.bench_db_growth --hours 2
 	$(PY) -m tests.bench_once
+	$(PY) -m tests.bench_trend
 	$(PY) -m tests.bench_events
 
 # The lowest version of every dependency pyproject.toml allows (each `>=`, see .ci/floor-pins)

@@ -102,6 +102,7 @@ class Monitor:
         self.lease = lease or Lease(ttl=conf.lease_ttl())
         self.name = name or self.lease.token
         self.trends: dict[tuple[str, str], trend.GroupTrend] = {}
+        self.groups_seen: dict[str, set[str]] = {}  # per queue, for alerts of deleted groups
         self.added: dict[str, deque[tuple[int, int | None]]] = {}
         self.targets: list[Target] = []
         self.definitions_version: Any = None  # (count, last change) of definitions, thresholds
@@ -612,6 +613,15 @@ class Monitor:
                 }
                 items.append(("threshold", g.name, g.status, details))
                 items.append(("trend", g.name, g.trend, details))
+            if not s.error:
+                # A group deleted (or no longer watched) since the last cycle: its alerts
+                # resolve rather than stay open forever.
+                current = {g.name for g in s.groups}
+                for gone in self.groups_seen.get(s.name, set()) - current:
+                    items.append(("threshold", gone, "ok", {"group_gone": True}))
+                    items.append(("trend", gone, "OK", {"group_gone": True}))
+                    self.trends.pop((s.name, gone), None)
+                self.groups_seen[s.name] = current
             due = [
                 ((kind, s.name, group), change(kind, s.name, group, state, details, s.redis_url))
                 for kind, group, state, details in items

@@ -116,6 +116,7 @@ def _group(info: Any, active_idle_ms: int, caps: Caps = Caps()) -> GroupSnapshot
             sum(1 for c in consumers if c.active) if active_count is None else int(active_count)
         ),
         pending=int(_get(info, "pending", 0) or 0),
+        parked=_int_or_none(_get(info, "parked", 0)),
         lag=_int_or_none(_get(info, "lag")),
         entries_read=_int_or_none(_get(info, "entries_read")),
         last_delivered_id=str(_get(info, "last_delivered_id", "") or ""),

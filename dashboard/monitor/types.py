@@ -30,6 +30,9 @@ class GroupSnapshot:
     oldest_undelivered_ms: int | None
     consumer_list: tuple[ConsumerSnapshot, ...] = ()
     unreadable: str = ""  # "unreadable: <reason>" when its replies could not be read
+    # Of ``pending``: entries parked on the library's __retry__ consumer for a later retry
+    # (None: a plain stream, where nothing parks).
+    parked: int | None = 0
     consumers_omitted: int = 0  # consumers beyond STREAMWARDEN_MAX_CONSUMERS, not listed
     # deliveries not run again (already processed), counted by consumers; None: a plain stream
     duplicates: int | None = 0
@@ -127,6 +130,12 @@ class QueueSnapshot:
         return min(breaches) if breaches else None
 
     @property
+    def parked(self) -> int | None:
+        """Retries parked on __retry__ across groups (counted in ``pending``)."""
+        known = [g.parked for g in self.groups if g.parked is not None]
+        return sum(known) if known else (None if self.plain else 0)
+
+    @property
     def forecast_unstable(self) -> bool:
         """A group's rates swing too much for its forecasts: the queue's are incomplete."""
         return any(g.forecast_unstable for g in self.groups)
@@ -153,6 +162,7 @@ class QueueSnapshot:
             drain_seconds=self.drain_seconds,
             breach_seconds=self.breach_seconds,
             forecast_unstable=self.forecast_unstable,
+            parked=self.parked,
             storm=self.storm,
             claim_rate=self.claim_rate,
             lag=self.lag,

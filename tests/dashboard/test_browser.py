@@ -162,7 +162,7 @@ def test_overview_updates_live_and_payloads_stay_text(stack: Stack):
             expect(page.locator("#dead-letters tbody td").nth(5)).to_have_text(XSS)
             expect(page.locator("#groups tbody tr")).to_have_count(1)
             # Duplicate deliveries skipped (effectively once) show per group, from Redis.
-            duplicates = page.locator("#groups tbody tr td").nth(12)
+            duplicates = page.locator("#groups tbody tr td").nth(13)
             expect(duplicates).to_have_text("3", timeout=2 * POLL * 1000 + 1500)
             assert duplicates.is_visible()
             assert page.locator("#dead-letters script").count() == 0

@@ -130,6 +130,7 @@
     SW.setField(summary, "length", SW.fmtNumber(s.length));
     SW.setField(summary, "lag", SW.fmtNumber(s.lag));
     SW.setField(summary, "pending", SW.fmtNumber(s.pending));
+    SW.setField(summary, "parked", SW.fmtKnown(s.parked));
     SW.setField(summary, "consumers", s.active_consumers + "/" + s.consumers);
     SW.setField(summary, "rate_in", SW.fmtNumber(s.rate_in, 1));
     SW.setField(summary, "rate_out", SW.fmtNumber(s.rate_out, 1));
@@ -188,7 +189,7 @@
         g.active_consumers + "/" + g.consumers + (g.consumers_omitted ? " (" + g.consumers_omitted + " not listed)" : ""), SW.fmtNumber(g.rate_out, 1),
         forecastText(g.drain_seconds, "drained", g), forecastText(g.breach_seconds, "now", g),
         g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
-        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.duplicates),
+        SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.parked), SW.fmtKnown(g.duplicates),
         g.last_delivered_id, actions];
     }));
 
