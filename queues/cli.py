@@ -248,7 +248,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("queue")
     p.add_argument("group")
     p.add_argument("consumer")
-    p.add_argument("--force", action="store_true", help="even if it owns pending entries")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--hand-to",
+        metavar="CONSUMER",
+        help="first give its pending entries to this consumer (none lost)",
+    )
+    how.add_argument(
+        "--force", action="store_true", help="even if it owns pending entries (drops them)"
+    )
     return parser
 
 
@@ -378,11 +386,14 @@ def run(args: argparse.Namespace, manager: Manager) -> int:
         manager.set_group_id(args.queue, args.group, args.id)
         out = {"group": args.group, "last_delivered_id": args.id}
     elif cmd == "delete-consumer":
-        out = {
-            "dropped_pending": manager.delete_consumer(
-                args.queue, args.group, args.consumer, force=args.force
-            )
-        }
+        owned = manager.delete_consumer(
+            args.queue, args.group, args.consumer, force=args.force, hand_to=args.hand_to
+        )
+        out = (
+            {"handed_pending": owned, "to": args.hand_to}
+            if args.hand_to
+            else {"dropped_pending": owned}
+        )
     if args.json:
         print(_dump(out))
     else:

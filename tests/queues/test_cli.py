@@ -204,3 +204,21 @@ def test_global_options_are_accepted_after_the_subcommand_too(
     assert text_out.returncode == 0 and text_out.stdout.startswith(f"queue {dead_queue}:")
     # a global option still takes its value: a missing one is a usage error
     assert run("info", dead_queue, "--redis").returncode == 2
+
+
+def test_delete_consumer_hands_its_pending_entries_over(
+    redis_url: str, queue_name: str, producer: Producer, redis_client
+) -> None:
+    producer.publish_many([1, 2])
+    Manager(redis=redis_url).create_group(queue_name, "g", start="0")
+    stream = queue_keys(queue_name).stream
+    redis_client.xreadgroup("g", "holder", {stream: ">"}, count=2)
+    refused = cli(redis_url, "delete-consumer", queue_name, "g", "holder")
+    assert refused.returncode == 1 and "2 pending entries" in refused.stderr
+    done = cli(
+        redis_url, "--json", "delete-consumer", queue_name, "g", "holder", "--hand-to", "heir"
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"handed_pending": 2, "to": "heir"}
+    owners = redis_client.xpending(stream, "g")["consumers"]
+    assert [(c["name"].decode(), c["pending"]) for c in owners] == [("heir", 2)]
