@@ -28,6 +28,7 @@ from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.storms import Bounce
 from dashboard.monitor.types import QueueSnapshot
+from queues.types import DeadLetter
 
 RANGES: dict[str, tuple[timedelta, str]] = {
     "5m": (timedelta(minutes=5), MetricSnapshot.RAW),
@@ -341,34 +342,18 @@ def _preview(value: Any) -> str:
 MAX_DEAD_SCAN = 10_000
 
 
-def _dead_letter_row(letter: Any, payloads: bool) -> dict[str, Any]:
-    fields = getattr(letter, "fields", None)
-    if isinstance(fields, dict):  # the temporary fallback's raw shape
-        return {
-            "id": str(letter.id),
-            "original_id": str(fields.get("original_id", "")),
-            "reason": fields.get("reason", ""),
-            "error": fields.get("error", ""),
-            "traceback": str(fields.get("traceback", "")),
-            "deliveries": int(fields.get("deliveries") or 0),
-            "group": fields.get("group", ""),
-            "consumer": str(fields.get("consumer", "")),
-            "failed_at_ms": int(fields.get("failed_at") or 0) or None,
-            "payload": _preview(fields.get("payload", "")) if payloads else None,
-            "payload_hidden": not payloads,
-        }
-    raw = getattr(letter, "payload_raw", None)
-    payload = raw if raw is not None else getattr(letter, "payload", "")
+def _dead_letter_row(letter: DeadLetter, payloads: bool) -> dict[str, Any]:
+    payload = letter.payload_raw if letter.payload_raw is not None else letter.payload
     return {
         "id": str(letter.id),
-        "original_id": str(getattr(letter, "original_id", "")),
-        "reason": str(getattr(letter, "reason", "")),
-        "error": str(getattr(letter, "error", "")),
-        "traceback": str(getattr(letter, "traceback", "")),
-        "deliveries": int(getattr(letter, "deliveries", 0) or 0),
-        "group": str(getattr(letter, "group", "")),
-        "consumer": str(getattr(letter, "consumer", "")),
-        "failed_at_ms": getattr(letter, "failed_at_ms", None),
+        "original_id": str(letter.original_id),
+        "reason": str(letter.reason),
+        "error": str(letter.error),
+        "traceback": str(letter.traceback),
+        "deliveries": int(letter.deliveries or 0),
+        "group": str(letter.group),
+        "consumer": str(letter.consumer),
+        "failed_at_ms": letter.failed_at_ms,
         "payload": _preview(payload) if payloads else None,
         "payload_hidden": not payloads,
     }

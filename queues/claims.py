@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from queues.delayed import retry_ticket_prefix
 from queues.entries import text
@@ -19,11 +19,6 @@ class ClaimedEntry:
     deliveries: int
     previous_owner: str
     idle_ms: int
-
-    @property
-    def retried(self) -> bool:
-        """True when it was a parked retry rather than another consumer's entry."""
-        return self.previous_owner == RETRY_CONSUMER
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +60,6 @@ class ClaimScan:
     interval: float
     cursor: str = "-"
     next_at: float = 0.0
-    claimed_total: int = field(default=0)
 
     def due(self, now: float) -> bool:
         return now >= self.next_at
@@ -105,5 +99,4 @@ class ClaimScan:
     def advance(self, result: ClaimResult, now: float) -> None:
         """Keep the cursor; rest only when the pending list has been scanned to its end."""
         self.cursor = result.cursor
-        self.claimed_total += len(result.claimed)
         self.next_at = now + self.interval if result.exhausted else now

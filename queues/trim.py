@@ -11,7 +11,6 @@ from queues.exceptions import TrimRefused
 @dataclass(frozen=True, slots=True)
 class TrimResult:
     removed: int
-    min_id_kept: str | None
 
 
 def args(approximate: bool, maxlen: int | None = None) -> list[str]:
@@ -22,13 +21,13 @@ def args(approximate: bool, maxlen: int | None = None) -> list[str]:
 
 def parse_reply(queue: str, reply: list) -> TrimResult:
     """Decode trim.lua's reply; TrimRefused when the stream has no groups."""
-    removed, min_id = reply
+    removed = reply[0]  # trim.lua also answers the first id kept; nothing reads it
     if int(removed) < 0:
         raise TrimRefused(
             f"queue {queue!r} has no consumer groups: no entry is known to be delivered, "
             "so none can be trimmed safely (create a group or purge the queue)"
         )
-    return TrimResult(int(removed), text(min_id) if min_id else None)
+    return TrimResult(int(removed))
 
 
 @dataclass(frozen=True, slots=True)

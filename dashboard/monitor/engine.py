@@ -82,7 +82,6 @@ class Rendered:
         return self._data
 
 
-EVENTS_CONSUMER_GROUP = "streamwarden-dashboard"
 #: Claimed-alert rows read per cycle at most (a bigger storm is read over several cycles).
 MAX_CLAIMS_PER_CYCLE = 20_000
 SPARK_POINTS = 30

@@ -25,6 +25,7 @@ from dashboard.monitor.types import (
     PollResult,
     QueueSnapshot,
 )
+from queues.exceptions import QueueUnavailable
 from queues.info import DECODE_ERRORS, MAX_REASON
 from queues.keys import validate_name
 from queues.types import PlainStream
@@ -67,15 +68,13 @@ class Caps:
     consumers: int = 10**9  # consumers listed per group (counts stay exact)
 
 
-def _unavailable_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [redis.ConnectionError, redis.TimeoutError, OSError]
-    try:
-        from queues import QueueUnavailable  # type: ignore[attr-defined]
-
-        errors.append(QueueUnavailable)
-    except ImportError:
-        pass
-    return tuple(errors)
+#: What makes a Redis unreachable for this poll (the rest of its errors: unreadable).
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    OSError,
+    QueueUnavailable,
+)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -191,7 +190,7 @@ def poll(
         by_url[target.redis_url].append(target)
     snapshots: list[QueueSnapshot] = []
     unreachable: dict[str, str] = {}
-    errors = _unavailable_errors()
+    errors = UNAVAILABLE_ERRORS
     for url, targets_of_url in by_url.items():
         at_ms = int(clock() * 1000)
         # A name the library refuses (braces, line breaks: a definition saved without
