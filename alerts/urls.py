@@ -10,6 +10,7 @@ urlpatterns = [
     path("alerts/", views.alerts_page, name="list"),
     path("alerts/bulk/", views.alerts_bulk_page, name="bulk"),
     path("api/alerts/bulk/", views.api_alerts_bulk, name="api-bulk"),
+    path("api/alerts/summary/", views.api_alerts_summary, name="api-summary"),
     path("alerts/<int:pk>/", views.alert_page, name="detail"),
     path(
         "alerts/<int:pk>/acknowledge/",

@@ -22,6 +22,7 @@ from alerts.selectors import (
     alert_counts,
     alert_groups,
     alert_list,
+    alert_queryset,
     alerts_paged,
 )
 from alerts.services import BULK_FROM, alert_acknowledge, alert_resolve, alerts_bulk
@@ -290,3 +291,31 @@ def api_alerts_bulk(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "invalid input", "fields": fields}, status=400)
     count = alerts_bulk(user=request.user, action=str(action), filters=filters, ids=ids)
     return JsonResponse({"ok": True, "action": action, "count": count})
+
+
+@api_view()
+def api_alerts_summary(request: HttpRequest) -> JsonResponse:
+    """Counts by severity and state, the grouped view and the total for the filters: what
+    the alerts page re-reads (debounced) when alerts change live."""
+    filters, errors = _filters(request)
+    if errors:
+        return JsonResponse({"error": "bad filter", "fields": errors}, status=400)
+    groups = alert_groups(filters=filters)
+    return JsonResponse(
+        {
+            "total": alert_queryset(**filters).count(),
+            "counts": alert_counts(filters=filters),
+            "groups": [
+                {
+                    "queue": g.queue,
+                    "kind": g.kind,
+                    "group": g.group,
+                    "count": g.count,
+                    "open": g.open,
+                    "first_seen": g.first_seen.isoformat(),
+                    "last_seen": g.last_seen.isoformat(),
+                }
+                for g in groups
+            ],
+        }
+    )

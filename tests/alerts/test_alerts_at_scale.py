@@ -54,6 +54,10 @@ def operator() -> Client:
     return client
 
 
+def _text(page: str) -> str:
+    return re.sub(r"<[^>]+>", "", page)
+
+
 def _rows(page: str) -> list[str]:
     return re.findall(r'<tr id="alert-(\d+)"', page)
 
@@ -64,10 +68,10 @@ def test_the_list_is_paged_newest_first_with_n_of_m(viewer) -> None:
     rows = _rows(page)
     newest = list(Alert.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
     assert [int(r) for r in rows] == newest[:50]
-    assert "1–50 of 120" in page and "page 1 of 3" in page
+    assert "1–50 of 120" in _text(page) and "page 1 of 3" in page
     last = viewer.get("/alerts/?page=3").content.decode()
-    assert [int(r) for r in _rows(last)] == newest[100:] and "101–120 of 120" in last
-    assert "101–120 of 120" in viewer.get("/alerts/?page=99").content.decode()  # clamped
+    assert [int(r) for r in _rows(last)] == newest[100:] and "101–120 of 120" in _text(last)
+    assert "101–120 of 120" in _text(viewer.get("/alerts/?page=99").content.decode())  # clamped
 
 
 def test_counts_by_severity_and_state_and_the_grouped_view(viewer, operator) -> None:
@@ -93,7 +97,7 @@ def test_counts_by_severity_and_state_and_the_grouped_view(viewer, operator) -> 
     ]
     # a group's link filters the list to its rows
     only = viewer.get("/alerts/?queue=mail&kind=claimed&group=send").content.decode()
-    assert len(_rows(only)) == 12 and "1–12 of 12" in only
+    assert len(_rows(only)) == 12 and "1–12 of 12" in _text(only)
 
 
 def test_a_filtered_bulk_acknowledge_takes_every_match_with_one_audit_entry(operator) -> None:
@@ -175,3 +179,14 @@ def test_a_single_action_says_what_it_did_or_why_not_in_the_page(operator) -> No
     again = operator.post(f"/alerts/{alert.pk}/acknowledge/", follow=True)
     assert again.status_code == 200
     assert "only open alerts can be acked" in again.content.decode()
+
+
+def test_the_summary_api_gives_counts_groups_and_total_for_the_filters(viewer) -> None:
+    _claims(4)
+    _claims(2, queue="mail", group="send")
+    data = viewer.get("/api/alerts/summary/", {"queue": "mail"}).json()
+    assert data["total"] == 2 and data["counts"]["state"] == {"open": 2}
+    assert [(g["queue"], g["kind"], g["group"], g["count"]) for g in data["groups"]] == [
+        ("mail", "claimed", "send", 2)
+    ]
+    assert viewer.get("/api/alerts/summary/", {"kind": "nope"}).status_code == 400

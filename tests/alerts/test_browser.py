@@ -80,6 +80,13 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
         assert page.evaluate("window.__noReload") == 1, "the page reloaded"
         # (the first cell is the bulk-selection checkbox)
         expect(rows.first.locator("td").nth(4)).to_have_text("orders")
+        # the grouped view, the counts and the total follow without a reload
+        group = page.locator("tr.alert-group", has_text="orders")
+        expect(group.locator('[data-field="count"]')).to_have_text("5", timeout=10_000)
+        assert group.is_visible()
+        expect(page.locator('#alert-counts [data-state="open"]')).to_have_text("5")
+        expect(page.locator('#alert-paging [data-field="total"]')).to_have_text("5")
+        assert page.evaluate("window.__noReload") == 1, "the page reloaded"
 
         rows.first.get_by_role("button", name="Acknowledge").click()
         page.wait_for_url(stack + "/alerts/?kind=claimed")

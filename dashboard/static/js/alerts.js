@@ -112,6 +112,60 @@
     tbody.querySelectorAll("input[name=ids]").forEach(function (box) { box.checked = all.checked; });
   });
 
+  // Counts, grouped view and total follow live changes: re-read (debounced) from the
+  // summary API, so a storm of pushes costs one request every two seconds at most.
+  let summaryTimer = null;
+  function scheduleSummary() {
+    if (summaryTimer) return;
+    summaryTimer = setTimeout(function () {
+      summaryTimer = null;
+      const query = new URLSearchParams();
+      ["queue", "kind", "severity", "state", "group"].forEach(function (k) { if (filters[k]) query.set(k, filters[k]); });
+      fetch("/api/alerts/summary/?" + query.toString(), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(renderSummary)
+        .catch(function () {});
+    }, 2000);
+  }
+
+  function renderSummary(data) {
+    if (!data || !data.counts) return;
+    document.querySelectorAll("#alert-counts [data-severity]").forEach(function (n) {
+      n.textContent = String(data.counts.severity[n.dataset.severity] || 0);
+    });
+    document.querySelectorAll("#alert-counts [data-state]").forEach(function (n) {
+      n.textContent = String(data.counts.state[n.dataset.state] || 0);
+    });
+    document.querySelectorAll('#alert-paging [data-field="total"]').forEach(function (n) { n.textContent = String(data.total); });
+    const body = document.querySelector("#alert-groups-table tbody");
+    if (!body) return;
+    while (body.firstChild) body.removeChild(body.firstChild);
+    if (!data.groups.length) {
+      const tr = document.createElement("tr");
+      const td = cell(tr, "No alerts match.");
+      td.colSpan = 8;
+      td.className = "muted";
+      body.appendChild(tr);
+    }
+    data.groups.forEach(function (g) {
+      const tr = document.createElement("tr");
+      tr.className = "alert-group";
+      cell(tr, g.queue || "—");
+      cell(tr, g.kind);
+      cell(tr, g.group || "—");
+      cell(tr, g.count).dataset.field = "count";
+      cell(tr, g.open).dataset.field = "open";
+      cell(tr, (g.first_seen || "").replace("T", " ").slice(0, 19));
+      cell(tr, (g.last_seen || "").replace("T", " ").slice(0, 19));
+      const query = new URLSearchParams();
+      if (filters.severity) query.set("severity", filters.severity);
+      if (filters.state) query.set("state", filters.state);
+      query.set("queue", g.queue); query.set("kind", g.kind); query.set("group", g.group);
+      cell(tr, link("?" + query.toString(), "show " + g.count));
+      body.appendChild(tr);
+    });
+  }
+
   let delay = 500;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
@@ -119,8 +173,8 @@
     socket.onopen = () => { delay = 500; table.dataset.live = "1"; };
     socket.onmessage = (event) => {
       const message = JSON.parse(event.data);
-      if (message.type === "alert.update") update(message.data);
-      if (message.type === "alerts.update") (message.data.alerts || []).forEach(update);
+      if (message.type === "alert.update") { update(message.data); scheduleSummary(); }
+      if (message.type === "alerts.update") { (message.data.alerts || []).forEach(update); scheduleSummary(); }
     };
     socket.onclose = () => {
       table.dataset.live = "0";
