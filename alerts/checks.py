@@ -97,3 +97,22 @@ def check_webhook_networks(app_configs: Any = None, **kwargs: Any) -> list[check
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_site_url(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """alerts.W001 (deploy): without STREAMWARDEN_SITE_URL, links in notifications are
+    relative ("/alerts/211/") and lead nowhere from an inbox or a chat."""
+    url = conf.site_url()
+    if url.startswith(("https://", "http://")):
+        return []
+    return [
+        checks.Warning(
+            "STREAMWARDEN_SITE_URL is not an absolute http(s) URL"
+            + (f" ({url!r})" if url else " (unset)")
+            + ": links in notifications are relative and cannot be followed.",
+            hint="Set STREAMWARDEN_SITE_URL to the dashboard's public base URL, "
+            "e.g. https://streamwarden.example.com.",
+            id="alerts.W001",
+        )
+    ]

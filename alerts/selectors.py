@@ -150,3 +150,58 @@ def alert_as_dict(alert: Alert) -> dict[str, Any]:
         "resolved_by": _user(alert.resolved_by),
         "notify_state": alert.notify_state,
     }
+
+
+def notification_status(*, alert: Alert) -> str:
+    """What became of the alert's notification, truthfully: "Silenced", "No channel
+    matched", "Sent to N channels", "Queued for N channels", failures named — never "Sent"
+    for a notification no channel took."""
+    from alerts.models import (
+        STATUS_KINDS,
+        Notification,
+        NotificationChannel,
+        NotificationDelivery,
+        NotifyState,
+    )
+
+    if alert.notify_state != NotifyState.SENT or alert.last_notified_at is None:
+        return str(alert.get_notify_state_display())
+    # The notification written when this alert was last notified (same transaction).
+    found = Notification.objects.filter(
+        kind=alert.kind, queue=alert.queue, created_at__gte=alert.last_notified_at
+    )
+    if alert.kind in STATUS_KINDS:
+        found = found.filter(payload__alert_id=alert.pk)
+    notification = found.order_by("created_at", "id").first()
+    if notification is None:
+        return "Sent (the notification record was pruned)"
+    channels = [
+        c
+        for c in NotificationChannel.objects.filter(enabled=True)
+        if c.accepts(
+            kind=notification.kind, queue=notification.queue, severity=notification.severity
+        )
+    ]
+    deliveries = list(
+        NotificationDelivery.objects.filter(notification=notification).values(
+            "channel_id", "ok", "final"
+        )
+    )
+    delivered = {d["channel_id"] for d in deliveries if d["ok"]}
+    failed = {d["channel_id"] for d in deliveries if d["final"] and not d["ok"]} - delivered
+    if not channels and not deliveries:
+        return "No channel matched"
+
+    def plural(n: int) -> str:
+        return f"{n} channel{'' if n == 1 else 's'}"
+
+    parts = []
+    if delivered:
+        parts.append(f"Sent to {plural(len(delivered))}")
+    if failed:
+        parts.append(f"failed on {plural(len(failed))}")
+    waiting = len({c.pk for c in channels} - delivered - failed)
+    if waiting:
+        parts.append(f"queued for {plural(waiting)}")
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]

@@ -24,6 +24,7 @@ from alerts.selectors import (
     alert_list,
     alert_queryset,
     alerts_paged,
+    notification_status,
 )
 from alerts.services import BULK_FROM, alert_acknowledge, alert_resolve, alerts_bulk
 from dashboard.api_auth import api_view
@@ -178,6 +179,7 @@ def alert_page(request: HttpRequest, pk: int) -> HttpResponse:
             "alert": alert,
             "details": detail_items(alert.details),
             "message_link": message_link(alert),
+            "notification_status": notification_status(alert=alert),
             "can_change": request.user.has_perm(PERMISSION),
         },
     )
