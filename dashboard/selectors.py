@@ -472,11 +472,21 @@ def monitor_state() -> dict[str, Any]:
             "expired": lease.expires_at <= datetime.now(UTC),
         }
     )
+    # Seconds without a monitor report after which data counts as stale (pages warn too).
+    stale_after = max(10.0, 5 * conf.poll_interval())
     if state is None:
-        return {"running": False, "redis_ok": None, "stale": True, "down": False, "lease": held}
+        return {
+            "running": False,
+            "redis_ok": None,
+            "stale": True,
+            "down": False,
+            "lease": held,
+            "stale_after": int(stale_after),
+        }
     data: dict[str, Any] = state.as_json()
     age = (datetime.now(UTC) - state.last_cycle_at).total_seconds() if state.last_cycle_at else None
-    data["stale"] = age is None or age > max(10.0, 5 * conf.poll_interval())
+    data["stale"] = age is None or age > stale_after
+    data["stale_after"] = int(stale_after)
     data["running"] = not data["stale"]
     # what the notifier's dead man's switch alerts on (alerts.deadman)
     data["down"] = age is None or age > conf.monitor_down_after()

@@ -126,3 +126,28 @@ def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: St
         expect(evidence).to_contain_text("/s over", timeout=10_000)
         assert evidence.is_visible()
         browser.close()
+
+
+def test_data_age_turns_to_a_warning_when_live_updates_stop_and_back_when_they_resume(
+    stack: Stack,
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        context = browser.new_context()
+        page = context.new_page()
+        _login(page, stack.url)
+        age = page.locator("#data-age")
+        expect(page.locator('[data-field="live"]')).to_have_text("connected", timeout=10_000)
+        expect(age).to_contain_text("s old")
+        assert age.is_visible()
+        assert "quiet" not in age.inner_text()
+
+        # The browser goes offline: numbers freeze, and the page says so (stale after 10 s).
+        context.set_offline(True)
+        expect(age).to_contain_text("the websocket or the monitor is quiet", timeout=20_000)
+        assert age.is_visible()
+        context.set_offline(False)
+        expect(age).not_to_contain_text("quiet", timeout=20_000)
+        browser.close()

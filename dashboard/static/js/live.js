@@ -112,12 +112,30 @@
   function startPolling() { if (!pollTimer) { pollMonitor(); pollTimer = setInterval(pollMonitor, 3000); } }
   function stopPolling() { if (pollTimer) { clearInterval(pollTimer); pollTimer = null; } }
 
+  // Freshness: the age of the newest live message. The monitor reports every cycle, so a
+  // quiet websocket (network gone, a frozen tab) or a quiet monitor shows as old data,
+  // even while the socket still looks connected.
+  let lastUpdate = Date.now();
+  function showAge() {
+    const node = document.getElementById("data-age");
+    if (!node) return;
+    const box = document.getElementById("monitor-status");
+    const limit = Number(box && box.dataset.staleAfter) || 10;
+    const age = Math.floor((Date.now() - lastUpdate) / 1000);
+    const stale = age > limit;
+    node.textContent = "data " + age + " s old" + (stale ? " — no live updates: the websocket or the monitor is quiet" : "");
+    node.className = stale ? "stale" : "";
+  }
+  setInterval(showAge, 1000);
+
   let retry = 500;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
     const ws = new WebSocket(scheme + location.host + "/ws/live/");
     ws.onopen = function () { retry = 500; setLive("connected"); stopPolling(); };
     ws.onmessage = function (event) {
+      lastUpdate = Date.now();
+      showAge();
       let msg;
       try { msg = JSON.parse(event.data); } catch (e) { return; }
       (handlers[msg.type] || []).forEach(function (fn) {
