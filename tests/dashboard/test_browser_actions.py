@@ -103,3 +103,38 @@ def test_an_api_error_is_shown_in_the_page_in_the_api_s_words(stack: Stack) -> N
         expect(result).to_have_text('Group "billing" now starts after "0".')
         browser.close()
     assert dialogs == [], f"a browser dialog fired: {dialogs}"
+
+
+def test_purge_states_the_loss_and_needs_the_queue_name_typed(stack: Stack) -> None:  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    create_group(stack.redis_url, stack.queue, "billing", start="0")
+    publish(stack.redis_url, stack.queue, [{"n": i} for i in range(7)])
+    client = redis.Redis.from_url(stack.redis_url)
+    dialogs: list[str] = []
+    try:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw)
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            _login(page, stack.url)
+            page.goto(stack.url + "/queues/orders/")
+            page.get_by_role("button", name="Purge the stream").click()
+            ask = page.locator("dialog.sw-dialog")
+            expect(ask).to_contain_text("7 entries right now, 7 not yet delivered and 0 pending")
+            assert ask.is_visible()
+            ask.get_by_label("Queue name").fill("order")
+            ask.get_by_role("button", name="Purge").click()
+            result = page.locator("#action-result")
+            expect(result).to_have_text('Not purged: the name typed is not "orders".')
+            assert client.xlen(stream_key(stack.queue)) == 7
+            page.get_by_role("button", name="Purge the stream").click()
+            ask.get_by_label("Queue name").fill("orders")
+            ask.get_by_role("button", name="Purge").click()
+            expect(result).to_contain_text('Purged "orders"')
+            assert result.is_visible()
+            browser.close()
+        assert client.xlen(stream_key(stack.queue)) == 0
+        assert dialogs == [], f"a browser dialog fired: {dialogs}"
+    finally:
+        client.close()

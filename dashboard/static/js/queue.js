@@ -423,7 +423,27 @@
       act("Trim " + q(config.name) + "? Entries every group has acknowledged are deleted.", "trim/", {}, function (n) { return "Trimmed " + n + " acknowledged entries."; }, "Trim");
     });
     const purge = document.getElementById("purge");
-    if (purge) purge.addEventListener("click", function () { act("Purge every entry of " + q(config.name) + "? This cannot be undone.", "purge/", {}, function (n) { return "Purged " + q(config.name) + (n !== null && n !== undefined ? ": " + n + " entries removed." : "."); }, "Purge"); });
+    // Purge states the loss with numbers read now (not the page's) and needs the queue's
+    // name typed, like a forced consumer delete.
+    if (purge) purge.addEventListener("click", function () {
+      fetch(config.api, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (d) {
+        const s = d.snapshot || {};
+        return SW.ask({
+          title: "Purge " + config.name,
+          text: [
+            "Every entry of " + q(config.name) + " is deleted: " + SW.fmtNumber(s.length) + " entries right now, " +
+              SW.fmtNumber(s.lag) + " not yet delivered and " + SW.fmtNumber(s.pending) + " pending. This cannot be undone.",
+            "Type the queue name " + q(config.name) + " to purge.",
+          ],
+          fields: [{ name: "confirm", label: "Queue name", placeholder: config.name }],
+          buttons: [{ label: "Purge", value: "purge", cls: "danger" }],
+        });
+      }).then(function (answer) {
+        if (!answer) return;
+        if (answer.values.confirm !== config.name) { SW.notify("Not purged: the name typed is not " + q(config.name) + ".", false); return; }
+        send("purge/", {}, function (n) { return "Purged " + q(config.name) + (n !== null && n !== undefined ? ": " + n + " entries removed." : "."); });
+      }).catch(function (err) { SW.notify("Failed: " + err.message, false); });
+    });
     const replayAll = document.getElementById("dlq-replay-all");
     if (replayAll) replayAll.addEventListener("click", function () { act("Replay every dead letter of " + q(config.name) + "?", "dead-letters/replay/", { ids: "all" }, function (n) { return "Replayed " + n + " dead letter(s)."; }, "Replay all"); });
     const deleteAll = document.getElementById("dlq-delete-all");
