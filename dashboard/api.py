@@ -93,6 +93,18 @@ def queue_pending(request: HttpRequest, name: str) -> HttpResponse:
 
 
 @api_view()
+def queue_locate(request: HttpRequest, name: str) -> HttpResponse:
+    """``?id=<entry id>``: where that entry is now (stream, pending lists, dead letters)."""
+    definition = selectors.queue_get(name=name)
+    entry_id = request.GET.get("id", "")
+    if not _is_id(entry_id) or "-" not in entry_id:
+        return error(400, "invalid input", fields={"id": ["An entry id like 1700000000000-0."]})
+    return _redis_guard(
+        lambda: JsonResponse(selectors.locate_entry(definition=definition, entry_id=entry_id))
+    )
+
+
+@api_view()
 def queue_entries(request: HttpRequest, name: str) -> HttpResponse:
     """Entries of a plain stream, newest first: ?before=ID / ?after=ID pages, ?id=ID finds one."""
     definition = selectors.queue_get(name=name)

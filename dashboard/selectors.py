@@ -28,6 +28,7 @@ from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.storms import Bounce
 from dashboard.monitor.types import QueueSnapshot
+from queues.keys import queue_keys
 from queues.types import DeadLetter
 
 RANGES: dict[str, tuple[timedelta, str]] = {
@@ -419,6 +420,43 @@ def dead_letter_page(
         "newer": newer,
         "found": found,
     }
+
+
+def locate_entry(*, definition: QueueDefinition, entry_id: str) -> dict[str, Any]:
+    """Where entry ``entry_id`` is now: still in the stream or not, pending in which
+    group with which owner, dead-lettered (library queues; among the newest MAX_DEAD_SCAN).
+    What an alert's link says when the entry left the pending list."""
+    manager = manager_for(definition.effective_redis_url())
+    if definition.is_plain:
+        key: str | bytes = definition.stream
+        info = manager.stream_info(key)
+    else:
+        key = queue_keys(definition.queue_name).stream
+        info = manager.info(definition.queue_name)
+    in_stream = bool(manager.stream_entries(key, start=entry_id, end=entry_id, count=1))
+    pending = []
+    for group in info.groups:
+        if definition.is_plain:
+            rows = manager.stream_pending(key, group.name, 1, start=entry_id)
+        else:
+            rows = manager.pending(
+                definition.queue_name, group.name, 1, start=entry_id, end=entry_id
+            )
+        for row in rows:
+            if str(row.id) == entry_id:
+                pending.append(
+                    {
+                        "group": str(group.name),
+                        "consumer": str(row.consumer),
+                        "idle_ms": int(row.idle_ms),
+                        "deliveries": int(row.deliveries),
+                    }
+                )
+    dead = None
+    if not definition.is_plain:
+        page = dead_letter_page(definition=definition, count=1, original=entry_id)
+        dead = page["dead_letters"][0]["id"] if page and page["found"] else None
+    return {"id": entry_id, "in_stream": in_stream, "pending": pending, "dead_letter": dead}
 
 
 def queue_history(*, name: str, range_key: str, now: datetime | None = None) -> dict[str, Any]:

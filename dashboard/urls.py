@@ -17,6 +17,7 @@ api_urls = [
     path("api/queues/<str:name>/pending/", api.queue_pending, name="api-queue-pending"),
     path("api/queues/<str:name>/entries/", api.queue_entries, name="api-queue-entries"),
     path("api/queues/<str:name>/dead-letters/", api.queue_dead_letters, name="api-queue-dlq"),
+    path("api/queues/<str:name>/locate/", api.queue_locate, name="api-queue-locate"),
     path(
         "api/queues/<str:name>/dead-letters/replay/",
         api.dead_letters_replay,

@@ -58,3 +58,38 @@ def test_dead_letters_are_paged_and_an_alert_link_lands_on_its_row(stack: Stack)
         expect(missing).to_contain_text("999-1 is not among the newest dead letters")
         browser.close()
     assert errors == [], errors
+
+
+def test_a_claimed_message_link_says_where_the_message_is_now(stack: Stack) -> None:  # noqa: F811
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.dashboard.helpers import ack_all, create_group, publish, read
+
+    ids = publish(stack.redis_url, stack.queue, [{"n": i} for i in range(3)])
+    create_group(stack.redis_url, stack.queue, "audit", start="$")
+    create_group(stack.redis_url, stack.queue, "billing", start="0")
+    assert read(stack.redis_url, stack.queue, "billing", "worker-1", 3) == 3
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        page.goto(stack.url + "/login/")
+        page.fill("input[name=username]", "ops")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(stack.url + "/")
+
+        page.goto(stack.url + f"/queues/orders/#pending-{ids[1]}")
+        where = page.locator("#pending-locate")
+        expect(where).to_contain_text(
+            f'Entry {ids[1]} is pending: group "billing", owner "worker-1"'
+        )
+        assert where.is_visible()
+        row = page.locator(f'[id="pending-{ids[1]}"]')
+        expect(row).to_be_visible()
+
+        ack_all(stack.redis_url, stack.queue, "billing")
+        page.goto(stack.url + "/")
+        page.goto(stack.url + f"/queues/orders/#pending-{ids[1]}")
+        expect(where).to_contain_text("it was acknowledged (still in the stream)")
+        assert where.is_visible()
+        browser.close()

@@ -309,6 +309,36 @@
       });
   }
 
+  function locatePending(id) {
+    const out = document.getElementById("pending-locate");
+    fetch(config.api + "locate/?id=" + encodeURIComponent(id), { credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (d) {
+        if (d.error) { out.textContent = "Entry " + id + ": " + d.error; out.hidden = false; return; }
+        let text;
+        if (d.pending && d.pending.length) {
+          text = "Entry " + id + " is pending: " + d.pending.map(function (p) {
+            return "group " + q(p.group) + ", owner " + q(p.consumer) + ", " + p.deliveries + " deliveries, idle " + SW.fmtAge(p.idle_ms);
+          }).join("; ") + ".";
+          const select = document.getElementById("pending-group");
+          select.value = d.pending[0].group;
+          refreshPending().then(function () {
+            const row = document.getElementById("pending-" + id);
+            if (row) { row.classList.add("highlight"); row.scrollIntoView({ block: "center" }); }
+          });
+        } else if (d.dead_letter) {
+          text = "Entry " + id + " is not pending: it was dead-lettered (dead letter " + d.dead_letter + ", below).";
+        } else if (d.in_stream) {
+          text = "Entry " + id + " is not pending in any group: it was acknowledged (still in the stream).";
+        } else {
+          text = "Entry " + id + " is not pending and no longer in the stream: acknowledged and trimmed, or deleted.";
+        }
+        out.textContent = text;
+        out.hidden = false;
+        out.scrollIntoView({ block: "center" });
+      }).catch(function () {});
+  }
+
   function refreshTables(force) {
     const now = Date.now();
     if (!force && now - lastRefresh < 3000) return;
@@ -401,6 +431,9 @@
       return true;
     }
     goToDeadLetter();
+    // An alert's link to a claimed message: #pending-<id>. Say where it is now.
+    const pendingHash = decodeURIComponent(location.hash || "");
+    if (pendingHash.indexOf("#pending-") === 0) locatePending(pendingHash.slice(9));
     window.addEventListener("hashchange", function () { if (goToDeadLetter()) refreshDeadLetters(); });
     const newest = document.getElementById("dead-newest");
     if (newest) newest.addEventListener("click", function () { deadQuery = ""; refreshDeadLetters(); });
