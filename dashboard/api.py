@@ -249,6 +249,15 @@ def group_create(request: HttpRequest, name: str) -> HttpResponse:
     )
 
 
+@api_view(methods=("POST",))
+def group_watch(request: HttpRequest, name: str) -> HttpResponse:
+    return _action(
+        request,
+        name,
+        lambda d, b: services.group_watch(user=request.user, definition=d, group=_text(b, "group")),
+    )
+
+
 # Group and consumer names come in the body, never in the path: a name may hold "/" (and
 # the server decodes %2F before routing), so "billing/consumers/worker-1" in a path would
 # reach another endpoint.

@@ -105,6 +105,42 @@ def group_create(*, user: Any, definition: QueueDefinition, group: str, start: s
         details={"group": group, "start": start},
         call=lambda m: m.create_group(definition.queue_name, group, start=start),
     )
+    _add_watched(definition, group)  # created from the page: shown, not filtered out
+
+
+def _add_watched(definition: QueueDefinition, group: str) -> bool:
+    """Add ``group`` to a definition that watches a list of groups; False if already shown."""
+    if not definition.groups or group in definition.groups:
+        return False
+    definition.groups = [*definition.groups, group]
+    definition.save(update_fields=["groups", "updated_at"])
+    return True
+
+
+def group_watch(*, user: Any, definition: QueueDefinition, group: str) -> None:
+    """Add a group that exists in Redis to the definition's watched groups (one click from
+    the queue page: groups outside the list are listed there, marked unwatched)."""
+    group = _name(group, "group")
+    username = user.get_username() if getattr(user, "is_authenticated", False) else ""
+    target = f"{definition.name}/{group}"
+    if not user.has_perm(OPERATE):
+        AuditLog.objects.create(
+            user=user if username else None,
+            username=username,
+            action="group.watch",
+            target=target,
+            details={"group": group, "denied": OPERATE},
+            ok=False,
+        )
+        raise PermissionDenied(f"group.watch needs the {OPERATE} permission")
+    added = _add_watched(definition, group)
+    AuditLog.objects.create(
+        user=user,
+        username=username,
+        action="group.watch",
+        target=target,
+        details={"group": group, "result": "watched" if added else "already watched"},
+    )
 
 
 def group_delete(*, user: Any, definition: QueueDefinition, group: str) -> None:

@@ -31,6 +31,7 @@ api_urls = [
     path("api/queues/<str:name>/groups/", api.group_create, name="api-group-create"),
     # group and consumer names travel in the POST body (they may hold "/")
     path("api/queues/<str:name>/groups/delete/", api.group_delete, name="api-group-delete"),
+    path("api/queues/<str:name>/groups/watch/", api.group_watch, name="api-group-watch"),
     path("api/queues/<str:name>/groups/set-id/", api.group_set_id, name="api-group-set-id"),
     path(
         "api/queues/<str:name>/consumers/delete/", api.consumer_delete, name="api-consumer-delete"

@@ -144,6 +144,10 @@ def _unreadable(target: Target, at_ms: int, reason: str) -> QueueSnapshot:
     )
 
 
+#: Unwatched group names listed per queue at most.
+MAX_UNWATCHED = 100
+
+
 def _snapshot(
     target: Target, info: Any, at_ms: int, active_idle_ms: int, caps: Caps
 ) -> QueueSnapshot:
@@ -152,11 +156,14 @@ def _snapshot(
         return _unreadable(target, at_ms, str(reason))
     if info is None or _get(info, "exists", True) is False:
         return QueueSnapshot(target.name, target.queue, target.redis_url, at_ms, exists=False)
-    watched = [
-        g
-        for g in (_get(info, "groups") or ())
-        if not target.groups or str(_get(g, "name")) in target.groups
-    ]
+    everything = _get(info, "groups") or ()
+    watched = [g for g in everything if not target.groups or str(_get(g, "name")) in target.groups]
+    # Groups in Redis outside the definition's list: named on the queue page, never hidden.
+    unwatched = tuple(
+        clean_name(str(_get(g, "name")))
+        for g in everything
+        if target.groups and str(_get(g, "name")) not in target.groups
+    )[:MAX_UNWATCHED]
     groups = tuple(_group(g, active_idle_ms, caps) for g in watched[: caps.groups])
     return QueueSnapshot(
         name=target.name,
@@ -169,6 +176,7 @@ def _snapshot(
         dead_letters=int(_get(info, "dead", 0) or 0),
         groups=groups,
         groups_omitted=max(0, len(watched) - caps.groups),
+        unwatched_groups=unwatched,
         levels=tuple(int(level) for level in _get(info, "levels", ()) or ()),
     )
 

@@ -86,6 +86,8 @@ class QueueSnapshot:
     trim_risk: TrimRisk | None = None  # at the queue definition's MAXLEN, when it has one
     levels: tuple[int, ...] = ()  # priority levels above 0, counted in the figures above
     plain: bool = False  # a plain stream (any key), not a StreamWarden queue
+    # Groups in Redis the definition's groups list leaves out (shown marked "not watched").
+    unwatched_groups: tuple[str, ...] = ()
 
     @property
     def lag(self) -> int | None:
@@ -157,6 +159,7 @@ class QueueSnapshot:
         data["groups"] = [_group_json(g) for g in self.groups]
         data["checks"] = dict(self.checks)
         data["levels"] = list(self.levels)
+        data["unwatched_groups"] = list(self.unwatched_groups)
         data["trim_risk"] = None if self.trim_risk is None else asdict(self.trim_risk)
         data.update(
             drain_seconds=self.drain_seconds,

@@ -32,7 +32,7 @@ def _setup_script(calm: str, stormy: str) -> str:
 from django.contrib.auth import get_user_model
 from dashboard.catalog.models import QueueDefinition
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
-QueueDefinition.objects.create(name="calm", queue={calm!r})
+QueueDefinition.objects.create(name="calm", queue={calm!r}, groups=["billing"])
 QueueDefinition.objects.create(name="stormy", queue={stormy!r}, maxlen=2)
 """
 
@@ -44,6 +44,7 @@ def stack(tmp_path, redis_url, queue_name) -> Iterator[Stack]:
     for name in (calm, stormy):
         publish(redis_url, name, [{"n": i} for i in range(6)])
         create_group(redis_url, name, "billing")
+    create_group(redis_url, calm, "mail")  # in Redis, outside calm's groups list
     read(redis_url, stormy, "billing", "w0", 3)  # three pending entries to claim back and forth
     with running_stack(
         tmp_path,
@@ -125,6 +126,14 @@ def test_storm_badges_and_banners_show_only_when_their_condition_holds(stack: St
         evidence = page.locator("#groups tbody tr .trend-evidence")
         expect(evidence).to_contain_text("/s over", timeout=10_000)
         assert evidence.is_visible()
+        # A group in Redis outside the watch list is named, and one click watches it.
+        unwatched = page.locator("#unwatched-groups")
+        expect(unwatched).to_contain_text("mail")
+        assert unwatched.is_visible()
+        page.on("dialog", lambda d: d.accept())
+        unwatched.get_by_role("button", name="Watch").click()
+        expect(page.locator("#groups tbody tr")).to_have_count(2, timeout=10_000)
+        expect(unwatched).to_be_hidden(timeout=10_000)
         browser.close()
 
 

@@ -3,10 +3,13 @@ alerts of a group that no longer exists resolved."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
 import redis
+from django.contrib.auth.models import Permission
+from django.test import Client
 
 from alerts.models import Alert
 from dashboard.catalog.models import QueueDefinition, Threshold
@@ -65,3 +68,59 @@ def test_the_alerts_of_a_deleted_group_resolve(redis_url, queue_name):
     assert billing.state == "resolved"
     mail = Alert.objects.get(kind="threshold", queue="orders", group="mail")
     assert mail.state == "open"  # the group still there keeps its alert
+
+
+def _client(django_user_model, name: str, *perms: str) -> Client:
+    user = django_user_model.objects.create_user(name, password="pw-for-tests-1")
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_groups_outside_the_watch_list_are_named_and_one_click_watches_them(
+    django_user_model, redis_url, queue_name
+):
+    QueueDefinition.objects.create(name="orders", queue=queue_name, groups=["billing"])
+    publish(redis_url, queue_name, [{"n": 1}])
+    create_group(redis_url, queue_name, "billing")
+    create_group(redis_url, queue_name, "mail")
+    monitor = Monitor(lease=Lease(ttl=5), name="solo")
+    monitor.cycle()
+    snap = monitor.latest["orders"]
+    assert [g.name for g in snap.groups] == ["billing"]
+    assert snap.unwatched_groups == ("mail",)
+    viewer = _client(django_user_model, "viewer")
+    assert viewer.get("/api/queues/orders/").json()["snapshot"]["unwatched_groups"] == ["mail"]
+    assert "Not watched" in viewer.get("/queues/orders/").content.decode()
+
+    body = json.dumps({"group": "mail"})
+    refused = viewer.post("/api/queues/orders/groups/watch/", body, content_type="application/json")
+    assert refused.status_code == 403
+    operator = _client(django_user_model, "operator", "operate_queue")
+    watched = operator.post(
+        "/api/queues/orders/groups/watch/", body, content_type="application/json"
+    )
+    assert watched.status_code == 200
+    assert QueueDefinition.objects.get(name="orders").groups == ["billing", "mail"]
+    detail = viewer.get("/api/queues/orders/").json()["snapshot"]
+    assert sorted(g["name"] for g in detail["groups"]) == ["billing", "mail"]
+    assert detail["unwatched_groups"] == []
+
+
+def test_a_group_created_from_the_page_is_watched_not_filtered_out(
+    django_user_model, redis_url, queue_name
+):
+    QueueDefinition.objects.create(name="orders", queue=queue_name, groups=["billing"])
+    publish(redis_url, queue_name, [{"n": 1}])
+    create_group(redis_url, queue_name, "billing")
+    operator = _client(django_user_model, "operator", "operate_queue")
+    created = operator.post(
+        "/api/queues/orders/groups/",
+        json.dumps({"group": "audit", "start": "0"}),
+        content_type="application/json",
+    )
+    assert created.status_code == 200
+    detail = operator.get("/api/queues/orders/").json()["snapshot"]
+    assert sorted(g["name"] for g in detail["groups"]) == ["audit", "billing"]

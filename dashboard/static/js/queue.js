@@ -124,6 +124,30 @@
     return text;
   }
 
+  // Groups that exist in Redis but the definition does not watch: named, one click to watch.
+  let unwatchedShown = null;
+  function renderUnwatched(names) {
+    const box = document.getElementById("unwatched-groups");
+    if (!box || JSON.stringify(names) === unwatchedShown) return;
+    unwatchedShown = JSON.stringify(names);
+    while (box.firstChild) box.removeChild(box.firstChild);
+    box.hidden = names.length === 0;
+    if (!names.length) return;
+    box.appendChild(document.createTextNode("Not watched (in Redis, outside this queue's groups list): "));
+    names.forEach(function (name) {
+      const item = SW.el("span", name, "unwatched");
+      item.dataset.group = name;
+      if (config.canOperate) {
+        item.appendChild(document.createTextNode(" "));
+        item.appendChild(button("Watch", "", function () {
+          act(null, "groups/watch/", { group: name });
+        }));
+      }
+      box.appendChild(item);
+      box.appendChild(document.createTextNode(" "));
+    });
+  }
+
   function renderSnapshot(s) {
     snapshot = s;
     const summary = document.getElementById("summary");
@@ -138,6 +162,7 @@
     SW.setField(summary, "drain_seconds", forecastText(s.drain_seconds, "drained", s));
     SW.setField(summary, "breach_seconds", forecastText(s.breach_seconds, "now", s));
     SW.setField(summary, "claim_rate", SW.fmtNumber(s.claim_rate, 1));
+    renderUnwatched(s.unwatched_groups || []);
     const omitted = document.getElementById("groups-omitted");
     if (omitted) {
       omitted.hidden = !s.groups_omitted;
