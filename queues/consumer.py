@@ -35,7 +35,7 @@ from typing import Any
 
 import redis
 
-from queues import claims, commands, deadletter, entries, events, freshness, readahead
+from queues import batching, claims, commands, deadletter, entries, events, freshness, readahead
 from queues.backoff import Backoff, retry_delay
 from queues.commands import Delivery
 from queues.connection import (
@@ -152,7 +152,8 @@ class Consumer:
     ``max_deliveries`` to the dead-letter stream. ``stop()`` is thread-safe.
 
     With ``concurrency=1`` it reads the next batch while handling a full one (``read_ahead``,
-    see queues/readahead.py), so it holds up to twice ``batch_size`` messages.
+    see queues/readahead.py), so it holds up to twice ``batch_size`` messages. Without a
+    ``batch_size`` each read is sized from the measured handler time (queues/batching.py).
     """
 
     def __init__(
@@ -166,7 +167,7 @@ class Consumer:
         claim_idle: float = 30.0,
         max_deliveries: int = 5,
         concurrency: int = 1,
-        batch_size: int = 10,
+        batch_size: int | None = None,
         block_ms: int = 1_000,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
@@ -234,7 +235,7 @@ class Consumer:
         for label, count in (
             ("max_deliveries", max_deliveries),
             ("concurrency", concurrency),
-            ("batch_size", batch_size),
+            ("batch_size", 1 if batch_size is None else batch_size),
             ("claim_batch", claim_batch),
             ("block_ms", block_ms),
             ("move_batch", move_batch),
@@ -278,8 +279,9 @@ class Consumer:
         self.claim_idle = claim_idle
         self.max_deliveries = max_deliveries
         self.concurrency = concurrency
-        self.batch_size = batch_size
-        self.prefetch = max(batch_size, concurrency)
+        #: batch_size=None: each read sized from the measured handler time (queues/batching.py)
+        self._sizer = batching.BatchSizer(batch_size, concurrency=concurrency)
+        self._ahead_count = 0  # the COUNT of the read-ahead in flight
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.backoff_jitter = backoff_jitter
@@ -445,6 +447,15 @@ class Consumer:
         self._stop.set()
         with self._cond:
             self._cond.notify_all()
+
+    @property
+    def batch_size(self) -> int:
+        """Entries asked for by the next read (fixed, or adapted: see queues/batching.py)."""
+        return self._sizer.size
+
+    @property
+    def prefetch(self) -> int:
+        return max(self._sizer.size, self.concurrency)
 
     @property
     def running(self) -> bool:
@@ -965,10 +976,14 @@ class Consumer:
             self._collect_ahead()
             with self._cond:
                 rows, self._stash = self._stash, []
+            count = self._ahead_count
         else:
             rows = self._read_now(count, block_ms)
         self._last_read = commands.newest_read(self._last_read, rows)
-        if self._ahead is not None and len(rows) >= self.batch_size and not self._stop.is_set():
+        full = len(rows) >= self.batch_size
+        with self._cond:
+            self._sizer.read(count, len(rows))
+        if self._ahead is not None and full and not self._stop.is_set():
             self._send_ahead()
         self._dispatch(rows)
         return len(rows)
@@ -1018,6 +1033,7 @@ class Consumer:
                 return
             self._ahead_acks = acks
             self._ahead_sent = time.monotonic()
+            self._ahead_count = self.batch_size
 
     def _collect_ahead(self) -> None:
         """Take the read-ahead's reply into the stash (idempotent, thread-safe). The loop
@@ -1135,7 +1151,7 @@ class Consumer:
         done: list[str] = []
         acks: list[str] = []
         processed = 0
-        handed_at = time.monotonic()
+        handed_at = started = time.monotonic()
         try:
             for work in batch:
                 self._begin(work.id)
@@ -1158,6 +1174,8 @@ class Consumer:
                     handed_at = time.monotonic()
         finally:
             self._hand_over(done, acks, processed)
+            with self._cond:
+                self._sizer.handled(len(batch), time.monotonic() - started)
 
     def _hand_over(self, done: list[str], acks: list[str], processed: int) -> None:
         # one lock: an id leaves the in-flight register when its ack is queued, so the
@@ -1184,6 +1202,7 @@ class Consumer:
 
     def _settle(self, work: Delivery) -> None:
         self._begin(work.id)
+        started = time.monotonic()
         try:
             outcome = self._process(work)
             if outcome > 0:
@@ -1194,6 +1213,7 @@ class Consumer:
             log.exception("consumer %s: could not settle entry %s", self.name, work.id)
         finally:
             with self._cond:
+                self._sizer.handled(1, time.monotonic() - started)
                 self._inflight.pop(work.id, None)
                 self._cond.notify_all()
 

@@ -2,7 +2,8 @@
 queues.Consumer, with tasks instead of threads.
 
 Tasks of one running consumer: the loop (claim step when due, blocking read, dispatch),
-up to ``concurrency`` handler tasks, a mover (due delayed tickets, at their due time) and
+the handler tasks (with ``concurrency=1`` one task per batch, handling its entries in order;
+otherwise one per entry, ``concurrency`` of them running at once), a mover (due delayed tickets, at their due time) and
 a heartbeat (acknowledgements every ``ack_interval``, keeping held entries fresh).
 """
 
@@ -12,12 +13,12 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 import redis
 
-from queues import claims, commands, deadletter, entries, events
+from queues import batching, claims, commands, deadletter, entries, events
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
@@ -49,6 +50,10 @@ class Consumer:
     available now (new, claimable and due entries) and returns. The handler may be a
     coroutine function (awaited) or a plain function (called on the loop). A handler that
     returns acknowledges; one that raises retries with backoff, then dead-letters.
+
+    The loop reads the next batch while the handlers work through the one in hand (a
+    read-ahead, as the sync consumer's), so it holds up to ``batch_size`` +
+    max(``batch_size``, ``concurrency``) entries, all kept fresh by the heartbeat.
     """
 
     def __init__(
@@ -62,7 +67,7 @@ class Consumer:
         claim_idle: float = 30.0,
         max_deliveries: int = 5,
         concurrency: int = 1,
-        batch_size: int = 10,
+        batch_size: int | None = None,
         block_ms: int = 1_000,
         backoff_base: float = 1.0,
         backoff_max: float = 300.0,
@@ -89,7 +94,7 @@ class Consumer:
         for label, count in (
             ("max_deliveries", max_deliveries),
             ("concurrency", concurrency),
-            ("batch_size", batch_size),
+            ("batch_size", 1 if batch_size is None else batch_size),
             ("claim_batch", claim_batch),
             ("block_ms", block_ms),
             ("move_batch", move_batch),
@@ -111,8 +116,8 @@ class Consumer:
         self.claim_idle = claim_idle
         self.max_deliveries = max_deliveries
         self.concurrency = concurrency
-        self.batch_size = batch_size
-        self.prefetch = max(batch_size, concurrency)
+        #: batch_size=None: each read sized from the measured handler time (queues/batching.py)
+        self._sizer = batching.BatchSizer(batch_size, concurrency=concurrency)
         self.backoff = (backoff_base, backoff_max, backoff_jitter)
         self.claim_batch = claim_batch
         self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
@@ -143,6 +148,8 @@ class Consumer:
             else None
         )
         self._stop = asyncio.Event()
+        #: set when the held entries drop to where the loop may read again (or on stop)
+        self._freed = asyncio.Event()
         self._inflight: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
@@ -157,6 +164,7 @@ class Consumer:
     async def run(self, burst: bool = False) -> None:
         """Consume until stop() (or, with ``burst``, until nothing is available now)."""
         self._stop = asyncio.Event()
+        self._freed = asyncio.Event()
         self._slots = asyncio.Semaphore(self.concurrency)
         helpers = [asyncio.create_task(self._heartbeat_main())]
         if not burst:
@@ -174,10 +182,20 @@ class Consumer:
     def stop(self) -> None:
         """Ask a running consumer to stop after its in-flight messages."""
         self._stop.set()
+        self._freed.set()  # a loop waiting for room gives up waiting
 
     async def close(self) -> None:
         if self._owns_client:
             await self.client.aclose()
+
+    @property
+    def batch_size(self) -> int:
+        """Entries asked for by the next read (fixed, or adapted: see queues/batching.py)."""
+        return self._sizer.size
+
+    @property
+    def prefetch(self) -> int:
+        return max(self._sizer.size, self.concurrency)
 
     def __repr__(self) -> str:
         return f"<aio.Consumer {self.name!r} of {self.queue!r}/{self.group!r} at {self.address}>"
@@ -333,6 +351,7 @@ class Consumer:
             self.group, self.name, {self.keys.stream: ">"}, count=count, block=block_ms
         )
         rows = commands.read_rows(reply)
+        self._sizer.read(count, len(rows))
         self._last_read = commands.newest_read(self._last_read, rows)
         self._dispatch(rows)
         return len(rows)
@@ -357,10 +376,23 @@ class Consumer:
 
     # ------------------------------------------------------------------ work
 
+    def _room(self) -> int:
+        """Entries the loop may take now. It reads again as soon as what it holds fits in
+        max(batch_size, concurrency): the next batch then travels while the handlers work
+        through the one in hand (read-ahead)."""
+        return self.prefetch + self.batch_size - len(self._inflight)
+
     async def _wait_free(self) -> int:
-        while len(self._inflight) >= self.prefetch and not self._stop.is_set():
-            await asyncio.sleep(0.005)
-        return max(1, self.prefetch - len(self._inflight))
+        """Wait (on an event, not a timer) until a whole batch fits; the count to read."""
+        while self._room() < self.batch_size and not self._stop.is_set():
+            self._freed.clear()
+            await self._freed.wait()
+        return max(1, min(self.batch_size, self._room()))
+
+    def _release(self, entry_id: str) -> None:
+        self._inflight.pop(entry_id, None)
+        if self._room() >= self.batch_size:
+            self._freed.set()
 
     async def _wait_idle(self, timeout: float | None) -> bool:
         pending = [t for t in self._tasks if not t.done()]
@@ -371,31 +403,76 @@ class Consumer:
 
     def _dispatch(self, rows: Sequence[tuple[str, Any, int]]) -> None:
         now = time.monotonic()
-        for entry_id, fields, deliveries in rows:
-            if entry_id in self._inflight:
+        fresh = []
+        for row in rows:
+            if row[0] in self._inflight:
                 continue  # an entry we already hold must not run twice here
-            self._inflight[entry_id] = now
-            task = asyncio.create_task(self._settle(entry_id, fields, deliveries))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._inflight[row[0]] = now
+            fresh.append(row)
+        if not fresh:
+            return
+        if self.concurrency == 1:
+            # one task per batch: handling in order, without a task per entry
+            self._start(self._settle_batch(fresh))
+            return
+        for entry_id, fields, deliveries in fresh:
+            self._start(self._settle(entry_id, fields, deliveries))
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _settle_batch(self, batch: list[tuple[str, Any, int]]) -> None:
+        done = processed = 0
+        inflight, freed = self._inflight, self._freed
+        try:
+            async with self._slots:  # one slot for the whole batch: handled in order
+                started = time.monotonic()
+                # the loop may read again once what is held fits in prefetch (see _room)
+                limit = self.prefetch
+                for entry_id, fields, deliveries in batch:
+                    try:
+                        processed += await self._process(entry_id, fields, deliveries)
+                    except Exception:
+                        log.exception("consumer %s: could not settle entry %s", self.name, entry_id)
+                    done += 1
+                    inflight.pop(entry_id, None)
+                    if len(inflight) <= limit and not freed.is_set():
+                        freed.set()
+                self._handled(done, time.monotonic() - started)
+        finally:
+            if processed:
+                self.stats.add("processed", processed)
+            # cancelled (shutdown_timeout): the entries not handled stay pending in Redis
+            for entry_id, _fields, _deliveries in batch[done:]:
+                self._release(entry_id)
+
+    def _handled(self, count: int, seconds: float) -> None:
+        self._sizer.handled(count, seconds)
 
     async def _settle(self, entry_id: str, fields: Any, deliveries: int) -> None:
         try:
             async with self._slots:
-                await self._process(entry_id, fields, deliveries)
+                started = time.monotonic()
+                if await self._process(entry_id, fields, deliveries):
+                    self.stats.add("processed")
+                self._handled(1, time.monotonic() - started)
         except Exception:
             log.exception("consumer %s: could not settle entry %s", self.name, entry_id)
         finally:
-            self._inflight.pop(entry_id, None)
+            self._release(entry_id)
 
-    async def _process(self, entry_id: str, fields: Any, deliveries: int) -> None:
+    async def _process(self, entry_id: str, fields: Any, deliveries: int) -> bool:
+        """Handle one entry; True when its handler returned (the caller counts it processed:
+        once per batch, not once per message)."""
         step = self._prepare(entry_id, fields, deliveries)
         if isinstance(step, commands.Settle):
             if step.action == "ack":
                 self._acks.append(entry_id)
             else:
                 await self._dead_letter(entry_id, deliveries, step.reason, step.error, "", fields)
-            return
+            return False
         guard = self._guard
         if guard is not None and not guard.taken(
             entry_id, await self._scripts.guard(*guard.take_call(entry_id, deliveries))
@@ -403,16 +480,16 @@ class Consumer:
             # another live consumer runs it now: handed back to it, it acknowledges it
             log.info("consumer %s: %s is being processed by another consumer", self.name, entry_id)
             await self._count_duplicate()
-            return
+            return False
         try:
             try:
                 result = self.handler(step)
-                if self._is_async or inspect.isawaitable(result):
+                if self._is_async or (result is not None and inspect.isawaitable(result)):
                     await result  # type: ignore[misc]
             except AlreadyProcessed:
                 await self._count_duplicate()
                 self._acks.append(entry_id)  # acknowledged, not run again
-                return
+                return False
             except Exception as exc:
                 self.stats.add("failed")
                 if commands.failure_is_final(deliveries, self.max_deliveries):
@@ -426,7 +503,7 @@ class Consumer:
                     )
                 else:
                     await self._retry(entry_id, deliveries, exc, fields)
-                return
+                return False
         finally:
             if guard is not None:
                 await self._release_guard(guard, entry_id)
@@ -434,7 +511,7 @@ class Consumer:
         if target is not None:
             await self._notify(target, entry_id, "done", "")
         self._acks.append(entry_id)
-        self.stats.add("processed")
+        return True
 
     async def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
         try:

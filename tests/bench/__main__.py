@@ -1,7 +1,7 @@
 """`make bench`: throughput of StreamWarden against the raw redis-py ceiling and peer libraries,
 all on one private redis-server, printed as a Markdown table (quoted in the README).
 
-    python -m tests.bench [--messages 50000] [--repeat 3]
+    python -m tests.bench [--messages 50000] [--repeat 5] [--only aio.Consumer --only taskiq]
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import uuid
 
 import redis
 
-from tests.bench.contenders import PEERS, RAW, Contender
+from tests.bench.contenders import PEERS, RAW, RAW_ASYNC, Contender
 from tests.redis_process import RedisServer
 
 
 def _contenders() -> list[Contender]:
-    from tests.bench.streamwarden import STREAMWARDEN
+    from tests.bench.streamwarden import STREAMWARDEN, STREAMWARDEN_ASYNC
 
-    return [RAW, *STREAMWARDEN, *PEERS]
+    return [RAW, *STREAMWARDEN, RAW_ASYNC, *STREAMWARDEN_ASYNC, *PEERS]
 
 
 def measure(contender: Contender, url: str, n: int) -> tuple[float, float]:
@@ -70,6 +70,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="measure only the contenders whose name contains this (the raw loops always)",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child: one measurement
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -81,7 +86,12 @@ def main() -> None:
     try:
         url = server.url
         version = server.client().info("server")["redis_version"]
-        contenders = _contenders()
+        everyone = _contenders()
+        contenders = [
+            c
+            for c in everyone
+            if not args.only or c in (RAW, RAW_ASYNC) or any(o in c.name for o in args.only)
+        ]
         runs: dict[str, list[tuple[float, float]]] = {c.name: [] for c in contenders}
         # Rounds interleave the contenders, so a slow spell of a shared machine hits all of
         # them alike instead of whichever happened to run then; each round starts one
@@ -90,7 +100,7 @@ def main() -> None:
         for round_no in range(args.repeat):
             shift = round_no % len(contenders)
             for contender in contenders[shift:] + contenders[:shift]:
-                result = measure_apart(contenders.index(contender), url, args.messages)
+                result = measure_apart(everyone.index(contender), url, args.messages)
                 runs[contender.name].append(result)
                 print(
                     f"  round {round_no + 1} {contender.name}: "
@@ -109,6 +119,7 @@ def main() -> None:
         server.close()
 
     raw_produce, raw_consume = rows[0][1], rows[0][2]
+    raw_async = next(consume for c, _p, consume in rows if c is RAW_ASYNC)
     print()
     print(
         f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} interleaved rounds, "
@@ -120,12 +131,17 @@ def main() -> None:
         f"{dt.date.today().isoformat()}."
     )
     print()
-    print("| contender | publish msg/s | vs raw | consume+ack msg/s | vs raw | note |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print(
+        "| contender | publish msg/s | vs raw | consume+ack msg/s | vs raw | "
+        "vs raw asyncio | note |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for contender, produce, consume in rows:
+        # an asyncio contender is judged against the raw redis.asyncio loop
+        vs_async = f"{consume / raw_async:.2f}×" if contender.asyncio else ""
         print(
             f"| {contender.name} | {produce:,.0f} | {produce / raw_produce:.0%} | "
-            f"{consume:,.0f} | {consume / raw_consume:.0%} | {contender.note} |"
+            f"{consume:,.0f} | {consume / raw_consume:.2f}× | {vs_async} | {contender.note} |"
         )
 
 
