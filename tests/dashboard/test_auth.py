@@ -1,4 +1,4 @@
-"""Every page, API and websocket requires login, except the login page and /health."""
+"""Every page, API and websocket requires login, except the login page, /health and the icon."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dashboard.asgi import application
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PUBLIC = {"/login/", "/health"}
+PUBLIC = {"/login/", "/health", "/favicon.ico"}  # the icon is a redirect to a static file
 SAMPLE_ARGS = {"int": "1", "str": "sample", "slug": "sample", "path": "sample", "uuid": "0" * 32}
 
 
@@ -68,6 +68,8 @@ def test_admin_requires_login(client):
 def test_login_page_and_health_are_public(client):
     assert client.get("/login/").status_code == 200
     assert client.get("/health").status_code == 200
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 301 and icon["Location"].startswith("/static/"), icon
 
 
 def test_logged_in_user_sees_home(client, django_user_model):
