@@ -111,24 +111,12 @@ class Manager:
         acknowledged); with ``dead``, the dead letters too. Returns the number of stream
         entries removed. Events, reply streams and ordered-mode locks stay."""
         keys = queue_keys(name)
-        levels = [queue_keys(name, level) for level in range(1, MAX_PRIORITY + 1)]
         with unavailable_as_error(self.address):
-            removed = self._scripts.purge(
-                keys=[
-                    keys.stream,
-                    keys.delayed,
-                    keys.events,
-                    *(key for level in levels for key in (level.stream, level.delayed)),
-                ],
-                args=[name, events.MAX_EVENTS],
-            )
+            removed = self._scripts.purge(*purge_call(name))
             # after the script: a marker must not outlive the message it stands for
-            prefix = keys.dedup("")
-            markers = [
-                key
-                for key in map(text, self.client.scan_iter(match=keys.dedup_pattern, count=1000))
-                if key.startswith(prefix)
-            ]
+            markers = dedup_markers(
+                keys, self.client.scan_iter(match=keys.dedup_pattern, count=1000)
+            )
             for key in markers:
                 self.client.delete(key)  # one key per DEL: cluster-safe
             if dead:
@@ -212,24 +200,13 @@ class Manager:
         (XCLAIM, delivery counts unchanged) in the same atomic step, so none is lost: they
         are redelivered like any idle pending entry. ``force=True`` deletes and drops them.
         """
-        if hand_to is not None:
-            validate_name(hand_to, "consumer name")
-            if hand_to == consumer:
-                raise ValueError("hand_to must name another consumer than the one deleted")
-        keys = queue_keys(queue)
+        call = delete_consumer_call(queue, group, consumer, force, hand_to)
         with unavailable_as_error(self.address):
             try:
-                _existed, owned, _handed = self._scripts.delete_consumer(
-                    keys=[keys.stream],
-                    args=[group, consumer, "1" if force else "0", hand_to or ""],
-                )
+                reply = self._scripts.delete_consumer(*call)
             except redis.ResponseError as exc:
-                if "NOGROUP" in str(exc):
-                    raise GroupNotFound(f"no group {group!r} on queue {queue!r}") from exc
-                raise
-        if int(owned) and not force and hand_to is None:
-            raise ConsumerBusy(consumer, int(owned))
-        return int(owned)
+                raise group_error(queue, group, exc) from exc
+        return consumer_deleted(consumer, reply, force, hand_to)
 
     # ------------------------------------------------------------------ inspection
 
@@ -450,13 +427,11 @@ class Manager:
             return self._policy[1]
         with unavailable_as_error(self.address):
             try:
-                policy: str | None = text(
-                    self.client.config_get("maxmemory-policy").get("maxmemory-policy")
-                )
+                policy = policy_of(self.client.config_get("maxmemory-policy"))
             except redis.ResponseError:
                 policy = None
-        self._policy = (now, policy or None)
-        return policy or None
+        self._policy = (now, policy)
+        return policy
 
     def health(self, name: str, thresholds: Thresholds | None = None) -> Health:
         """ok / warn / alert of the queue's checks under ``thresholds`` (defaults if None)."""
@@ -585,9 +560,7 @@ class Manager:
 
     def ack_events(self, group: str, acked: Iterable[Event]) -> int:
         """Acknowledge events read with read_events(); return how many were pending."""
-        by_queue: dict[str, list[str]] = {}
-        for event in acked:
-            by_queue.setdefault(event.queue, []).append(event.id)
+        by_queue = events_by_queue(acked)
         if not by_queue:
             return 0
         with unavailable_as_error(self.address):
@@ -610,10 +583,8 @@ class Manager:
             pipe = self.client.pipeline(transaction=False)
             for key in missing:
                 pipe.xgroup_create(key, group, id="0", mkstream=True)
-            for key, result in zip(missing, pipe.execute(raise_on_error=False), strict=True):
-                if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
-                    raise result
-                self._event_groups.add((key, group))
+            created = pipe.execute(raise_on_error=False)
+            self._event_groups.update(event_groups_made(missing, group, created))
         # XREADGROUP names several streams only within one hash slot on a cluster
         batches = by_slot(self.client, streams)
         # 1. our own pending events: read but never acknowledged
@@ -627,10 +598,7 @@ class Manager:
         pipe = self.client.pipeline(transaction=False)
         for key in streams:
             pipe.xautoclaim(key, group, consumer, claim_idle_ms, start_id="0-0", count=count)
-        for key, reply in zip(streams, pipe.execute(), strict=True):
-            for entry_id, fields in reply[1]:
-                if fields:
-                    found.append(self._event(entry_id, fields, streams[key]))
+        found = claimed_events(streams, pipe.execute())
         if found:
             return found
         # 3. new events
@@ -654,26 +622,10 @@ class Manager:
             time.sleep(EVENT_POLL_INTERVAL)
 
     def _events_of(self, reply: Any, streams: dict[str, str], group: str) -> list[Event]:
-        found: list[Event] = []
-        gone: dict[str, list[Any]] = {}
-        items = reply.items() if isinstance(reply, dict) else (reply or [])
-        for key, rows in items:
-            queue = streams[text(key)]
-            for entry_id, fields in rows:
-                if fields:
-                    found.append(self._event(entry_id, fields, queue))
-                else:  # pending, but the capped events stream dropped it meanwhile
-                    gone.setdefault(text(key), []).append(entry_id)
+        found, gone = read_events_of(reply, streams)
         for key, ids in gone.items():
             self.client.xack(key, group, *ids)
         return found
-
-    @staticmethod
-    def _event(entry_id: Any, fields: Any, queue: str) -> Event:
-        event = events.parse(entry_id, fields)
-        if event.queue != queue:  # events written by hand may lack the queue field
-            event = dataclasses.replace(event, queue=queue)
-        return event
 
     # ------------------------------------------------------------------ helpers
 
@@ -704,3 +656,106 @@ def stream_error(key: Any, exc: Exception, where: str) -> Exception:
     if "WRONGTYPE" in str(exc):
         return NotAStream(f"key {key!r} is not a stream (WRONGTYPE) at {where}")
     return exc
+
+
+# ---------------------------------------------------------------------- sans-I/O decisions
+# Shared by Manager and queues.aio.Manager: what to send and what a reply means.
+
+
+def purge_call(name: str) -> tuple[list[str], list[Any]]:
+    """Keys and arguments of purge.lua for queue ``name`` (every priority level)."""
+    keys = queue_keys(name)
+    levels = [queue_keys(name, level) for level in range(1, MAX_PRIORITY + 1)]
+    return [
+        keys.stream,
+        keys.delayed,
+        keys.events,
+        *(key for level in levels for key in (level.stream, level.delayed)),
+    ], [name, events.MAX_EVENTS]
+
+
+def dedup_markers(keys: QueueKeys, scanned: Iterable[Any]) -> list[str]:
+    """The de-duplication marker keys of this queue among SCAN results of its pattern
+    (the glob may also match another queue whose name extends this one)."""
+    prefix = keys.dedup("")
+    return [key for key in map(text, scanned) if key.startswith(prefix)]
+
+
+def delete_consumer_call(
+    queue: str, group: str, consumer: str, force: bool, hand_to: str | None
+) -> tuple[list[str], list[str]]:
+    """Checked keys and arguments of delete_consumer.lua."""
+    if hand_to is not None:
+        validate_name(hand_to, "consumer name")
+        if hand_to == consumer:
+            raise ValueError("hand_to must name another consumer than the one deleted")
+    return [queue_keys(queue).stream], [group, consumer, "1" if force else "0", hand_to or ""]
+
+
+def consumer_deleted(consumer: str, reply: Any, force: bool, hand_to: str | None) -> int:
+    """Pending entries the deleted consumer owned; ConsumerBusy when it was refused."""
+    _existed, owned, _handed = reply
+    if int(owned) and not force and hand_to is None:
+        raise ConsumerBusy(consumer, int(owned))
+    return int(owned)
+
+
+def group_error(queue: str, group: str, exc: redis.ResponseError) -> Exception:
+    """GroupNotFound for NOGROUP, else the error as Redis gave it."""
+    if "NOGROUP" in str(exc):
+        return GroupNotFound(f"no group {group!r} on queue {queue!r}")
+    return exc
+
+
+def policy_of(reply: Any) -> str | None:
+    """maxmemory-policy from a CONFIG GET reply; None when absent."""
+    policy = reply.get("maxmemory-policy") or reply.get(b"maxmemory-policy")
+    return text(policy) if policy else None
+
+
+def event_groups_made(missing: list[str], group: str, replies: list[Any]) -> set[tuple[str, str]]:
+    """(events key, group) pairs that exist after XGROUP CREATE; other errors raise."""
+    for result in replies:
+        if isinstance(result, Exception) and "BUSYGROUP" not in str(result):
+            raise result
+    return {(key, group) for key in missing}
+
+
+def events_by_queue(acked: Iterable[Event]) -> dict[str, list[str]]:
+    by_queue: dict[str, list[str]] = {}
+    for event in acked:
+        by_queue.setdefault(event.queue, []).append(event.id)
+    return by_queue
+
+
+def claimed_events(streams: dict[str, str], replies: list[Any]) -> list[Event]:
+    """Events of XAUTOCLAIM replies, one reply per key of ``streams`` in order."""
+    found = []
+    for key, reply in zip(streams, replies, strict=True):
+        for entry_id, fields in reply[1]:
+            if fields:
+                found.append(event_of(entry_id, fields, streams[key]))
+    return found
+
+
+def read_events_of(reply: Any, streams: dict[str, str]) -> tuple[list[Event], dict[str, list[Any]]]:
+    """Events of an XREADGROUP reply, and per key the ids to acknowledge because the capped
+    events stream dropped them while they were pending."""
+    found: list[Event] = []
+    gone: dict[str, list[Any]] = {}
+    items = reply.items() if isinstance(reply, dict) else (reply or [])
+    for key, rows in items:
+        queue = streams[text(key)]
+        for entry_id, fields in rows:
+            if fields:
+                found.append(event_of(entry_id, fields, queue))
+            else:
+                gone.setdefault(text(key), []).append(entry_id)
+    return found, gone
+
+
+def event_of(entry_id: Any, fields: Any, queue: str) -> Event:
+    event = events.parse(entry_id, fields)
+    if event.queue != queue:  # events written by hand may lack the queue field
+        event = dataclasses.replace(event, queue=queue)
+    return event

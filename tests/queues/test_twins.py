@@ -16,6 +16,7 @@ import redis
 import queues
 import queues.aio
 from queues import Message
+from queues.exceptions import ConsumerBusy, QueueNotFound, ReplayRefused
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
 
@@ -176,19 +177,116 @@ def test_a_delayed_message_arrives_after_its_delay(
     assert 0.4 <= recorder.times[1] - published < 0.4 + 0.2
 
 
-def test_the_twins_share_the_command_logic() -> None:
-    import inspect
+# ---------------------------------------------------------------------- Manager
 
-    import queues.aio.consumer as aio_consumer
-    import queues.consumer as sync_consumer
 
-    for module in (aio_consumer, sync_consumer):
-        source = inspect.getsource(module)
-        for step in (
-            "commands.preparer",
-            "commands.retry_call",
-            "commands.dead_letter_call",
-            "commands.move_due_call",
-            "claims.parse_reply",
-        ):
-            assert step in source, (module.__name__, step)
+def _dead_letter(client: redis.Redis, queue: str, group: str, payload: str) -> str:
+    """A dead letter as dead_letter.lua writes it for level 0."""
+    fields = {"reason": "max_deliveries", "error": "ValueError: boom", "deliveries": "1"}
+    fields |= {"original_id": "1-1", "group": group, "consumer": "c1", "failed_at": "1"}
+    fields |= {"payload": payload, "ctype": "json"}
+    entry_id: bytes = client.xadd(queue_keys(queue).dead, fields)  # type: ignore[arg-type,assignment]
+    return entry_id.decode()
+
+
+def test_info_counts_a_queue_and_refuses_an_unknown_one(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    manager = twin.make("Manager", redis_url)
+    with pytest.raises(QueueNotFound):
+        twin.call(manager.info(queue_name))
+    assert twin.call(manager.create_queue(queue_name)) is True
+    assert twin.call(manager.create_queue(queue_name)) is False
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish_many(["a", "b", "c"]))
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    info = twin.call(manager.info(queue_name))
+    assert (info.length, info.group("g").lag, info.group("g").pending) == (3, 3, 0)
+    assert queue_name in twin.call(manager.queues())
+    assert twin.call(manager.health(queue_name)).status in ("ok", "warn", "alert")
+
+
+def test_purge_removes_entries_and_dedup_keys_but_keeps_groups(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    first = twin.call(producer.publish("x", dedup_key="k"))
+    twin.call(producer.publish_many(["a", "b"]))
+    twin.call(producer.publish("later", delay=60))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    _dead_letter(redis_client, queue_name, "g", '"d"')
+    assert twin.call(manager.purge(queue_name)) == 3
+    info = twin.call(manager.info(queue_name))
+    assert (info.length, info.delayed, info.dead) == (0, 0, 1)
+    assert [g.name for g in info.groups] == ["g"]
+    again = twin.call(producer.publish("x", dedup_key="k"))
+    assert again != first, "the dedup key was forgotten: published anew"
+    assert twin.call(manager.purge(queue_name, dead=True)) == 1
+    assert twin.call(manager.info(queue_name)).dead == 0
+
+
+def test_replay_publishes_dead_letters_again_and_refuses_a_gone_group(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "billing", start="0"))
+    _dead_letter(redis_client, queue_name, "billing", '"ok"')
+    gone = _dead_letter(redis_client, queue_name, "shipping", '"lost"')
+    with pytest.raises(ReplayRefused) as refused:
+        twin.call(manager.replay_dead_letters(queue_name))
+    assert (refused.value.replayed, refused.value.refused) == (1, {"shipping": [gone]})
+    assert [d.id for d in twin.call(manager.dead_letters(queue_name))] == [gone]
+    assert twin.call(manager.delete_dead_letters(queue_name)) == 1
+    assert twin.call(manager.dead_letters(queue_name)) == []
+
+
+def test_delete_consumer_refuses_while_it_owns_entries_then_hands_them_over(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish_many(["a", "b"]))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    redis_client.xreadgroup("g", "ghost", {queue_keys(queue_name).stream: ">"})
+    with pytest.raises(ConsumerBusy):
+        twin.call(manager.delete_consumer(queue_name, "g", "ghost"))
+    assert twin.call(manager.delete_consumer(queue_name, "g", "ghost", hand_to="heir")) == 2
+    pending = twin.call(manager.pending(queue_name, "g", consumer="heir"))
+    assert len(pending) == 2
+
+
+def test_trim_removes_only_what_every_group_acknowledged(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish_many(list(range(5))))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    consumer = twin.make("Consumer", queue_name, "g", Recorder(), redis_url, **FAST)
+    twin.burst(consumer)
+    twin.call(producer.publish("undelivered"))
+    assert twin.call(manager.trim(queue_name)) == 5
+    assert twin.call(manager.info(queue_name)).length == 1
+
+
+def test_events_are_read_through_a_group_and_acknowledged(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish("x"))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    redis_client.xreadgroup("g", "ghost", {queue_keys(queue_name).stream: ">"})
+    wait_for(
+        lambda: twin.call(manager.pending(queue_name, "g", min_idle_ms=150)),
+        5,
+        message="idle long enough to be claimed",
+    )
+    consumer = twin.make("Consumer", queue_name, "g", Recorder(), redis_url, claim_idle=0.1, **FAST)
+    twin.burst(consumer)
+    read = twin.call(manager.read_events([queue_name], "watch", "w1"))
+    assert "claimed" in {e.type for e in read}
+    assert twin.call(manager.read_events([queue_name], "watch", "w1")) == read, "unacked again"
+    assert twin.call(manager.ack_events("watch", read)) == len(read)
+    assert twin.call(manager.read_events([queue_name], "watch", "w1")) == []
