@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from alerts import conf
@@ -207,24 +207,31 @@ def _insert_alerts(alerts: list[Alert]) -> None:
         Alert.objects.bulk_create(alerts, batch_size=CHUNK)
         return
     now = timezone.now()
+    db = connections[Alert.objects.db]  # the connection itself, not the per-access proxy
     fields = [f for f in Alert._meta.concrete_fields if not f.primary_key]
     plain = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)
     prepare = [None if isinstance(f, plain) and not f.is_relation else f for f in fields]
+    stamp = {None: None, id(now): models.DateTimeField().get_db_prep_save(now, db)}
     rows = []
     for alert in alerts:
         alert.created_at = alert.updated_at = now
         row = []
         for f, prep in zip(fields, prepare, strict=True):
             value = getattr(alert, f.attname)
-            row.append(value if prep is None else prep.get_db_prep_save(value, connection))
+            if prep is None:
+                row.append(value)
+            elif isinstance(prep, models.DateTimeField) and (value is None or value is now):
+                row.append(stamp[None if value is None else id(now)])  # prepared once
+            else:
+                row.append(prep.get_db_prep_save(value, db))
         rows.append(row)
-    quote = connection.ops.quote_name
+    quote = db.ops.quote_name
     sql = (
         f"INSERT INTO {quote(Alert._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         for start in range(0, len(rows), 2000):
             cursor.executemany(sql, rows[start : start + 2000])
     by_fingerprint = {a.fingerprint: a for a in alerts}
