@@ -51,26 +51,6 @@ def table_bytes(database: Path, table: str) -> int:
     return int(size)
 
 
-SNAPSHOT_COLUMNS = (
-    "queue",
-    "resolution",
-    "at",
-    "length",
-    "lag",
-    "pending",
-    "consumers",
-    "active_consumers",
-    "dead_letters",
-    "oldest_pending_ms",
-    "oldest_undelivered_ms",
-    "rate_in",
-    "rate_out",
-    "status",
-    "trend",
-    "groups",
-)
-
-
 def snapshot_bodies(groups: int, rng: random.Random, count: int = 997) -> list[tuple[Any, ...]]:
     """``count`` varied row bodies (every column after ``at``), reused cyclically: drawing
     random numbers for every simulated row would take longer than the retention itself."""
@@ -122,6 +102,7 @@ def insert_snapshots(rows: list[tuple[Any, ...]]) -> None:
     from django.db import connection, transaction
 
     from dashboard.models import MetricSnapshot
+    from dashboard.monitor.writes import SNAPSHOT_COLUMNS  # the monitor's own column order
 
     table = connection.ops.quote_name(MetricSnapshot._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in SNAPSHOT_COLUMNS)
