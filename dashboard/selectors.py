@@ -22,7 +22,7 @@ from dashboard.models import (
     MonitorState,
     QueueState,
 )
-from dashboard.monitor import rates, trimrisk
+from dashboard.monitor import rates, retention, trimrisk
 from dashboard.monitor import status as threshold_status
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
@@ -464,24 +464,30 @@ def queue_history(*, name: str, range_key: str, now: datetime | None = None) -> 
     downsampled to at most MAX_POINTS points."""
     span, resolution = RANGES.get(range_key, RANGES["1h"])
     now = now or datetime.now(UTC)
+    fields = ("at", "length", "lag", "pending", "rate_in", "rate_out")
     rows = list(
         MetricSnapshot.objects.filter(queue=name, resolution=resolution, at__gte=now - span)
         .order_by("at")
-        .values("at", "length", "lag", "pending", "rate_in", "rate_out")
+        .values(*fields)
     )
     if resolution == MetricSnapshot.MINUTE:
-        # The newest minutes are not rolled up yet: append them from raw rows.
-        last = rows[-1]["at"] if rows else now - span
-        rows += list(
-            MetricSnapshot.objects.filter(queue=name, resolution=MetricSnapshot.RAW, at__gt=last)
-            .order_by("at")
-            .values("at", "length", "lag", "pending", "rate_in", "rate_out")
-        )
+        # The newest minutes are not rolled up yet: roll their raw rows up here, into
+        # minutes after the last stored one (raw 10 s points beside minute points made
+        # false drops), so a range has one resolution.
+        after = rows[-1]["at"] + timedelta(minutes=1) if rows else now - span
+        tail = MetricSnapshot.objects.filter(
+            queue=name, resolution=MetricSnapshot.RAW, at__gte=after
+        ).order_by("at")
+        rows += [
+            {f: getattr(p, f) for f in fields} for p in retention.minute_points(name, list(tail))
+        ]
     step = max(1, -(-len(rows) // MAX_POINTS))
     rows = rows[::step]
     return {
         "queue": name,
         "range": range_key if range_key in RANGES else "1h",
+        "span_ms": int(span.total_seconds() * 1000),
+        "resolution": resolution,
         "points": [
             {
                 "t": int(r["at"].timestamp() * 1000),

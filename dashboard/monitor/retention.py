@@ -58,6 +58,15 @@ def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> Met
     )
 
 
+def minute_points(queue: str, rows: list[MetricSnapshot]) -> list[MetricSnapshot]:
+    """Raw rows of one queue (oldest first) as 1-minute points, the way ``rollup`` makes
+    them: charts of the newest, not yet rolled-up minutes stay at one resolution."""
+    buckets: dict[datetime, list[MetricSnapshot]] = defaultdict(list)
+    for row in rows:
+        buckets[_minute(row.at)].append(row)
+    return [_rollup_row(queue, minute, bucket) for minute, bucket in buckets.items()]
+
+
 def rollup(*, now: datetime) -> int:
     """Roll every complete minute of raw rows not yet rolled up; returns points written."""
     last_point = (

@@ -160,3 +160,44 @@ def test_data_age_turns_to_a_warning_when_live_updates_stop_and_back_when_they_r
         context.set_offline(False)
         expect(age).not_to_contain_text("quiet", timeout=20_000)
         browser.close()
+
+
+AXIS = """() => {
+  const c = window.Chart.getChart(document.getElementById("chart-depth"));
+  const xs = c.data.datasets[0].data.map((p) => p.x);
+  return {type: c.options.scales.x.type, min: c.scales.x.min, max: c.scales.x.max, xs: xs};
+}"""
+
+
+def test_charts_plot_real_time_on_a_window_that_slides(stack: Stack):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        _login(page, stack.url)
+        page.click('tr[data-queue="calm"] a')
+        expect(page.locator('[data-field="live"]')).to_have_text("connected", timeout=10_000)
+        page.click('#ranges button[data-range="5m"]')
+        # Stored snapshots reach the chart (a still queue is re-stored every few seconds),
+        # each point at its own time.
+        page.wait_for_function(
+            "() => window.Chart.getChart(document.getElementById('chart-depth'))"
+            ".data.datasets[0].data.length >= 2",
+            timeout=30_000,
+        )
+        assert errors == [], errors
+        axis = page.evaluate(AXIS)
+        assert axis["type"] == "linear"
+        assert axis["max"] - axis["min"] == 300_000  # the 5 minutes the button says
+        assert axis["xs"] == sorted(axis["xs"])
+        assert all(axis["min"] <= x <= axis["max"] for x in axis["xs"])
+        now_ms = page.evaluate("Date.now()")
+        assert abs(axis["max"] - now_ms) < 10_000  # the window ends now
+        page.wait_for_timeout(6_000)  # the window slides with the clock (every 5 s)
+        later = page.evaluate(AXIS)
+        assert later["max"] > axis["max"] and later["max"] - later["min"] == 300_000
+        assert page.locator("#chart-depth").is_visible()
+        browser.close()

@@ -42,3 +42,32 @@ def test_raw_rows_roll_up_into_minutes_and_old_rows_go(settings):
     assert sizes[-1] == pytest.approx(sizes[-10], rel=0.01)  # steady state
     point = minutes.filter(queue="b").latest("at")
     assert (point.lag, point.pending) == (1, 1)
+
+
+def test_a_24h_chart_has_one_resolution_the_newest_minutes_rolled_up_not_raw_beside_them():
+    from dashboard.monitor.retention import rollup
+    from dashboard.selectors import queue_history
+
+    start = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    # Raw rows every 10 s for 10 minutes: the lag climbs to 6 932 within each minute and
+    # reads 5 254 at its first sample (what showed as a false drop beside the minute points).
+    MetricSnapshot.objects.bulk_create(
+        [
+            MetricSnapshot(
+                queue="a",
+                at=start + timedelta(seconds=10 * i),
+                length=1,
+                pending=0,
+                lag=5_254 if i % 6 == 0 else 6_932,
+            )
+            for i in range(60)
+        ]
+    )
+    rollup(now=start + timedelta(minutes=7))  # minutes 0..6 rolled up, 7..9 still raw
+    now = start + timedelta(minutes=9, seconds=55)
+    points = queue_history(name="a", range_key="24h", now=now)["points"]
+    times = [p["t"] for p in points]
+    assert times == sorted(set(times))  # increasing, no two points at one time
+    assert all(t % 60_000 == 0 for t in times)  # every point a minute, none a 10 s sample
+    assert len(points) == 10
+    assert {p["lag"] for p in points} == {6_932}  # the minute's worst, like stored rollups

@@ -374,45 +374,80 @@
       .then(function (d) { if (d.claims) claimInfo = d.claims; if (d.snapshot) renderSnapshot(d.snapshot); }).catch(function () {});
   }
 
+  // Charts on a real time axis (x = epoch ms), one resolution per range (raw points for
+  // 5m/1h, 1-minute points for 24h/7d, as the history API returns them), a window that
+  // slides with the clock, and live points merged at the range's resolution.
+  const DEPTH = ["length", "lag", "pending"], RATES = ["rate_in", "rate_out"];
+  let spanMs = 3600000, minuteRange = false, rawStepMs = 10000;
+
   function chart(canvas, datasets) {
     if (!window.Chart) return null;
     return new window.Chart(canvas, {
       type: "line",
-      data: { labels: [], datasets: datasets.map(function (label) { return { label: label, data: [], pointRadius: 0, borderWidth: 1.5, tension: 0.2 }; }) },
-      options: { animation: false, responsive: true, maintainAspectRatio: false, scales: { y: { beginAtZero: true } }, plugins: { legend: { position: "bottom" } } },
+      data: { datasets: datasets.map(function (label) { return { label: label, data: [], pointRadius: 0, borderWidth: 1.5, tension: 0 }; }) },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+        scales: {
+          x: { type: "linear", ticks: { maxTicksLimit: 8, callback: function (value) { return label(value); } } },
+          y: { beginAtZero: true },
+        },
+        plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: function (items) { return items.length ? label(items[0].parsed.x) : ""; } } } },
+      },
     });
   }
 
-  function label(t) { const d = new Date(t); return range === "7d" || range === "24h" ? d.toLocaleString() : d.toLocaleTimeString(); }
+  function label(t) { const d = new Date(t); return minuteRange ? d.toLocaleString() : d.toLocaleTimeString(); }
+
+  function each(fn) { [[depthChart, DEPTH], [ratesChart, RATES]].forEach(function (pair) { if (pair[0]) fn(pair[0], pair[1]); }); }
+
+  // Keep the window [now - span, now]: the axis moves with the clock, old points leave.
+  function slide() {
+    const max = Date.now(), min = max - spanMs;
+    each(function (c) {
+      c.options.scales.x.min = min;
+      c.options.scales.x.max = max;
+      c.data.datasets.forEach(function (d) { while (d.data.length && d.data[0].x < min) d.data.shift(); });
+      c.update("none");
+    });
+  }
 
   function loadHistory() {
     fetch(config.api + "history/?range=" + encodeURIComponent(range), { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         const pts = data.points || [];
-        if (depthChart) {
-          depthChart.data.labels = pts.map(function (p) { return label(p.t); });
-          ["length", "lag", "pending"].forEach(function (k, i) { depthChart.data.datasets[i].data = pts.map(function (p) { return p[k]; }); });
-          depthChart.update();
-        }
-        if (ratesChart) {
-          ratesChart.data.labels = pts.map(function (p) { return label(p.t); });
-          ["rate_in", "rate_out"].forEach(function (k, i) { ratesChart.data.datasets[i].data = pts.map(function (p) { return p[k]; }); });
-          ratesChart.update();
-        }
+        spanMs = data.span_ms || spanMs;
+        minuteRange = data.resolution === "1m";
+        if (pts.length > 1) rawStepMs = Math.max(1000, pts[pts.length - 1].t - pts[pts.length - 2].t);
+        each(function (c, keys) {
+          keys.forEach(function (k, i) { c.data.datasets[i].data = pts.map(function (p) { return { x: p.t, y: p[k] }; }); });
+        });
+        slide();
       }).catch(function () {});
   }
 
   function appendPoint(s) {
-    if (range !== "5m" && range !== "1h") return;
-    [[depthChart, ["length", "lag", "pending"]], [ratesChart, ["rate_in", "rate_out"]]].forEach(function (pair) {
-      const c = pair[0];
-      if (!c) return;
-      c.data.labels.push(label(s.at_ms));
-      pair[1].forEach(function (k, i) { c.data.datasets[i].data.push(s[k]); });
-      if (c.data.labels.length > 600) { c.data.labels.shift(); c.data.datasets.forEach(function (d) { d.data.shift(); }); }
-      c.update();
+    if (!s.at_ms) return;
+    each(function (c, keys) {
+      const first = c.data.datasets[0].data;
+      const last = first.length ? first[first.length - 1].x : null;
+      if (minuteRange) {
+        const minute = Math.floor(s.at_ms / 60000) * 60000;
+        if (last === minute) {
+          // The current minute so far: gauges at their worst, rates as now (like a rollup).
+          keys.forEach(function (k, i) {
+            const point = c.data.datasets[i].data[c.data.datasets[i].data.length - 1];
+            point.y = keys === RATES ? s[k] : Math.max(point.y === null ? -Infinity : point.y, s[k] === null ? -Infinity : s[k]);
+            if (point.y === -Infinity) point.y = null;
+          });
+        } else if (last === null || minute > last) {
+          keys.forEach(function (k, i) { c.data.datasets[i].data.push({ x: minute, y: s[k] }); });
+        }
+      } else if (last === null || s.at_ms - last >= rawStepMs) {
+        keys.forEach(function (k, i) { c.data.datasets[i].data.push({ x: s.at_ms, y: s[k] }); });
+      }
     });
+    slide();
   }
 
   SW.on("queue.update", function (data) {
@@ -432,6 +467,7 @@
     depthChart = chart(document.getElementById("chart-depth"), ["length", "lag", "pending"]);
     ratesChart = chart(document.getElementById("chart-rates"), ["in/s", "out/s"]);
     loadHistory();
+    setInterval(slide, 5000);
     refreshTables(true);
     document.getElementById("pending-group").addEventListener("change", function () { refreshPending(); });
     document.querySelectorAll("#ranges button").forEach(function (b) {
