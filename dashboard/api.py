@@ -57,9 +57,32 @@ def _flag(body: dict[str, Any], key: str) -> bool:
 
 @api_view()
 def queue_list(request: HttpRequest) -> HttpResponse:
-    return _redis_guard(
-        lambda: JsonResponse({"queues": selectors.rows_as_json(selectors.queue_overview())})
-    )
+    """Enabled queues by name, a page at a time: ``?q=`` (name contains), ``?status=``
+    (ok, warn, alert), ``?page=``, ``?per_page=`` (default 500, at most 1000)."""
+    try:
+        page = int(request.GET.get("page", "1"))
+        per_page = int(request.GET.get("per_page", "500"))
+    except ValueError:
+        return error(400, "page and per_page must be integers")
+    status = request.GET.get("status", "")
+    if status and status not in selectors.STATUSES:
+        return error(400, f"status must be one of {', '.join(selectors.STATUSES)}")
+
+    def page_json() -> HttpResponse:
+        found = selectors.overview_page(
+            search=request.GET.get("q", ""), status=status, page=page, per_page=per_page
+        )
+        return JsonResponse(
+            {
+                "queues": selectors.rows_as_json(found.rows),
+                "total": found.total,
+                "page": found.page,
+                "pages": found.pages,
+                "per_page": found.per_page,
+            }
+        )
+
+    return _redis_guard(page_json)
 
 
 @api_view()

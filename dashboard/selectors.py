@@ -181,9 +181,71 @@ def queue_overview() -> list[QueueRow]:
     kept current by the websocket anyway). Only queues the monitor has not stored yet, or
     all of them when the monitor is down, are polled live.
     """
-    definitions = list(QueueDefinition.objects.filter(enabled=True))
+    return _overview_rows(list(QueueDefinition.objects.filter(enabled=True)), monitor_fresh())
+
+
+STATUSES = ("ok", "warn", "alert")
+OVERVIEW_PER_PAGE = 100
+OVERVIEW_MAX_PER_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class OverviewPage:
+    """One page of the overview: its rows and where it sits among the queues that match."""
+
+    rows: list[QueueRow]
+    total: int  # enabled queues matching search and status
+    page: int
+    pages: int
+    per_page: int
+    search: str = ""
+    status: str = ""
+
+
+def overview_page(
+    *, search: str = "", status: str = "", page: int = 1, per_page: int = OVERVIEW_PER_PAGE
+) -> OverviewPage:
+    """One page (by name) of the enabled queues whose name contains ``search`` and whose
+    status is ``status`` (any when empty).
+
+    With the monitor's stored view, name and status are filtered in the database and only
+    the page's rows are read (a queue the monitor has not stored yet has no status to match
+    and is polled live only when on the page). With the monitor down, a status filter needs
+    every matching queue polled, as the whole overview did before.
+    """
+    if status and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}")
+    per_page = max(1, min(per_page, OVERVIEW_MAX_PER_PAGE))
+    definitions = QueueDefinition.objects.filter(enabled=True).order_by("name")
+    if search:
+        definitions = definitions.filter(name__icontains=search)
+    fresh = monitor_fresh()
+    if status and not fresh:
+        rows = [
+            r
+            for r in _overview_rows(list(definitions), fresh)
+            if r.snapshot.get("status") == status
+        ]
+        total = len(rows)
+        pages = max(1, -(-total // per_page))
+        page = max(1, min(page, pages))
+        rows = rows[(page - 1) * per_page : page * per_page]
+    else:
+        if status:
+            definitions = definitions.filter(
+                name__in=QueueState.objects.filter(data__status=status).values("queue")
+            )
+        total = definitions.count()
+        pages = max(1, -(-total // per_page))
+        page = max(1, min(page, pages))
+        chosen = list(definitions[(page - 1) * per_page : page * per_page])
+        rows = _overview_rows(chosen, fresh)
+    return OverviewPage(rows, total, page, pages, per_page, search, status)
+
+
+def _overview_rows(definitions: list[QueueDefinition], fresh: bool) -> list[QueueRow]:
     stored: dict[str, tuple[dict[str, Any], list[int]]] = {}
-    if monitor_fresh():
+    if fresh:
         stored = {
             queue: (data, sparkline)
             for queue, data, sparkline in QueueState.objects.filter(

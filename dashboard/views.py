@@ -37,8 +37,18 @@ def health(request: HttpRequest) -> JsonResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Overview of every watched queue; rows update live over the websocket."""
+    search = request.GET.get("q", "")[:200]
+    status = request.GET.get("status", "")
+    if status not in selectors.STATUSES:
+        status = ""
     try:
-        rows, error = selectors.queue_overview(), ""
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    found: selectors.OverviewPage | None = None
+    try:
+        found = selectors.overview_page(search=search, status=status, page=page)
+        rows, error = found.rows, ""
     except selectors.REDIS_ERRORS as exc:
         rows, error = [], f"Redis unreachable ({type(exc).__name__})"
     return render(
@@ -46,6 +56,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "dashboard/home.html",
         {
             "rows": rows,
+            "found": found,
+            "search": search,
+            "status": status,
+            "statuses": selectors.STATUSES,
             "error": error,
             "monitor": selectors.monitor_state(),
             "sparklines": {row.name: row.sparkline for row in rows},

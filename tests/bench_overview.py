@@ -1,7 +1,8 @@
-"""Benchmark of one overview page load at 1 000 queues × 3 groups: live poll vs. the
-monitor's stored view.
+"""Benchmark of one overview page load (its first page, 100 queues by name) at 1 000 queues
+× 3 groups: live poll vs. the monitor's stored view; also /api/queues/ (500 a page), a name
+search and a status filter.
 
-    python -m tests.bench_overview [--queues 1000] [--groups 3] [--loads 5] [--history 90]
+    python -m tests.bench_overview [--queues 10000] [--groups 3] [--loads 5] [--history 90]
 
 A private redis-server and a throwaway SQLite file; one monitor cycle fills QueueState,
 ``--history`` raw snapshots per queue stand in for 15 minutes of a running monitor (what
@@ -84,20 +85,20 @@ def run(server: RedisServer, args: argparse.Namespace) -> None:
     def measure(label: str, fresh: bool) -> float:
         last = datetime.now(UTC) if fresh else datetime.now(UTC) - timedelta(hours=1)
         MonitorState.objects.update(last_cycle_at=last, redis_ok=True)
-        selectors.queue_overview()  # warm-up
+        selectors.overview_page()  # warm-up
         page_ms, select_ms, commands = [], [], 0
         for _ in range(args.loads):
             MonitorState.objects.update(last_cycle_at=datetime.now(UTC) if fresh else last)
             before = commands_so_far()
             started = time.perf_counter()
-            rows = selectors.queue_overview()
+            rows = selectors.overview_page().rows
             select_ms.append((time.perf_counter() - started) * 1000)
             commands = commands_so_far() - before
             started = time.perf_counter()
             response = client.get("/")
             page_ms.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, response.status_code
-            assert len(rows) == args.queues, len(rows)
+            assert len(rows) == min(args.queues, selectors.OVERVIEW_PER_PAGE), len(rows)
         sources = {r.source for r in rows}
         print(
             f"{label:8} ({'/'.join(sorted(sources))}): overview selector median "
@@ -111,6 +112,19 @@ def run(server: RedisServer, args: argparse.Namespace) -> None:
     live = measure("live", fresh=False)
     stored = measure("monitor", fresh=True)
     print(f"page load {live / stored:.1f}× faster from the monitor's stored view")
+    for label, path in (
+        ("GET /api/queues/ (first 500)", "/api/queues/"),
+        ("GET /?q=bench-01 (name search)", "/?q=bench-01"),
+        ("GET /?status=alert", "/?status=alert"),
+        ("GET /?page=50", "/?page=50"),
+    ):
+        took = []
+        for _ in range(args.loads):
+            started = time.perf_counter()
+            response = client.get(path)
+            took.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+        print(f"{label:30} median {statistics.median(took):.0f} ms (max {max(took):.0f})")
 
 
 if __name__ == "__main__":
