@@ -103,14 +103,7 @@ class ReplyListener:
     def _deliver(self, rows: list[Any]) -> None:
         done = []
         for row_id, fields in rows:
-            f = {text(k): text(v) for k, v in fields.items()}
-            completion = Completion(
-                id=f.get("id", ""),
-                status=f.get("status", ""),
-                error=f.get("error") or None,
-                token=f.get("token", ""),
-            )
-            done.append(completion)
+            done.append(completion_of(fields))
             self._last_id = text(row_id)
         if rows:
             self.client.xdel(self.reply_key, *[row_id for row_id, _ in rows])
@@ -135,3 +128,14 @@ class ReplyListener:
             self.client.delete(self.reply_key, self.alive_key)
         except redis.RedisError as exc:
             log.warning("could not delete reply stream %s: %s", self.reply_key, exc)
+
+
+def completion_of(fields: Any) -> Completion:
+    """A Completion from the fields of a reply-stream entry (as notify.lua writes them)."""
+    f = {text(k): text(v) for k, v in fields.items()}
+    return Completion(
+        id=f.get("id", ""),
+        status=f.get("status", ""),
+        error=f.get("error") or None,
+        token=f.get("token", ""),
+    )

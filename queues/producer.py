@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 BUFFERED_PREFIX = "buffered:"
 
 
-class _Pending:
+class Pending:
     """A publish held in the buffer while Redis is unavailable."""
 
     __slots__ = ("fields", "due", "dedup_key")
@@ -95,13 +95,18 @@ class Producer:
         reply_ttl: float = 30.0,
         priority: int = 0,
     ) -> None:
-        if on_unavailable not in ("raise", "buffer"):
-            raise ValueError(f"on_unavailable must be 'raise' or 'buffer', got {on_unavailable!r}")
-        if not isinstance(buffer_size, int) or buffer_size < 1:
-            raise ValueError(f"buffer_size must be an integer >= 1, got {buffer_size!r}")
+        check_args(
+            on_unavailable=on_unavailable,
+            buffer_size=buffer_size,
+            dedup_window=dedup_window,
+            maxlen=maxlen,
+            durable=durable,
+            durable_replicas=durable_replicas,
+            durable_timeout=durable_timeout,
+        )
         self.on_unavailable = on_unavailable
         self.buffer_size = buffer_size
-        self._buffer: deque[_Pending] = deque()
+        self._buffer: deque[Pending] = deque()
         self._buffer_lock = threading.Condition()
         self._flusher: threading.Thread | None = None
         self._closing = False
@@ -120,13 +125,10 @@ class Producer:
         self.address = address(self.client)
         self.serializer = resolve(serializer)
         self.dedup_window_ms = int(dedup_window * 1000)
-        if self.dedup_window_ms <= 0:
-            raise ValueError("dedup_window must be positive")
         #: Trim safely every ``trim_every`` publishes (on when ``maxlen`` is given): only
         #: entries all groups have acknowledged go, keeping at least ``maxlen`` entries.
         self.trim = trim or maxlen is not None
         self.maxlen = maxlen
-        trim_mod.args(True, maxlen)  # validate now rather than on the thousandth publish
         self.trim_every = max(1, int(trim_every))
         #: Durable publish: after each write, WAIT until ``durable_replicas`` replicas have
         #: it (at most ``durable_timeout`` s), else raise NotDurable. Not on a cluster: WAIT
@@ -134,8 +136,6 @@ class Producer:
         self.durable = durable
         self.durable_replicas = durable_replicas
         self.durable_timeout_ms = int(durable_timeout * 1000)
-        if durable and (durable_replicas < 1 or self.durable_timeout_ms < 1):
-            raise ValueError("durable publish needs durable_replicas >= 1 and a timeout")
         if durable and is_cluster(self.client):
             raise ConfigurationError("durable=True is not supported on a Redis Cluster client")
         self._scripts = Scripts(self.client)
@@ -192,12 +192,12 @@ class Producer:
         if self.on_unavailable == "buffer":
             with self._buffer_lock:
                 if self._buffer:  # keep order: queue up behind what is waiting
-                    return self._hold([_Pending(fields, due, dedup_key)])[0]
+                    return self._hold([Pending(fields, due, dedup_key)])[0]
             try:
                 return self._send_one(fields, due, dedup_key)
             except QueueUnavailable:
                 with self._buffer_lock:
-                    return self._hold([_Pending(fields, due, dedup_key)])[0]
+                    return self._hold([Pending(fields, due, dedup_key)])[0]
         return self._send_one(fields, due, dedup_key)
 
     def _send_one(self, fields: entries.Fields, due: int | None, dedup_key: str | None) -> str:
@@ -239,14 +239,14 @@ class Producer:
             return self._send_many(encoded)
         with self._buffer_lock:
             if self._buffer:
-                return self._hold([_Pending(f, None, None) for f in encoded])
+                return self._hold([Pending(f, None, None) for f in encoded])
         ids: list[str] = []
         try:
             for start in range(0, len(encoded), PIPELINE_CHUNK):
                 ids.extend(self._send_many(encoded[start : start + PIPELINE_CHUNK]))
         except QueueUnavailable:
             with self._buffer_lock:
-                ids.extend(self._hold([_Pending(f, None, None) for f in encoded[len(ids) :]]))
+                ids.extend(self._hold([Pending(f, None, None) for f in encoded[len(ids) :]]))
         return ids
 
     def _send_many(self, encoded: list[entries.Fields]) -> list[str]:
@@ -299,7 +299,7 @@ class Producer:
                 # The master was demoted to a replica under us (SENTINEL FAILOVER): the write
                 # was refused, or it is discarded when the old master resyncs from the new
                 # one. Drop the idle connections to it and write again on the new master.
-                if attempt == 3 or not _demoted(exc):
+                if attempt == 3 or not demoted(exc):
                     raise
                 if isinstance(self.client, redis.Redis):  # always: durable is refused on a cluster
                     self.client.connection_pool.disconnect(inuse_connections=False)
@@ -346,7 +346,7 @@ class Producer:
         with self._buffer_lock:
             return len(self._buffer)
 
-    def _hold(self, items: list[_Pending]) -> list[str]:
+    def _hold(self, items: list[Pending]) -> list[str]:
         """Buffer ``items`` (all or none; caller holds _buffer_lock) and wake the flusher."""
         if self._closing:
             raise QueueUnavailable(self.address, "the producer is closing; not published")
@@ -406,36 +406,12 @@ class Producer:
     def _report(self, error: BaseException | None) -> None:
         """Keep ``error`` as last_error; log it when it differs from the one before."""
         previous, self._last_error = self._last_error, error
-        if error is None or (
-            previous is not None and (type(previous), str(previous)) == (type(error), str(error))
-        ):
-            return
-        if isinstance(error, QueueUnavailable):
-            log.debug("producer of %r: flush failed, retrying: %s", self.queue, error)
-        elif isinstance(error, NotDurable):
-            log.warning("producer of %r: buffered messages flushed but %s", self.queue, error)
-        else:
-            log.warning(
-                "producer of %r: Redis refused buffered messages; they stay buffered and are "
-                "tried again: %s: %s",
-                self.queue,
-                type(error).__name__,
-                error,
-            )
+        report_flush_error(self.queue, previous, error)
 
-    def _next_chunk(self) -> list[_Pending]:
-        """The head of the buffer: a run of plain publishes (pipelined) or one other."""
-        chunk: list[_Pending] = []
-        for item in self._buffer:
-            plain = item.due is None and item.dedup_key is None
-            if chunk and (not plain or len(chunk) >= PIPELINE_CHUNK):
-                break
-            chunk.append(item)
-            if not plain:
-                break
-        return chunk
+    def _next_chunk(self) -> list[Pending]:
+        return next_chunk(self._buffer)
 
-    def _flush_chunk(self, chunk: list[_Pending]) -> tuple[list[bool], BaseException | None]:
+    def _flush_chunk(self, chunk: list[Pending]) -> tuple[list[bool], BaseException | None]:
         """Send ``chunk``; which of its messages are in Redis now, and the first error."""
         head = chunk[0]
         if head.due is not None or head.dedup_key is not None:
@@ -456,13 +432,9 @@ class Producer:
                     raise
         except Exception as exc:  # unavailable or refused as a whole: still buffered
             return [False] * len(chunk), exc
-        landed = [not isinstance(reply, Exception) for reply in replies]
-        ids = [text(reply) for reply in replies if not isinstance(reply, Exception)]
-        error = next((reply for reply in replies if isinstance(reply, Exception)), None)
-        if error is None and isinstance(acked, Exception):
-            error = acked
-        elif error is None and acked is not None and int(acked) < self.durable_replicas:
-            error = NotDurable(ids, int(acked), self.durable_replicas, self.durable_timeout_ms)
+        landed, ids, error = flush_outcome(
+            replies, acked, self.durable_replicas, self.durable_timeout_ms
+        )
         self._after_publish(len(ids))
         return landed, error
 
@@ -485,13 +457,7 @@ class Producer:
             pipe.wait(self.durable_replicas, self.durable_timeout_ms)
         replies = pipe.execute(raise_on_error=False)
         acked = replies.pop() if self.durable else None
-        if not atomic:
-            return replies, acked
-        executed = replies[-1]
-        if isinstance(executed, Exception):  # EXECABORT: nothing ran; say why
-            first = next((r for r in replies[:-1] if isinstance(r, Exception)), executed)
-            return [first] * len(chunk), acked
-        return list(executed), acked
+        return chunk_replies(replies, atomic, len(chunk)), acked
 
     def flush(self, timeout: float | None = None) -> int:
         """Wait until the buffer is empty (or ``timeout``); return how many are left."""
@@ -539,6 +505,91 @@ class Producer:
         return f"<Producer {self.queue!r} at {self.address}>"
 
 
-def _demoted(exc: redis.ResponseError) -> bool:
+def check_args(
+    *,
+    on_unavailable: str,
+    buffer_size: int,
+    dedup_window: float,
+    maxlen: int | None,
+    durable: bool,
+    durable_replicas: int,
+    durable_timeout: float,
+) -> None:
+    """The argument checks of Producer and queues.aio.Producer: ValueError naming the bad one."""
+    if on_unavailable not in ("raise", "buffer"):
+        raise ValueError(f"on_unavailable must be 'raise' or 'buffer', got {on_unavailable!r}")
+    if not isinstance(buffer_size, int) or buffer_size < 1:
+        raise ValueError(f"buffer_size must be an integer >= 1, got {buffer_size!r}")
+    if int(dedup_window * 1000) <= 0:
+        raise ValueError("dedup_window must be positive")
+    trim_mod.args(True, maxlen)  # validate now rather than on the thousandth publish
+    if durable and (durable_replicas < 1 or int(durable_timeout * 1000) < 1):
+        raise ValueError("durable publish needs durable_replicas >= 1 and a timeout")
+
+
+def next_chunk(buffer: Iterable[Pending]) -> list[Pending]:
+    """The head of a publish buffer to send next: a run of plain publishes (pipelined,
+    at most PIPELINE_CHUNK) or one delayed or de-duplicated publish."""
+    chunk: list[Pending] = []
+    for item in buffer:
+        plain = item.due is None and item.dedup_key is None
+        if chunk and (not plain or len(chunk) >= PIPELINE_CHUNK):
+            break
+        chunk.append(item)
+        if not plain:
+            break
+    return chunk
+
+
+def chunk_replies(replies: list[Any], atomic: bool, size: int) -> list[Any]:
+    """The reply of each XADD of a flushed chunk (an id or the error Redis answered), from
+    the pipeline's replies; ``atomic``: the XADDs were inside MULTI/EXEC."""
+    if not atomic:
+        return replies
+    executed = replies[-1]
+    if isinstance(executed, Exception):  # EXECABORT: nothing ran; say why
+        first = next((r for r in replies[:-1] if isinstance(r, Exception)), executed)
+        return [first] * size
+    return list(executed)
+
+
+def flush_outcome(
+    replies: list[Any], acked: Any, replicas: int, timeout_ms: int
+) -> tuple[list[bool], list[str], BaseException | None]:
+    """Which messages of a flushed chunk landed, their ids, and the first error (Redis's
+    refusal, WAIT's error, or NotDurable when too few replicas confirmed)."""
+    landed = [not isinstance(reply, Exception) for reply in replies]
+    ids = [text(reply) for reply in replies if not isinstance(reply, Exception)]
+    error = next((reply for reply in replies if isinstance(reply, Exception)), None)
+    if error is None and isinstance(acked, Exception):
+        error = acked
+    elif error is None and acked is not None and int(acked) < replicas:
+        error = NotDurable(ids, int(acked), replicas, timeout_ms)
+    return landed, ids, error
+
+
+def report_flush_error(
+    queue: str, previous: BaseException | None, error: BaseException | None
+) -> None:
+    """Log why a buffer flush failed, once per distinct error."""
+    if error is None or (
+        previous is not None and (type(previous), str(previous)) == (type(error), str(error))
+    ):
+        return
+    if isinstance(error, QueueUnavailable):
+        log.debug("producer of %r: flush failed, retrying: %s", queue, error)
+    elif isinstance(error, NotDurable):
+        log.warning("producer of %r: buffered messages flushed but %s", queue, error)
+    else:
+        log.warning(
+            "producer of %r: Redis refused buffered messages; they stay buffered and are "
+            "tried again: %s: %s",
+            queue,
+            type(error).__name__,
+            error,
+        )
+
+
+def demoted(exc: redis.ResponseError) -> bool:
     """True when a reply says the server we wrote to is a replica now."""
     return isinstance(exc, redis.exceptions.ReadOnlyError) or "used with replica" in str(exc)

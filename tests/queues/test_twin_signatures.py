@@ -46,7 +46,7 @@ def test_missing_parameters_sees_a_missing_method_and_a_changed_default() -> Non
     assert missing_parameters(Sync, Aio) == ["__init__(b=1)", "gone()"]
 
 
-@pytest.mark.parametrize("name", ["Manager"])
+@pytest.mark.parametrize("name", ["Producer", "Manager"])
 def test_aio_twin_has_every_parameter_of_the_sync_twin(name: str) -> None:
     sync_cls: Any = getattr(queues, name)
     aio_cls: Any = getattr(queues.aio, name)

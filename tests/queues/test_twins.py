@@ -16,9 +16,10 @@ import redis
 import queues
 import queues.aio
 from queues import Message
-from queues.exceptions import ConsumerBusy, QueueNotFound, ReplayRefused
+from queues.exceptions import ConsumerBusy, NotDurable, QueueNotFound, ReplayRefused
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
+from tests.redis_process import RedisServer
 
 
 class Twin:
@@ -175,6 +176,108 @@ def test_a_delayed_message_arrives_after_its_delay(
     wait_for(lambda: recorder.count == 2, 5, message="both delivered")
     assert recorder.payloads() == [{"now": 1}, {"later": 1}]
     assert 0.4 <= recorder.times[1] - published < 0.4 + 0.2
+
+
+# ---------------------------------------------------------------------- Producer
+
+
+def _payloads(client: redis.Redis, key: str) -> list[bytes]:
+    rows: Any = client.xrange(key)
+    return [fields[b"payload"] for _, fields in rows]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"on_unavailable": "drop"},
+        {"buffer_size": 0},
+        {"dedup_window": 0},
+        {"maxlen": -1},
+        {"durable": True, "durable_replicas": 0},
+    ],
+)
+def test_bad_producer_arguments_are_refused(
+    twin: Twin, redis_url: str, queue_name: str, bad: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError):
+        twin.make("Producer", queue_name, redis_url, **bad)
+
+
+def test_a_dedup_key_publishes_once(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    first = twin.call(producer.publish("a", dedup_key="k"))
+    assert twin.call(producer.publish("b", dedup_key="k")) == first
+    assert _payloads(redis_client, queue_keys(queue_name).stream) == [b'"a"']
+
+
+def test_a_durable_publish_without_replicas_raises_not_durable_after_writing(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url, durable=True, durable_timeout=0.05)
+    with pytest.raises(NotDurable):
+        twin.call(producer.publish("one"))
+    with pytest.raises(NotDurable):
+        twin.call(producer.publish_many(["two", "three"]))
+    stream = queue_keys(queue_name).stream
+    assert _payloads(redis_client, stream) == [b'"one"', b'"two"', b'"three"']
+
+
+def test_buffer_mode_holds_publishes_while_redis_is_away_and_flushes_in_order(
+    twin: Twin, private_redis: RedisServer, queue_name: str
+) -> None:
+    producer = twin.make("Producer", queue_name, private_redis.url, on_unavailable="buffer")
+    private_redis.stop()
+    held = [twin.call(producer.publish(n)) for n in (0, 1, 2)]
+    held += twin.call(producer.publish_many([3, 4]))
+    assert all(i.startswith("buffered:") for i in held) and producer.buffered == 5
+    private_redis.start()
+    wait_for(lambda: producer.buffered == 0, 10, message="flushed")
+    twin.call(producer.close())
+    stream = queue_keys(queue_name).stream
+    assert _payloads(private_redis.client(), stream) == [b"0", b"1", b"2", b"3", b"4"]
+
+
+def test_a_producer_at_a_priority_level_publishes_to_that_level(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url, priority=2)
+    twin.call(producer.publish("urgent"))
+    assert _payloads(redis_client, queue_keys(queue_name, 2).stream) == [b'"urgent"']
+    assert redis_client.xlen(queue_keys(queue_name).stream) == 0
+
+
+def test_trim_every_publish_removes_what_every_group_acknowledged(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url, trim=True, trim_every=300)
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    twin.call(producer.publish_many(list(range(250))))
+    twin.burst(twin.make("Consumer", queue_name, "g", Recorder(), redis_url, **FAST))
+    twin.call(producer.publish("pending"))
+    stream = queue_keys(queue_name).stream
+    assert redis_client.xlen(stream) == 251, "no trim before trim_every publishes"
+    twin.call(producer.publish_many(list(range(49))))
+    # the 300th publish trims (approximately: whole stream nodes of acknowledged entries)
+    assert redis_client.xlen(stream) < 300
+    assert _payloads(redis_client, stream)[-50] == b'"pending"', "unacknowledged ones stay"
+
+
+def test_a_notify_publish_waits_for_its_completion(
+    twin: Twin, redis_url: str, queue_name: str
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    heard: list[Any] = []
+    twin.call(producer.on_completion(heard.append))
+    published = twin.call(producer.publish("x", notify=True))
+    assert twin.call(published.wait(0.05)) is None, "not handled yet"
+    twin.burst(twin.make("Consumer", queue_name, "g", Recorder(), redis_url, **FAST))
+    completion = twin.call(published.wait(10))
+    assert completion is not None and (completion.id, completion.status) == (published, "done")
+    wait_for(lambda: len(heard) == 1, 5, message="subscriber called")
+    twin.call(producer.close())
 
 
 # ---------------------------------------------------------------------- Manager
