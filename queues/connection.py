@@ -15,6 +15,7 @@ failover) and ``redis+cluster://`` / ``rediss+cluster://`` (a Redis Cluster).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -250,7 +251,19 @@ def _hosts(url: str, netloc: str, default_port: int) -> tuple[list[tuple[str, in
     return hosts, password
 
 
-def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> redis.Redis:
+@dataclasses.dataclass(frozen=True)
+class SentinelTarget:
+    """What a ``redis+sentinel://`` URL names (shared by the sync and asyncio connect)."""
+
+    hosts: list[tuple[str, int]]
+    service: str
+    db: int
+    password: str | None
+    sentinel_kwargs: dict[str, Any]
+
+
+def sentinel_target(url: str, connect_timeout: float) -> SentinelTarget:
+    """Parse and check a ``redis+sentinel://`` URL; ConfigurationError naming the fault."""
     parts = urlsplit(url)
     hosts, password = _hosts(url, parts.netloc, 26379)
     path = [p for p in parts.path.split("/") if p]
@@ -263,19 +276,24 @@ def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> red
         raise _bad_url(url, f"db must be a number, got {path[1]!r}") from None
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     sentinel_kwargs: dict[str, Any] = {
-        "socket_connect_timeout": timeouts["socket_connect_timeout"],
-        "socket_timeout": timeouts["socket_connect_timeout"],
+        "socket_connect_timeout": connect_timeout,
+        "socket_timeout": connect_timeout,
     }
     if "sentinel_password" in query:
         sentinel_kwargs["password"] = query.pop("sentinel_password")
     if query:
         raise _bad_url(url, f"unknown option(s) {', '.join(sorted(query))}")
-    sentinel = Sentinel(hosts, sentinel_kwargs=sentinel_kwargs)
+    return SentinelTarget(hosts, service, db, password, sentinel_kwargs)
+
+
+def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> redis.Redis:
+    target = sentinel_target(url, timeouts["socket_connect_timeout"])
+    sentinel = Sentinel(target.hosts, sentinel_kwargs=target.sentinel_kwargs)
     master = sentinel.master_for(
-        service,
+        target.service,
         redis_class=redis.Redis,
-        db=db,
-        password=password,
+        db=target.db,
+        password=target.password,
         retry=_retry(SENTINEL_RETRIES, SENTINEL_BACKOFF),
         **timeouts,
         **kwargs,

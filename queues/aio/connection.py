@@ -9,14 +9,20 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from queues.connection import (
+    CLUSTER_SCHEMES,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_RETRIES,
     DEFAULT_SOCKET_TIMEOUT,
+    SENTINEL_BACKOFF,
+    SENTINEL_RETRIES,
+    SENTINEL_SCHEME,
     mask_url,
+    sentinel_target,
 )
 from queues.exceptions import ConfigurationError
 
@@ -66,25 +72,49 @@ def _sends_once_class(connection_class: type) -> type:
     return _SENDS_ONCE_CLASSES[connection_class]
 
 
+def _retry(retries: int, backoff: ExponentialBackoff | None = None) -> Retry:
+    return Retry(
+        backoff or ExponentialBackoff(cap=0.5, base=0.05),
+        retries,
+        supported_errors=(RedisConnectionError,),
+    )
+
+
 def connect(redis_or_url: AsyncRedisLike) -> aioredis.Redis:
-    """A ``redis.asyncio.Redis`` for a URL (bounded timeouts, short retries) or the client."""
+    """A ``redis.asyncio.Redis`` for a URL (bounded timeouts, short retries) or the client.
+
+    The URLs of queues.connection.connect for one server: ``redis://``, ``rediss://``,
+    ``unix://`` and ``redis+sentinel://…/service_name[/db]`` (the master as the Sentinels
+    report it, asked again after a failover, connection errors retried for about as long as
+    one takes). A Redis Cluster URL is refused: the asyncio twins run on one server."""
     if isinstance(redis_or_url, str):
-        try:
-            client = aioredis.Redis.from_url(
-                redis_or_url,
-                socket_connect_timeout=DEFAULT_CONNECT_TIMEOUT,
-                socket_timeout=DEFAULT_SOCKET_TIMEOUT,
-                socket_keepalive=True,
-                retry=Retry(
-                    ExponentialBackoff(cap=0.5, base=0.05),
-                    DEFAULT_RETRIES,
-                    supported_errors=(RedisConnectionError,),
-                ),
-            )
-        except (ValueError, TypeError) as exc:
+        url = redis_or_url
+        scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+        timeouts: dict[str, Any] = {
+            "socket_connect_timeout": DEFAULT_CONNECT_TIMEOUT,
+            "socket_timeout": DEFAULT_SOCKET_TIMEOUT,
+            "socket_keepalive": True,
+        }
+        if scheme in CLUSTER_SCHEMES:
             raise ConfigurationError(
-                f"invalid Redis URL {mask_url(redis_or_url)!r}: {exc}"
-            ) from exc
+                f"invalid Redis URL {mask_url(url)!r} for the asyncio classes: they run on one "
+                "server or a Sentinel master, not on a Redis Cluster (use the sync classes)"
+            )
+        try:
+            if scheme == SENTINEL_SCHEME:
+                target = sentinel_target(url, DEFAULT_CONNECT_TIMEOUT)
+                client = Sentinel(target.hosts, sentinel_kwargs=target.sentinel_kwargs).master_for(
+                    target.service,
+                    redis_class=aioredis.Redis,
+                    db=target.db,
+                    password=target.password,
+                    retry=_retry(SENTINEL_RETRIES, SENTINEL_BACKOFF),
+                    **timeouts,
+                )
+            else:
+                client = aioredis.Redis.from_url(url, retry=_retry(DEFAULT_RETRIES), **timeouts)
+        except (ValueError, TypeError) as exc:
+            raise ConfigurationError(f"invalid Redis URL {mask_url(url)!r}: {exc}") from exc
         pool = client.connection_pool
         pool.connection_class = _sends_once_class(pool.connection_class)
         return client
@@ -99,7 +129,14 @@ def connect(redis_or_url: AsyncRedisLike) -> aioredis.Redis:
 
 def address(client: Any) -> str:
     """``host:port`` (or the socket path) of the client, without credentials."""
-    kwargs = client.connection_pool.connection_kwargs
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        sentinels = ",".join(
+            "{host}:{port}".format(**s.connection_pool.connection_kwargs)
+            for s in pool.sentinel_manager.sentinels
+        )
+        return f"sentinel:{pool.service_name}@{sentinels}"
+    kwargs = pool.connection_kwargs
     if kwargs.get("path"):
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"

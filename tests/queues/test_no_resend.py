@@ -15,6 +15,7 @@ import redis
 from queues import Producer, QueueUnavailable
 from queues.aio.connection import connect as aio_connect
 from queues.connection import connect
+from queues.exceptions import ConfigurationError
 from queues.keys import queue_keys
 from tests.queues.conftest import wait_for
 from tests.redis_process import RedisServer
@@ -107,3 +108,18 @@ def test_a_durable_publish_many_cut_off_in_its_wait_publishes_each_message_once(
     assert private_redis.client().xlen(queue_keys(queue_name).stream) == 10, "each once"
     assert isinstance(outcome[0], QueueUnavailable), outcome
     producer.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("redis+cluster://127.0.0.1:7000", "not on a Redis Cluster"),
+        ("redis+sentinel://127.0.0.1:26379/svc/zero", "db must be a number"),
+        ("redis+sentinel://:hunter2@127.0.0.1:26379/svc?colour=red", "unknown option"),
+        ("http://127.0.0.1:6379", "invalid Redis URL"),
+    ],
+)
+def test_the_asyncio_connect_says_what_is_wrong_with_a_url(url: str, why: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        aio_connect(url)
+    assert why in str(info.value) and "hunter2" not in str(info.value)

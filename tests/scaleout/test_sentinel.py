@@ -177,3 +177,27 @@ def test_publish_rate_with_and_without_durable(sentinel_url: str, queue_name: st
         producer.close()
     print("\n" + "\n".join(f"{name}: {rate:,.0f} msg/s" for name, rate in rates.items()))
     assert all(rate > 0 for rate in rates.values())
+
+
+def test_the_asyncio_twins_publish_durably_through_a_sentinel_url(
+    sentinel_url: str, redis_sentinel: RedisSentinelFixture, queue_name: str
+) -> None:
+    import asyncio
+
+    import queues.aio
+
+    async def main() -> tuple[str, list[str], int, str]:
+        producer = queues.aio.Producer(queue_name, redis=sentinel_url, durable=True)
+        first = await producer.publish({"n": 1})
+        ids = [first, *await producer.publish_many([{"n": 2}])]
+        manager = queues.aio.Manager(redis=sentinel_url)
+        length = (await manager.info(queue_name)).length
+        await producer.close()
+        await manager.close()
+        return first, ids, length, producer.address
+
+    _first, ids, length, where = asyncio.run(main())
+    assert length == 2 and where.startswith("sentinel:")
+    replica = redis_sentinel.replica().client()
+    # durable: WAIT returned only after the replica had applied the writes
+    assert [i.decode() for i, _ in replica.xrange(queue_keys(queue_name).stream)] == ids
