@@ -120,7 +120,10 @@
   function forecastText(seconds, zero, g) {
     if (g.forecast_unstable && (seconds === null || seconds === undefined)) return "unstable";
     const text = SW.fmtForecast(seconds, zero);
-    if (seconds && g.forecast_spread) return text + " ±" + Math.round(g.forecast_spread * 100) + " %";
+    if (seconds && g.forecast_spread !== null && g.forecast_spread !== undefined) {
+      const pct = g.forecast_spread * 100;
+      return text + (pct < 1 ? " ±<1 %" : " ±" + Math.round(pct) + " %");
+    }
     return text;
   }
 
