@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import AuditLog
 from dashboard.monitor.library import manager_for
-from queues.keys import validate_name
+from queues.keys import queue_keys, validate_name
 
 OPERATE = "queues.operate_queue"
 DESTROY = "queues.destroy_queue"
@@ -165,8 +165,23 @@ def group_set_id(*, user: Any, definition: QueueDefinition, group: str, entry_id
         definition=definition,
         target=f"{definition.name}/{group}",
         details={"group": group, "id": entry_id},
-        call=lambda m: m.set_group_id(definition.queue_name, group, entry_id),
+        call=lambda m: _set_group_id(m, definition.queue_name, group, entry_id),
     )
+
+
+def _set_group_id(manager: Any, queue: str, group: str, entry_id: str) -> None:
+    """``$`` becomes the stream's last id with its entries-added count as entries-read:
+    a bare ``XGROUP SETID $`` leaves Redis unable to count the group's lag ("–" beside an
+    oldest undelivered age). Entries added between the two commands stay undelivered —
+    the safe side: none is skipped that the operator did not see."""
+    if entry_id == "$":
+        info = manager.client.xinfo_stream(queue_keys(queue).stream)
+        last, added = info.get("last-generated-id"), info.get("entries-added")
+        if last is not None and added is not None:
+            last = last.decode() if isinstance(last, bytes) else str(last)
+            manager.set_group_id(queue, group, last, entries_read=int(added))
+            return
+    manager.set_group_id(queue, group, entry_id)
 
 
 def consumer_delete(

@@ -124,3 +124,22 @@ def test_a_group_created_from_the_page_is_watched_not_filtered_out(
     assert created.status_code == 200
     detail = operator.get("/api/queues/orders/").json()["snapshot"]
     assert sorted(g["name"] for g in detail["groups"]) == ["audit", "billing"]
+
+
+def test_set_id_dollar_keeps_the_lag_countable(django_user_model, redis_url, queue_name):
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    publish(redis_url, queue_name, [{"n": i} for i in range(8)])
+    create_group(redis_url, queue_name, "billing", start="0")
+    operator = _client(django_user_model, "operator", "operate_queue")
+    moved = operator.post(
+        "/api/queues/orders/groups/set-id/",
+        json.dumps({"group": "billing", "id": "$"}),
+        content_type="application/json",
+    )
+    assert moved.status_code == 200, moved.content
+    (group,) = operator.get("/api/queues/orders/").json()["snapshot"]["groups"]
+    assert group["lag"] == 0  # not "–": nothing undelivered, and Redis can say so
+    publish(redis_url, queue_name, [{"n": 9}, {"n": 10}])
+    (group,) = operator.get("/api/queues/orders/").json()["snapshot"]["groups"]
+    assert group["lag"] == 2
+    assert group["oldest_undelivered_ms"] is not None
