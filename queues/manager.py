@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from queues import deadletter, discovery, events
+from queues import deadletter, discovery, events, info_plan
 from queues import info as info_mod
 from queues import trim as trim_mod
 from queues.connection import RedisLike, address, by_slot, connect, is_cluster, unavailable_as_error
@@ -351,44 +351,9 @@ class Manager:
         with unavailable_as_error(self.address):
             # A cluster pipeline cannot carry TIME (no key routes it): ask for it first.
             server_time = self.client.time() if is_cluster(self.client) else None
-            pipe = self.client.pipeline(transaction=False)
-            if server_time is None:
-                pipe.time()
-            for keys in all_keys:
-                info_mod.phase_one(pipe, keys)
-            replies = pipe.execute(raise_on_error=False)
-            if server_time is None:
-                server_time, replies = replies[0], replies[1:]
-            if isinstance(server_time, Exception):
-                raise server_time
-            now_ms = info_mod.time_ms(server_time)
-            parts = info_mod.read_phase_ones(all_keys, replies)
-            # phase one of the priority levels rides with phase two of the main streams
-            levels = [info_mod.level_keys(part) for part in parts]
-            all_level_keys = [keys for per_queue in levels for keys in per_queue]
-            pipe = self.client.pipeline(transaction=False)
-            for part in parts:
-                info_mod.phase_two(pipe, part)
-            main_count = len(pipe)
-            for keys in all_level_keys:
-                info_mod.phase_one(pipe, keys)
-            replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-            group_replies = replies[:main_count]
-            level_parts = info_mod.read_phase_ones(all_level_keys, replies[main_count:])
-            level_group_replies: list[Any] = []
-            if level_parts:
-                pipe = self.client.pipeline(transaction=False)
-                for part in level_parts:
-                    info_mod.phase_two(pipe, part)
-                level_group_replies = pipe.execute(raise_on_error=False) if len(pipe) else []
-        out = info_mod.build_many(parts, group_replies, now_ms, self.active_idle_ms)
-        level_infos = iter(
-            info_mod.build_many(level_parts, level_group_replies, now_ms, self.active_idle_ms)
-        )
-        return [
-            info_mod.merge_levels(main, [next(level_infos) for _ in per_queue])
-            for main, per_queue in zip(out, levels, strict=True)
-        ]
+            return info_plan.run(
+                self.client, info_plan.info_plan(all_keys, self.active_idle_ms, server_time)
+            )
 
     def pending(
         self,

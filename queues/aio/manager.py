@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from queues import deadletter, discovery, events
+from queues import deadletter, discovery, events, info_plan
 from queues import info as info_mod
 from queues import manager as sync
 from queues import trim as trim_mod
@@ -248,40 +248,7 @@ class Manager:
         if not all_keys:
             return []
         with unavailable_as_error(self.address):
-            pipe = self.client.pipeline(transaction=False)
-            pipe.time()
-            for keys in all_keys:
-                info_mod.phase_one(pipe, keys)
-            replies = await pipe.execute(raise_on_error=False)
-            if isinstance(replies[0], Exception):
-                raise replies[0]
-            now_ms = info_mod.time_ms(replies[0])
-            parts = info_mod.read_phase_ones(all_keys, replies[1:])
-            levels = [info_mod.level_keys(part) for part in parts]
-            all_level_keys = [keys for per_queue in levels for keys in per_queue]
-            pipe = self.client.pipeline(transaction=False)
-            for part in parts:
-                info_mod.phase_two(pipe, part)
-            main_count = len(pipe)
-            for keys in all_level_keys:
-                info_mod.phase_one(pipe, keys)
-            replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
-            group_replies = replies[:main_count]
-            level_parts = info_mod.read_phase_ones(all_level_keys, replies[main_count:])
-            level_group_replies: list[Any] = []
-            if level_parts:
-                pipe = self.client.pipeline(transaction=False)
-                for part in level_parts:
-                    info_mod.phase_two(pipe, part)
-                level_group_replies = await pipe.execute(raise_on_error=False) if len(pipe) else []
-        out = info_mod.build_many(parts, group_replies, now_ms, self.active_idle_ms)
-        level_infos = iter(
-            info_mod.build_many(level_parts, level_group_replies, now_ms, self.active_idle_ms)
-        )
-        return [
-            info_mod.merge_levels(main, [next(level_infos) for _ in per_queue])
-            for main, per_queue in zip(out, levels, strict=True)
-        ]
+            return await run_plan(self.client, info_plan.info_plan(all_keys, self.active_idle_ms))
 
     async def pending(
         self,
@@ -541,3 +508,15 @@ class Manager:
 
     def __repr__(self) -> str:
         return f"<aio.Manager at {self.address}>"
+
+
+async def run_plan(client: Any, plan: info_plan.Plan) -> list[QueueInfo]:
+    """Drive an info plan (queues.info_plan) on an asyncio client."""
+    try:
+        step = next(plan)
+        while True:
+            pipe = client.pipeline(transaction=False)
+            step(pipe)
+            step = plan.send(await pipe.execute(raise_on_error=False) if len(pipe) else [])
+    except StopIteration as done:
+        return done.value
