@@ -431,9 +431,16 @@ class Consumer:
                 started = time.monotonic()
                 # the loop may read again once what is held fits in prefetch (see _room)
                 limit = self.prefetch
+                plain = self._guard is None and not self._is_async
                 for entry_id, fields, deliveries in batch:
                     try:
-                        processed += await self._process(entry_id, fields, deliveries)
+                        if plain:
+                            outcome = self._process_plain(entry_id, fields, deliveries)
+                            if outcome.__class__ is not bool:
+                                outcome = await outcome  # type: ignore[misc]
+                            processed += outcome  # type: ignore[operator]
+                        else:
+                            processed += await self._process(entry_id, fields, deliveries)
                     except Exception:
                         log.exception("consumer %s: could not settle entry %s", self.name, entry_id)
                     done += 1
@@ -468,11 +475,7 @@ class Consumer:
         once per batch, not once per message)."""
         step = self._prepare(entry_id, fields, deliveries)
         if isinstance(step, commands.Settle):
-            if step.action == "ack":
-                self._acks.append(entry_id)
-            else:
-                await self._dead_letter(entry_id, deliveries, step.reason, step.error, "", fields)
-            return False
+            return await self._unhandled(entry_id, deliveries, step, fields)
         guard = self._guard
         if guard is not None and not guard.taken(
             entry_id, await self._scripts.guard(*guard.take_call(entry_id, deliveries))
@@ -486,32 +489,77 @@ class Consumer:
                 result = self.handler(step)
                 if self._is_async or (result is not None and inspect.isawaitable(result)):
                     await result  # type: ignore[misc]
-            except AlreadyProcessed:
-                await self._count_duplicate()
-                self._acks.append(entry_id)  # acknowledged, not run again
-                return False
             except Exception as exc:
-                self.stats.add("failed")
-                if commands.failure_is_final(deliveries, self.max_deliveries):
-                    await self._dead_letter(
-                        entry_id,
-                        deliveries,
-                        deadletter.MAX_DELIVERIES,
-                        deadletter.describe(exc),
-                        deadletter.traceback_tail(exc),
-                        fields,
-                    )
-                else:
-                    await self._retry(entry_id, deliveries, exc, fields)
-                return False
+                return await self._failed(entry_id, deliveries, exc, fields)
         finally:
             if guard is not None:
                 await self._release_guard(guard, entry_id)
+        return await self._succeeded(entry_id, fields)
+
+    def _process_plain(
+        self, entry_id: str, fields: Any, deliveries: int
+    ) -> bool | Coroutine[Any, Any, bool]:
+        """_process for a plain-function handler without guard, as a plain call: True when
+        handled and acknowledged, else the coroutine that finishes the work (a retry, a
+        dead letter, a notification, an awaitable the handler returned). A batch of fast
+        handlers thus costs no coroutine per message."""
+        step = self._prepare(entry_id, fields, deliveries)
+        if isinstance(step, commands.Settle):
+            return self._unhandled(entry_id, deliveries, step, fields)
+        try:
+            result = self.handler(step)
+        except Exception as exc:
+            return self._failed(entry_id, deliveries, exc, fields)
+        if result is not None and inspect.isawaitable(result):
+            return self._awaited(entry_id, deliveries, result, fields)
+        if entries.reply_target(fields) is not None:
+            return self._succeeded(entry_id, fields)
+        self._acks.append(entry_id)
+        return True
+
+    async def _awaited(
+        self, entry_id: str, deliveries: int, result: Awaitable[object], fields: Any
+    ) -> bool:
+        try:
+            await result
+        except Exception as exc:
+            return await self._failed(entry_id, deliveries, exc, fields)
+        return await self._succeeded(entry_id, fields)
+
+    async def _unhandled(
+        self, entry_id: str, deliveries: int, step: commands.Settle, fields: Any
+    ) -> bool:
+        if step.action == "ack":
+            self._acks.append(entry_id)
+        else:
+            await self._dead_letter(entry_id, deliveries, step.reason, step.error, "", fields)
+        return False
+
+    async def _succeeded(self, entry_id: str, fields: Any) -> bool:
         target = entries.reply_target(fields)
         if target is not None:
             await self._notify(target, entry_id, "done", "")
         self._acks.append(entry_id)
         return True
+
+    async def _failed(self, entry_id: str, deliveries: int, exc: Exception, fields: Any) -> bool:
+        if isinstance(exc, AlreadyProcessed):
+            await self._count_duplicate()
+            self._acks.append(entry_id)  # acknowledged, not run again
+            return False
+        self.stats.add("failed")
+        if commands.failure_is_final(deliveries, self.max_deliveries):
+            await self._dead_letter(
+                entry_id,
+                deliveries,
+                deadletter.MAX_DELIVERIES,
+                deadletter.describe(exc),
+                deadletter.traceback_tail(exc),
+                fields,
+            )
+        else:
+            await self._retry(entry_id, deliveries, exc, fields)
+        return False
 
     async def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
         try:
