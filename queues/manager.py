@@ -264,30 +264,14 @@ class Manager:
     ) -> list[list[PendingEntry]]:
         """The oldest ``count`` pending entries of each (queue or PlainStream, group), in
         pipelined batches. GroupNotFound names the first group that is gone."""
-        out = []
-        for (target, group), rows in zip(
-            groups, self._pending_replies(groups, count, start), strict=True
-        ):
-            if isinstance(rows, Exception):
-                where = target.key if isinstance(target, PlainStream) else target
-                if "NOGROUP" in str(rows):
-                    raise GroupNotFound(f"no group {group!r} on {where!r}") from rows
-                raise stream_error(where, rows, self.address) from rows
-            out.append(info_mod.pending_entries(rows))
-        return out
+        return pending_lists(groups, self._pending_replies(groups, count, start), self.address)
 
     def pending_sample(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
     ) -> list[list[PendingEntry] | None]:
         """Like ``pending_many`` but never failing the batch for one group: None for a
         group (or stream) that is gone, of another type, or whose reply does not decode."""
-        out: list[list[PendingEntry] | None] = []
-        for rows in self._pending_replies(groups, count, "-"):
-            try:
-                out.append(None if isinstance(rows, Exception) else info_mod.pending_entries(rows))
-            except info_mod.DECODE_ERRORS:
-                out.append(None)
-        return out
+        return pending_samples(self._pending_replies(groups, count, "-"))
 
     def _pending_replies(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int, start: str
@@ -296,10 +280,7 @@ class Manager:
         with unavailable_as_error(self.address):
             for offset in range(0, len(groups), PENDING_BATCH):
                 pipe = self.client.pipeline(transaction=False)
-                for target, group in groups[offset : offset + PENDING_BATCH]:
-                    key = (
-                        target.key if isinstance(target, PlainStream) else queue_keys(target).stream
-                    )
+                for key, group in pending_targets(groups[offset : offset + PENDING_BATCH]):
                     pipe.xpending_range(key, group, min=start, max="+", count=count)
                 replies += pipe.execute(raise_on_error=False)
         return replies
@@ -724,3 +705,40 @@ def event_of(entry_id: Any, fields: Any, queue: str) -> Event:
     if event.queue != queue:  # events written by hand may lack the queue field
         event = dataclasses.replace(event, queue=queue)
     return event
+
+
+def pending_targets(
+    groups: Sequence[tuple[str | PlainStream, str | bytes]],
+) -> list[tuple[str | bytes, str | bytes]]:
+    """(stream key, group) of each (queue or PlainStream, group)."""
+    return [
+        (target.key if isinstance(target, PlainStream) else queue_keys(target).stream, group)
+        for target, group in groups
+    ]
+
+
+def pending_lists(
+    groups: Sequence[tuple[str | PlainStream, str | bytes]], replies: list[Any], where: str
+) -> list[list[PendingEntry]]:
+    """pending_many's reading of XPENDING replies: GroupNotFound names the first group that
+    is gone, NotAStream a key of another type."""
+    out = []
+    for (target, group), rows in zip(groups, replies, strict=True):
+        if isinstance(rows, Exception):
+            name = target.key if isinstance(target, PlainStream) else target
+            if "NOGROUP" in str(rows):
+                raise GroupNotFound(f"no group {group!r} on {name!r}") from rows
+            raise stream_error(name, rows, where) from rows
+        out.append(info_mod.pending_entries(rows))
+    return out
+
+
+def pending_samples(replies: list[Any]) -> list[list[PendingEntry] | None]:
+    """pending_sample's reading: None for a reply that is an error or does not decode."""
+    out: list[list[PendingEntry] | None] = []
+    for rows in replies:
+        try:
+            out.append(None if isinstance(rows, Exception) else info_mod.pending_entries(rows))
+        except info_mod.DECODE_ERRORS:
+            out.append(None)
+    return out

@@ -285,28 +285,14 @@ class Manager:
         start: str = "-",
     ) -> list[list[PendingEntry]]:
         """The oldest ``count`` pending entries of each (queue or PlainStream, group)."""
-        out = []
         replies = await self._pending_replies(groups, count, start)
-        for (target, group), rows in zip(groups, replies, strict=True):
-            if isinstance(rows, Exception):
-                where = target.key if isinstance(target, PlainStream) else target
-                if "NOGROUP" in str(rows):
-                    raise GroupNotFound(f"no group {group!r} on {where!r}") from rows
-                raise stream_error(where, rows, self.address) from rows
-            out.append(info_mod.pending_entries(rows))
-        return out
+        return sync.pending_lists(groups, replies, self.address)
 
     async def pending_sample(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
     ) -> list[list[PendingEntry] | None]:
         """Like ``pending_many``, None for a group that is gone or unreadable."""
-        out: list[list[PendingEntry] | None] = []
-        for rows in await self._pending_replies(groups, count, "-"):
-            try:
-                out.append(None if isinstance(rows, Exception) else info_mod.pending_entries(rows))
-            except info_mod.DECODE_ERRORS:
-                out.append(None)
-        return out
+        return sync.pending_samples(await self._pending_replies(groups, count, "-"))
 
     async def _pending_replies(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int, start: str
@@ -315,10 +301,7 @@ class Manager:
         with unavailable_as_error(self.address):
             for offset in range(0, len(groups), PENDING_BATCH):
                 pipe = self.client.pipeline(transaction=False)
-                for target, group in groups[offset : offset + PENDING_BATCH]:
-                    key = (
-                        target.key if isinstance(target, PlainStream) else queue_keys(target).stream
-                    )
+                for key, group in sync.pending_targets(groups[offset : offset + PENDING_BATCH]):
                     pipe.xpending_range(key, group, min=start, max="+", count=count)
                 replies += await pipe.execute(raise_on_error=False)
         return replies

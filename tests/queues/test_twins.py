@@ -16,7 +16,13 @@ import redis
 import queues
 import queues.aio
 from queues import Message
-from queues.exceptions import ConsumerBusy, NotDurable, QueueNotFound, ReplayRefused
+from queues.exceptions import (
+    ConsumerBusy,
+    GroupNotFound,
+    NotDurable,
+    QueueNotFound,
+    ReplayRefused,
+)
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
 from tests.redis_process import RedisServer
@@ -393,3 +399,19 @@ def test_events_are_read_through_a_group_and_acknowledged(
     assert twin.call(manager.read_events([queue_name], "watch", "w1")) == read, "unacked again"
     assert twin.call(manager.ack_events("watch", read)) == len(read)
     assert twin.call(manager.read_events([queue_name], "watch", "w1")) == []
+
+
+def test_pending_many_names_a_gone_group_and_pending_sample_skips_it(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    producer = twin.make("Producer", queue_name, redis_url)
+    twin.call(producer.publish_many(["a", "b"]))
+    manager = twin.make("Manager", redis_url)
+    twin.call(manager.create_group(queue_name, "g", start="0"))
+    redis_client.xreadgroup("g", "c1", {queue_keys(queue_name).stream: ">"}, count=1)
+    [pending] = twin.call(manager.pending_many([(queue_name, "g")]))
+    assert [(p.consumer, p.deliveries) for p in pending] == [("c1", 1)]
+    with pytest.raises(GroupNotFound, match="'gone'"):
+        twin.call(manager.pending_many([(queue_name, "g"), (queue_name, "gone")]))
+    sample = twin.call(manager.pending_sample([(queue_name, "gone"), (queue_name, "g")]))
+    assert sample[0] is None and sample[1] is not None and len(sample[1]) == 1
