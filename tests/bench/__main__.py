@@ -118,12 +118,20 @@ def main() -> None:
     finally:
         server.close()
 
-    raw_produce, raw_consume = rows[0][1], rows[0][2]
-    raw_async = next(consume for c, _p, consume in rows if c is RAW_ASYNC)
+    def vs(name: str, baseline: str, column: int) -> float:
+        """Median over rounds of the ratio to the baseline measured in the same round: on
+        a shared machine whose speed swings 2-3x within minutes, a ratio of medians taken
+        at different moments says more about the machine than about the contenders."""
+        return statistics.median(
+            mine[column] / base[column]
+            for mine, base in zip(runs[name], runs[baseline], strict=True)
+        )
+
     print()
     print(
         f"Throughput, {args.messages:,} messages of ~80 bytes, median of {args.repeat} interleaved rounds, "
-        f"one producer then one consumer, no-op handler, each measurement in a fresh process."
+        f"one producer then one consumer, no-op handler, each measurement in a fresh process; "
+        f"'vs' columns: median of the per-round ratios."
     )
     print(
         f"Machine: {platform.machine()}, {platform.processor() or 'cpu'}, Python "
@@ -138,10 +146,11 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for contender, produce, consume in rows:
         # an asyncio contender is judged against the raw redis.asyncio loop
-        vs_async = f"{consume / raw_async:.2f}×" if contender.asyncio else ""
+        vs_async = f"{vs(contender.name, RAW_ASYNC.name, 1):.2f}×" if contender.asyncio else ""
         print(
-            f"| {contender.name} | {produce:,.0f} | {produce / raw_produce:.0%} | "
-            f"{consume:,.0f} | {consume / raw_consume:.2f}× | {vs_async} | {contender.note} |"
+            f"| {contender.name} | {produce:,.0f} | {vs(contender.name, RAW.name, 0):.0%} | "
+            f"{consume:,.0f} | {vs(contender.name, RAW.name, 1):.2f}× | {vs_async} | "
+            f"{contender.note} |"
         )
 
 
