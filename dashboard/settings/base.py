@@ -73,7 +73,7 @@ ASGI_APPLICATION = "dashboard.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [PACKAGE_DIR / "templates"],
+        "DIRS": [PACKAGE_DIR / "templates"],  # templates/, through the link dashboard/templates
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -122,7 +122,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# dashboard/static is found as the dashboard app's static directory (AppDirectoriesFinder).
+# static/ (top level, as the project layout has it) is reached through the link
+# dashboard/static, so it is the dashboard app's static directory (AppDirectoriesFinder)
+# in a checkout and in the installed wheel alike.
 STATIC_ROOT = BASE_DIR / ".data" / "staticfiles"
 # Daphne does not serve static files; in development the ASGI app does it itself.
 # In production a reverse proxy serves STATIC_ROOT (after collectstatic).
