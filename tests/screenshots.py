@@ -1,4 +1,5 @@
-"""Screenshots of the overview and a queue page for the README, on the real stack.
+"""Screenshots of the overview (light, dark), a queue page and the alerts page for the
+README, on the real stack.
 
     python -m tests.screenshots [--out docs/screenshots]
 
@@ -105,6 +106,13 @@ def main() -> None:
                 page.wait_for_url(base + "/")
                 page.wait_for_timeout(3000)
                 page.screenshot(path=str(out / "overview.png"))
+                page.emulate_media(color_scheme="dark")  # prefers-color-scheme: dark
+                page.screenshot(path=str(out / "overview-dark.png"))
+                page.emulate_media(color_scheme="light")
+                page.goto(base + "/alerts/")
+                page.wait_for_selector("#alert-groups-table tr.alert-group")
+                page.screenshot(path=str(out / "alerts.png"))
+                page.goto(base + "/")
                 page.set_viewport_size({"width": 1500, "height": 1500})  # down to the groups
                 page.click('tr[data-queue="shipping"] a')
                 page.click('#ranges button[data-range="5m"]')
@@ -117,7 +125,8 @@ def main() -> None:
         stop.set()
         server.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"wrote {out / 'overview.png'} and {out / 'queue.png'}")
+    names = ("overview.png", "overview-dark.png", "queue.png", "alerts.png")
+    print("wrote " + ", ".join(str(out / name) for name in names))
 
 
 if __name__ == "__main__":
