@@ -70,6 +70,7 @@
     cell(row, when);
     const sev = document.createElement("span");
     sev.className = "status status-" + alert.severity;
+    sev.title = "Alert severity";
     sev.textContent = alert.severity;
     cell(row, sev);
     cell(row, alert.kind);

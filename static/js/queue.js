@@ -103,7 +103,11 @@
     });
   }
 
-  function badge(value, kind) { return SW.el("span", value, kind === "status" ? "status status-" + value : "trend trend-" + value); }
+  function badge(value, kind) {
+    const node = SW.el("span", value, kind === "status" ? "status status-" + value : "trend trend-" + value);
+    node.title = kind === "status" ? "Threshold status (lag, consumers)" : "Lag trend (consumption vs arrivals)";
+    return node;
+  }
 
   // The trend and its evidence: the lag's regression slope over the window it was judged on.
   function trendCell(g) {
@@ -216,7 +220,7 @@
       return [name, statusCell, trendCell(g), SW.fmtNumber(g.lag), g.pending,
         g.active_consumers + "/" + g.consumers + (g.consumers_omitted ? " (" + g.consumers_omitted + " not listed)" : ""), SW.fmtNumber(g.rate_out, 1),
         forecastText(g.drain_seconds, "drained", g), forecastText(g.breach_seconds, "now", g),
-        g.storm ? SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert") : SW.fmtNumber(g.claim_rate, 1),
+        g.storm ? Object.assign(SW.el("span", SW.fmtNumber(g.claim_rate, 1) + " STORM", "status status-alert"), { title: "claim storm: messages keep being taken over" }) : SW.fmtNumber(g.claim_rate, 1),
         SW.fmtAge(g.oldest_undelivered_ms), SW.fmtAge(g.oldest_pending_ms), SW.fmtKnown(g.parked), SW.fmtKnown(g.duplicates),
         g.last_delivered_id, actions];
     }));
@@ -265,7 +269,7 @@
       ((top[g.name] && top[g.name].top_deliveries) || []).forEach(function (e) {
         delivered.appendChild(SW.el("div", e.id + ": " + e.deliveries + " deliveries, " + e.consumer + (e.deliveries >= suspectAt ? " — poison suspect" : ""), e.deliveries >= suspectAt ? "error" : ""));
       });
-      return [g.name, g.claims, SW.fmtNumber(g.claim_rate, 1), g.storm ? SW.el("span", "STORM", "status status-alert") : "no", bouncing, delivered, SW.fmtKnown(g.redeliveries)];
+      return [g.name, g.claims, SW.fmtNumber(g.claim_rate, 1), g.storm ? Object.assign(SW.el("span", "STORM", "status status-alert"), { title: "claim storm: messages keep being taken over" }) : "no", bouncing, delivered, SW.fmtKnown(g.redeliveries)];
     }));
   }
 

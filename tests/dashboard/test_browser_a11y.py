@@ -125,6 +125,13 @@ def test_every_page_passes_axe_without_console_errors(stack: str, redis_url, que
             blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
             if blocking:
                 failures[path] = _describe(blocking)
+            # Issue 17: a badge says what it measures when hovered (ok vs OK side by side).
+            untitled = page.evaluate(
+                "[...document.querySelectorAll('.status, .trend')]"
+                ".filter(b => b.offsetParent && !b.title).map(b => b.outerHTML)"
+            )
+            if untitled:
+                failures[path + " (badges without a tooltip)"] = "\n".join(untitled)
 
         check("/login/")
         page.fill("input[name=username]", "ops")
