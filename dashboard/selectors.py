@@ -22,11 +22,9 @@ from dashboard.models import (
     MonitorState,
     QueueState,
 )
-from dashboard.monitor import rates, retention, trimrisk
-from dashboard.monitor import status as threshold_status
+from dashboard.monitor import enrich, retention, trimrisk
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.poller import Target, poll
-from dashboard.monitor.storms import Bounce
 from dashboard.monitor.types import QueueSnapshot
 from queues.keys import queue_keys
 from queues.types import DeadLetter
@@ -93,60 +91,21 @@ def _live(definitions: list[QueueDefinition]) -> dict[str, QueueSnapshot]:
             rate_in = stored.rate_in if stored else None
             rate_out = stored.rate_out if stored else None
             trend = stored.trend if stored else "OK"
-        lag_alert = thresholds.levels["lag"].alert
-        groups = []
-        for group in snap.groups:
-            checks = threshold_status.group_checks(group, thresholds)
-            previous = previous_groups.get(group.name, {})
-            group_out = previous.get("rate_out")
-            groups.append(
-                _replace(
-                    group,
-                    status=threshold_status.worst(list(checks.values())),
-                    reason=threshold_status.group_reason(group, thresholds),
-                    trend=previous.get("trend", "OK"),
-                    rate_out=group_out,
-                    drain_seconds=rates.time_to_drain(group.lag, rate_in, group_out),
-                    breach_seconds=rates.time_to_breach(group.lag, lag_alert, rate_in, group_out),
-                    claims=int(previous.get("claims") or 0),
-                    claim_rate=previous.get("claim_rate"),
-                    storm=bool(previous.get("storm")),
-                    bouncing=tuple(_bounce(b) for b in previous.get("bouncing") or ()),
-                )
-            )
-        snap = _replace(snap, groups=tuple(groups))
-        checks = threshold_status.queue_checks(snap, thresholds) if not snap.error else {}
-        out[snap.name] = _replace(
+        out[snap.name] = enrich.from_stored(
             snap,
-            checks=checks,
-            status=threshold_status.worst(list(checks.values())) if not snap.error else "alert",
-            reason=threshold_status.queue_reason(snap, thresholds) if not snap.error else "",
-            trend=trend,
+            previous_groups=previous_groups,
             rate_in=rate_in,
             rate_out=rate_out,
-            trim_risk=trimrisk.for_snapshot(snap, by_name[snap.name].maxlen),
+            trend_state=trend,
+            thresholds=thresholds,
+            maxlen=by_name[snap.name].maxlen,
         )
     return out
-
-
-def _bounce(data: dict[str, Any]) -> Bounce:
-    return Bounce(
-        message_id=str(data.get("message_id", "")),
-        claims=int(data.get("claims") or 0),
-        owners=tuple(data.get("owners") or ()),
-        deliveries=data.get("deliveries"),
-    )
 
 
 def _states(names: list[str]) -> dict[str, dict[str, Any]]:
     """The monitor's latest stored view (QueueState.data) of each named queue."""
     return dict(QueueState.objects.filter(queue__in=names).values_list("queue", "data"))
-
-
-def _replace(obj: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(obj, **changes)
 
 
 def _latest_stored(names: list[str]) -> dict[str, MetricSnapshot]:

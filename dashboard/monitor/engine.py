@@ -16,7 +16,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import forecast, rates, signals, status, trend, trimrisk, writes
+from dashboard.monitor import enrich, signals, trend, writes
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
@@ -335,79 +335,13 @@ class Monitor:
             )
 
     def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
-        policy = conf.trend_policy()
-        added = self.added.setdefault(snapshot.name, deque(maxlen=trend.MAX_SAMPLES))
-        added.append((snapshot.at_ms, snapshot.entries_added))
-        while len(added) > 2 and added[0][0] < snapshot.at_ms - policy.window_s * 1000:
-            added.popleft()  # the in-rate covers the trend's time window
-        rate_in = rates.rate(added[0], added[-1]) if len(added) > 1 else None
-        thresholds = self.thresholds.get(snapshot.name)
-        lag_alert = thresholds.levels["lag"].alert if thresholds else None
-        groups: list[GroupSnapshot] = []
-        for group in snapshot.groups:
-            if group.unreadable:
-                groups.append(group)  # no sample: its zeros would read as a rewind
-                continue
-            tracker = self.trends.get((snapshot.name, group.name))
-            if tracker is None:
-                tracker = self.trends[(snapshot.name, group.name)] = trend.GroupTrend(policy)
-            tracker.policy = policy
-            verdict = tracker.observe(
-                trend.Sample(
-                    snapshot.at_ms,
-                    group.entries_read,
-                    group.lag,
-                    group.last_delivered_id,
-                    group.active_consumers,
-                )
-            )
-            rate_out = rates.read_rate(list(tracker.window))
-            outlook = forecast.forecast(
-                lag=group.lag, limit=lag_alert, line=verdict.fit, noise=policy.min_growth
-            )
-            checks = status.group_checks(group, thresholds) if thresholds else {}
-            claims = self.claim_stats.get((snapshot.name, group.name))
-            if claims is not None:
-                group = dataclasses.replace(
-                    group,
-                    claims=claims.claims,
-                    claim_rate=claims.rate_per_min,
-                    storm=claims.storm,
-                    bouncing=claims.bouncing,
-                )
-            group_status = status.worst(list(checks.values()))
-            groups.append(
-                dataclasses.replace(
-                    group,
-                    status=group_status,
-                    reason=status.group_reason(group, thresholds)
-                    if thresholds and group_status != "ok"
-                    else "",
-                    trend=verdict.state,
-                    trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
-                    trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
-                    rate_out=rate_out,
-                    drain_seconds=outlook.drain_seconds,
-                    breach_seconds=outlook.breach_seconds,
-                    forecast_spread=outlook.spread,
-                    forecast_unstable=outlook.unstable,
-                )
-            )
-        enriched = dataclasses.replace(snapshot, groups=tuple(groups))
-        checks = status.queue_checks(enriched, thresholds) if thresholds else {}
-        outs = [g.rate_out for g in groups if g.rate_out is not None]
-        queue_status = status.worst(list(checks.values()))
-        return dataclasses.replace(
-            enriched,
-            checks=checks,
-            status=queue_status,
-            reason=status.queue_reason(enriched, thresholds)
-            if thresholds and queue_status != "ok"
-            else "",
-            trend=trend.worst([g.trend for g in groups]),
-            rate_in=rate_in,
-            rate_out=min(outs) if outs else None,  # the slowest group drains the queue
-            trim_risk=trimrisk.for_snapshot(enriched, self.maxlens.get(snapshot.name)),
+        return enrich.from_history(
+            snapshot,
+            trends=self.trends,
+            added=self.added,
+            claim_stats=self.claim_stats,
+            thresholds=self.thresholds.get(snapshot.name),
+            maxlen=self.maxlens.get(snapshot.name),
         )
 
     def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:

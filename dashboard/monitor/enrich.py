@@ -1,0 +1,189 @@
+"""Enrichment of a polled snapshot: threshold status and reasons, trend, rates, forecasts,
+claim stats and trim risk. One pipeline for the monitor and for live reads.
+
+The monitor learns what only a series of polls tells (trend, rates, claims) from its own
+windows (:func:`from_history`); a live read takes it from the monitor's stored view
+(:func:`from_stored`). Both then classify with the same :func:`classify_group` and
+:func:`classify_queue`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+from dashboard import conf
+from dashboard.catalog.models import EffectiveThresholds
+from dashboard.monitor import forecast, rates, status, trend, trimrisk
+from dashboard.monitor.storms import Bounce, ClaimStats
+from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
+
+__all__ = ["classify_group", "classify_queue", "from_history", "from_stored"]
+
+
+def classify_group(group: GroupSnapshot, thresholds: EffectiveThresholds | None) -> GroupSnapshot:
+    """``group`` with its threshold status and the reason for it."""
+    checks = status.group_checks(group, thresholds) if thresholds else {}
+    group_status = status.worst(list(checks.values()))
+    return dataclasses.replace(
+        group,
+        status=group_status,
+        reason=status.group_reason(group, thresholds)
+        if thresholds and group_status != "ok"
+        else "",
+    )
+
+
+def classify_queue(
+    snapshot: QueueSnapshot,
+    thresholds: EffectiveThresholds | None,
+    maxlen: int | None,
+    *,
+    trend_state: str,
+    rate_in: float | None,
+    rate_out: float | None,
+) -> QueueSnapshot:
+    """``snapshot`` (its groups already classified) with its checks, status, reason, trend,
+    rates and trim risk. A queue that could not be read is at alert with no checks."""
+    if snapshot.error:
+        checks: dict[str, str] = {}
+        queue_status, reason = "alert", ""
+    else:
+        checks = status.queue_checks(snapshot, thresholds) if thresholds else {}
+        queue_status = status.worst(list(checks.values()))
+        reason = (
+            status.queue_reason(snapshot, thresholds) if thresholds and queue_status != "ok" else ""
+        )
+    return dataclasses.replace(
+        snapshot,
+        checks=checks,
+        status=queue_status,
+        reason=reason,
+        trend=trend_state,
+        rate_in=rate_in,
+        rate_out=rate_out,
+        trim_risk=trimrisk.for_snapshot(snapshot, maxlen),
+    )
+
+
+def from_history(
+    snapshot: QueueSnapshot,
+    *,
+    trends: dict[tuple[str, str], trend.GroupTrend],
+    added: dict[str, deque[tuple[int, int | None]]],
+    claim_stats: Mapping[tuple[str, str], ClaimStats],
+    thresholds: EffectiveThresholds | None,
+    maxlen: int | None,
+) -> QueueSnapshot:
+    """The monitor's enrichment: feeds this poll into its windows (``trends`` per group,
+    ``added`` per queue, updated in place) and reads trend, rates and forecasts from them."""
+    policy = conf.trend_policy()
+    window = added.setdefault(snapshot.name, deque(maxlen=trend.MAX_SAMPLES))
+    window.append((snapshot.at_ms, snapshot.entries_added))
+    while len(window) > 2 and window[0][0] < snapshot.at_ms - policy.window_s * 1000:
+        window.popleft()  # the in-rate covers the trend's time window
+    rate_in = rates.rate(window[0], window[-1]) if len(window) > 1 else None
+    lag_alert = thresholds.levels["lag"].alert if thresholds else None
+    groups: list[GroupSnapshot] = []
+    for group in snapshot.groups:
+        if group.unreadable:
+            groups.append(group)  # no sample: its zeros would read as a rewind
+            continue
+        tracker = trends.get((snapshot.name, group.name))
+        if tracker is None:
+            tracker = trends[(snapshot.name, group.name)] = trend.GroupTrend(policy)
+        tracker.policy = policy
+        verdict = tracker.observe(
+            trend.Sample(
+                snapshot.at_ms,
+                group.entries_read,
+                group.lag,
+                group.last_delivered_id,
+                group.active_consumers,
+            )
+        )
+        outlook = forecast.forecast(
+            lag=group.lag, limit=lag_alert, line=verdict.fit, noise=policy.min_growth
+        )
+        claims = claim_stats.get((snapshot.name, group.name))
+        if claims is not None:
+            group = dataclasses.replace(
+                group,
+                claims=claims.claims,
+                claim_rate=claims.rate_per_min,
+                storm=claims.storm,
+                bouncing=claims.bouncing,
+            )
+        group = dataclasses.replace(
+            classify_group(group, thresholds),
+            trend=verdict.state,
+            trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
+            trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
+            rate_out=rates.read_rate(list(tracker.window)),
+            drain_seconds=outlook.drain_seconds,
+            breach_seconds=outlook.breach_seconds,
+            forecast_spread=outlook.spread,
+            forecast_unstable=outlook.unstable,
+        )
+        groups.append(group)
+    outs = [g.rate_out for g in groups if g.rate_out is not None]
+    return classify_queue(
+        dataclasses.replace(snapshot, groups=tuple(groups)),
+        thresholds,
+        maxlen,
+        trend_state=trend.worst([g.trend for g in groups]),
+        rate_in=rate_in,
+        rate_out=min(outs) if outs else None,  # the slowest group drains the queue
+    )
+
+
+def from_stored(
+    snapshot: QueueSnapshot,
+    *,
+    previous_groups: Mapping[str, Mapping[str, Any]],
+    rate_in: float | None,
+    rate_out: float | None,
+    trend_state: str,
+    thresholds: EffectiveThresholds | None,
+    maxlen: int | None,
+) -> QueueSnapshot:
+    """A live read's enrichment: trend, rates and claim stats from the monitor's stored
+    view (``previous_groups``: its JSON of each group by name), forecasts recomputed from
+    the live lag and those rates."""
+    lag_alert = thresholds.levels["lag"].alert if thresholds else None
+    groups = []
+    for group in snapshot.groups:
+        previous = previous_groups.get(group.name, {})
+        group_out = previous.get("rate_out")
+        groups.append(
+            dataclasses.replace(
+                classify_group(group, thresholds),
+                trend=previous.get("trend", "OK"),
+                rate_out=group_out,
+                drain_seconds=rates.time_to_drain(group.lag, rate_in, group_out),
+                breach_seconds=rates.time_to_breach(group.lag, lag_alert, rate_in, group_out),
+                claims=int(previous.get("claims") or 0),
+                claim_rate=previous.get("claim_rate"),
+                storm=bool(previous.get("storm")),
+                bouncing=tuple(_bounce(b) for b in previous.get("bouncing") or ()),
+            )
+        )
+    return classify_queue(
+        dataclasses.replace(snapshot, groups=tuple(groups)),
+        thresholds,
+        maxlen,
+        trend_state=trend_state,
+        rate_in=rate_in,
+        rate_out=rate_out,
+    )
+
+
+def _bounce(data: Mapping[str, Any]) -> Bounce:
+    return Bounce(
+        message_id=str(data.get("message_id", "")),
+        claims=int(data.get("claims") or 0),
+        owners=tuple(data.get("owners") or ()),
+        deliveries=data.get("deliveries"),
+    )
