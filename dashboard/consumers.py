@@ -101,6 +101,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self.ended = True
             await self.close(code=CLOSE_SESSION_ENDED)
 
+    async def sw_forged(self, event: dict[str, Any]) -> None:
+        """A channel-layer message that did not open (``dashboard.sealed_layer``): dropped."""
+
     async def queue_update(self, event: dict[str, Any]) -> None:
         await self._relay("queue.update", event["data"])
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
+from dashboard.sealed_layer import layer_settings
 from tests.redis_process import RedisServer, wait_for
 
 __all__ = ["wait_for"]
@@ -70,10 +71,5 @@ def queue_name() -> str:
 def django_redis(redis_url: str, settings) -> str:
     """Point the dashboard (REDIS_URL) and the channel layer at the test's redis-server."""
     settings.REDIS_URL = redis_url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "sw-test"},
-        }
-    }
+    settings.CHANNEL_LAYERS = layer_settings(redis_url, settings.SECRET_KEY, prefix="sw-test")
     return redis_url

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from dashboard.sealed_layer import layer_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Templates and static files live in the package, so a wheel install carries them.
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -132,12 +134,8 @@ STREAMWARDEN_SERVE_STATIC = env_bool("STREAMWARDEN_SERVE_STATIC", True)
 
 # The Redis the dashboard watches by default, and that carries the channel layer.
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sw-channels"},
-    }
-}
+# Sealed messages: producers share this Redis and must not reach browsers (sealed_layer.py).
+CHANNEL_LAYERS = layer_settings(REDIS_URL, SECRET_KEY)
 
 # StreamWarden's own knobs (read through dashboard.conf / alerts.conf, never at import time
 # elsewhere). Every STREAMWARDEN_* environment variable becomes the setting of the same name

@@ -7,7 +7,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import env_bool, layer_settings
 
 try:
     SECRET_KEY = os.environ["SECRET_KEY"]
@@ -16,6 +16,8 @@ except KeyError as exc:
         "SECRET_KEY must be set in the environment for production settings "
         "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(64))')."
     ) from exc
+# Sealed with this key, which every process of the deployment shares.
+CHANNEL_LAYERS = layer_settings(REDIS_URL, SECRET_KEY)  # noqa: F405
 
 DEBUG = False
 STREAMWARDEN_SERVE_STATIC = env_bool("STREAMWARDEN_SERVE_STATIC", False)

@@ -14,6 +14,7 @@ from .base import BASE_DIR, SQLITE_OPTIONS
 # One key for the test process and the servers it starts (base settings draw a random key per
 # process, and sessions made here must be valid there). Test settings only, never deployed.
 SECRET_KEY = os.environ.get("SECRET_KEY") or "streamwarden-test-settings-only-key"
+CHANNEL_LAYERS = layer_settings(REDIS_URL, SECRET_KEY)  # noqa: F405 - the same key in every process
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tests of the monitor and the pages read what would have been sent from the in-memory

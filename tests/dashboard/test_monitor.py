@@ -15,6 +15,7 @@ from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.scheduler import build_scheduler
+from dashboard.sealed_layer import layer_settings
 from tests.dashboard.helpers import create_group, publish, read
 from tests.redis_process import wait_for
 
@@ -107,12 +108,9 @@ def test_monitor_survives_redis_killed_for_10_seconds_and_resumes(
     settings, private_redis, queue_name
 ):
     settings.REDIS_URL = private_redis.url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [private_redis.url], "prefix": "sw-test"},
-        }
-    }
+    settings.CHANNEL_LAYERS = layer_settings(
+        private_redis.url, settings.SECRET_KEY, prefix="sw-test"
+    )
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     publish(private_redis.url, queue_name, [{"n": 1}])
     monitor = Monitor(lease=Lease(ttl=2), name="solo")

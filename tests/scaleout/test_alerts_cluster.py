@@ -22,6 +22,7 @@ from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers as reset_dashboard_managers
+from dashboard.sealed_layer import layer_settings
 from queues import Manager, Producer
 from queues.connection import connect
 from tests.alerts.claims import claim_all, kill_consumer_holding, publish
@@ -39,12 +40,9 @@ def _dashboard_redis(settings, redis_server: RedisServer) -> Iterator[None]:
         redis_server.start()
     redis_server.client().flushall()
     settings.REDIS_URL = redis_server.url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_server.url], "prefix": "sw-test"},
-        }
-    }
+    settings.CHANNEL_LAYERS = layer_settings(
+        redis_server.url, settings.SECRET_KEY, prefix="sw-test"
+    )
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
     settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = 0
     locmem.outbox.clear()

@@ -14,6 +14,7 @@ from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.poller import Target, poll
+from dashboard.sealed_layer import layer_settings
 from queues import Manager, Producer
 from queues.keys import queue_keys
 from tests.redis_cluster import RedisClusterFixture
@@ -27,12 +28,9 @@ def _fresh_managers(settings, redis_server: RedisServer) -> Iterator[None]:
         redis_server.start()
     redis_server.client().flushall()
     settings.REDIS_URL = redis_server.url
-    settings.CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_server.url], "prefix": "sw-test"},
-        }
-    }
+    settings.CHANNEL_LAYERS = layer_settings(
+        redis_server.url, settings.SECRET_KEY, prefix="sw-test"
+    )
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
     reset_managers()
     yield
