@@ -4,8 +4,24 @@
   const SW = window.StreamWarden;
   const history = {};
 
-  function drawSparkline(svg, values) {
+  // The line's own words (its tooltip and accessible name): what it measures and its
+  // figures, so a flat line at 0 and a flat line at 50 000 read differently.
+  function describe(values, watched) {
+    const what = watched ? "Lag (entries not yet delivered)" : "Length (entries; no group is watched)";
+    if (!values || !values.length) return what + ": no samples yet";
+    return what + ", last " + values.length + " sample" + (values.length === 1 ? "" : "s") +
+      ": now " + values[values.length - 1] + ", highest " + Math.max.apply(null, values) +
+      ", lowest " + Math.min.apply(null, values);
+  }
+
+  function drawSparkline(svg, values, watched) {
     while (svg.firstChild) svg.removeChild(svg.firstChild);
+    const text = describe(values, watched);
+    const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+    title.textContent = text;
+    svg.appendChild(title);
+    svg.setAttribute("aria-label", text);
+    if (svg.parentNode) svg.parentNode.title = text;
     if (!values || values.length < 2) return;
     const max = Math.max.apply(null, values.concat([1]));
     const step = 120 / (values.length - 1);
@@ -51,7 +67,8 @@
     const values = (history[q.name] = history[q.name] || []);
     values.push(q.lag === null ? q.length : q.lag);
     if (values.length > 30) values.shift();
-    drawSparkline(row.querySelector('[data-field="sparkline"]'), values);
+    row.dataset.watched = q.lag === null ? "0" : "1";
+    drawSparkline(row.querySelector('[data-field="sparkline"]'), values, q.lag !== null);
   }
 
   SW.on("queue.update", function (data) { (data.queues || []).forEach(update); });
@@ -61,7 +78,7 @@
     document.querySelectorAll("tr[data-queue]").forEach(function (row) {
       const name = row.dataset.queue;
       history[name] = (initial[name] || []).slice();
-      drawSparkline(row.querySelector('[data-field="sparkline"]'), history[name]);
+      drawSparkline(row.querySelector('[data-field="sparkline"]'), history[name], row.dataset.watched !== "0");
       ["oldest_undelivered_ms", "oldest_pending_ms"].forEach(function (field) {
         const cell = row.querySelector('[data-field="' + field + '"]');
         if (cell) cell.textContent = SW.fmtAge(cell.dataset.ms);

@@ -387,18 +387,36 @@
   const DEPTH = ["length", "lag", "pending"], RATES = ["rate_in", "rate_out"];
   let spanMs = 3600000, minuteRange = false, rawStepMs = 10000;
 
-  function chart(canvas, datasets) {
+  // Series look as their legend under the chart says (the figcaption: colour token and dash
+  // pattern per series, with what it measures); the canvas draws no legend of its own.
+  const DASHES = [[], [6, 3], [2, 2]];
+
+  function token(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
+
+  function chart(canvas, datasets, unit) {
     if (!window.Chart) return null;
     return new window.Chart(canvas, {
       type: "line",
-      data: { datasets: datasets.map(function (label) { return { label: label, data: [], pointRadius: 0, borderWidth: 1.5, tension: 0 }; }) },
+      data: {
+        datasets: datasets.map(function (label, i) {
+          const colour = token("--series-" + (i + 1)) || undefined;
+          return { label: label, data: [], pointRadius: 0, borderWidth: 2, tension: 0, borderColor: colour, backgroundColor: colour, borderDash: DASHES[i] };
+        }),
+      },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+        color: token("--muted") || undefined,
         scales: {
-          x: { type: "linear", ticks: { maxTicksLimit: 8, callback: function (value) { return label(value); } } },
-          y: { beginAtZero: true },
+          x: { type: "linear", ticks: { maxTicksLimit: 8, color: token("--muted") || undefined, callback: function (value) { return label(value); } }, grid: { color: token("--line") || undefined } },
+          y: { beginAtZero: true, title: { display: true, text: unit, color: token("--muted") || undefined }, ticks: { color: token("--muted") || undefined }, grid: { color: token("--line") || undefined } },
         },
-        plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { title: function (items) { return items.length ? label(items[0].parsed.x) : ""; } } } },
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: {
+            title: function (items) { return items.length ? label(items[0].parsed.x) : ""; },
+            label: function (item) { return item.dataset.label + ": " + SW.fmtNumber(item.parsed.y, unit === "entries" ? 0 : 1) + " " + unit; },
+          } },
+        },
       },
     });
   }
@@ -471,8 +489,8 @@
     const detail = JSON.parse(document.getElementById("queue-detail").textContent);
     if (detail && detail.claims) claimInfo = detail.claims;
     if (detail && detail.snapshot) renderSnapshot(detail.snapshot);
-    depthChart = chart(document.getElementById("chart-depth"), ["length", "lag", "pending"]);
-    ratesChart = chart(document.getElementById("chart-rates"), ["in/s", "out/s"]);
+    depthChart = chart(document.getElementById("chart-depth"), ["length", "lag", "pending"], "entries");
+    ratesChart = chart(document.getElementById("chart-rates"), ["in/s", "out/s"], "entries/s");
     loadHistory();
     setInterval(slide, 5000);
     refreshTables(true);
