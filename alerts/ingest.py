@@ -16,7 +16,6 @@ streams per hash slot).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Sequence
 
@@ -25,6 +24,7 @@ from django.db import DatabaseError, transaction
 from alerts import conf
 from alerts.models import AlertKind
 from alerts.services import EventAlert, display_queue_name, record_event_alerts
+from dashboard.monitor.library import manager_for
 from dashboard.monitor.names import clean_json, clean_name, clean_text
 from queues import Manager
 from queues import events as library_events
@@ -52,35 +52,10 @@ EVENT_KINDS = {
     library_events.EVENTS_DROPPED: AlertKind.EVENTS_DROPPED,
 }
 
-_managers: dict[str, Manager] = {}
-_managers_lock = threading.Lock()
-
 
 def events_key(queue: str) -> str:
     """The library's per-queue events stream (one hash tag per queue)."""
     return queue_keys(queue).events
-
-
-def manager(redis_url: str) -> Manager:
-    """The cached library Manager of ``redis_url`` (any URL form the library accepts).
-
-    Raises ``queues.QueueUnavailable`` when a cluster cannot be reached (a cluster client
-    fetches its slot map when created); nothing is cached then, the next call tries again.
-    """
-    with _managers_lock:
-        found = _managers.get(redis_url)
-        if found is None:
-            found = Manager(redis=redis_url)
-            _managers[redis_url] = found
-        return found
-
-
-def reset_managers() -> None:
-    """Close and forget the cached Managers (tests that replace their Redis servers)."""
-    with _managers_lock:
-        for cached in _managers.values():
-            cached.close()
-        _managers.clear()
 
 
 def _event_alert(kind: str, queue: str, event: Event) -> EventAlert:
@@ -175,7 +150,7 @@ def ingest_events(
     Raises ``queues.QueueUnavailable`` (a ``ConnectionError``) when the Redis is down (the
     monitor reports it); a group lost with the data (NOGROUP) is recreated by the library.
     """
-    mgr = manager(redis_url)
+    mgr = manager_for(redis_url)  # the dashboard's one cache of clients
     handled = dict.fromkeys(queues, 0)
     active: list[str] = list(handled)
     created = 0

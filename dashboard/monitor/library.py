@@ -1,10 +1,14 @@
-"""The one place the dashboard obtains a library Manager for a Redis URL."""
+"""The one place the dashboard (pages, monitor, alert ingestion) obtains a library Manager
+for a Redis URL: one cache of clients, emptied when a setting it depends on changes."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections import OrderedDict
+from typing import Any
+
+from django.core.signals import setting_changed
 
 from dashboard import conf
 from dashboard.monitor.counting import counting_client
@@ -42,3 +46,16 @@ def reset_managers() -> None:
         for manager in _managers.values():
             manager.client.close()
         _managers.clear()
+
+
+#: Settings the cached clients were built from: changing one (tests, a settings reload)
+#: closes them, so no client keeps talking to a Redis the settings no longer name.
+CLIENT_SETTINGS = frozenset({"REDIS_URL", "STREAMWARDEN_ACTIVE_IDLE"})
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in CLIENT_SETTINGS:
+        reset_managers()
+
+
+setting_changed.connect(_settings_changed, dispatch_uid="streamwarden-reset-managers")

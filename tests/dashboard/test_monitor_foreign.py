@@ -32,10 +32,8 @@ def _fresh(settings) -> Iterator[None]:
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
     settings.STREAMWARDEN_ACTIVE_IDLE = 5
     reset_managers()
-    ingest.reset_managers()
     yield
     reset_managers()
-    ingest.reset_managers()
 
 
 HUGE = "h" * 100_000

@@ -15,7 +15,7 @@ import pytest
 from alerts import outbox
 from alerts.backends import locmem
 from alerts.dispatch import dispatch_due
-from alerts.ingest import GROUP, _store, events_key, ingest_events, reset_managers
+from alerts.ingest import GROUP, _store, events_key, ingest_events
 from alerts.models import Alert, AlertKind, NotificationChannel
 from alerts.notifier import Notifier
 from dashboard.catalog.models import QueueDefinition
@@ -46,11 +46,9 @@ def _dashboard_redis(settings, redis_server: RedisServer) -> Iterator[None]:
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
     settings.STREAMWARDEN_ALERTS_GROUP_WINDOW = 0
     locmem.outbox.clear()
-    reset_managers()
     outbox.reset_producers()
     reset_dashboard_managers()
     yield
-    reset_managers()
     outbox.reset_producers()
     reset_dashboard_managers()
     locmem.outbox.clear()
