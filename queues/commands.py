@@ -323,6 +323,36 @@ def failure_is_final(deliveries: int, max_deliveries: int) -> bool:
     return deliveries >= max_deliveries
 
 
+#: What a handler failure leads to (decide_failure): park the entry for a retry after the
+#: backoff, dead-letter it (its last delivery), or (ordered mode) hold it: it stays pending
+#: with this consumer and is handled again after the backoff, before anything newer.
+RETRY, DEAD_LETTER, HOLD = "retry", "dead_letter", "hold"
+
+
+class FailureDecision(NamedTuple):
+    action: str  # RETRY | DEAD_LETTER | HOLD
+    delay: float  # seconds until the next delivery (RETRY, HOLD); 0.0 for DEAD_LETTER
+
+
+def decide_failure(
+    deliveries: int,
+    *,
+    max_deliveries: int,
+    ordered: bool,
+    base: float,
+    cap: float,
+    jitter: float,
+) -> FailureDecision:
+    """The retry rule, for both twins and every mode: a handler that raised at delivery
+    ``deliveries`` dead-letters the entry from ``max_deliveries`` on; before that it is
+    delivered again after base * 2**(deliveries-1) seconds (capped, jittered): parked for a
+    retry, or in ordered mode held in place so that nothing newer runs first."""
+    if failure_is_final(deliveries, max_deliveries):
+        return FailureDecision(DEAD_LETTER, 0.0)
+    delay = retry_delay(deliveries, base=base, cap=cap, jitter=jitter)
+    return FailureDecision(HOLD if ordered else RETRY, delay)
+
+
 def retry_call(
     keys: QueueKeys,
     group: str,
@@ -330,16 +360,13 @@ def retry_call(
     consumer: str,
     deliveries: int,
     *,
-    base: float,
-    cap: float,
-    jitter: float,
+    delay: float,
     fields: Mapping[Any, Any] | None = None,
-) -> tuple[Call, float]:
-    """retry.lua: park the entry with ``__retry__`` and a ticket due after the backoff;
-    also returns the delay in seconds. ``fields`` (the entry as the consumer read it) go
-    into the dead letter when its data was trimmed away meanwhile (reply 2)."""
-    delay = retry_delay(deliveries, base=base, cap=cap, jitter=jitter)
-    call: Call = (
+) -> Call:
+    """retry.lua: park the entry with ``__retry__`` and a ticket due in ``delay`` seconds
+    (see decide_failure). ``fields`` (the entry as the consumer read it) go into the dead
+    letter when its data was trimmed away meanwhile (reply 2)."""
+    return (
         [keys.stream, keys.delayed, keys.dead, keys.events],
         [
             group,
@@ -355,7 +382,6 @@ def retry_call(
             *kept_fields(fields or {}),
         ],
     )
-    return call, delay
 
 
 #: retry.lua replies: parked, no longer owned (claimed by another consumer), dead-lettered

@@ -21,19 +21,12 @@ import redis
 from queues import batching, claims, commands, deadletter, entries, events
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.backoff import Backoff
-from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
-from queues.consumer import (
-    ConsumerStats,
-    check_on_group_lost,
-    check_payload_cap,
-    default_name,
-    heartbeat_every,
-    is_nogroup,
-)
+from queues.connection import DEFAULT_SOCKET_TIMEOUT, UNAVAILABLE_ERRORS, unavailable_as_error
+from queues.consumer import ConsumerConfig, ConsumerStats, check_handler, is_nogroup, timing
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
 from queues.exceptions import AlreadyProcessed, GroupLost
 from queues.guard import ProcessingGuard
-from queues.keys import REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
+from queues.keys import REGISTRY, queue_keys
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import Message
@@ -85,34 +78,46 @@ class Consumer:
         guard: bool = False,
         on_group_lost: str = "recreate",
     ) -> None:
-        if not callable(handler):
-            raise TypeError("handler must be callable: handler(message)")
-        check_payload_cap(max_payload_bytes)
-        check_on_group_lost(on_group_lost)
+        check_handler(handler, "handler(message)")
+        config = ConsumerConfig(
+            queue=queue,
+            group=group,
+            name=name,
+            claim_idle=claim_idle,
+            max_deliveries=max_deliveries,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            block_ms=block_ms,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            backoff_jitter=backoff_jitter,
+            claim_interval=claim_interval,
+            claim_batch=claim_batch,
+            heartbeat_interval=heartbeat_interval,
+            ack_interval=ack_interval,
+            start_id=start_id,
+            serializer=serializer,
+            shutdown_timeout=shutdown_timeout,
+            move_batch=move_batch,
+            move_interval=move_interval,
+            max_payload_bytes=max_payload_bytes,
+            guard=guard,
+            on_group_lost=on_group_lost,
+        )
+        self.config = config
         self.on_group_lost = on_group_lost
         self._last_read: str | None = None  # the newest id read from the stream (">")
-        for label, count in (
-            ("max_deliveries", max_deliveries),
-            ("concurrency", concurrency),
-            ("batch_size", 1 if batch_size is None else batch_size),
-            ("claim_batch", claim_batch),
-            ("block_ms", block_ms),
-            ("move_batch", move_batch),
-        ):
-            if not isinstance(count, int) or count < 1:
-                raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
         self.queue = queue
         self.keys = queue_keys(queue)
-        self.group = validate_name(group, "group name")
-        self.name = validate_name(name or default_name(), "consumer name")
-        if self.name == RETRY_CONSUMER:
-            raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
+        self.group = group
+        self.name = config.consumer_name
         self.handler = handler
         self._is_async = inspect.iscoroutinefunction(handler)
         self.client = connect(redis)
         self._owns_client = self.client is not redis
         self.address = address(self.client)
-        self.block_ms = max(10, min(block_ms, 1500))  # below the 2 s socket timeout
+        # below the socket timeout of the clients aio.connect makes
+        self.block_ms = timing.capped_block_ms(block_ms, DEFAULT_SOCKET_TIMEOUT)
         self.claim_idle = claim_idle
         self.max_deliveries = max_deliveries
         self.concurrency = concurrency
@@ -120,7 +125,7 @@ class Consumer:
         self._sizer = batching.BatchSizer(batch_size, concurrency=concurrency)
         self.backoff = (backoff_base, backoff_max, backoff_jitter)
         self.claim_batch = claim_batch
-        self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
+        self.heartbeat_interval = config.heartbeat_seconds
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout
@@ -138,7 +143,7 @@ class Consumer:
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
-            interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
+            interval=config.claim_every,
         )
         self.stats = ConsumerStats()
         #: guard=True: a processing token per message while its handler runs (queues/guard.py)
@@ -265,11 +270,12 @@ class Consumer:
             free = await self._wait_free()
         block_ms: int | None = None
         if found == 0:
-            now = time.monotonic()
-            limit = min(float(self.block_ms), (self._claims.next_at - now) * 1000)
-            if self._next_due_at is not None:
-                limit = min(limit, (self._next_due_at - now) * 1000 + 10)
-            block_ms = int(limit) if limit >= 1 else None
+            block_ms = timing.block_for(
+                self.block_ms,
+                time.monotonic(),
+                claim_at=self._claims.next_at,
+                due_at=self._next_due_at,
+            )
         await self._read(free, block_ms)
 
     # ------------------------------------------------------------------ Redis steps
@@ -548,7 +554,8 @@ class Consumer:
             self._acks.append(entry_id)  # acknowledged, not run again
             return False
         self.stats.add("failed")
-        if commands.failure_is_final(deliveries, self.max_deliveries):
+        decision = self.config.decide_failure(deliveries)
+        if decision.action == commands.DEAD_LETTER:
             await self._dead_letter(
                 entry_id,
                 deliveries,
@@ -558,7 +565,7 @@ class Consumer:
                 fields,
             )
         else:
-            await self._retry(entry_id, deliveries, exc, fields)
+            await self._retry(entry_id, deliveries, exc, fields, decision.delay)
         return False
 
     async def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
@@ -579,18 +586,11 @@ class Consumer:
             # only the counter is lost; the message itself is settled as usual
             log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
 
-    async def _retry(self, entry_id: str, deliveries: int, exc: Exception, fields: Any) -> None:
-        base, cap, jitter = self.backoff
-        (keys, args), delay = commands.retry_call(
-            self.keys,
-            self.group,
-            entry_id,
-            self.name,
-            deliveries,
-            base=base,
-            cap=cap,
-            jitter=jitter,
-            fields=fields,
+    async def _retry(
+        self, entry_id: str, deliveries: int, exc: Exception, fields: Any, delay: float
+    ) -> None:
+        keys, args = commands.retry_call(
+            self.keys, self.group, entry_id, self.name, deliveries, delay=delay, fields=fields
         )
         log.warning(
             "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",
@@ -668,10 +668,9 @@ class Consumer:
                 continue
             backoff.reset()
             self._next_due_at = None if next_due is None else time.monotonic() + next_due
-            if moved >= self.move_batch:
-                wait = 0.0
-            else:
-                wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
+            wait = timing.mover_wait(
+                moved, next_due, move_batch=self.move_batch, move_interval=self.move_interval
+            )
 
     async def _heartbeat_main(self) -> None:
         next_touch = time.monotonic() + self.heartbeat_interval

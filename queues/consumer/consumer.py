@@ -22,11 +22,8 @@ delivery counter), parked retries and their tickets, dead letters.
 from __future__ import annotations
 
 import logging
-import os
 import queue as queue_mod
-import secrets
 import signal
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -36,7 +33,7 @@ from typing import Any
 import redis
 
 from queues import batching, claims, commands, deadletter, entries, events, freshness, readahead
-from queues.backoff import Backoff, retry_delay
+from queues.backoff import Backoff
 from queues.commands import Delivery
 from queues.connection import (
     UNAVAILABLE_ERRORS,
@@ -46,6 +43,8 @@ from queues.connection import (
     socket_timeout,
     unavailable_as_error,
 )
+from queues.consumer import timing
+from queues.consumer.config import ConsumerConfig, check_handler
 from queues.entries import text
 from queues.exceptions import (
     AlreadyProcessed,
@@ -55,7 +54,7 @@ from queues.exceptions import (
 )
 from queues.guard import ProcessingGuard
 from queues.health import evicts_keys
-from queues.keys import MAX_PRIORITY, REGISTRY, RETRY_CONSUMER, queue_keys, validate_name
+from queues.keys import REGISTRY, queue_keys
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import Message
@@ -65,49 +64,6 @@ log = logging.getLogger(__name__)
 Handler = Callable[[Message], object]
 
 TOUCH_CHUNK = 500
-
-
-def default_name() -> str:
-    """``hostname-pid-random``: unique per process, readable in XINFO CONSUMERS."""
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
-def check_payload_cap(max_payload_bytes: int | None) -> None:
-    """ValueError unless ``max_payload_bytes`` is None or a positive integer."""
-    if max_payload_bytes is not None and (
-        not isinstance(max_payload_bytes, int)
-        or isinstance(max_payload_bytes, bool)
-        or max_payload_bytes < 1
-    ):
-        raise ValueError(
-            f"max_payload_bytes must be an integer >= 1 or None, got {max_payload_bytes!r}"
-        )
-
-
-def check_on_group_lost(on_group_lost: str) -> None:
-    """ValueError unless ``on_group_lost`` is one of commands.ON_GROUP_LOST."""
-    if on_group_lost not in commands.ON_GROUP_LOST:
-        raise ValueError(
-            f"on_group_lost must be one of {commands.ON_GROUP_LOST}, got {on_group_lost!r}"
-        )
-
-
-def heartbeat_every(heartbeat_interval: float | None, claim_idle: float) -> float:
-    """The heartbeat interval to use (``claim_idle / 3`` when None); ValueError unless it is
-    positive and below two thirds of claim_idle. A read-ahead reply waits up to half an
-    interval before the heartbeat takes it in, then up to one interval for its first
-    refresh: 1.5 intervals must stay below claim_idle, or other consumers claim it."""
-    if heartbeat_interval is None:
-        return claim_idle / 3
-    if not heartbeat_interval > 0:
-        raise ValueError(f"heartbeat_interval must be positive, got {heartbeat_interval!r}")
-    if heartbeat_interval * 1.5 >= claim_idle:
-        raise ValueError(
-            f"heartbeat_interval={heartbeat_interval!r} must be below 2/3 of "
-            f"claim_idle={claim_idle!r}: held messages would go idle for claim_idle and be "
-            "claimed by other consumers while this one still handles them"
-        )
-    return float(heartbeat_interval)
 
 
 def is_nogroup(exc: BaseException) -> bool:
@@ -193,13 +149,45 @@ class Consumer:
         max_payload_bytes: int | None = entries.MAX_PAYLOAD_BYTES,
         on_group_lost: str = "recreate",
     ) -> None:
-        if not callable(handler):
-            raise TypeError("handler must be callable: handler(message) -> None")
-        check_payload_cap(max_payload_bytes)
-        check_on_group_lost(on_group_lost)
+        check_handler(handler)
+        config = ConsumerConfig(
+            queue=queue,
+            group=group,
+            name=name,
+            claim_idle=claim_idle,
+            max_deliveries=max_deliveries,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            block_ms=block_ms,
+            backoff_base=backoff_base,
+            backoff_max=backoff_max,
+            backoff_jitter=backoff_jitter,
+            claim_interval=claim_interval,
+            claim_batch=claim_batch,
+            heartbeat_interval=heartbeat_interval,
+            ack_interval=ack_interval,
+            start_id=start_id,
+            serializer=serializer,
+            shutdown_timeout=shutdown_timeout,
+            handler_timeout=handler_timeout,
+            handle_signals=handle_signals,
+            move_batch=move_batch,
+            move_interval=move_interval,
+            ordered=ordered,
+            on_active=on_active,
+            lock_ttl=lock_ttl,
+            priorities=priorities,
+            level=level,
+            read_ahead=read_ahead,
+            guard=guard,
+            max_payload_bytes=max_payload_bytes,
+            on_group_lost=on_group_lost,
+        )
+        self.config = config
+        name = config.consumer_name
         # what a priority level's engine is built with (see priorities=)
         self._settings: dict[str, Any] = {
-            "name": name or default_name(),
+            "name": name,
             "claim_idle": claim_idle,
             "max_deliveries": max_deliveries,
             "concurrency": concurrency,
@@ -223,59 +211,19 @@ class Consumer:
             "max_payload_bytes": max_payload_bytes,
             "on_group_lost": on_group_lost,
         }
-        name = self._settings["name"]
-        for label, value in (
-            ("claim_idle", claim_idle),
-            ("backoff_max", backoff_max),
-            ("ack_interval", ack_interval),
-            ("move_interval", move_interval),
-        ):
-            if not value > 0:
-                raise ValueError(f"{label} must be positive, got {value!r}")
-        for label, count in (
-            ("max_deliveries", max_deliveries),
-            ("concurrency", concurrency),
-            ("batch_size", 1 if batch_size is None else batch_size),
-            ("claim_batch", claim_batch),
-            ("block_ms", block_ms),
-            ("move_batch", move_batch),
-        ):
-            if not isinstance(count, int) or count < 1:
-                raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
-        if ordered and concurrency != 1:
-            raise ValueError("ordered=True handles one message at a time: use concurrency=1")
-        if ordered and guard:
-            # a message skipped for another consumer's token would let newer ones run first
-            raise ValueError(
-                "guard=True cannot be combined with ordered=True (its lock already "
-                "keeps one consumer active per group)"
-            )
-        if on_active not in ("wait", "exit"):
-            raise ValueError(f"on_active must be 'wait' or 'exit', got {on_active!r}")
-        if backoff_base < 0 or not 0 <= backoff_jitter < 1:
-            raise ValueError("backoff_base must be >= 0 and backoff_jitter in [0, 1)")
-        if not isinstance(priorities, int) or not 1 <= priorities <= MAX_PRIORITY + 1:
-            raise ValueError(f"priorities must be 1..{MAX_PRIORITY + 1}, got {priorities!r}")
-        if priorities > 1 and (ordered or level):
-            raise ValueError("priorities= cannot be combined with ordered=True or level=")
         self.queue = queue
         #: The priority level this consumer reads (0: the main stream).
         self.level = level
         self.priorities = priorities
         self.keys = queue_keys(queue, level)
-        self.group = validate_name(group, "group name")
-        self.name = validate_name(name or default_name(), "consumer name")
-        if self.name == RETRY_CONSUMER:
-            raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
+        self.group = group
+        self.name = name
         self.handler = handler
         self.client = connect(redis)
         self._owns_client = self.client is not redis
         self.address = address(self.client)
-        read_timeout = socket_timeout(self.client)
-        if read_timeout is not None:
-            # a blocking read must return before the socket read gives up on it
-            block_ms = max(10, min(block_ms, int(read_timeout * 1000) - 500))
-        self.block_ms = block_ms
+        # a blocking read must return before the socket read gives up on it
+        self.block_ms = timing.capped_block_ms(block_ms, socket_timeout(self.client))
         self.claim_idle = claim_idle
         self.max_deliveries = max_deliveries
         self.concurrency = concurrency
@@ -286,7 +234,7 @@ class Consumer:
         self.backoff_max = backoff_max
         self.backoff_jitter = backoff_jitter
         self.claim_batch = claim_batch
-        self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
+        self.heartbeat_interval = config.heartbeat_seconds
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout
@@ -308,14 +256,13 @@ class Consumer:
         #: Ordered mode: one active consumer per group, holding an expiring lock.
         self.ordered = ordered
         self.on_active = on_active
-        self.lock_ttl = lock_ttl if lock_ttl is not None else claim_idle
-        if not self.lock_ttl > 0:
-            raise ValueError(f"lock_ttl must be positive, got {lock_ttl!r}")
+        self.lock_ttl = config.lock_seconds
         self._lock_key = self.keys.ordered_lock(self.group)
         self._holding = False
         self._lock_confirmed_at = 0.0  # monotonic time Redis last said this one holds it
         self._own_pending = True
-        self._ordered_failure: tuple[int, Exception] | None = None
+        #: ordered mode: the failure that holds the oldest entry (delivery, delay, error)
+        self._ordered_failure: tuple[int, float, Exception] | None = None
         self._waiting_for = ""
         #: With priorities=N: one engine per level, highest first (this object is level 0).
         self._engines: list[Consumer] = [self]
@@ -336,7 +283,7 @@ class Consumer:
         self._scripts = Scripts(self.client)
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(claim_idle * 1000),
-            interval=claim_interval if claim_interval is not None else min(claim_idle / 2, 5.0),
+            interval=config.claim_every,
         )
         #: maxmemory-policy of the server, read at start-up (None if CONFIG is disabled).
         self.eviction_policy: str | None = None
@@ -580,13 +527,15 @@ class Consumer:
     def _block_on_all_levels(self) -> None:
         """Nothing anywhere: one blocking XREADGROUP over every level's stream."""
         now = time.monotonic()
-        limit = float(self.block_ms)
-        for engine in self._engines:
-            limit = min(limit, (engine._claims.next_at - now) * 1000)
-            if engine._next_due_at is not None:
-                limit = min(limit, (engine._next_due_at - now) * 1000 + 10)
-        if limit < 1:
+        limits = [
+            timing.block_for(
+                self.block_ms, now, claim_at=engine._claims.next_at, due_at=engine._next_due_at
+            )
+            for engine in self._engines
+        ]
+        if None in limits:
             return
+        limit = min(limit for limit in limits if limit is not None)
         by_stream = {engine.keys.stream: engine for engine in self._engines}
         reply: Any = self.client.xreadgroup(
             self.group, self.name, dict.fromkeys(by_stream, ">"), count=1, block=int(limit)
@@ -751,13 +700,7 @@ class Consumer:
                     with self._cond:
                         self._inflight.pop(work.id, None)
                 if outcome == FAILED:
-                    deliveries, exc = self._ordered_failure or (work.deliveries, None)
-                    delay = retry_delay(
-                        deliveries,
-                        base=self.backoff_base,
-                        cap=self.backoff_max,
-                        jitter=self.backoff_jitter,
-                    )
+                    deliveries, delay, exc = self._ordered_failure or (work.deliveries, 0.0, None)
                     log.warning(
                         "consumer %s: handler failed on %s (delivery %d of %d): %s; ordered: "
                         "retrying it in %.2fs before anything newer",
@@ -837,13 +780,12 @@ class Consumer:
             return found
         block_ms: int | None = None
         if block and found == 0:
-            now = time.monotonic()
-            limit = min(float(self.block_ms), (self._claims.next_at - now) * 1000)
-            next_due = self._next_due_at
-            if next_due is not None:
-                # wake for the claim scan soon after the mover releases a parked retry
-                limit = min(limit, (next_due - now) * 1000 + 10)
-            block_ms = int(limit) if limit >= 1 else None
+            block_ms = timing.block_for(
+                self.block_ms,
+                time.monotonic(),
+                claim_at=self._claims.next_at,
+                due_at=self._next_due_at,
+            )
         return found + self._read(free, block_ms)
 
     # ------------------------------------------------------------------ Redis steps
@@ -928,12 +870,10 @@ class Consumer:
                 log.exception("consumer %s: moving due delayed messages failed", self.name)
                 continue
             backoff.reset()
-            now = time.monotonic()
-            self._next_due_at = None if next_due is None else now + next_due
-            if moved >= self.move_batch:
-                wait = 0.0  # more may be due right now
-            else:
-                wait = self.move_interval if next_due is None else min(self.move_interval, next_due)
+            self._next_due_at = None if next_due is None else time.monotonic() + next_due
+            wait = timing.mover_wait(
+                moved, next_due, move_batch=self.move_batch, move_interval=self.move_interval
+            )
 
     def _move_due(self) -> tuple[int, float | None]:
         """Move due delayed tickets; return (moved, seconds until the next ticket is due).
@@ -1290,20 +1230,21 @@ class Consumer:
 
     def _handler_failed(self, work: Delivery, exc: Exception) -> int:
         self.stats.add("failed")
-        if commands.failure_is_final(work.deliveries, self.max_deliveries):
+        decision = self.config.decide_failure(work.deliveries)
+        if decision.action == commands.DEAD_LETTER:
             self._dead_letter(
                 work,
                 deadletter.MAX_DELIVERIES,
                 deadletter.describe(exc),
                 deadletter.traceback_tail(exc),
             )
-        elif self.ordered:
+        elif decision.action == commands.HOLD:
             # nothing after it may run first: it stays ours, pending, and is handled
             # again after the backoff before anything newer (see _run_ordered)
-            self._ordered_failure = (work.deliveries, exc)
+            self._ordered_failure = (work.deliveries, decision.delay, exc)
             return FAILED
         else:
-            self._retry(work, exc)
+            self._retry(work, exc, decision.delay)
         return SETTLED
 
     def _ack(self, entry_id: str, *, processed: bool = True) -> None:
@@ -1312,16 +1253,14 @@ class Consumer:
         if processed:
             self.stats.add("processed")
 
-    def _retry(self, work: Delivery, exc: Exception) -> None:
-        (keys, args), delay = commands.retry_call(
+    def _retry(self, work: Delivery, exc: Exception, delay: float) -> None:
+        keys, args = commands.retry_call(
             self.keys,
             self.group,
             work.id,
             self.name,
             work.deliveries,
-            base=self.backoff_base,
-            cap=self.backoff_max,
-            jitter=self.backoff_jitter,
+            delay=delay,
             fields=work.fields,
         )
         log.warning(
