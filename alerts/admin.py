@@ -58,6 +58,15 @@ class SilenceForm(forms.ModelForm):
         model = Silence
         fields = "__all__"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The admin splits a date-time into two unlabelled inputs: name each one.
+        for name in ("starts_at", "ends_at"):
+            field = self.fields.get(name)
+            parts = getattr(field.widget, "widgets", ()) if field is not None else ()
+            for part, widget in zip(("date", "time"), parts, strict=False):
+                widget.attrs["aria-label"] = f"{field.label} ({part})" if field else part
+
     def clean_queue(self) -> str:
         from dashboard.catalog.models import QueueDefinition
 

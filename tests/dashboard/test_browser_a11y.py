@@ -80,6 +80,22 @@ def _seed(url: str, queue: str) -> None:
     client.close()
 
 
+# Charts (canvas) and lines (svg) shown without a visible legend (aria-describedby) or a
+# tooltip (title on it, an svg <title>, or on its cell).
+UNEXPLAINED_GRAPHICS = """
+[...document.querySelectorAll("main canvas, main svg:not([aria-hidden=true])")]
+  .filter((g) => g.getClientRects().length)
+  .filter((g) => {
+    const legend = document.getElementById(g.getAttribute("aria-describedby") || "");
+    if (legend && legend.getClientRects().length && legend.textContent.trim()) return false;
+    const title = g.querySelector(":scope > title");
+    if ((title && title.textContent.trim()) || g.title || (g.parentElement && g.parentElement.title)) return false;
+    return true;
+  })
+  .map((g) => g.outerHTML.slice(0, 200))
+"""
+
+
 def _describe(violations: list[dict[str, Any]]) -> str:
     lines = []
     for v in violations:
@@ -117,21 +133,31 @@ def test_every_page_passes_axe_without_console_errors(stack: str, redis_url, que
         page.on("requestfailed", lambda r: problems.append(f"failed {r.url}: {r.failure}"))
 
         failures: dict[str, str] = {}
+        checked: list[str] = []
 
         def check(path: str) -> None:
-            page.goto(stack + path)
-            page.wait_for_load_state("networkidle")
-            results = axe.run(page)
-            blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
-            if blocking:
-                failures[path] = _describe(blocking)
-            # Issue 17: a badge says what it measures when hovered (ok vs OK side by side).
-            untitled = page.evaluate(
-                "[...document.querySelectorAll('.status, .trend')]"
-                ".filter(b => b.offsetParent && !b.title).map(b => b.outerHTML)"
-            )
-            if untitled:
-                failures[path + " (badges without a tooltip)"] = "\n".join(untitled)
+            # Both colour schemes: the dark one has its own colours, so its own contrast.
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.goto(stack + path)
+                page.wait_for_load_state("networkidle")
+                where = f"{path} ({scheme})"
+                checked.append(where)
+                results = axe.run(page)
+                blocking = [v for v in results.response["violations"] if v["impact"] in BLOCKING]
+                if blocking:
+                    failures[where] = _describe(blocking)
+                # Issue 17: a badge says what it measures when hovered (ok vs OK side by side).
+                untitled = page.evaluate(
+                    "[...document.querySelectorAll('.status, .trend')]"
+                    ".filter(b => b.offsetParent && !b.title).map(b => b.outerHTML)"
+                )
+                if untitled:
+                    failures[where + " badges without a tooltip"] = "\n".join(untitled)
+                # ... and every chart and line has a visible legend or a tooltip.
+                unexplained = page.evaluate(UNEXPLAINED_GRAPHICS)
+                if unexplained:
+                    failures[where + " charts without a legend"] = "\n".join(unexplained)
 
         check("/login/")
         page.fill("input[name=username]", "ops")
@@ -151,10 +177,14 @@ def test_every_page_passes_axe_without_console_errors(stack: str, redis_url, que
         check(detail.get_attribute("href") or "")
         check("/audit/")
         check("/admin/")
+        for model in ("queues/queuedefinition", "alerts/notificationchannel", "alerts/silence"):
+            check(f"/admin/{model}/")
+            check(f"/admin/{model}/add/")
         browser.close()
 
     report = "\n".join(f"{path}:\n{text}" for path, text in failures.items())
     errors = "\n".join(problems)
+    assert len(checked) >= 20, checked
     assert (failures, problems) == ({}, []), (
         f"serious/critical axe violations:\n{report}\nconsole errors or failed requests:\n{errors}"
     )

@@ -108,6 +108,7 @@ def test_charts_have_legends_and_the_lag_line_a_tooltip(stack: Stack, tmp_path):
             assert page.locator("#legend-depth").inner_text().startswith("Entries (count)")
             assert page.locator("#legend-rates").inner_text().startswith("Rates (entries per")
             page.locator(".charts").screenshot(path=str(tmp_path / f"charts-{scheme}.png"))
+            page.screenshot(path=str(tmp_path / f"queue-{scheme}.png"), full_page=True)
             colours[scheme] = [s["colour"] for c in charts for s in c["series"]]
         # the dark scheme draws with its own (lighter) colours, as its legend shows
         assert colours["light"] != colours["dark"]
