@@ -1,0 +1,96 @@
+"""The Manager's dead-letter operations: read, count, replay, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from queues import deadletter
+from queues.connection import Client, unavailable_as_error
+from queues.deadletter import REPLAY_CHUNK
+from queues.entries import text
+from queues.keys import QueueKeys, queue_keys
+from queues.scripts import Scripts
+from queues.serializers import Serializer
+from queues.types import DeadLetter
+
+
+class DeadLetters:
+    """queues.Manager's dead-letter operations (a part of Manager)."""
+
+    client: Client
+    address: str
+    _scripts: Scripts
+    _serializers: dict[str, Serializer]
+
+    def dead_letters(
+        self,
+        queue: str,
+        count: int = 100,
+        *,
+        start: str = "-",
+        end: str = "+",
+        newest_first: bool = False,
+    ) -> list[DeadLetter]:
+        """Dead letters of the queue with ids from ``start`` to ``end`` (inclusive; "(" before
+        an id excludes it), oldest first, or newest first with ``newest_first``."""
+        keys = queue_keys(queue)
+        with unavailable_as_error(self.address):
+            if newest_first:
+                rows: Any = self.client.xrevrange(keys.dead, end, start, count=count)
+            else:
+                rows = self.client.xrange(keys.dead, start, end, count=count)
+        return [deadletter.parse(i, f, self._serializers) for i, f in rows]
+
+    def dead_letter_count(self, queue: str) -> int:
+        """How many dead letters the queue holds."""
+        with unavailable_as_error(self.address):
+            return int(self.client.xlen(queue_keys(queue).dead))
+
+    def replay_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
+        """Publish dead letters again (to the group that failed them, at the priority level
+        they failed at) and remove them from the dead-letter stream; all of them when
+        ``ids`` is None (those present when the call starts, not those dead-lettered while
+        it runs). Returns how many. Raises ReplayRefused, after replaying the others, when
+        some belong to a group that does not read their stream (left in place)."""
+        keys = queue_keys(queue)
+        tally = deadletter.ReplayTally(queue)
+        with unavailable_as_error(self.address):
+            for chunk in self._dead_chunks(keys, ids):
+                call_keys, args = deadletter.replay_call(keys, queue, chunk)
+                tally.add(self._scripts.replay(keys=call_keys, args=args))
+        return tally.result()
+
+    def delete_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
+        """Delete dead letters (all when ``ids`` is None); return how many."""
+        keys = queue_keys(queue)
+        with unavailable_as_error(self.address):
+            if ids is None:
+                pipe = self.client.pipeline(transaction=True)
+                pipe.xlen(keys.dead)
+                pipe.delete(keys.dead)
+                count, _ = pipe.execute()
+                return int(count)
+            if not ids:
+                return 0
+            return int(self.client.xdel(keys.dead, *ids))
+
+    def _dead_chunks(self, keys: QueueKeys, ids: Sequence[str] | None) -> Iterable[list[str]]:
+        if ids is not None:
+            ids = list(ids)
+            for start in range(0, len(ids), REPLAY_CHUNK):
+                yield ids[start : start + REPLAY_CHUNK]
+            return
+        # Walk by id up to the newest dead letter now: entries left in place are passed
+        # over, and those written during the walk are not replayed again and again.
+        newest: Any = self.client.xrevrange(keys.dead, "+", "-", count=1)
+        if not newest:
+            return
+        cursor, end = "-", text(newest[0][0])
+        while True:
+            rows = self.client.xrange(keys.dead, cursor, end, count=REPLAY_CHUNK)
+            if not rows:
+                return
+            chunk = [text(entry_id) for entry_id, _ in rows]
+            yield chunk
+            cursor = f"({chunk[-1]}"

@@ -1,0 +1,85 @@
+"""queues.aio.Manager's reads of pending entries (XPENDING detail), one group or many pipelined."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis import asyncio as aioredis
+
+from queues import info as info_mod
+from queues.admin import calls
+from queues.admin.calls import PENDING_BATCH
+from queues.connection import unavailable_as_error
+from queues.keys import queue_keys
+from queues.types import PendingEntry, PlainStream
+
+
+class PendingReads:
+    """The asyncio twin of queues.admin.pending.PendingReads (a part of aio.Manager)."""
+
+    client: aioredis.Redis
+    address: str
+
+    async def pending(
+        self,
+        queue: str,
+        group: str,
+        count: int = 100,
+        *,
+        consumer: str | None = None,
+        start: str = "-",
+        end: str = "+",
+        min_idle_ms: int | None = None,
+    ) -> list[PendingEntry]:
+        """Pending entries of the group, oldest first (XPENDING detail)."""
+        with unavailable_as_error(self.address):
+            try:
+                rows = await self.client.xpending_range(
+                    queue_keys(queue).stream,
+                    group,
+                    min=start,
+                    max=end,
+                    count=count,
+                    consumername=consumer,
+                    idle=min_idle_ms,
+                )
+            except redis.ResponseError as exc:
+                raise calls.group_error(queue, group, exc) from exc
+        return info_mod.pending_entries(rows)
+
+    async def stream_pending(
+        self, key: str | bytes, group: str | bytes, count: int = 100, *, start: str = "-"
+    ) -> list[PendingEntry]:
+        """Pending entries of a group of any stream, oldest first (XPENDING detail)."""
+        return (await self.pending_many([(PlainStream(key), group)], count, start=start))[0]
+
+    async def pending_many(
+        self,
+        groups: Sequence[tuple[str | PlainStream, str | bytes]],
+        count: int = 100,
+        *,
+        start: str = "-",
+    ) -> list[list[PendingEntry]]:
+        """The oldest ``count`` pending entries of each (queue or PlainStream, group)."""
+        replies = await self._pending_replies(groups, count, start)
+        return calls.pending_lists(groups, replies, self.address)
+
+    async def pending_sample(
+        self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
+    ) -> list[list[PendingEntry] | None]:
+        """Like ``pending_many``, None for a group that is gone or unreadable."""
+        return calls.pending_samples(await self._pending_replies(groups, count, "-"))
+
+    async def _pending_replies(
+        self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int, start: str
+    ) -> list[Any]:
+        replies: list[Any] = []
+        with unavailable_as_error(self.address):
+            for offset in range(0, len(groups), PENDING_BATCH):
+                pipe = self.client.pipeline(transaction=False)
+                for key, group in calls.pending_targets(groups[offset : offset + PENDING_BATCH]):
+                    pipe.xpending_range(key, group, min=start, max="+", count=count)
+                replies += await pipe.execute(raise_on_error=False)
+        return replies
