@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: run test test-fast lint typecheck pytest chaos bench browser sysdeps venv clean test-floor
+.PHONY: run test test-fast lint typecheck pytest chaos bench browser sysdeps venv clean test-floor docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 required"'
@@ -76,5 +76,10 @@ test-floor: sysdeps
 	@$(FLOOR_VENV)/bin/python -c 'import django, redis; print("== floor: redis-py", redis.__version__, "Django", django.__version__)'
 	$(FLOOR_VENV)/bin/python -m pytest tests/queues
 
+# The reference pages (docs/, mkdocs.yml) as a site in site/; tests/test_docs.py builds them with
+# --strict in `make test`, and tests/test_readme.py runs their Python examples.
+docs: venv
+	$(VENV)/bin/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) $(FLOOR_VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site $(VENV) $(FLOOR_VENV) .data .pytest_cache .mypy_cache .ruff_cache
