@@ -140,3 +140,28 @@ def test_the_retry_rule_is_one_hop_from_the_layout_page():
     ]
     for path in defined:
         assert ("decide_failure", path) in pairs, f"the retry rule is decide_failure in {path}"
+
+
+# ------------------------------------------------------------------ every page
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_every_file_a_page_names_exists():
+    """A path in inline code (``queues/keys.py``, ``tests/scaleout/``) names something real."""
+    for page in PAGES:
+        for span in code_spans(page.read_text()):
+            if PATH_SPAN.fullmatch(span) and "*" not in span:
+                assert (ROOT / span).exists(), (
+                    f"{page.relative_to(ROOT)} names {span}: no such path"
+                )
+
+
+def test_every_script_a_page_runs_exists():
+    """``python -m tests.bench_monitor`` and the like name a module that is there."""
+    for page in PAGES:
+        for module in set(re.findall(r"python -m ((?:tests|queues)(?:\.\w+)*)", page.read_text())):
+            path = ROOT / module.replace(".", "/")
+            assert path.with_suffix(".py").exists() or (path / "__main__.py").exists(), (
+                f"{page.relative_to(ROOT)} runs python -m {module}: no such module"
+            )
