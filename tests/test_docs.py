@@ -165,3 +165,20 @@ def test_every_script_a_page_runs_exists():
             assert path.with_suffix(".py").exists() or (path / "__main__.py").exists(), (
                 f"{page.relative_to(ROOT)} runs python -m {module}: no such module"
             )
+
+
+def test_the_library_page_names_every_public_name():
+    """docs/library.md's "API at a glance" lists every name of queues.__all__ and every public
+    member of Producer, Consumer and Manager."""
+    import queues
+
+    text = section((ROOT / "docs" / "library.md").read_text(), "## API at a glance")
+    named = {span.removesuffix("()") for span in code_spans(text)}
+    missing = set(queues.__all__) - named
+    for cls in (queues.Producer, queues.Consumer, queues.Manager):
+        missing |= {
+            f"{cls.__name__}.{name}"
+            for name in dir(cls)
+            if not name.startswith("_") and name not in named
+        }
+    assert not missing, f"missing from the API at a glance in docs/library.md: {sorted(missing)}"
