@@ -56,15 +56,15 @@ browser: venv sysdeps
 bench: venv sysdeps
 	$(PY) -m pip install --quiet -e '.[dashboard,dev,bench]'
 	$(PY) -m tests.bench
-	$(PY) -m tests.bench_monitor
-	$(PY) -m tests.bench_monitor_storm
-	$(PY) -m tests.bench_overview
-	$(PY) -m tests.bench_alerts_page
-	$(PY) -m tests.bench_alert_latency
-	$(PY) -m tests.bench_db_growth --hours 2
-	$(PY) -m tests.bench_once
-	$(PY) -m tests.bench_trend
-	$(PY) -m tests.bench_events
+	$(PY) -m tests.bench.monitor
+	$(PY) -m tests.bench.monitor_storm
+	$(PY) -m tests.bench.overview
+	$(PY) -m tests.bench.alerts_page
+	$(PY) -m tests.bench.alert_latency
+	$(PY) -m tests.bench.db_growth --hours 2
+	$(PY) -m tests.bench.once
+	$(PY) -m tests.bench.trend
+	$(PY) -m tests.bench.events
 
 # The lowest version of every dependency pyproject.toml allows (each `>=`, see .ci/floor-pins)
 # in a venv of its own, running the library tests: the floors must be versions they pass on.

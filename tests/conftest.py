@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from dashboard.sealed_layer import layer_settings
-from tests.redis_process import RedisServer, wait_for
+from tests.support.redis_process import RedisServer, wait_for
 
 __all__ = ["wait_for"]
 

@@ -21,8 +21,8 @@ import pytest
 from alerts.ingest import ingest_events
 from alerts.models import Alert
 from queues import Manager
-from tests.chaos_worker import GROUP, PROCESSED
-from tests.redis_process import RedisServer, wait_for
+from tests.support.chaos_worker import GROUP, PROCESSED
+from tests.support.redis_process import RedisServer, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +37,7 @@ class Fleet:
 
     def _spawn(self, *args: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.chaos_worker", *args],
+            [sys.executable, "-m", "tests.support.chaos_worker", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

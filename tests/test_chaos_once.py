@@ -23,8 +23,8 @@ from typing import IO, Any
 import pytest
 
 from queues import Manager
-from tests.once_worker import GROUP
-from tests.redis_process import RedisServer, wait_for
+from tests.support.once_worker import GROUP
+from tests.support.redis_process import RedisServer, wait_for
 from tests.test_chaos import Fleet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 def once_worker(*args: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.once_worker", *args],
+        [sys.executable, "-m", "tests.support.once_worker", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=log if log is not None else subprocess.DEVNULL,
@@ -42,7 +42,7 @@ def once_worker(*args: str, log: IO[bytes] | None = None) -> subprocess.Popen[by
 
 def once_call(*args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.once_worker", *args],
+        [sys.executable, "-m", "tests.support.once_worker", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import pytest
 
 from alerts.backends import locmem
 from alerts.notifier import Notifier
-from tests.redis_process import free_port
+from tests.support.redis_process import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,7 @@ from alerts.backends.locmem import LocmemBackend
 from alerts.exceptions import BackendConfigurationError
 from alerts.models import NotificationChannel
 
-PROBE = "tests.alerts.import_probe"
+PROBE = "tests.support.import_probe"
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 from alerts.backends.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from tests.alerts.claims import claim_all, kill_consumer_holding, publish
-from tests.live_stack import launch_chromium, require_chromium, running_stack
-from tests.redis_process import wait_for
+from tests.support.claims import claim_all, kill_consumer_holding, publish
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +41,7 @@ def stack(tmp_path, redis_url, queue_name, webhook_receiver) -> Iterator[str]:
     with running_stack(
         tmp_path,
         env={
-            "DJANGO_SETTINGS_MODULE": "tests.alerts.browser_settings",
+            "DJANGO_SETTINGS_MODULE": "tests.support.alerts_browser_settings",
             "REDIS_URL": redis_url,
             "STREAMWARDEN_POLL_INTERVAL": "0.5",
         },

@@ -1,7 +1,7 @@
 """In Chromium, during a claim storm of 5 000 alerts: the alerts page shows one page of
 rows with "1–50 of 5000", counts by severity, the grouped view with its counts, and a
 filtered "Acknowledge all" acknowledges every one of them with one audit entry (issue 17).
-The load time is measured by tests/bench_alerts_page.py, not asserted here."""
+The load time is measured by tests/bench/alerts_page.py, not asserted here."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from alerts.ingest import ingest_events
 from alerts.models import Alert, AlertKind, NotifyState
 from queues import Consumer, Manager, Producer
 from queues.keys import queue_keys
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

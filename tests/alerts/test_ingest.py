@@ -11,7 +11,7 @@ import redis
 from alerts.ingest import GROUP, events_key, ingest_events
 from alerts.models import Alert, AlertKind
 from queues import Manager, QueueUnavailable
-from tests.alerts.claims import claim_all, kill_consumer_holding, publish
+from tests.support.claims import claim_all, kill_consumer_holding, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from alerts.ingest import GROUP, events_key
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.chaos
 

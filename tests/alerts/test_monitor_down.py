@@ -25,7 +25,7 @@ from dashboard.monitor.library import reset_managers
 from queues import Producer
 from queues.keys import queue_keys
 from tests.alerts.conftest import NotifierThread
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -24,7 +24,7 @@ from alerts.models import (
 )
 from alerts.notifier import Notifier
 from alerts.services import set_redis_reachable, sync_status_alert
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -28,7 +28,7 @@ from alerts.backends.webhook import (
 )
 from alerts.models import Notification, NotificationChannel, NotificationDelivery
 from tests.alerts.conftest import WebhookReceiver
-from tests.redis_process import free_port
+from tests.support.redis_process import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ import uuid
 import redis
 
 from tests.bench.contenders import PEERS, RAW, RAW_ASYNC, Contender
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 def _contenders() -> list[Contender]:

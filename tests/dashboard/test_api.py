@@ -12,7 +12,7 @@ from django.test import Client
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken, AuditLog, MetricSnapshot
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, monitor_cycle, publish, read, stream_key
+from tests.support.queue_data import create_group, monitor_cycle, publish, read, stream_key
 
 pytestmark = pytest.mark.django_db
 

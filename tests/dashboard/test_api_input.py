@@ -12,7 +12,7 @@ from django.test import Client
 
 from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, dead_letter, publish, read
+from tests.support.queue_data import create_group, dead_letter, publish, read
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import publish
+from tests.support.queue_data import publish
 
 pytestmark = pytest.mark.django_db
 

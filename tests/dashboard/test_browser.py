@@ -16,8 +16,8 @@ import pytest
 import redis
 
 from queues.keys import queue_keys
-from tests.dashboard.helpers import create_group, publish, stream_key
-from tests.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.queue_data import create_group, publish, stream_key
 
 pytestmark = pytest.mark.browser
 

@@ -10,10 +10,10 @@ import sys
 import pytest
 import redis
 
-from tests.alerts.claims import HOLDER
-from tests.dashboard.helpers import create_group, publish, stream_key
 from tests.dashboard.test_browser import PASSWORD, Stack, stack  # noqa: F401 - the fixture
-from tests.live_stack import launch_chromium
+from tests.support.claims import HOLDER
+from tests.support.live_stack import launch_chromium
+from tests.support.queue_data import create_group, publish, stream_key
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import redis
 
 from tests.dashboard.test_browser import PASSWORD, Stack, stack  # noqa: F401 - the fixture
 from tests.dashboard.test_dead_letter_paging import LETTERS, fill_dead_letters
-from tests.live_stack import launch_chromium
+from tests.support.live_stack import launch_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -63,7 +63,7 @@ def test_dead_letters_are_paged_and_an_alert_link_lands_on_its_row(stack: Stack)
 def test_a_claimed_message_link_says_where_the_message_is_now(stack: Stack) -> None:  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.dashboard.helpers import ack_all, create_group, publish, read
+    from tests.support.queue_data import ack_all, create_group, publish, read
 
     ids = publish(stack.redis_url, stack.queue, [{"n": i} for i in range(3)])
     create_group(stack.redis_url, stack.queue, "audit", start="$")

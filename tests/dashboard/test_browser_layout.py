@@ -8,7 +8,6 @@ import re
 
 import pytest
 
-from tests.dashboard.helpers import create_group, publish
 from tests.dashboard.test_browser import (  # noqa: F401 (stack is the fixture)
     PASSWORD,
     ActiveConsumer,
@@ -16,6 +15,7 @@ from tests.dashboard.test_browser import (  # noqa: F401 (stack is the fixture)
     _dead_letter,
     stack,
 )
+from tests.support.queue_data import create_group, publish
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +35,7 @@ def _page_fits(page) -> tuple[int, int]:
 def test_pages_fit_phone_and_desktop_in_light_and_dark(stack: Stack, tmp_path):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.live_stack import launch_chromium
+    from tests.support.live_stack import launch_chromium
 
     for group in ("billing", "a-consumer-group-with-a-rather-long-name"):
         create_group(stack.redis_url, stack.queue, group, start="0")

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import redis
 
-from tests.dashboard.helpers import create_group, publish, stream_key
 from tests.dashboard.test_browser import PASSWORD, Stack, stack  # noqa: F401 - the fixture
-from tests.live_stack import launch_chromium
-from tests.redis_process import wait_for
+from tests.support.live_stack import launch_chromium
+from tests.support.queue_data import create_group, publish, stream_key
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.dashboard.helpers import create_group, publish, read
 from tests.dashboard.test_storms import bounce
-from tests.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.queue_data import create_group, publish, read
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.dashboard.test_browser import PASSWORD, POLL, XSS
-from tests.live_stack import launch_chromium, require_chromium, running_stack
-from tests.redis_cli import redis_cli
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.redis_cli import redis_cli
 
 pytestmark = pytest.mark.browser
 

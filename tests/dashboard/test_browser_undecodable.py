@@ -9,7 +9,7 @@ import redis
 from queues import Consumer
 from queues.keys import queue_keys
 from tests.dashboard.test_browser import PASSWORD, Stack, stack  # noqa: F401 - the fixture
-from tests.live_stack import launch_chromium
+from tests.support.live_stack import launch_chromium
 
 pytestmark = pytest.mark.browser
 

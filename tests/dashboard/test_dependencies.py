@@ -17,7 +17,7 @@ from dashboard.monitor import signals
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, publish
+from tests.support.queue_data import create_group, publish
 
 SIGNALS = [
     "statuses_changed",

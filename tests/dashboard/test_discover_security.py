@@ -7,8 +7,8 @@ import pytest
 from django.test import Client
 
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import publish
-from tests.redis_process import RedisServer, wait_for
+from tests.support.queue_data import publish
+from tests.support.redis_process import RedisServer, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_va
     staff, private_redis
 ):
     from dashboard.catalog.models import QueueDefinition
-    from tests.redis_cli import redis_cli
+    from tests.support.redis_cli import redis_cli
 
     publish(private_redis.url, "lib-queue", [{"n": 1}])
     redis_cli(private_redis.url, "XADD", "orders", "*", "orderId", "1")

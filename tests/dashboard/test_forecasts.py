@@ -12,8 +12,8 @@ from dashboard.monitor.forecast import forecast
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
 from dashboard.monitor.trend import Fit, Sample, fit
-from tests.dashboard.helpers import create_group, publish, read
-from tests.redis_process import wait_for
+from tests.support.queue_data import create_group, publish, read
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

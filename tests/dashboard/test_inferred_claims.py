@@ -14,7 +14,7 @@ from dashboard.monitor.inferred import InferredClaim, compare
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
 from queues.types import PendingEntry
-from tests.redis_cli import redis_cli
+from tests.support.redis_cli import redis_cli
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,7 +20,7 @@ import redis
 from django.contrib.auth import authenticate
 
 from dashboard.management.commands.serve import Command
-from tests.redis_process import free_port
+from tests.support.redis_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,8 +8,8 @@ from django.test import Client
 
 from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import ack_all, create_group, publish, read, stream_key
 from tests.dashboard.test_dead_letter_paging import fill_dead_letters
+from tests.support.queue_data import ack_all, create_group, publish, read, stream_key
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_process import free_port, wait_for
+from tests.support.redis_process import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "make-run-test-pw"

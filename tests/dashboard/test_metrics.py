@@ -14,7 +14,7 @@ from alerts.models import Alert, AlertKind, Severity
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MonitorState
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, dead_letter, monitor_cycle, publish, read
+from tests.support.queue_data import create_group, dead_letter, monitor_cycle, publish, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,8 +16,8 @@ from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.poller import Target, poll
 from dashboard.monitor.scheduler import build_scheduler
 from dashboard.sealed_layer import layer_settings
-from tests.dashboard.helpers import create_group, publish, read
-from tests.redis_process import wait_for
+from tests.support.queue_data import create_group, publish, read
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,8 +21,8 @@ from dashboard.models import QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from queues.keys import queue_keys
-from tests.alerts.claims import claim_all, kill_consumer_holding, publish
-from tests.redis_process import wait_for
+from tests.support.claims import claim_all, kill_consumer_holding, publish
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

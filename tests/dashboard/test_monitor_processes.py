@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from dashboard.monitor.lease import LEASE_KEY
-from tests.dashboard.helpers import create_group, publish
-from tests.redis_process import RedisServer, wait_for
+from tests.support.queue_data import create_group, publish
+from tests.support.redis_process import RedisServer, wait_for
 
 pytestmark = pytest.mark.chaos
 

@@ -20,7 +20,7 @@ from dashboard.models import MonitorState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from dashboard.monitor.phases import PHASES
-from tests.dashboard.helpers import create_group, publish
+from tests.support.queue_data import create_group, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,5 +1,5 @@
 """The trend on the real monitor: a steady climb warns with its evidence, a near-empty group
-does not (issue 16). Short windows here; tests/bench_trend.py measures the defaults."""
+does not (issue 16). Short windows here; tests/bench/trend.py measures the defaults."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import ack_all, create_group, publish, read
-from tests.redis_process import wait_for
+from tests.support.queue_data import ack_all, create_group, publish, read
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from django.test import Client
 
 from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, publish, stream_key
+from tests.support.queue_data import create_group, publish, stream_key
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,5 @@
 """The overview and /api/queues/ at scale: a page at a time, filtered by name and status,
-read from the monitor's stored view (tests/bench_overview.py measures 10 000 queues)."""
+read from the monitor's stored view (tests/bench/overview.py measures 10 000 queues)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import publish
+from tests.support.queue_data import publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

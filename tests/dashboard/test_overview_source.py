@@ -13,7 +13,7 @@ from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, publish
+from tests.support.queue_data import create_group, publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from django.test import Client
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import dead_letter, publish
+from tests.support.queue_data import dead_letter, publish
 
 pytestmark = pytest.mark.django_db
 

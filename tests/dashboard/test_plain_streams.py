@@ -14,8 +14,8 @@ from dashboard.models import MetricSnapshot, QueueState
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import monitor_cycle
-from tests.redis_cli import redis_cli
+from tests.support.queue_data import monitor_cycle
+from tests.support.redis_cli import redis_cli
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
 from queues.keys import RETRY_CONSUMER
-from tests.dashboard.helpers import create_group, publish, read, stream_key
+from tests.support.queue_data import create_group, publish, read, stream_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

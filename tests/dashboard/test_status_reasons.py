@@ -15,7 +15,7 @@ from dashboard.catalog.models import QueueDefinition, Threshold
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import reset_managers
-from tests.dashboard.helpers import create_group, publish, read
+from tests.support.queue_data import create_group, publish, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -18,7 +18,7 @@ from queues import events
 from queues.claims import ClaimScan
 from queues.keys import queue_keys
 from queues.scripts import Scripts
-from tests.dashboard.helpers import create_group, publish, read
+from tests.support.queue_data import create_group, publish, read
 
 
 def _claims(n: int, *, at_ms: int, message: str = "", step_ms: int = 100) -> list[Claim]:

@@ -9,7 +9,7 @@ from dashboard.monitor.engine import Monitor
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for, reset_managers
 from dashboard.monitor.trimrisk import GroupProgress, assess
-from tests.dashboard.helpers import ack_all, create_group, publish, read
+from tests.support.queue_data import ack_all, create_group, publish, read
 
 
 @pytest.fixture(autouse=True)

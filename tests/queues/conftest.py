@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from queues import Consumer, Manager, Message, Producer
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 

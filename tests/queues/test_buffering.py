@@ -13,7 +13,7 @@ import redis
 from queues import BufferFull, NotDurable, Producer, QueueUnavailable, UnflushedMessages
 from queues.keys import queue_keys
 from tests.queues.conftest import wait_for
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 @pytest.mark.chaos

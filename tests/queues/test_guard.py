@@ -13,7 +13,7 @@ import redis
 from queues import Consumer, Manager, Message, Producer, aio
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, Runner
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 
 def test_a_message_claimed_from_a_live_slow_consumer_is_not_run_by_the_claimer(

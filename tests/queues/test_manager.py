@@ -17,7 +17,7 @@ from queues import (
 )
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 def test_info_reports_stream_groups_consumers_and_ages(

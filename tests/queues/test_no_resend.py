@@ -18,7 +18,7 @@ from queues.connection import connect
 from queues.exceptions import ConfigurationError
 from queues.keys import queue_keys
 from tests.queues.conftest import wait_for
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 def _kill_the_waiting_client(server: RedisServer) -> None:

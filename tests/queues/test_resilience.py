@@ -14,7 +14,7 @@ import redis
 from queues import Consumer, Manager, Producer, QueueUnavailable
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Child, Recorder, Runner, wait_for
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 CHILD_BATCH = """
     import time
@@ -162,7 +162,7 @@ def test_a_consumer_warns_when_redis_may_evict_its_keys(
 def test_publish_to_a_port_where_nothing_listens_fails_within_five_seconds(
     queue_name: str,
 ) -> None:
-    from tests.redis_process import free_port
+    from tests.support.redis_process import free_port
 
     port = free_port()
     started = time.monotonic()

@@ -20,7 +20,7 @@ from queues import (
 )
 from queues.keys import queue_keys
 from tests.queues.test_cli import cli
-from tests.redis_cli import redis_cli
+from tests.support.redis_cli import redis_cli
 
 
 def xadd(url: str, key: str, *fields: str) -> str:

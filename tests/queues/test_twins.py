@@ -25,7 +25,7 @@ from queues.exceptions import (
 )
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 class Twin:

@@ -16,8 +16,8 @@ from redis.cluster import RedisCluster
 
 # The library tests' fixtures, so their test functions run here unchanged.
 from tests.queues.conftest import manager, producer, recorder, runner  # noqa: F401
-from tests.redis_cluster import RedisClusterFixture
-from tests.redis_sentinel import RedisSentinelFixture
+from tests.support.redis_cluster import RedisClusterFixture
+from tests.support.redis_sentinel import RedisSentinelFixture
 
 
 @pytest.fixture(scope="session")

@@ -25,10 +25,10 @@ from dashboard.monitor.library import reset_managers as reset_dashboard_managers
 from dashboard.sealed_layer import layer_settings
 from queues import Manager, Producer
 from queues.connection import connect
-from tests.alerts.claims import claim_all, kill_consumer_holding, publish
-from tests.redis_cluster import RedisClusterFixture
-from tests.redis_process import RedisServer
-from tests.redis_sentinel import RedisSentinelFixture
+from tests.support.claims import claim_all, kill_consumer_holding, publish
+from tests.support.redis_cluster import RedisClusterFixture
+from tests.support.redis_process import RedisServer
+from tests.support.redis_sentinel import RedisSentinelFixture
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -83,7 +83,7 @@ from tests.queues.test_trimmed_entries import (  # noqa: F401
     test_a_parked_retry_trimmed_before_its_release_is_dead_lettered,
     test_ordered_takeover_dead_letters_a_trimmed_entry_and_reports_no_claim_of_it,
 )
-from tests.redis_cluster import RedisClusterFixture
+from tests.support.redis_cluster import RedisClusterFixture
 
 
 def _one_queue_per_master(cluster: RedisClusterFixture, prefix: str) -> list[str]:

@@ -10,8 +10,8 @@ from redis.sentinel import Sentinel, SentinelConnectionPool
 from queues import ConfigurationError, Consumer, Manager, Producer, QueueUnavailable
 from queues.connection import address, connect, mask_url, socket_timeout
 from tests.queues.conftest import FAST, Recorder
-from tests.redis_cluster import RedisClusterFixture
-from tests.redis_sentinel import RedisSentinelFixture
+from tests.support.redis_cluster import RedisClusterFixture
+from tests.support.redis_sentinel import RedisSentinelFixture
 
 
 def test_a_sentinel_url_names_every_sentinel_the_service_and_the_db() -> None:

@@ -17,8 +17,8 @@ from dashboard.monitor.poller import Target, poll
 from dashboard.sealed_layer import layer_settings
 from queues import Manager, Producer
 from queues.keys import queue_keys
-from tests.redis_cluster import RedisClusterFixture
-from tests.redis_process import RedisServer
+from tests.support.redis_cluster import RedisClusterFixture
+from tests.support.redis_process import RedisServer
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,9 @@ from queues import (
 )
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST
-from tests.redis_cluster import RedisClusterFixture
-from tests.redis_process import RedisServer, wait_for
-from tests.redis_sentinel import RedisSentinelFixture
+from tests.support.redis_cluster import RedisClusterFixture
+from tests.support.redis_process import RedisServer, wait_for
+from tests.support.redis_sentinel import RedisSentinelFixture
 
 
 @pytest.fixture

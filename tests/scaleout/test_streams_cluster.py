@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from queues import Manager, PlainStream, Producer
 from queues.keys import queue_keys
-from tests.redis_cluster import RedisClusterFixture
+from tests.support.redis_cluster import RedisClusterFixture
 
 
 def test_streams_pages_over_every_primary_and_plain_streams_are_read(

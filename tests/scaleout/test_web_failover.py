@@ -27,8 +27,8 @@ import websockets
 
 from dashboard.monitor.lease import LEASE_KEY
 from queues import Manager, Producer
-from tests.live_stack import launch_chromium, require_chromium
-from tests.redis_process import RedisServer, free_port, wait_for
+from tests.support.live_stack import launch_chromium, require_chromium
+from tests.support.redis_process import RedisServer, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 

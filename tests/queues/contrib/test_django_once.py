@@ -23,9 +23,9 @@ from queues.contrib.django import idempotent, prune, retention
 from queues.contrib.django.models import ProcessedMessage
 from queues.keys import queue_keys
 from queues.types import make_message
-from tests.once_effects import add_effect, create_table, drop_table, effects
 from tests.queues.conftest import FAST
-from tests.redis_process import wait_for
+from tests.support.once_effects import add_effect, create_table, drop_table, effects
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,7 @@
 consumers at all, every group breaching its thresholds at once (tens of thousands of
 status alerts to open in the first cycle).
 
-    python -m tests.bench_monitor_storm [--queues 10000] [--groups 3] [--cycles 6]
+    python -m tests.bench.monitor_storm [--queues 10000] [--groups 3] [--cycles 6]
                                         [--interval 1] [--db sqlite|postgres|both]
 
 Seeds a private redis-server and a throwaway database (a SQLite file, or a database on the
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.environment import describe
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:

@@ -1,6 +1,6 @@
 """Benchmark of effectively once: consumer throughput with and without the guards.
 
-    python -m tests.bench_once [--messages 5000] [--rounds 3] [--postgres URL]
+    python -m tests.bench.once [--messages 5000] [--rounds 3] [--postgres URL]
 
 One private redis-server. For SQLite (a file, WAL) and PostgreSQL (a database of its own on
 ``--postgres``, default postgresql://postgres@127.0.0.1:5432/postgres; skipped when none
@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -51,8 +51,8 @@ def measure(redis_url: str, database_url: str, mode: str, messages: int) -> floa
         from django.db import transaction
 
         from queues.contrib.django import idempotent
-        from tests.once_effects import add_effect
-        from tests.once_worker import configure, setup
+        from tests.support.once_effects import add_effect
+        from tests.support.once_worker import configure, setup
 
         configure(database_url)
         setup()  # migrated, effects table and records emptied
@@ -87,7 +87,7 @@ def child(redis_url: str, database_url: str, mode: str, messages: int) -> float:
         [
             sys.executable,
             "-m",
-            "tests.bench_once",
+            "tests.bench.once",
             "--child",
             json.dumps([redis_url, database_url, mode, messages]),
         ],
@@ -128,7 +128,7 @@ def main() -> None:
         return
 
     from tests.bench.environment import describe
-    from tests.redis_process import RedisServer
+    from tests.support.redis_process import RedisServer
 
     server = RedisServer().start()
     pg = postgres_database(args.postgres)

@@ -1,7 +1,7 @@
 """Benchmark of the alerts page during a claim storm: page loads and a filtered bulk
 acknowledge with 5 000 (or ``--alerts``) claim alerts stored.
 
-    python -m tests.bench_alerts_page [--alerts 5000] [--loads 5] [--database-url URL]
+    python -m tests.bench.alerts_page [--alerts 5000] [--loads 5] [--database-url URL]
 
 A throwaway SQLite file unless ``--database-url`` names a database (e.g. a PostgreSQL one
 that may be dropped and re-created: its tables are migrated and filled). Prints

@@ -13,7 +13,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
-from tests.redis_process import RedisServer, wait_for
+from tests.support.redis_process import RedisServer, wait_for
 
 
 @dataclass(frozen=True)

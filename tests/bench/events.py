@@ -1,6 +1,6 @@
 """Benchmark of writing library events: what the safe trim of the events stream costs Redis.
 
-    python -m tests.bench_events [--events 50000] [--rounds 3]
+    python -m tests.bench.events [--events 50000] [--rounds 3]
 
 One private redis-server. Each case writes ``--events`` events from one server-side loop
 (no round trips in the figure), as the library's scripts do:
@@ -19,7 +19,7 @@ import statistics
 import time
 
 from queues import events, scripts
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 LOOP = "for i = 1, tonumber(ARGV[1]) do {write} end"
 FIELDS = "'type', 'claimed', 'queue', 'q', 'group', 'g', 'id', i, 'new_owner', 'c1'"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from tests.redis_process import RedisServer, free_port, wait_for
+from tests.support.redis_process import RedisServer, free_port, wait_for
 
 SERVICE = "swmaster"
 #: Replicas sync without waiting for more replicas to join (default: 5 s of waiting).

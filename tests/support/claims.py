@@ -16,7 +16,7 @@ import sys
 from queues import Consumer, Producer
 from queues.connection import connect
 from queues.keys import queue_keys
-from tests.redis_process import wait_for
+from tests.support.redis_process import wait_for
 
 HOLDER = r"""
 import sys, threading, time

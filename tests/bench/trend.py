@@ -1,9 +1,9 @@
 """Measurement of the trend evaluator on the real monitor, on real traffic.
 
-    python -m tests.bench_trend [--seconds 300] [--interval 2]
+    python -m tests.bench.trend [--seconds 300] [--interval 2]
 
 A private redis-server, a throwaway SQLite file and ``manage.py monitor`` (default
-settings: 60 s trend window, 20 s hold) as subprocesses (tests.live_stack). A library
+settings: 60 s trend window, 20 s hold) as subprocesses (tests.support.live_stack). A library
 Producer publishes 50 msg/s to one queue read by two groups:
 
 - ``slow`` reads batches of 100 every 4 s (25 msg/s): its lag climbs 25 msg/s in a
@@ -36,8 +36,8 @@ import redis
 
 from queues import Producer
 from tests.bench.environment import describe
-from tests.live_stack import running_stack
-from tests.redis_process import RedisServer
+from tests.support.live_stack import running_stack
+from tests.support.redis_process import RedisServer
 
 RATE_IN = 50.0
 SLOW_BATCH, SLOW_EVERY = 100, 4.0

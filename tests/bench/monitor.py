@@ -1,7 +1,7 @@
 """Benchmark of one monitor poll at 100, 1 000 and 5 000 streams × 3 groups, in one run on
 one private redis-server.
 
-    python -m tests.bench_monitor [--sizes 100,1000,5000] [--groups 3] [--cycles 10]
+    python -m tests.bench.monitor [--sizes 100,1000,5000] [--groups 3] [--cycles 10]
                                   [--plain 1000] [--pending 20]
 
 Prints a Markdown table of milliseconds (median, max) and Redis commands per poll cycle
@@ -22,7 +22,7 @@ from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.poller import Target, poll
 from queues import Manager
 from tests.bench.environment import describe
-from tests.redis_process import RedisServer
+from tests.support.redis_process import RedisServer
 
 
 def populate(

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.redis_process import free_port, wait_for
+from tests.support.redis_process import free_port, wait_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling out of this closed network.
 CHROMIUM_ARGS = [

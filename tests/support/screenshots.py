@@ -1,7 +1,7 @@
 """Screenshots of the overview (light, dark), a queue page and the alerts page for the
 README, on the real stack.
 
-    python -m tests.screenshots [--out docs/screenshots]
+    python -m tests.support.screenshots [--out docs/screenshots]
 
 A private redis-server, a throwaway SQLite file, Daphne and ``manage.py monitor`` (a 20 s
 trend window so the picture is ready in a minute); three queues: ``orders`` kept up with,
@@ -23,8 +23,8 @@ from pathlib import Path
 import redis
 
 from queues import Producer
-from tests.live_stack import launch_chromium, running_stack
-from tests.redis_process import RedisServer
+from tests.support.live_stack import launch_chromium, running_stack
+from tests.support.redis_process import RedisServer
 
 PASSWORD = "screenshots-pw-1"
 SETUP = """

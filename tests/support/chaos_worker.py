@@ -1,4 +1,4 @@
-"""Processes of the chaos suite, run as ``python -m tests.chaos_worker produce|consume ...``.
+"""Processes of the chaos suite, run as ``python -m tests.support.chaos_worker produce|consume ...``.
 
 Consumers record every handled message in the same Redis (``chaos:processed``, a hash of
 ``producer:seq`` -> times handled), so the record survives Redis restarts with AOF on.

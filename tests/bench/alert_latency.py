@@ -1,11 +1,11 @@
 """Benchmark of claim → alert row → browser latency on the real stack.
 
-    python -m tests.bench_alert_latency [--rounds 12] [--per-round 5] [--interval 0.5]
+    python -m tests.bench.alert_latency [--rounds 12] [--per-round 5] [--interval 0.5]
 
 A private redis-server, a throwaway SQLite file, Daphne and ``manage.py monitor --interval
-0.5`` as subprocesses (tests.live_stack), and the alerts page open in Debian Chromium,
+0.5`` as subprocesses (tests.support.live_stack), and the alerts page open in Debian Chromium,
 logged in. Each round a library Consumer subprocess takes ``--per-round`` messages and is
-SIGKILLed holding them; a rescuer Consumer claims them (tests.alerts.claims), which writes
+SIGKILLed holding them; a rescuer Consumer claims them (tests.support.claims), which writes
 one ``claimed`` event per message. For every claimed message it measures the event's
 ``time`` (Redis TIME, taken in the claim script) → the Alert row's ``created_at`` → the row
 appearing in the page's DOM (a MutationObserver records ``Date.now()`` per row). Same host,
@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.alerts.claims import claim_all, kill_consumer_holding, publish
 from tests.bench.environment import describe
-from tests.live_stack import CHROMIUM, launch_chromium, running_stack
-from tests.redis_process import RedisServer, wait_for
+from tests.support.claims import claim_all, kill_consumer_holding, publish
+from tests.support.live_stack import CHROMIUM, launch_chromium, running_stack
+from tests.support.redis_process import RedisServer, wait_for
 
 PASSWORD = "bench-latency-pw-1"
 GROUP = "billing"

@@ -1,5 +1,5 @@
 """Processes of the effectively-once chaos run and benchmark, run as
-``python -m tests.once_worker setup|consume|report DATABASE_URL ...``.
+``python -m tests.support.once_worker setup|consume|report DATABASE_URL ...``.
 
 Each configures a minimal Django of its own (only ``queues.contrib.django``) on the given
 database, so the consumers share the database the test reads the effects from.
@@ -39,7 +39,7 @@ def configure(database_url: str) -> None:
 def setup() -> None:
     from django.core.management import call_command
 
-    from tests.once_effects import create_table
+    from tests.support.once_effects import create_table
 
     call_command("migrate", "queues_once", verbosity=0)
     create_table()
@@ -52,7 +52,7 @@ def setup() -> None:
 def consume(redis_url: str, queue: str, name: str, guarded: bool) -> None:
     from queues import Consumer, Message
     from queues.contrib.django import idempotent
-    from tests.once_effects import add_effect
+    from tests.support.once_effects import add_effect
 
     def handle(message: Message) -> None:
         add_effect(f"{message.payload['p']}:{message.payload['s']}")
@@ -74,7 +74,7 @@ def consume(redis_url: str, queue: str, name: str, guarded: bool) -> None:
 
 def report() -> None:
     from queues.contrib.django.models import ProcessedMessage
-    from tests.once_effects import effects
+    from tests.support.once_effects import effects
 
     print(json.dumps({"effects": effects(), "records": ProcessedMessage.objects.count()}))
 

@@ -1,6 +1,6 @@
 """Database growth under the monitor's retention: snapshots and claimed alerts, simulated.
 
-    python -m tests.bench_db_growth [--queues 100] [--groups 3] [--hours 25.5]
+    python -m tests.bench.db_growth [--queues 100] [--groups 3] [--hours 25.5]
                                     [--claims-per-day 1000]
 
 A throwaway SQLite file and a compressed clock. Snapshots: every snapshot interval

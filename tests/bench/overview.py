@@ -2,7 +2,7 @@
 × 3 groups: live poll vs. the monitor's stored view; also /api/queues/ (500 a page), a name
 search and a status filter.
 
-    python -m tests.bench_overview [--queues 10000] [--groups 3] [--loads 5] [--history 90]
+    python -m tests.bench.overview [--queues 10000] [--groups 3] [--loads 5] [--history 90]
 
 A private redis-server and a throwaway SQLite file; one monitor cycle fills QueueState,
 ``--history`` raw snapshots per queue stand in for 15 minutes of a running monitor (what
@@ -21,8 +21,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.bench_monitor import populate
-from tests.redis_process import RedisServer
+from tests.bench.monitor import populate
+from tests.support.redis_process import RedisServer
 
 
 def main() -> None:
