@@ -158,7 +158,7 @@ def test_every_file_a_page_names_exists():
 
 
 def test_every_script_a_page_runs_exists():
-    """``python -m tests.bench_monitor`` and the like name a module that is there."""
+    """``python -m tests.bench.monitor`` and the like name a module that is there."""
     for page in PAGES:
         for module in set(re.findall(r"python -m ((?:tests|queues)(?:\.\w+)*)", page.read_text())):
             path = ROOT / module.replace(".", "/")

@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from tests.dashboard.helpers import create_group, publish
 from tests.dashboard.test_browser import (  # noqa: F401 (stack is the fixture)
     PASSWORD,
     Stack,
     stack,
 )
+from tests.support.queue_data import create_group, publish
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +60,7 @@ def _login(page, stack: Stack) -> None:  # noqa: F811
 def test_charts_have_legends_and_the_lag_line_a_tooltip(stack: Stack, tmp_path):  # noqa: F811
     from playwright.sync_api import expect, sync_playwright
 
-    from tests.live_stack import launch_chromium
+    from tests.support.live_stack import launch_chromium
 
     create_group(stack.redis_url, stack.queue, "billing", start="0")
     publish(stack.redis_url, stack.queue, [{"n": i} for i in range(7)])

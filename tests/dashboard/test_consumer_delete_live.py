@@ -23,8 +23,8 @@ from django.test import Client
 from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import reset_managers
 from queues import Producer
-from tests.dashboard.helpers import stream_key
-from tests.redis_process import wait_for
+from tests.support.queue_data import stream_key
+from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.django_db
 
