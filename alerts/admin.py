@@ -68,17 +68,12 @@ class SilenceForm(forms.ModelForm):
                 widget.attrs["aria-label"] = f"{field.label} ({part})" if field else part
 
     def clean_queue(self) -> str:
-        from dashboard.catalog.models import QueueDefinition
+        from alerts.silences import unknown_queue_message
 
         queue = str(self.cleaned_data.get("queue") or "")
-        if queue and not QueueDefinition.objects.filter(name=queue).exists():
-            known = list(
-                QueueDefinition.objects.order_by("name").values_list("name", flat=True)[:10]
-            )
-            raise forms.ValidationError(
-                f"No queue named {queue!r}. Known queues: {', '.join(known) or 'none yet'}."
-                " Leave it empty to silence every queue."
-            )
+        why = unknown_queue_message(queue)
+        if why:
+            raise forms.ValidationError(why)
         return queue
 
 
@@ -154,6 +149,7 @@ class SilenceAdmin(admin.ModelAdmin):
     list_display = (
         "__str__",
         "queue",
+        "group",
         "kind",
         "severity",
         "created_by",
@@ -162,7 +158,7 @@ class SilenceAdmin(admin.ModelAdmin):
         "active",
     )
     list_filter = ("kind", "severity")
-    search_fields = ("queue", "comment")
+    search_fields = ("queue", "group", "comment")
     readonly_fields = ("created_by", "created_at")
 
     @admin.display(boolean=True)

@@ -54,7 +54,8 @@ def active_silences(*, now: datetime) -> list[Silence]:
 
 def _silenced(alert: Alert, silences: Iterable[Silence]) -> bool:
     return any(
-        s.matches(queue=alert.queue, kind=alert.kind, severity=alert.severity) for s in silences
+        s.matches(queue=alert.queue, kind=alert.kind, severity=alert.severity, group=alert.group)
+        for s in silences
     )
 
 
@@ -120,7 +121,10 @@ def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetim
         silenced_ids = [
             r["id"]
             for r in rows
-            if any(s.matches(queue=queue, kind=kind, severity=r["severity"]) for s in silences)
+            if any(
+                s.matches(queue=queue, kind=kind, severity=r["severity"], group=r["group"])
+                for s in silences
+            )
         ]
         if silenced_ids:
             Alert.objects.filter(pk__in=silenced_ids).update(notify_state=NotifyState.SILENCED)

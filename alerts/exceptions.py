@@ -23,3 +23,11 @@ class DeliveryError(AlertsError):
     def __init__(self, message: str, *, status_code: int | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+
+
+class SilenceError(AlertsError, ValueError):
+    """A silence cannot be created as asked; ``fields`` names what to correct."""
+
+    def __init__(self, message: str, *, fields: dict[str, str]) -> None:
+        super().__init__(message)
+        self.fields = fields

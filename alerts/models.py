@@ -301,6 +301,9 @@ class Silence(models.Model):
     """
 
     queue = models.CharField(max_length=200, blank=True, help_text="Empty = any queue.")
+    group = models.CharField(
+        "consumer group", max_length=200, blank=True, help_text="Empty = any group."
+    )
     kind = models.CharField(max_length=32, blank=True, choices=AlertKind.choices)
     severity = models.CharField(max_length=8, blank=True, choices=Severity.choices)
     comment = models.TextField()
@@ -321,12 +324,17 @@ class Silence(models.Model):
     def matchers(self) -> dict[str, str]:
         return {
             k: v
-            for k, v in (("queue", self.queue), ("kind", self.kind), ("severity", self.severity))
+            for k, v in (
+                ("queue", self.queue),
+                ("group", self.group),
+                ("kind", self.kind),
+                ("severity", self.severity),
+            )
             if v
         }
 
-    def matches(self, *, queue: str, kind: str, severity: str) -> bool:
-        values = {"queue": queue, "kind": kind, "severity": severity}
+    def matches(self, *, queue: str, kind: str, severity: str, group: str = "") -> bool:
+        values = {"queue": queue, "group": group, "kind": kind, "severity": severity}
         return all(values[k] == v for k, v in self.matchers().items())
 
     @property

@@ -9,6 +9,7 @@ app_name = "alerts"
 urlpatterns = [
     path("alerts/", views.alerts_page, name="list"),
     path("alerts/bulk/", views.alerts_bulk_page, name="bulk"),
+    path("alerts/silence/", views.silence_page, name="silence"),
     path("api/alerts/bulk/", views.api_alerts_bulk, name="api-bulk"),
     path("api/alerts/summary/", views.api_alerts_summary, name="api-summary"),
     path("alerts/<int:pk>/", views.alert_page, name="detail"),

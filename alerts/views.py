@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from alerts.exceptions import AlertStateError
+from alerts.exceptions import AlertStateError, SilenceError
 from alerts.models import Alert, AlertKind, AlertState, Severity
 from alerts.selectors import (
     FILTERS,
@@ -27,9 +27,11 @@ from alerts.selectors import (
     notification_status,
 )
 from alerts.services import BULK_FROM, alert_acknowledge, alert_resolve, alerts_bulk
+from alerts.silences import DURATIONS, describe, silence_create
 from dashboard.api_auth import api_view
 
 PERMISSION = "alerts.change_alert"
+SILENCE_PERMISSION = "alerts.add_silence"
 ACTIONS: dict[str, Callable[..., Alert]] = {
     "acknowledge": alert_acknowledge,
     "resolve": alert_resolve,
@@ -115,6 +117,8 @@ def alerts_page(request: HttpRequest) -> HttpResponse:
             ],
             "queues": known_queues(),
             "can_change": request.user.has_perm(PERMISSION),
+            "can_silence": request.user.has_perm(SILENCE_PERMISSION),
+            "durations": DURATIONS,
         },
     )
 
@@ -181,6 +185,8 @@ def alert_page(request: HttpRequest, pk: int) -> HttpResponse:
             "message_link": message_link(alert),
             "notification_status": notification_status(alert=alert),
             "can_change": request.user.has_perm(PERMISSION),
+            "can_silence": request.user.has_perm(SILENCE_PERMISSION),
+            "durations": DURATIONS,
         },
     )
 
@@ -202,6 +208,41 @@ def alert_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = ""
     return redirect(target) if target else redirect("alerts:detail", pk=alert.pk)
+
+
+def _back(request: HttpRequest, fallback: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = ""
+    return redirect(target or fallback)
+
+
+@require_POST
+def silence_page(request: HttpRequest) -> HttpResponse:
+    """Silence this from an alert, an alert row or a group of rows: mutes notifications of
+    that queue / group / kind for a chosen duration; back to the page with the result."""
+    if not request.user.has_perm(SILENCE_PERMISSION):
+        return HttpResponse("You may not create silences.", status=403)
+    values = {
+        name: request.POST.get(name, "").strip()
+        for name in ("queue", "group", "kind", "duration", "comment")
+    }
+    try:
+        alert_id = int(request.POST["alert"]) if request.POST.get("alert") else None
+    except ValueError:
+        alert_id = None
+    try:
+        silence = silence_create(user=request.user, alert_id=alert_id, **values)
+    except SilenceError as exc:
+        messages.error(request, " ".join([str(exc), *(f"{k}: {v}" for k, v in exc.fields.items())]))
+    else:
+        what = describe(queue=silence.queue, group=silence.group, kind=silence.kind)
+        messages.success(
+            request,
+            f"Silenced {what} until {silence.ends_at:%Y-%m-%d %H:%M} UTC: alerts are still "
+            "recorded, their notifications are not sent.",
+        )
+    return _back(request, reverse("alerts:list"))
 
 
 # -- JSON API: session (CSRF on writes) or "Authorization: Token <key>"; 401 / 403 JSON ----

@@ -50,6 +50,26 @@
     return form;
   }
 
+  // "Silence this": the page's one form (a <template>, present with the permission),
+  // filled in for a row or a group of rows.
+  const silenceTemplate = document.getElementById("silence-template");
+
+  function silenceForm(queue, group, kind, alertId) {
+    if (!silenceTemplate) return null;
+    const node = silenceTemplate.content.firstElementChild.cloneNode(true);
+    const values = { queue: queue || "", group: group || "", kind: kind || "", alert: alertId || "" };
+    Object.keys(values).forEach(function (name) {
+      const input = node.querySelector('input[name="' + name + '"]');
+      if (input) input.value = String(values[name]);
+    });
+    const covers = node.querySelector('[data-field="covers"]');
+    if (covers) {
+      covers.textContent = (queue ? "queue " + JSON.stringify(String(queue)) : "every queue") +
+        (group ? ", group " + JSON.stringify(String(group)) : "") + ", kind " + (kind || "any");
+    }
+    return node;
+  }
+
   function render(alert) {
     const row = document.createElement("tr");
     row.id = "alert-" + alert.id;
@@ -85,6 +105,8 @@
       if (alert.state === "open") actions.appendChild(actionForm(alert, "acknowledge", "Acknowledge"));
       if (alert.state !== "resolved") actions.appendChild(actionForm(alert, "resolve", "Resolve"));
     }
+    const silence = silenceForm(alert.queue, alert.group, alert.kind, alert.id);
+    if (silence) actions.appendChild(silence);
     return row;
   }
 
@@ -162,7 +184,9 @@
       if (filters.severity) query.set("severity", filters.severity);
       if (filters.state) query.set("state", filters.state);
       query.set("queue", g.queue); query.set("kind", g.kind); query.set("group", g.group);
-      cell(tr, link("?" + query.toString(), "show " + g.count));
+      const show = cell(tr, link("?" + query.toString(), "show " + g.count));
+      const silence = silenceForm(g.queue, g.group, g.kind, null);
+      if (silence) show.appendChild(silence);
       body.appendChild(tr);
     });
   }
