@@ -1,4 +1,5 @@
-"""queues.aio.Manager's reads of pending entries (XPENDING detail), one group or many pipelined."""
+"""queues.aio.Manager's reads of pending entries (XPENDING detail), one group or many
+pipelined."""
 
 from __future__ import annotations
 

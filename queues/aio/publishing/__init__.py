@@ -1,0 +1,1 @@
+"""queues.aio.Producer's parts, the asyncio twins of queues.publishing."""
