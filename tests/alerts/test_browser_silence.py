@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.live_stack import launch_chromium, require_chromium, running_stack
 
 pytestmark = pytest.mark.browser
 
