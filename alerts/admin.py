@@ -6,10 +6,16 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
+from alerts.channels import channel_health, channel_test, describe_delivery
 from alerts.models import (
     Alert,
     Notification,
@@ -79,19 +85,91 @@ class SilenceForm(forms.ModelForm):
 
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(admin.ModelAdmin):
+    """Channels with their health (from the delivery log) and "send a test": an action on
+    the list and a button on a channel's page, the result shown in the page."""
+
     form = ChannelForm
-    list_display = ("name", "backend", "target", "min_severity", "queues", "kinds", "enabled")
+    change_form_template = "admin/alerts/notificationchannel/change_form.html"
+    list_display = (
+        "name",
+        "backend",
+        "target",
+        "min_severity",
+        "queues",
+        "kinds",
+        "enabled",
+        "health",
+    )
     list_filter = ("enabled", "backend", "min_severity")
     fieldsets = (
         (None, {"fields": ("name", "backend", "enabled")}),
         ("Target", {"fields": ("url", "secret", "emails")}),
         ("Filters", {"fields": ("min_severity", "queues", "kinds")}),
     )
+    actions = ["send_test"]
 
     @admin.display(description="target URL", ordering="url")
     def target(self, obj: NotificationChannel) -> str:
         # Webhook URLs often carry a token in their query: not for every staff user's list.
         return redact_url(obj.url)
+
+    @admin.display(description="health (delivery log)")
+    def health(self, obj: NotificationChannel) -> str:
+        h = channel_health(channel=obj)
+        if h.last_at is None:
+            return format_html(
+                '<span class="channel-health" data-state="unknown">{}</span>', "no deliveries yet"
+            )
+        when = f"{h.last_at:%Y-%m-%d %H:%M:%S} UTC"
+        if h.last_ok:
+            return format_html(
+                '<span class="channel-health" data-state="ok"><strong>✓ ok</strong> · last delivery {}</span>',
+                when,
+            )
+        n = h.consecutive_failures
+        since = (
+            f", last success {h.last_ok_at:%Y-%m-%d %H:%M:%S} UTC"
+            if h.last_ok_at
+            else ", never delivered"
+        )
+        return format_html(
+            '<span class="channel-health" data-state="failing"><strong>✗ failing</strong>'
+            " · {} failed attempt{} in a row (last {}{})<br>last error: <code>{}</code></span>",
+            n,
+            "" if n == 1 else "s",
+            when,
+            since,
+            h.last_error[:300] or "—",
+        )
+
+    @admin.action(description="Send a test notification", permissions=["change"])
+    def send_test(self, request: HttpRequest, queryset: QuerySet[NotificationChannel]) -> None:
+        for channel in queryset:
+            self._test(request, channel)
+
+    def _test(self, request: HttpRequest, channel: NotificationChannel) -> None:
+        delivery = channel_test(user=request.user, channel=channel)
+        text = f"Test notification to {channel.name!r}: {describe_delivery(delivery)}."
+        if not channel.enabled:
+            text += " The channel is disabled: alerts are not sent to it."
+        self.message_user(request, text, messages.SUCCESS if delivery.ok else messages.ERROR)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:pk>/test/",
+                self.admin_site.admin_view(require_POST(self.test_view)),
+                name="alerts_notificationchannel_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        channel = get_object_or_404(NotificationChannel, pk=pk)
+        if not self.has_change_permission(request, channel):
+            return HttpResponse("You may not test channels.", status=403)
+        self._test(request, channel)
+        return HttpResponseRedirect(reverse("admin:alerts_notificationchannel_change", args=[pk]))
 
 
 class DeliveryInline(admin.TabularInline):
