@@ -4,11 +4,15 @@ Each ``*_call`` function returns the ``(keys, args)`` of one Lua script call (th
 themselves live in ``queues/lua/``); each ``read_*``/``decide_*`` function turns a reply or
 a handler outcome into the next step. Nothing here does I/O, so ``queues.Consumer`` and
 ``queues.aio.Consumer`` run the very same algorithms and differ only in how they wait.
+
+This module holds what happens to an entry before and after its handler: preparing it
+(``preparer``) and the retry rule (``decide_failure``, ``retry_call``,
+``dead_letter_call``). The other steps live by concern in ``queues.steps``
+(``publishing``, ``reading``, ``moving``, ``replies``) and are re-exported here.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -18,174 +22,79 @@ from queues.backoff import retry_delay
 from queues.exceptions import UndecodableEntry
 from queues.keys import RETRY_CONSUMER, QueueKeys
 from queues.serializers import Serializer
+from queues.steps import Call
+from queues.steps.moving import (
+    TAKEOVER_BATCH,
+    Moved,
+    TakenOver,
+    move_due_call,
+    ordered_takeover_call,
+    read_move_due,
+    read_takeover,
+)
+from queues.steps.publishing import publish_dedup_call, schedule_call
+from queues.steps.reading import (
+    ON_GROUP_LOST,
+    Delivery,
+    group_created_fields,
+    has_group,
+    newest_read,
+    read_rows,
+    recreate_start,
+    stream_id_key,
+)
+from queues.steps.replies import (
+    REPLY_MAXLEN,
+    delete_consumer_call,
+    notify_call,
+    orphaned_replies,
+    reply_producer,
+    touch_call,
+)
 from queues.types import Message, make_message
 
-Call = tuple[list[str], list[Any]]
-
-
-# ------------------------------------------------------------------ publishing
-
-
-def publish_dedup_call(keys: QueueKeys, fields: entries.Fields, key: str, window_ms: int) -> Call:
-    """publish.lua: XADD unless ``key`` was published within the window."""
-    flat: list[Any] = []
-    for name, value in fields.items():
-        flat.extend((name, value))
-    return [keys.stream, keys.dedup(key)], [window_ms, *flat]
-
-
-def schedule_call(
-    keys: QueueKeys, fields: entries.Fields, due_ms: int, dedup_key: str | None, window_ms: int
-) -> Call:
-    """schedule.lua: a delayed-publish ticket (once per dedup key when one is given)."""
-    ticket_id = uuid.uuid4().hex
-    marker = keys.dedup(dedup_key if dedup_key is not None else ticket_id)
-    return [keys.delayed, marker], [
-        due_ms,
-        delayed.message_ticket(fields, ticket_id),
-        ticket_id,
-        window_ms if dedup_key is not None else 0,
-    ]
-
-
-# ------------------------------------------------------------------ consuming
-
-
-def group_created_fields(
-    queue: str, *, recreated: bool, group: str, consumer: str, start: str, now_ms: int
-) -> dict[str, str]:
-    """The event a consumer writes when it created (or re-created) its group."""
-    kind = events.GROUP_RECREATED if recreated else events.GROUP_CREATED
-    return events.event_fields(kind, queue, now_ms, group=group, consumer=consumer, start=start)
-
-
-#: What a consumer does when its group vanished under it (Consumer(on_group_lost=...)).
-ON_GROUP_LOST = ("recreate", "stop")
-
-
-def stream_id_key(entry_id: str) -> tuple[int, int]:
-    """A stream id as a sortable pair."""
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-def newest_read(current: str | None, rows: list[Delivery]) -> str | None:
-    """The newest id a consumer has read from its stream, after reading ``rows``."""
-    if not rows:
-        return current
-    last = rows[-1].id
-    if current is None or stream_id_key(last) > stream_id_key(current):
-        return last
-    return current
-
-
-def has_group(xinfo_groups: list[Any], group: str) -> bool:
-    """Whether an XINFO GROUPS reply lists ``group``."""
-    return any(entries.text(row.get("name", row.get(b"name"))) == group for row in xinfo_groups)
-
-
-def recreate_start(*, last_read: str | None, start_id: str, stream_exists: bool) -> str:
-    """Where a consumer re-creates its group after it vanished: just after the newest entry
-    it had read (what it and the others acknowledged before is not replayed; entries read by
-    other consumers beyond it are delivered again), at ``start_id`` when it had read
-    nothing, and at ``0`` when the stream is gone too (a Redis restart that lost its data:
-    everything published since is new)."""
-    if not stream_exists:
-        return "0"
-    return last_read if last_read is not None else start_id
-
-
-def move_due_call(keys: QueueKeys, move_batch: int) -> Call:
-    """move_due.lua: publish due delayed messages, release due parked retries (dead-letter
-    bad tickets and parked entries whose data was trimmed)."""
-    return [keys.delayed, keys.stream, keys.dead, keys.events], [
-        move_batch,
-        RETRY_CONSUMER,
-        keys.name,
-        events.MAX_EVENTS,
-    ]
-
-
-def ordered_takeover_call(keys: QueueKeys, lock_key: str, group: str, consumer: str) -> Call:
-    """ordered_takeover.lua: take over the pending entries of inactive predecessors."""
-    return [keys.stream, keys.events, lock_key, keys.dead], [
-        group,
-        consumer,
-        TAKEOVER_BATCH,
-        keys.name,
-        events.MAX_EVENTS,
-    ]
-
-
-#: Pending entries of predecessors one ordered_takeover.lua call takes at most.
-TAKEOVER_BATCH = 1000
-
-
-class TakenOver(NamedTuple):
-    """What one ordered_takeover.lua call did."""
-
-    taken: int
-    removed: int  # predecessors removed from the group
-    dead_lettered: int  # entries whose data was trimmed away
-
-    @property
-    def done(self) -> bool:
-        """Nothing was left to take: stop calling."""
-        return self.taken == 0 and self.dead_lettered == 0
-
-
-def read_takeover(reply: list[Any]) -> TakenOver:
-    return TakenOver(*(int(n) for n in reply))
-
-
-@dataclass(frozen=True, slots=True)
-class Moved:
-    published: int
-    released: int
-    next_due: float | None  # seconds until the next ticket is due, None when there is none
-
-    @property
-    def moved(self) -> int:
-        return self.published + self.released
-
-
-def read_move_due(reply: list[Any]) -> Moved:
-    published, released, now_ms, next_score = reply
-    next_due = None if next_score is None else max(0.0, (float(next_score) - int(now_ms)) / 1000)
-    return Moved(int(published), int(released), next_due)
-
-
-class Delivery(NamedTuple):
-    """An entry as handed to a consumer: id, raw fields, and which delivery this is."""
-
-    id: str
-    fields: Mapping[Any, Any]
-    deliveries: int
-
-
-_tuple_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__
-
-
-def read_rows(reply: Any) -> list[Delivery]:
-    """The entries of an XREADGROUP reply (RESP2 list or RESP3 dict): first deliveries."""
-    rows: list[Any] = []
-    if isinstance(reply, dict):
-        for value in reply.values():
-            rows.extend(value[0] if value and isinstance(value[0], list) else value)
-    else:
-        for _stream, stream_rows in reply or []:
-            rows.extend(stream_rows)
-    return [
-        _tuple_new(
-            Delivery,
-            (
-                entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id),
-                fields or {},
-                1,
-            ),
-        )
-        for entry_id, fields in rows
-    ]
+__all__ = [
+    "DEAD_LETTER",
+    "HOLD",
+    "ON_GROUP_LOST",
+    "REPLY_MAXLEN",
+    "RETRY",
+    "RETRY_LOST",
+    "RETRY_PARKED",
+    "RETRY_TRIMMED",
+    "TAKEOVER_BATCH",
+    "Call",
+    "Delivery",
+    "FailureDecision",
+    "Moved",
+    "Prepare",
+    "Settle",
+    "TakenOver",
+    "dead_letter_call",
+    "decide_failure",
+    "delete_consumer_call",
+    "failure_is_final",
+    "group_created_fields",
+    "has_group",
+    "kept_fields",
+    "move_due_call",
+    "newest_read",
+    "notify_call",
+    "ordered_takeover_call",
+    "orphaned_replies",
+    "preparer",
+    "publish_dedup_call",
+    "read_move_due",
+    "read_rows",
+    "read_takeover",
+    "recreate_start",
+    "reply_producer",
+    "retry_call",
+    "schedule_call",
+    "stream_id_key",
+    "touch_call",
+    "undecodable",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,47 +338,3 @@ def dead_letter_call(
         "1" if owned_only else "0",
         keys.level,
     ]
-
-
-def touch_call(keys: QueueKeys, group: str, consumer: str, ids: list[str]) -> Call:
-    """touch.lua: reset the idle time of entries this consumer still owns."""
-    return [keys.stream], [group, consumer, *ids]
-
-
-REPLY_MAXLEN = 10_000
-
-
-def notify_call(
-    keys: QueueKeys, target: tuple[str, str], entry_id: str, status: str, error: str = ""
-) -> Call:
-    """notify.lua: tell a live producer how its message ended (done | dead)."""
-    producer_id, token = target
-    return [keys.reply(producer_id), keys.producer_alive(producer_id)], [
-        token,
-        entry_id,
-        status,
-        error,
-        REPLY_MAXLEN,
-    ]
-
-
-def orphaned_replies(keys: QueueKeys, reply_keys: list[Any], alive: list[Any]) -> list[str]:
-    """Reply streams whose producer's heartbeat key is gone (``alive``: EXISTS replies of
-    ``keys.producer_alive(id)`` for each of ``reply_keys``, in order). Only keys with the
-    queue's exact reply prefix: a pattern that matched another queue's keys deletes none."""
-    prefix = keys.reply("")
-    return [
-        name
-        for name, up in zip(map(entries.text, reply_keys), alive, strict=True)
-        if not up and name.startswith(prefix)
-    ]
-
-
-def reply_producer(keys: QueueKeys, reply_key: Any) -> str:
-    """The producer id a reply stream key belongs to."""
-    return entries.text(reply_key)[len(keys.reply("")) :]
-
-
-def delete_consumer_call(keys: QueueKeys, group: str, consumer: str) -> Call:
-    """delete_consumer.lua: leave the group, but only when owning nothing."""
-    return [keys.stream], [group, consumer, "0"]
