@@ -1,4 +1,12 @@
-"""Shared fixtures: real redis-server processes, never a fake."""
+"""Shared fixtures: real redis-server processes, never a fake.
+
+``redis_url``, ``redis_client`` and ``queue_name`` point at one shared redis-server. A test
+marked ``@pytest.mark.runs_on("single", "cluster")`` runs once per target instead: on the
+single server, and on a real 3-master Redis Cluster, there once per master when it takes
+``queue_name`` (the queue's hash tag lands on that master). The cluster runs carry the
+``cluster`` mark (``-m 'not cluster'`` leaves them out). A test that opens ``redis.Redis``
+on the URL itself, or counts commands with INFO (per node on a cluster), stays single.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +15,40 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import redis
+from redis.cluster import RedisCluster
 
 from dashboard.sealed_layer import layer_settings
+from tests.support.redis_cluster import RedisClusterFixture
 from tests.support.redis_process import RedisServer, wait_for
 
 __all__ = ["wait_for"]
+
+SINGLE = "single"
+CLUSTER = "cluster"
+MASTERS = 3
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrise ``redis_target`` over the targets a ``runs_on`` mark names."""
+    marker = metafunc.definition.get_closest_marker("runs_on")
+    if marker is None or "redis_target" not in metafunc.fixturenames:
+        return
+    unknown = set(marker.args) - {SINGLE, CLUSTER}
+    assert marker.args and not unknown, f"runs_on takes {SINGLE!r} and/or {CLUSTER!r}"
+    targets: list[object] = []
+    if SINGLE in marker.args:
+        targets.append(SINGLE)
+    if CLUSTER in marker.args:
+        on_masters = "queue_name" in metafunc.fixturenames
+        names = [f"{CLUSTER}-master{i}" for i in range(MASTERS)] if on_masters else [CLUSTER]
+        targets += [pytest.param(name, marks=pytest.mark.cluster) for name in names]
+    metafunc.parametrize("redis_target", targets, indirect=True)
+
+
+@pytest.fixture
+def redis_target(request: pytest.FixtureRequest) -> str:
+    """What ``redis_url`` points at: ``single``, ``cluster`` or ``cluster-master<i>``."""
+    return getattr(request, "param", SINGLE)
 
 
 @pytest.fixture(scope="session")
@@ -24,18 +61,41 @@ def redis_server() -> Iterator[RedisServer]:
         server.close()
 
 
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    """URL of the shared server, emptied before the test so tests never see each other."""
-    if not redis_server.running:  # a previous test may have broken it
-        redis_server.start()
-    redis_server.client().flushall()
-    return redis_server.url
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterFixture]:
+    """Three masters on loopback, 16384 slots split between them; started by the first test
+    that needs it, torn down after the session whatever happens."""
+    cluster = RedisClusterFixture(masters=MASTERS).start()
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 @pytest.fixture
-def redis_client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
+def redis_url(request: pytest.FixtureRequest, redis_target: str) -> str:
+    """URL of the shared server (or of the cluster), emptied before the test so tests never
+    see each other."""
+    if redis_target.startswith(CLUSTER):
+        cluster: RedisClusterFixture = request.getfixturevalue("redis_cluster")
+        cluster.flush()
+        return cluster.url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    if not server.running:  # a previous test may have broken it
+        server.start()
+    server.client().flushall()
+    return server.url
+
+
+@pytest.fixture
+def redis_client(
+    request: pytest.FixtureRequest, redis_url: str, redis_target: str
+) -> Iterator[redis.Redis | RedisCluster]:
+    client: redis.Redis | RedisCluster
+    if redis_target.startswith(CLUSTER):
+        client = request.getfixturevalue("redis_cluster").client()
+    else:
+        client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
 
@@ -62,9 +122,16 @@ def private_redis(make_redis_server: Callable[..., RedisServer]) -> RedisServer:
 
 
 @pytest.fixture
-def queue_name() -> str:
-    """A queue name no other test uses."""
-    return f"q-{uuid.uuid4().hex[:10]}"
+def queue_name(request: pytest.FixtureRequest, redis_target: str) -> str:
+    """A queue name no other test uses; on ``cluster-master<i>`` its keys live on master i."""
+    name = f"q-{uuid.uuid4().hex[:10]}"
+    if not redis_target.startswith(f"{CLUSTER}-master"):
+        return name
+    cluster: RedisClusterFixture = request.getfixturevalue("redis_cluster")
+    node = cluster.nodes[int(redis_target.removeprefix(f"{CLUSTER}-master"))]
+    name = cluster.key_on(node, name)
+    assert cluster.node_of(f"sw:{{{name}}}:stream") == node
+    return name
 
 
 @pytest.fixture

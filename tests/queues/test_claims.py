@@ -71,6 +71,7 @@ def test_a_message_of_a_consumer_killed_in_its_handler_is_processed_by_another(
     assert first.idle_ms is not None and first.idle_ms >= 500
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_slow_handler_in_a_live_consumer_is_not_claimed(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -96,6 +97,7 @@ def test_a_slow_handler_in_a_live_consumer_is_not_claimed(
     assert claimed_events(manager, queue_name) == []
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_eight_consumers_racing_to_claim_five_thousand_idle_entries_process_each_once(
     redis_url: str,
     queue_name: str,
@@ -140,6 +142,7 @@ def test_eight_consumers_racing_to_claim_five_thousand_idle_entries_process_each
     assert len({e.new_owner for e in events}) > 1, "the work was shared"
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_pending_entry_whose_data_was_deleted_is_dead_lettered_not_retried_forever(
     redis_url: str,
     queue_name: str,
@@ -165,6 +168,7 @@ def test_a_pending_entry_whose_data_was_deleted_is_dead_lettered_not_retried_for
     assert manager.info(queue_name).group("g").pending == 0
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_handler_stuck_longer_than_handler_timeout_loses_its_message(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -197,6 +201,7 @@ def test_a_handler_stuck_longer_than_handler_timeout_loses_its_message(
     assert (event.message_id, event.previous_owner) == (entry_id, "stuck")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_entries_delivered_to_a_consumer_whose_read_reply_was_lost_are_recovered(
     redis_url: str,
     queue_name: str,

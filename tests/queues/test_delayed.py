@@ -19,6 +19,7 @@ from queues.scripts import Scripts
 from tests.queues.conftest import FAST, Child, Recorder, Runner, wait_for
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_delayed_message_is_delivered_after_its_delay(
     redis_url: str, queue_name: str, producer: Producer, runner: Runner
 ) -> None:
@@ -34,6 +35,7 @@ def test_a_delayed_message_is_delivered_after_its_delay(
     assert recorder.times[1] - published >= 0.4
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_concurrent_movers_move_each_due_ticket_exactly_once(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -65,6 +67,7 @@ def test_concurrent_movers_move_each_due_ticket_exactly_once(
     assert manager.info(queue_name).delayed == 0
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_binary_payload_survives_the_delayed_set(
     redis_url: str, queue_name: str, runner: Runner
 ) -> None:
@@ -87,6 +90,7 @@ def test_a_binary_payload_survives_the_delayed_set(
     producer.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_delayed_publish_with_a_dedup_key_is_scheduled_once(
     queue_name: str, producer: Producer, manager: Manager
 ) -> None:
@@ -95,6 +99,7 @@ def test_a_delayed_publish_with_a_dedup_key_is_scheduled_once(
     assert manager.info(queue_name).delayed == 1
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_broken_ticket_is_dead_lettered_and_does_not_block_the_others(
     redis_url: str,
     queue_name: str,

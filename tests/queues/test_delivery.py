@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import redis
 
 from queues import Consumer, Manager, Producer
@@ -35,6 +36,7 @@ def test_ten_thousand_messages_through_four_consumers_are_each_processed_and_ack
     assert handled_by == {1}
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_two_groups_on_one_stream_each_process_all_messages(
     redis_url: str, queue_name: str, producer: Producer, redis_client: redis.Redis
 ) -> None:

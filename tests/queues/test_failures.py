@@ -18,6 +18,7 @@ class Boom(RuntimeError):
     pass
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_handler_that_always_raises_is_retried_with_growing_delay_then_dead_lettered(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -64,6 +65,7 @@ def test_a_handler_that_always_raises_is_retried_with_growing_delay_then_dead_le
     assert "claimed" not in types
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_retry_waits_in_redis_not_in_the_process(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -121,6 +123,7 @@ def test_a_consumer_killed_during_a_backoff_wait_loses_nothing(
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_an_undecodable_entry_is_dead_lettered_and_the_consumer_goes_on(
     redis_url: str,
     queue_name: str,
@@ -149,6 +152,7 @@ def test_an_undecodable_entry_is_dead_lettered_and_the_consumer_goes_on(
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="all settled")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_handler_calling_sys_exit_does_not_kill_the_consumer(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -167,6 +171,7 @@ def test_a_handler_calling_sys_exit_does_not_kill_the_consumer(
     assert manager.pending(queue_name, "g")[0].deliveries >= 1
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_replayed_dead_letters_are_processed(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -191,6 +196,7 @@ def test_replayed_dead_letters_are_processed(
     assert {m.deliveries for m in handled.messages} == {1}
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_replay_for_one_group_is_skipped_by_the_others(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
@@ -210,6 +216,7 @@ def test_a_replay_for_one_group_is_skipped_by_the_others(
     assert info.group("shipping").pending == info.group("billing").pending == 0
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_dead_letters_can_be_deleted(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:

@@ -20,6 +20,7 @@ from tests.queues.conftest import FAST, Recorder, wait_for
 from tests.support.redis_process import RedisServer
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_info_reports_stream_groups_consumers_and_ages(
     redis_url: str,
     queue_name: str,
@@ -71,6 +72,7 @@ def test_info_many_answers_for_many_queues_in_two_round_trips(
     assert commands == 1 + 7 * 31 + 1 * 30
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_info_of_an_unknown_queue_raises_queue_not_found(manager: Manager) -> None:
     with pytest.raises(QueueNotFound):
         manager.info("nobody")
@@ -78,6 +80,7 @@ def test_info_of_an_unknown_queue_raises_queue_not_found(manager: Manager) -> No
         manager.info("nobody")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_queues_can_be_created_listed_and_deleted(manager: Manager, queue_name: str) -> None:
     assert manager.create_queue(queue_name) is True
     assert manager.create_queue(queue_name) is False
@@ -90,6 +93,7 @@ def test_queues_can_be_created_listed_and_deleted(manager: Manager, queue_name: 
         manager.info(queue_name)
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_groups_can_be_created_moved_and_deleted(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
@@ -110,6 +114,7 @@ def test_groups_can_be_created_moved_and_deleted(
     assert manager.info(queue_name).groups == ()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_consumer_with_pending_entries_is_deleted_only_when_forced(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -156,6 +161,7 @@ def test_a_hand_over_moves_every_page_of_a_long_pending_list(
     assert [(c["name"].decode(), c["pending"]) for c in summary["consumers"]] == [("heir", 1201)]
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_pending_lists_entries_with_owner_idle_time_and_delivery_count(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -170,6 +176,7 @@ def test_pending_lists_entries_with_owner_idle_time_and_delivery_count(
         manager.pending(queue_name, "nope")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_events_of_all_queues_come_newest_last(redis_url: str, manager: Manager) -> None:
     for name in ("ev-a", "ev-b"):
         Producer(name, redis=redis_url).publish("x")
@@ -194,6 +201,7 @@ def test_a_manager_on_a_stopped_redis_raises_queue_unavailable(
         manager.queues()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_health_reports_lag_and_missing_consumers(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
@@ -217,6 +225,7 @@ def _fail(message: object) -> None:
     raise RuntimeError("no")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_events_are_read_through_a_group_at_least_once(
     redis_url: str, manager: Manager, redis_client: redis.Redis
 ) -> None:

@@ -13,6 +13,7 @@ from queues.keys import REGISTRY, queue_keys
 from tests.queues.conftest import wait_for
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_publish_adds_one_entry_with_payload_ctype_headers_and_time(
     producer: Producer, redis_client: redis.Redis, queue_name: str
 ) -> None:
@@ -27,11 +28,13 @@ def test_publish_adds_one_entry_with_payload_ctype_headers_and_time(
     assert int(fields[b"published"]) >= before
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_publish_registers_the_queue(producer: Producer, manager: Manager, queue_name: str) -> None:
     producer.publish(1)
     assert queue_name in manager.queues()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_publish_many_returns_ids_in_order(
     producer: Producer, redis_client: redis.Redis, queue_name: str
 ) -> None:
@@ -71,6 +74,7 @@ def test_queue_names_that_break_the_hash_tag_are_refused(redis_url: str) -> None
         Producer("", redis=redis_url)
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_same_dedup_key_publishes_once(
     producer: Producer, redis_client: redis.Redis, queue_name: str
 ) -> None:
@@ -108,6 +112,7 @@ def test_a_dedup_key_lands_once_within_its_window_even_from_racing_threads(
     producer.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_delayed_publish_waits_in_the_delayed_set(
     producer: Producer, redis_client: redis.Redis, queue_name: str
 ) -> None:

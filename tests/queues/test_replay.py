@@ -99,6 +99,7 @@ def test_a_replay_replays_the_dead_letters_present_when_it_started(
     assert payloads == [b'"m0"', b'"m1"', b'"m2"']
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_replay_to_a_group_that_no_longer_exists_is_refused_naming_it(
     manager: Manager, redis_client: redis.Redis, queue_name: str
 ) -> None:
@@ -116,6 +117,7 @@ def test_a_replay_to_a_group_that_no_longer_exists_is_refused_naming_it(
     assert kept not in [i.decode() for i, _ in redis_client.xrange(keys.dead)]
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_dead_letter_of_a_priority_level_is_replayed_to_that_level(
     redis_url: str, manager: Manager, queue_name: str
 ) -> None:

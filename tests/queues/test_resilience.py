@@ -128,6 +128,7 @@ def test_a_killed_connection_is_reopened_and_consuming_continues(
     wait_for(lambda: recorder.count == 2, 10, message="handled after CLIENT KILL")
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_deleted_group_is_recreated_and_nothing_is_skipped_or_replayed(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:

@@ -8,6 +8,7 @@ from queues import Consumer, Manager, Message, Producer
 from tests.queues.conftest import FAST, Recorder, Runner, wait_for
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_burst_processes_what_is_there_and_returns(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, recorder: Recorder
 ) -> None:
@@ -21,6 +22,7 @@ def test_burst_processes_what_is_there_and_returns(
     assert consumer.stats.processed == 25
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_group_created_by_a_consumer_sees_messages_published_before_it(
     redis_url: str, queue_name: str, producer: Producer, recorder: Recorder
 ) -> None:
@@ -29,6 +31,7 @@ def test_a_group_created_by_a_consumer_sees_messages_published_before_it(
     assert recorder.payloads() == ["early"]
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_running_consumer_handles_messages_as_they_arrive(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
 ) -> None:
@@ -51,6 +54,7 @@ def test_a_running_consumer_handles_messages_as_they_arrive(
     assert group.active_consumers == 1
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_consumer_removes_itself_from_the_group_on_a_clean_exit(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:

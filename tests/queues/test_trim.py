@@ -10,6 +10,7 @@ from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, group_state, wait_for
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry(
     redis_url: str,
     queue_name: str,
@@ -48,6 +49,7 @@ def test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry(
     assert (slow.pending, slow.lag) == (0, 0)
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_trimming_a_stream_without_groups_is_refused(
     queue_name: str, producer: Producer, manager: Manager
 ) -> None:
@@ -71,6 +73,7 @@ def test_a_producer_with_trimming_on_keeps_the_stream_short_but_safe(
     producer.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_purge_empties_the_queue_but_keeps_its_groups(
     redis_url: str, queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -89,6 +92,7 @@ def test_purge_empties_the_queue_but_keeps_its_groups(
     assert recorder.payloads() == ["fresh"]
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -107,6 +111,7 @@ def test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed(
         manager.trim(queue_name, maxlen=-1)
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop(
     queue_name: str, producer: Producer, manager: Manager, redis_client: redis.Redis
 ) -> None:
@@ -135,6 +140,7 @@ def test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop(
     assert redis_client.xlen(stream) == 100, "trim_risk never removes anything"
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_purge_empties_every_priority_level_and_forgets_dedup_keys(
     redis_url: str, queue_name: str, manager: Manager, redis_client: redis.Redis
 ) -> None:

@@ -87,6 +87,7 @@ def test_the_heartbeat_leaves_a_trimmed_entry_pending_for_its_handler_to_settle(
     manager.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_parked_retry_trimmed_before_its_release_is_dead_lettered(
     redis_url: str, redis_client: redis.Redis, queue_name: str
 ) -> None:
@@ -128,6 +129,7 @@ def test_a_parked_retry_trimmed_before_its_release_is_dead_lettered(
     manager.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_ordered_takeover_dead_letters_a_trimmed_entry_and_reports_no_claim_of_it(
     redis_url: str, redis_client: redis.Redis, queue_name: str
 ) -> None:

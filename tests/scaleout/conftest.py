@@ -1,57 +1,21 @@
-"""Fixtures of the scale-out tests: a real 3-master Redis Cluster and a real Sentinel set.
+"""Fixtures of the scale-out tests: a real Sentinel set (the 3-master Redis Cluster,
+``redis_cluster``, is in tests/conftest.py).
 
-``redis_url`` and ``redis_client`` are overridden in this package to point at the cluster,
-and ``queue_name`` is parametrised so that every test using it runs once per master (the
-queue's hash tag lands on that master). The library's own tests are collected here again
-unchanged (tests/scaleout/test_cluster_core.py imports them).
+The tests here are about the cluster or Sentinel themselves; a module marked
+``runs_on("cluster")`` gets ``redis_url``, ``redis_client`` and ``queue_name`` on the
+cluster. The library's behaviour tests run on the cluster where they live, in tests/queues,
+marked ``runs_on("single", "cluster")``.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from redis.cluster import RedisCluster
 
-# The library tests' fixtures, so their test functions run here unchanged.
+# The library tests' fixtures, for the cluster tests here that publish and consume.
 from tests.queues.conftest import manager, producer, recorder, runner  # noqa: F401
-from tests.support.redis_cluster import RedisClusterFixture
 from tests.support.redis_sentinel import RedisSentinelFixture
-
-
-@pytest.fixture(scope="session")
-def redis_cluster() -> Iterator[RedisClusterFixture]:
-    """Three masters on loopback, 16384 slots split between them; torn down after the
-    session whatever happens."""
-    cluster = RedisClusterFixture(masters=3).start()
-    try:
-        yield cluster
-    finally:
-        cluster.close()
-
-
-@pytest.fixture
-def redis_url(redis_cluster: RedisClusterFixture) -> str:
-    """``redis+cluster://`` URL of the cluster, emptied before the test."""
-    redis_cluster.flush()
-    return redis_cluster.url
-
-
-@pytest.fixture
-def redis_client(redis_url: str, redis_cluster: RedisClusterFixture) -> Iterator[RedisCluster]:
-    client = redis_cluster.client()
-    yield client
-    client.close()
-
-
-@pytest.fixture(params=[0, 1, 2], ids=["master0", "master1", "master2"])
-def queue_name(request: pytest.FixtureRequest, redis_cluster: RedisClusterFixture) -> str:
-    """A fresh queue name whose keys live on master 0, 1 or 2 (one run per master)."""
-    node = redis_cluster.nodes[request.param]
-    name = redis_cluster.key_on(node, f"q-{uuid.uuid4().hex[:8]}")
-    assert redis_cluster.node_of(f"sw:{{{name}}}:stream") == node
-    return name
 
 
 @pytest.fixture(scope="session")

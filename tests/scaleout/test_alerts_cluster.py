@@ -30,7 +30,7 @@ from tests.support.redis_cluster import RedisClusterFixture
 from tests.support.redis_process import RedisServer
 from tests.support.redis_sentinel import RedisSentinelFixture
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.runs_on("cluster")]
 
 
 @pytest.fixture(autouse=True)

@@ -1,9 +1,7 @@
-"""The library's own round-trip, claim, dead-letter, delayed and manager tests, run unchanged
-against a 3-master Redis Cluster: ``redis_url`` is a ``redis+cluster://`` URL here and every
-test that takes ``queue_name`` runs three times, once with the queue on each master.
-
-Left out: tests whose child processes or helpers open ``redis.Redis`` on the URL themselves,
-and the command-count test (INFO stats is per node); cluster versions of those follow.
+"""The library on a 3-master Redis Cluster beyond its behaviour tests (those live in
+tests/queues and run on the cluster too, marked ``runs_on("single", "cluster")``): queues spread over every
+master, cluster URLs, ordered mode's lock on the queue's master. ``redis_url`` is a
+``redis+cluster://`` URL and a test that takes ``queue_name`` runs once per master.
 """
 
 from __future__ import annotations
@@ -14,76 +12,9 @@ from redis.cluster import RedisCluster
 from queues import Consumer, Manager, Message, Producer
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder
-from tests.queues.test_claims import (  # noqa: F401
-    test_a_handler_stuck_longer_than_handler_timeout_loses_its_message,
-    test_a_pending_entry_whose_data_was_deleted_is_dead_lettered_not_retried_forever,
-    test_a_slow_handler_in_a_live_consumer_is_not_claimed,
-    test_eight_consumers_racing_to_claim_five_thousand_idle_entries_process_each_once,
-    test_entries_delivered_to_a_consumer_whose_read_reply_was_lost_are_recovered,
-)
-from tests.queues.test_delayed import (  # noqa: F401
-    test_a_binary_payload_survives_the_delayed_set,
-    test_a_broken_ticket_is_dead_lettered_and_does_not_block_the_others,
-    test_a_delayed_message_is_delivered_after_its_delay,
-    test_a_delayed_publish_with_a_dedup_key_is_scheduled_once,
-    test_concurrent_movers_move_each_due_ticket_exactly_once,
-)
-from tests.queues.test_delivery import (  # noqa: F401
-    test_two_groups_on_one_stream_each_process_all_messages,
-)
-from tests.queues.test_failures import (  # noqa: F401
-    test_a_handler_calling_sys_exit_does_not_kill_the_consumer,
-    test_a_handler_that_always_raises_is_retried_with_growing_delay_then_dead_lettered,
-    test_a_replay_for_one_group_is_skipped_by_the_others,
-    test_a_retry_waits_in_redis_not_in_the_process,
-    test_an_undecodable_entry_is_dead_lettered_and_the_consumer_goes_on,
-    test_dead_letters_can_be_deleted,
-    test_replayed_dead_letters_are_processed,
-)
-from tests.queues.test_manager import (  # noqa: F401
-    test_a_consumer_with_pending_entries_is_deleted_only_when_forced,
-    test_events_are_read_through_a_group_at_least_once,
-    test_events_of_all_queues_come_newest_last,
-    test_groups_can_be_created_moved_and_deleted,
-    test_health_reports_lag_and_missing_consumers,
-    test_info_of_an_unknown_queue_raises_queue_not_found,
-    test_info_reports_stream_groups_consumers_and_ages,
-    test_pending_lists_entries_with_owner_idle_time_and_delivery_count,
-    test_queues_can_be_created_listed_and_deleted,
-)
-from tests.queues.test_producer import (  # noqa: F401
-    test_a_delayed_publish_waits_in_the_delayed_set,
-    test_publish_adds_one_entry_with_payload_ctype_headers_and_time,
-    test_publish_many_returns_ids_in_order,
-    test_publish_registers_the_queue,
-    test_same_dedup_key_publishes_once,
-)
-from tests.queues.test_replay import (  # noqa: F401
-    test_a_dead_letter_of_a_priority_level_is_replayed_to_that_level,
-    test_a_replay_to_a_group_that_no_longer_exists_is_refused_naming_it,
-)
-from tests.queues.test_resilience import (  # noqa: F401
-    test_a_deleted_group_is_recreated_and_nothing_is_skipped_or_replayed,
-)
-from tests.queues.test_roundtrip import (  # noqa: F401
-    test_a_consumer_removes_itself_from_the_group_on_a_clean_exit,
-    test_a_group_created_by_a_consumer_sees_messages_published_before_it,
-    test_a_running_consumer_handles_messages_as_they_arrive,
-    test_burst_processes_what_is_there_and_returns,
-)
-from tests.queues.test_trim import (  # noqa: F401
-    test_purge_empties_every_priority_level_and_forgets_dedup_keys,
-    test_purge_empties_the_queue_but_keeps_its_groups,
-    test_trim_risk_counts_exactly_what_a_blind_maxlen_would_drop,
-    test_trimming_a_stream_without_groups_is_refused,
-    test_trimming_to_maxlen_keeps_the_newest_and_everything_still_needed,
-    test_trimming_while_a_group_lags_removes_no_undelivered_or_pending_entry,
-)
-from tests.queues.test_trimmed_entries import (  # noqa: F401
-    test_a_parked_retry_trimmed_before_its_release_is_dead_lettered,
-    test_ordered_takeover_dead_letters_a_trimmed_entry_and_reports_no_claim_of_it,
-)
 from tests.support.redis_cluster import RedisClusterFixture
+
+pytestmark = pytest.mark.runs_on("cluster")
 
 
 def _one_queue_per_master(cluster: RedisClusterFixture, prefix: str) -> list[str]:

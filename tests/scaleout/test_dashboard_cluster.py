@@ -20,6 +20,8 @@ from queues.keys import queue_keys
 from tests.support.redis_cluster import RedisClusterFixture
 from tests.support.redis_process import RedisServer
 
+pytestmark = pytest.mark.runs_on("cluster")
+
 
 @pytest.fixture(autouse=True)
 def _fresh_managers(settings, redis_server: RedisServer) -> Iterator[None]:

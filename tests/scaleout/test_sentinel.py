@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 
@@ -25,12 +24,6 @@ from tests.queues.conftest import FAST
 from tests.support.redis_cluster import RedisClusterFixture
 from tests.support.redis_process import RedisServer, wait_for
 from tests.support.redis_sentinel import RedisSentinelFixture
-
-
-@pytest.fixture
-def queue_name() -> str:
-    """A fresh queue name (not spread over cluster masters as in the package's fixture)."""
-    return f"q-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@ stream_info / info_many read plain streams wherever their slot lives."""
 
 from __future__ import annotations
 
+import pytest
+
 from queues import Manager, PlainStream, Producer
 from queues.keys import queue_keys
 from tests.support.redis_cluster import RedisClusterFixture
+
+pytestmark = pytest.mark.runs_on("cluster")
 
 
 def test_streams_pages_over_every_primary_and_plain_streams_are_read(
