@@ -27,10 +27,11 @@ run: venv
 
 test: venv sysdeps lint typecheck pytest
 
-# The inner loop: lint, types and the tests not marked slow, chaos or browser (SQLite only).
+# The inner loop: lint, types and the tests not marked slow, chaos, browser or cluster (the
+# Redis Cluster runs of the library tests; `make test` has them), SQLite only.
 test-fast: venv lint typecheck
 	@.ci/sysdeps redis-server
-	$(PY) -m pytest -q -m 'not slow and not chaos and not chaos_full and not browser and not browser_full'
+	$(PY) -m pytest -q -m 'not slow and not chaos and not chaos_full and not browser and not browser_full and not cluster'
 
 lint: venv
 	$(VENV)/bin/ruff check .
