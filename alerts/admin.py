@@ -24,6 +24,7 @@ from alerts.models import (
     Silence,
 )
 from dashboard.admin import RecordAdmin
+from dashboard.admin_audit import AuditedDeletions
 from queues.redact import redact_url
 
 
@@ -84,7 +85,7 @@ class SilenceForm(forms.ModelForm):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(admin.ModelAdmin):
+class NotificationChannelAdmin(AuditedDeletions, admin.ModelAdmin):
     """Channels with their health (from the delivery log) and "send a test": an action on
     the list and a button on a channel's page, the result shown in the page."""
 
@@ -222,7 +223,7 @@ class NotificationDeliveryAdmin(RecordAdmin):
 
 
 @admin.register(Silence)
-class SilenceAdmin(admin.ModelAdmin):
+class SilenceAdmin(AuditedDeletions, admin.ModelAdmin):
     form = SilenceForm
     list_display = (
         "__str__",

@@ -115,3 +115,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def alerts_update(self, event: dict[str, Any]) -> None:
         await self._relay("alerts.update", event["data"])
+
+    async def audit_update(self, event: dict[str, Any]) -> None:
+        await self._relay("audit.update", event["data"])

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 #: Seconds closing sockets may take before it is given up (logged).
 CLOSE_TIMEOUT = 2.0
 
-TYPES = {"queue.update", "monitor.status", "alert.update", "alerts.update"}
+TYPES = {"queue.update", "monitor.status", "alert.update", "alerts.update", "audit.update"}
 
 
 def close_sockets(*, user_id: Any = None, session_key: str | None = None) -> bool:

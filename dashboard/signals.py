@@ -51,3 +51,26 @@ def close_user_sockets(sender: Any, instance: Any, created: bool, **kwargs: Any)
 @receiver(post_delete, sender=User, dispatch_uid="streamwarden-close-sockets-on-delete")
 def close_deleted_user_sockets(sender: Any, instance: Any, **kwargs: Any) -> None:
     close_sockets(user_id=instance.pk)
+
+
+@receiver(post_save, sender="admin.LogEntry", dispatch_uid="streamwarden-audit-admin-changes")
+def audit_admin_change(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """An admin add / change / delete is an operator action: into the audit log."""
+    if created and not kwargs.get("raw"):
+        from dashboard.admin_audit import audit_admin_entry
+
+        audit_admin_entry(instance)
+
+
+@receiver(post_save, sender="dashboard.AuditLog", dispatch_uid="streamwarden-audit-live")
+def publish_audit_entry(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """Audit pages (the log and each queue page's section) add new rows live."""
+    if not created or kwargs.get("raw"):
+        return
+    from django.db import transaction
+
+    from dashboard.live import publish
+    from dashboard.selectors.audit import audit_as_json
+
+    data = audit_as_json(instance)
+    transaction.on_commit(lambda: publish("audit.update", data))

@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
 from dashboard import conf
+from dashboard.admin_audit import AuditedDeletions
 from dashboard.catalog.models import QueueDefinition, Threshold
 from queues.connection import CLUSTER_SCHEMES, SENTINEL_SCHEME, SINGLE_SCHEMES, connect
 from queues.exceptions import ConfigurationError
@@ -183,7 +184,7 @@ def adopt(*, queues: list[str], streams: list[str], redis_url: str) -> tuple[int
 
 
 @admin.register(QueueDefinition)
-class QueueDefinitionAdmin(admin.ModelAdmin):
+class QueueDefinitionAdmin(AuditedDeletions, admin.ModelAdmin):
     list_display = ("name", "queue_name", "redis_display", "groups", "enabled", "updated_at")
     list_filter = ("enabled",)
     search_fields = ("name", "queue", "stream", "notes")
@@ -199,11 +200,17 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Enable monitoring of the selected queues")
     def enable(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(enabled=True)
+        self._set_enabled(request, queryset, True)
 
     @admin.action(description="Disable monitoring of the selected queues")
     def disable(self, request: HttpRequest, queryset: Any) -> None:
-        queryset.update(enabled=False)
+        self._set_enabled(request, queryset, False)
+
+    def _set_enabled(self, request: HttpRequest, queryset: Any, enabled: bool) -> None:
+        changed = list(queryset.exclude(enabled=enabled))
+        queryset.update(enabled=enabled)
+        for definition in changed:  # each one in the admin history and the audit log
+            self.log_change(request, definition, [{"changed": {"fields": ["Enabled"]}}])
 
     def get_urls(self) -> list[URLPattern]:
         custom = [
@@ -266,7 +273,7 @@ class QueueDefinitionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Threshold)
-class ThresholdAdmin(admin.ModelAdmin):
+class ThresholdAdmin(AuditedDeletions, admin.ModelAdmin):
     form = ThresholdForm
     list_display = (
         "__str__",

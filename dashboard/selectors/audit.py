@@ -18,9 +18,10 @@ class AuditChoices(TypedDict):
 
 
 def audit_entries(*, target_prefix: str = "", limit: int = 20) -> list[AuditLog]:
-    qs = AuditLog.objects.all()
+    """The newest entries of one queue ("<queue>" or "<queue>/…": not "<queue>2")."""
+    qs = AuditLog.objects.order_by("-at", "-id")
     if target_prefix:
-        qs = qs.filter(target__startswith=target_prefix)
+        qs = qs.filter(Q(target=target_prefix) | Q(target__startswith=f"{target_prefix}/"))
     return list(qs[:limit])
 
 
@@ -51,10 +52,16 @@ def audit_log(*, filters: AuditFilters) -> QuerySet[AuditLog]:
 def audit_choices() -> AuditChoices:
     """Values the audit page offers in its filters."""
     return {
-        "users": sorted(
-            u for u in AuditLog.objects.values_list("username", flat=True).distinct() if u
+        # order_by(): the model's ordering (by time) would make DISTINCT one row per entry
+        "users": list(
+            AuditLog.objects.exclude(username="")
+            .order_by("username")
+            .values_list("username", flat=True)
+            .distinct()
         ),
-        "actions": sorted(set(AuditLog.objects.values_list("action", flat=True).distinct())),
+        "actions": list(
+            AuditLog.objects.order_by("action").values_list("action", flat=True).distinct()
+        ),
         "queues": list(QueueDefinition.objects.values_list("name", flat=True)),
     }
 

@@ -475,6 +475,14 @@
     slide();
   }
 
+  // This queue's audit entries ("<queue>" or "<queue>/…"), live, the newest 20.
+  SW.on("audit.update", function (entry) {
+    const table = document.getElementById("queue-audit");
+    const target = String(entry.target || "");
+    if (!table || !config || (target !== config.name && target.indexOf(config.name + "/") !== 0)) return;
+    SW.prependAudit(table.tBodies[0], entry, false, 20);
+  });
+
   SW.on("queue.update", function (data) {
     (data.queues || []).forEach(function (q) {
       if (q.name !== config.name) return;
