@@ -1,22 +1,30 @@
-"""The Manager's dead-letter operations: read, count, replay, delete."""
+# Generated from queues/aio/admin/dead_letters.py by unasync: edit that file, then run
+# `python -m tests.support.unasync_twins` (tests/queues/test_unasync_twins.py fails
+# while this copy is stale).
+"""The Manager's dead-letter operations: read, count, replay, delete.
+
+queues/aio/admin/dead_letters.py is the source of both twins: queues/admin/dead_letters.py
+is made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it
+is stale).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from queues import deadletter
 from queues.connection import Client, unavailable_as_error
 from queues.deadletter import REPLAY_CHUNK
 from queues.entries import text
-from queues.keys import QueueKeys, queue_keys
+from queues.keys import queue_keys
 from queues.scripts import Scripts
 from queues.serializers import Serializer
 from queues.types import DeadLetter
 
 
 class DeadLetters:
-    """queues.Manager's dead-letter operations (a part of Manager)."""
+    """The dead-letter operations of queues.aio.Manager and (generated) queues.Manager."""
 
     client: Client
     address: str
@@ -34,12 +42,12 @@ class DeadLetters:
     ) -> list[DeadLetter]:
         """Dead letters of the queue with ids from ``start`` to ``end`` (inclusive; "(" before
         an id excludes it), oldest first, or newest first with ``newest_first``."""
-        keys = queue_keys(queue)
+        dead = queue_keys(queue).dead
         with unavailable_as_error(self.address):
             if newest_first:
-                rows: Any = self.client.xrevrange(keys.dead, end, start, count=count)
+                rows: Any = self.client.xrevrange(dead, end, start, count=count)
             else:
-                rows = self.client.xrange(keys.dead, start, end, count=count)
+                rows = self.client.xrange(dead, start, end, count=count)
         return [deadletter.parse(i, f, self._serializers) for i, f in rows]
 
     def dead_letter_count(self, queue: str) -> int:
@@ -56,7 +64,7 @@ class DeadLetters:
         keys = queue_keys(queue)
         tally = deadletter.ReplayTally(queue)
         with unavailable_as_error(self.address):
-            for chunk in self._dead_chunks(keys, ids):
+            for chunk in self._dead_chunks(queue, ids):
                 call_keys, args = deadletter.replay_call(keys, queue, chunk)
                 tally.add(self._scripts.replay(keys=call_keys, args=args))
         return tally.result()
@@ -75,7 +83,7 @@ class DeadLetters:
                 return 0
             return int(self.client.xdel(keys.dead, *ids))
 
-    def _dead_chunks(self, keys: QueueKeys, ids: Sequence[str] | None) -> Iterable[list[str]]:
+    def _dead_chunks(self, queue: str, ids: Sequence[str] | None) -> Iterator[list[str]]:
         if ids is not None:
             ids = list(ids)
             for start in range(0, len(ids), REPLAY_CHUNK):
@@ -83,12 +91,13 @@ class DeadLetters:
             return
         # Walk by id up to the newest dead letter now: entries left in place are passed
         # over, and those written during the walk are not replayed again and again.
-        newest: Any = self.client.xrevrange(keys.dead, "+", "-", count=1)
+        dead = queue_keys(queue).dead
+        newest: Any = self.client.xrevrange(dead, "+", "-", count=1)
         if not newest:
             return
         cursor, end = "-", text(newest[0][0])
         while True:
-            rows = self.client.xrange(keys.dead, cursor, end, count=REPLAY_CHUNK)
+            rows: Any = self.client.xrange(dead, cursor, end, count=REPLAY_CHUNK)
             if not rows:
                 return
             chunk = [text(entry_id) for entry_id, _ in rows]

@@ -1,4 +1,12 @@
-"""The Manager's reads of pending entries (XPENDING detail), one group or many pipelined."""
+# Generated from queues/aio/admin/pending.py by unasync: edit that file, then run
+# `python -m tests.support.unasync_twins` (tests/queues/test_unasync_twins.py fails
+# while this copy is stale).
+"""The Manager's reads of pending entries (XPENDING detail), one group or many pipelined.
+
+queues/aio/admin/pending.py is the source of both twins: queues/admin/pending.py is made
+from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +16,15 @@ from typing import Any
 import redis
 
 from queues import info as info_mod
-from queues.admin.calls import (
-    PENDING_BATCH,
-    group_error,
-    pending_lists,
-    pending_samples,
-    pending_targets,
-)
+from queues.admin import calls
+from queues.admin.calls import PENDING_BATCH
 from queues.connection import Client, unavailable_as_error
 from queues.keys import queue_keys
 from queues.types import PendingEntry, PlainStream
 
 
 class PendingReads:
-    """queues.Manager's pending-entry reads (a part of Manager)."""
+    """The pending-entry reads of queues.aio.Manager and (generated) queues.Manager."""
 
     client: Client
     address: str
@@ -38,11 +41,10 @@ class PendingReads:
         min_idle_ms: int | None = None,
     ) -> list[PendingEntry]:
         """Pending entries of the group, oldest first (XPENDING detail)."""
-        keys = queue_keys(queue)
         with unavailable_as_error(self.address):
             try:
                 rows = self.client.xpending_range(
-                    keys.stream,
+                    queue_keys(queue).stream,
                     group,
                     min=start,
                     max=end,
@@ -51,14 +53,14 @@ class PendingReads:
                     idle=min_idle_ms,
                 )
             except redis.ResponseError as exc:
-                raise group_error(queue, group, exc) from exc
+                raise calls.group_error(queue, group, exc) from exc
         return info_mod.pending_entries(rows)
 
     def stream_pending(
         self, key: str | bytes, group: str | bytes, count: int = 100, *, start: str = "-"
     ) -> list[PendingEntry]:
         """Pending entries of a group of any stream, oldest first (XPENDING detail)."""
-        return self.pending_many([(PlainStream(key), group)], count, start=start)[0]
+        return (self.pending_many([(PlainStream(key), group)], count, start=start))[0]
 
     def pending_many(
         self,
@@ -69,14 +71,15 @@ class PendingReads:
     ) -> list[list[PendingEntry]]:
         """The oldest ``count`` pending entries of each (queue or PlainStream, group), in
         pipelined batches. GroupNotFound names the first group that is gone."""
-        return pending_lists(groups, self._pending_replies(groups, count, start), self.address)
+        replies = self._pending_replies(groups, count, start)
+        return calls.pending_lists(groups, replies, self.address)
 
     def pending_sample(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
     ) -> list[list[PendingEntry] | None]:
         """Like ``pending_many`` but never failing the batch for one group: None for a
         group (or stream) that is gone, of another type, or whose reply does not decode."""
-        return pending_samples(self._pending_replies(groups, count, "-"))
+        return calls.pending_samples(self._pending_replies(groups, count, "-"))
 
     def _pending_replies(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int, start: str
@@ -85,7 +88,7 @@ class PendingReads:
         with unavailable_as_error(self.address):
             for offset in range(0, len(groups), PENDING_BATCH):
                 pipe = self.client.pipeline(transaction=False)
-                for key, group in pending_targets(groups[offset : offset + PENDING_BATCH]):
+                for key, group in calls.pending_targets(groups[offset : offset + PENDING_BATCH]):
                     pipe.xpending_range(key, group, min=start, max="+", count=count)
                 replies += pipe.execute(raise_on_error=False)
         return replies

@@ -1,4 +1,9 @@
-"""queues.aio.Manager's dead-letter operations: read, count, replay, delete."""
+"""The Manager's dead-letter operations: read, count, replay, delete.
+
+queues/aio/admin/dead_letters.py is the source of both twins: queues/admin/dead_letters.py
+is made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it
+is stale).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from queues.types import DeadLetter
 
 
 class DeadLetters:
-    """The asyncio twin of queues.admin.dead_letters.DeadLetters (a part of aio.Manager)."""
+    """The dead-letter operations of queues.aio.Manager and (generated) queues.Manager."""
 
     client: aioredis.Redis
     address: str
@@ -50,8 +55,11 @@ class DeadLetters:
             return int(await self.client.xlen(queue_keys(queue).dead))
 
     async def replay_dead_letters(self, queue: str, ids: Sequence[str] | None = None) -> int:
-        """Publish dead letters again, as queues.Manager.replay_dead_letters does (to their
-        group and level; those present at the start when ids is None; ReplayRefused)."""
+        """Publish dead letters again (to the group that failed them, at the priority level
+        they failed at) and remove them from the dead-letter stream; all of them when
+        ``ids`` is None (those present when the call starts, not those dead-lettered while
+        it runs). Returns how many. Raises ReplayRefused, after replaying the others, when
+        some belong to a group that does not read their stream (left in place)."""
         keys = queue_keys(queue)
         tally = deadletter.ReplayTally(queue)
         with unavailable_as_error(self.address):
@@ -80,6 +88,8 @@ class DeadLetters:
             for start in range(0, len(ids), REPLAY_CHUNK):
                 yield ids[start : start + REPLAY_CHUNK]
             return
+        # Walk by id up to the newest dead letter now: entries left in place are passed
+        # over, and those written during the walk are not replayed again and again.
         dead = queue_keys(queue).dead
         newest: Any = await self.client.xrevrange(dead, "+", "-", count=1)
         if not newest:

@@ -1,5 +1,9 @@
-"""queues.aio.Manager's reads of pending entries (XPENDING detail), one group or many
-pipelined."""
+"""The Manager's reads of pending entries (XPENDING detail), one group or many pipelined.
+
+queues/aio/admin/pending.py is the source of both twins: queues/admin/pending.py is made
+from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from queues.types import PendingEntry, PlainStream
 
 
 class PendingReads:
-    """The asyncio twin of queues.admin.pending.PendingReads (a part of aio.Manager)."""
+    """The pending-entry reads of queues.aio.Manager and (generated) queues.Manager."""
 
     client: aioredis.Redis
     address: str
@@ -63,14 +67,16 @@ class PendingReads:
         *,
         start: str = "-",
     ) -> list[list[PendingEntry]]:
-        """The oldest ``count`` pending entries of each (queue or PlainStream, group)."""
+        """The oldest ``count`` pending entries of each (queue or PlainStream, group), in
+        pipelined batches. GroupNotFound names the first group that is gone."""
         replies = await self._pending_replies(groups, count, start)
         return calls.pending_lists(groups, replies, self.address)
 
     async def pending_sample(
         self, groups: Sequence[tuple[str | PlainStream, str | bytes]], count: int = 1000
     ) -> list[list[PendingEntry] | None]:
-        """Like ``pending_many``, None for a group that is gone or unreadable."""
+        """Like ``pending_many`` but never failing the batch for one group: None for a
+        group (or stream) that is gone, of another type, or whose reply does not decode."""
         return calls.pending_samples(await self._pending_replies(groups, count, "-"))
 
     async def _pending_replies(
