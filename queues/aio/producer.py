@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -96,6 +97,7 @@ class Producer(Buffering):
         self._scripts = Scripts(self.client)
         self._registered = False
         self._published_since_trim = 0
+        self._lock = threading.Lock()  # the trim counter's (shared code with the sync twin)
 
     async def publish(
         self,

@@ -1,5 +1,13 @@
+# Generated from queues/aio/publishing/writes.py by unasync: edit that file, then run
+# `python -m tests.support.unasync_twins` (tests/queues/test_unasync_twins.py fails
+# while this copy is stale).
 """What one publish sends: XADD or a script, pipelined with WAIT when durable (retried after a
-failover), the queue's registration and the periodic safe trim."""
+failover), the queue's registration and the periodic safe trim.
+
+queues/aio/publishing/writes.py is the source of both twins: queues/publishing/writes.py is
+made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +31,8 @@ log = logging.getLogger("queues.producer")
 
 
 class Writes:
-    """The writes of queues.Producer (a part of it; the buffer mode is built on them)."""
+    """The writes of queues.aio.Producer and (generated) queues.Producer; their buffer modes
+    are built on them."""
 
     client: Client
     address: str
@@ -101,7 +110,7 @@ class Writes:
             return command(self.client)
         for attempt in (1, 2, 3):
             pipe = self.client.pipeline(transaction=False)
-            command(pipe)
+            command(pipe)  # queues the command on the pipeline
             pipe.wait(self.durable_replicas, self.durable_timeout_ms)
             try:
                 result, acked = pipe.execute()
@@ -117,7 +126,8 @@ class Writes:
                 # one. Drop the idle connections to it and write again on the new master.
                 if attempt == 3 or not demoted(exc):
                     raise
-                if isinstance(self.client, redis.Redis):  # always: durable is refused on a cluster
+                # (always a single-server client: durable is refused on a cluster)
+                if isinstance(self.client, redis.Redis):
                     self.client.connection_pool.disconnect(inuse_connections=False)
         entry = result[1] if isinstance(result, list) else result
         self._check_durable([text(entry)], acked)

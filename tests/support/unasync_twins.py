@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TWINS = {
     "queues/aio/admin/pending.py": "queues/admin/pending.py",
     "queues/aio/admin/dead_letters.py": "queues/admin/dead_letters.py",
+    "queues/aio/publishing/writes.py": "queues/publishing/writes.py",
 }
 
 #: Token renames beyond unasync's own (AsyncIterator → Iterator, …).
@@ -41,6 +42,10 @@ LITERALS = [
         "from queues.connection import unavailable_as_error\n",
         "from queues.connection import Client, unavailable_as_error\n",
     ),
+    ("isinstance(self.client, aioredis.Redis)", "isinstance(self.client, redis.Redis)"),
+    ("Callable[[Any], Awaitable[Any]]", "Callable[[Any], Any]"),
+    ("  # type: ignore[misc]", ""),  # what redis.asyncio's stubs need, redis's do not
+    ('logging.getLogger("queues.aio.producer")', 'logging.getLogger("queues.producer")'),
 ]
 
 

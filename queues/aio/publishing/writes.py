@@ -1,9 +1,15 @@
-"""What one publish of queues.aio.Producer sends (the asyncio twin of
-queues.publishing.writes)."""
+"""What one publish sends: XADD or a script, pipelined with WAIT when durable (retried after a
+failover), the queue's registration and the periodic safe trim.
+
+queues/aio/publishing/writes.py is the source of both twins: queues/publishing/writes.py is
+made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,7 +29,8 @@ log = logging.getLogger("queues.aio.producer")
 
 
 class Writes:
-    """The writes of queues.aio.Producer (a part of it; the buffer mode is built on them)."""
+    """The writes of queues.aio.Producer and (generated) queues.Producer; their buffer modes
+    are built on them."""
 
     client: aioredis.Redis
     address: str
@@ -40,6 +47,7 @@ class Writes:
     _scripts: Scripts
     _registered: bool
     _published_since_trim: int
+    _lock: threading.Lock
 
     async def _send_one(
         self, fields: entries.Fields, due: int | None, dedup_key: str | None
@@ -48,19 +56,15 @@ class Writes:
             try:
                 await self._register()
                 if due is not None:
-                    keys, args = commands.schedule_call(
-                        self.keys, fields, due, dedup_key, self.dedup_window_ms
-                    )
-                    _created, result = await self._write(
-                        lambda c: self._scripts.schedule(keys=keys, args=args, client=c)
-                    )
-                    return text(result)
+                    return await self._schedule(fields, due, dedup_key)
                 if dedup_key is not None:
-                    keys, args = commands.publish_dedup_call(
-                        self.keys, fields, dedup_key, self.dedup_window_ms
-                    )
                     _created, entry_id = await self._write(
-                        lambda c: self._scripts.publish(keys=keys, args=args, client=c)
+                        lambda c: self._scripts.publish(
+                            *commands.publish_dedup_call(
+                                self.keys, fields, dedup_key, self.dedup_window_ms
+                            ),
+                            client=c,
+                        )
                     )
                     return text(entry_id)
                 entry_id = text(await self._write(lambda c: c.xadd(self.keys.stream, fields)))
@@ -92,25 +96,39 @@ class Writes:
         await self._after_publish(len(ids))
         return ids
 
+    async def _schedule(self, fields: entries.Fields, due: int, dedup_key: str | None) -> str:
+        keys, args = commands.schedule_call(self.keys, fields, due, dedup_key, self.dedup_window_ms)
+        _created, result = await self._write(
+            lambda c: self._scripts.schedule(keys=keys, args=args, client=c)
+        )
+        return text(result)
+
     async def _write(self, command: Callable[[Any], Awaitable[Any]]) -> Any:
-        """One write; when durable, pipelined with WAIT on the same connection (see
-        queues.Producer._write for why and for the retries after a failover)."""
+        """Run one write on the client; when durable, pipelined with WAIT on the same
+        connection (WAIT counts the replicas that have this connection's writes)."""
         if not self.durable:
             return await command(self.client)
         for attempt in (1, 2, 3):
             pipe = self.client.pipeline(transaction=False)
-            await command(pipe)  # queues the command: an async pipeline awaits to itself
+            await command(pipe)  # queues the command on the pipeline
             pipe.wait(self.durable_replicas, self.durable_timeout_ms)
             try:
                 result, acked = await pipe.execute()
                 break
             except redis.exceptions.NoScriptError:
+                # re-sent after a failover to a master without the script: it did not run,
+                # so sending it again (the pipeline loads its scripts first) is safe
                 if attempt == 3:
                     raise
             except redis.ResponseError as exc:
+                # The master was demoted to a replica under us (SENTINEL FAILOVER): the write
+                # was refused, or it is discarded when the old master resyncs from the new
+                # one. Drop the idle connections to it and write again on the new master.
                 if attempt == 3 or not demoted(exc):
                     raise
-                await self.client.connection_pool.disconnect(inuse_connections=False)
+                # (always a single-server client: durable is refused on a cluster)
+                if isinstance(self.client, aioredis.Redis):
+                    await self.client.connection_pool.disconnect(inuse_connections=False)
         entry = result[1] if isinstance(result, list) else result
         self._check_durable([text(entry)], acked)
         return result
@@ -123,16 +141,18 @@ class Writes:
         if not self._registered:
             await self.client.sadd(REGISTRY, self.queue)  # type: ignore[misc]
             if self.priority:
+                # so that Manager.info counts this level even before any consumer reads it
                 await self.client.sadd(self.keys.levels, self.priority)  # type: ignore[misc]
             self._registered = True
 
     async def _after_publish(self, count: int) -> None:
         if not self.trim:
             return
-        self._published_since_trim += count
-        if self._published_since_trim < self.trim_every:
-            return
-        self._published_since_trim = 0
+        with self._lock:
+            self._published_since_trim += count
+            if self._published_since_trim < self.trim_every:
+                return
+            self._published_since_trim = 0
         try:
             reply = await self._scripts.trim(
                 keys=[self.keys.stream], args=trim_mod.args(True, self.maxlen)
@@ -141,4 +161,5 @@ class Writes:
         except TrimRefused:
             pass  # no groups yet: nothing is known to be delivered, keep everything
         except redis.RedisError as exc:
+            # the messages are published; a failed housekeeping trim must not say otherwise
             log.warning("trimming queue %r failed: %s", self.queue, exc)
