@@ -8,7 +8,9 @@ from queues.consumer.config import (
     default_name,
     heartbeat_every,
 )
-from queues.consumer.consumer import Consumer, ConsumerStats, Handler, is_nogroup
+from queues.consumer.consumer import Consumer, Handler
+from queues.consumer.recovery import is_nogroup
+from queues.consumer.stats import ConsumerStats
 
 __all__ = [
     "Consumer",
