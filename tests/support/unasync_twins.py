@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TWINS = {
     "queues/aio/admin/pending.py": "queues/admin/pending.py",
     "queues/aio/admin/dead_letters.py": "queues/admin/dead_letters.py",
+    "queues/aio/admin/operations.py": "queues/admin/operations.py",
     "queues/aio/publishing/writes.py": "queues/publishing/writes.py",
 }
 
