@@ -109,7 +109,11 @@ def queue_pending(request: HttpRequest, name: str) -> HttpResponse:
         lambda: JsonResponse(
             {
                 "group": group,
-                "pending": selectors.pending_entries(definition=definition, group=group),
+                "pending": selectors.pending_entries(
+                    definition=definition,
+                    group=group,
+                    payloads=request.user.has_perm(services.VIEW_PAYLOADS),
+                ),
             }
         )
     )

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+import json
+from typing import Any, TypedDict
 
 from dashboard import conf
 from dashboard.catalog.models import QueueDefinition
 from dashboard.monitor.library import manager_for
 from dashboard.selectors.dead_letters import dead_letter_page
+from queues.info.replies import stream_entry
 from queues.keys import queue_keys
 
+#: Bytes of a pending entry's payload sent to the page (folded there after a few lines).
+PAYLOAD_CHARS = 20_000
 
-class PendingEntry(TypedDict):
+
+class PendingEntry(TypedDict, total=False):
     id: str
     consumer: str
     idle_ms: int
     deliveries: int
+    #: With payloads: the message as text (templates/JS escape it); None when the entry is
+    #: no longer in the stream (trimmed or deleted while still pending).
+    payload: str | None
+    payload_hidden: bool
 
 
 class PendingIn(TypedDict):
@@ -35,16 +44,22 @@ class EntryLocation(TypedDict):
 
 
 def pending_entries(
-    *, definition: QueueDefinition, group: str, count: int | None = None
+    *,
+    definition: QueueDefinition,
+    group: str,
+    count: int | None = None,
+    payloads: bool | None = None,
 ) -> list[PendingEntry]:
-    """Pending entries of a group (oldest first) with idle time and delivery count."""
+    """Pending entries of a group (oldest first) with idle time and delivery count; with
+    ``payloads`` True (the view_payloads permission) each one's message text, False marks
+    them hidden, None (the default) leaves payloads out."""
     manager = manager_for(definition.effective_redis_url())
     count = count or conf.pending_sample()
     if definition.is_plain:
         entries = manager.stream_pending(definition.stream, group, count)
     else:
         entries = manager.pending(definition.queue_name, group, count=count)
-    return [
+    rows: list[PendingEntry] = [
         {
             "id": str(e.id),
             "consumer": str(e.consumer),
@@ -53,6 +68,40 @@ def pending_entries(
         }
         for e in entries
     ]
+    if payloads is False:
+        for row in rows:
+            row["payload"], row["payload_hidden"] = None, True
+    elif payloads and rows:
+        texts = _payloads(manager, definition, [row["id"] for row in rows])
+        for row in rows:
+            row["payload"], row["payload_hidden"] = texts.get(row["id"]), False
+    return rows
+
+
+def _payloads(manager: Any, definition: QueueDefinition, ids: list[str]) -> dict[str, str]:
+    """Each entry's message as text, in ONE pipelined round trip (XRANGE id id per entry):
+    a library queue's payload field as stored, a plain stream's fields as a JSON object."""
+    key = definition.stream if definition.is_plain else queue_keys(definition.queue_name).stream
+    pipe = manager.client.pipeline(transaction=False)
+    for entry_id in ids:
+        pipe.xrange(key, entry_id, entry_id, count=1)
+    out: dict[str, str] = {}
+    for entry_id, found in zip(ids, pipe.execute(raise_on_error=False), strict=True):
+        if isinstance(found, Exception) or not found:
+            continue  # trimmed or deleted while pending: shown as gone
+        entry = stream_entry(*found[0])
+        fields = {name.decode("utf-8", "replace"): value for name, value in entry.fields}
+        if not definition.is_plain and "payload" in fields:
+            out[entry_id] = _text(fields["payload"])
+        else:
+            out[entry_id] = json.dumps(
+                {name: _text(value) for name, value in fields.items()}, ensure_ascii=False
+            )
+    return out
+
+
+def _text(value: bytes) -> str:
+    return value[:PAYLOAD_CHARS].decode("utf-8", errors="replace")
 
 
 def top_deliveries(*, definition: QueueDefinition, group: str, top: int = 5) -> list[PendingEntry]:

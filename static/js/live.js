@@ -35,6 +35,58 @@
     if (cls) node.className = cls;
     return node;
   };
+  // A message payload as text: JSON pretty-printed (2-space indent), anything else as it
+  // is; folded after FOLD_LINES lines or FOLD_CHARS characters with a "show more" toggle.
+  // textContent only: a payload is shown, never run.
+  const FOLD_LINES = 8, FOLD_CHARS = 600;
+  const MAX_PRETTY_DEPTH = 32;  // deeper (hostile or undecodable) JSON is shown as stored
+  function depth(value) {
+    let deepest = 0;
+    const stack = [[value, 1]];
+    while (stack.length) {
+      const [v, d] = stack.pop();
+      if (v === null || typeof v !== "object") continue;
+      if (d > deepest) deepest = d;
+      if (deepest > MAX_PRETTY_DEPTH) return deepest;
+      Object.keys(v).forEach(function (k) { stack.push([v[k], d + 1]); });
+    }
+    return deepest;
+  }
+  SW.prettyPayload = function (text) {
+    const raw = String(text);
+    try {
+      const value = JSON.parse(raw);
+      if (value !== null && typeof value === "object" && depth(value) <= MAX_PRETTY_DEPTH) {
+        return JSON.stringify(value, null, 2);
+      }
+    } catch (e) { /* not JSON: shown as stored */ }
+    return raw;
+  };
+  SW.payloadView = function (text, hidden) {
+    if (hidden) return SW.el("span", "hidden", "muted payload-hidden");
+    if (text === null || text === undefined) return SW.el("span", "gone from the stream (trimmed or deleted)", "muted payload-gone");
+    const full = SW.prettyPayload(text);
+    const lines = full.split("\n");
+    let short = lines.length > FOLD_LINES ? lines.slice(0, FOLD_LINES).join("\n") : full;
+    if (short.length > FOLD_CHARS) short = short.slice(0, FOLD_CHARS);
+    const box = SW.el("div", null, "payload-view");
+    const pre = SW.el("pre", short === full ? full : short + " …", "payload");
+    box.appendChild(pre);
+    if (short !== full) {
+      const more = SW.el("button", "show more", "link-button");
+      more.type = "button";
+      more.setAttribute("aria-expanded", "false");
+      more.addEventListener("click", function () {
+        const open = more.getAttribute("aria-expanded") !== "true";
+        pre.textContent = open ? full : short + " …";
+        pre.classList.toggle("expanded", open);
+        more.textContent = open ? "show less" : "show more";
+        more.setAttribute("aria-expanded", String(open));
+      });
+      box.appendChild(more);
+    }
+    return box;
+  };
   SW.setField = function (root, field, text) {
     root.querySelectorAll('[data-field="' + field + '"]').forEach(function (n) { n.textContent = text; });
   };

@@ -281,8 +281,9 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         const pending = data.pending || [];
-        fillRows(tbody, pending.map(function (p) { return [p.id, p.consumer, SW.fmtAge(p.idle_ms), p.deliveries]; }),
-          pending.map(function (p) { return "pending-" + p.id; }));
+        fillRows(tbody, pending.map(function (p) {
+          return [p.id, p.consumer, SW.fmtAge(p.idle_ms), p.deliveries, SW.payloadView(p.payload, p.payload_hidden)];
+        }), pending.map(function (p) { return "pending-" + p.id; }));
       });
   }
 
@@ -311,7 +312,7 @@
         const rows = data.dead_letters || [];
         fillRows(document.querySelector("#dead-letters tbody"), rows.map(function (d) {
           // textContent: shown as text, never run; null: the user may not see payloads
-          const pre = d.payload_hidden ? SW.el("span", "hidden", "muted payload-hidden") : SW.el("pre", d.payload, "payload");
+          const pre = SW.payloadView(d.payload, d.payload_hidden);
           const actions = document.createElement("span");
           if (config.canOperate) actions.appendChild(button("Replay", "", function () { act("Replay dead letter " + q(d.id) + "?", "dead-letters/replay/", { ids: [d.id] }, function (n) { return "Replayed " + n + " dead letter(s)."; }, "Replay"); }));
           if (config.canDestroy) actions.appendChild(button("Delete", "danger", function () { act("Delete dead letter " + q(d.id) + "?", "dead-letters/delete/", { ids: [d.id] }, function (n) { return "Deleted " + n + " dead letter(s)."; }, "Delete"); }));

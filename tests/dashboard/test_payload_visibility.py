@@ -4,6 +4,8 @@ are hidden on the pages and in the API, for sessions and tokens alike."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import redis as redis_lib
 from django.contrib.auth.models import Permission
@@ -12,7 +14,7 @@ from django.test import Client
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import ApiToken
 from dashboard.monitor.library import reset_managers
-from tests.support.queue_data import dead_letter, publish
+from tests.support.queue_data import dead_letter, publish, stream_key
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +30,14 @@ def _fresh_managers():
 
 @pytest.fixture
 def queues(redis_url, queue_name):
-    publish(redis_url, queue_name, [{"n": 1}])
+    publish(redis_url, queue_name, [{"customer": SECRET}])
     dead_letter(redis_url, queue_name, {"customer": SECRET})
     client = redis_lib.Redis.from_url(redis_url)
     client.xadd(f"{queue_name}-plain", {"customer": SECRET})
+    # one pending entry in each: pending lists show payloads too
+    for key in (stream_key(queue_name), f"{queue_name}-plain"):
+        client.xgroup_create(key, "billing", id="0")
+        client.xreadgroup("billing", "worker-1", {key: ">"}, count=1)
     client.close()
     QueueDefinition.objects.create(name="orders", queue=queue_name)
     QueueDefinition.objects.create(name="events", stream=f"{queue_name}-plain")
@@ -53,6 +59,8 @@ def _session(user) -> Client:
 READS = [
     "/api/queues/orders/dead-letters/",
     "/api/queues/events/entries/",
+    "/api/queues/orders/pending/?group=billing",
+    "/api/queues/events/pending/?group=billing",
     "/queues/orders/",
     "/queues/events/",
 ]
@@ -84,6 +92,19 @@ def test_the_api_says_the_payload_is_hidden(django_user_model, queues):
     (entry,) = viewer.get("/api/queues/events/entries/").json()["entries"]
     assert entry["fields"] == [{"name": "customer", "value": None}]
     assert entry["hidden"] is True
+    for queue in ("orders", "events"):
+        (pending,) = viewer.get(f"/api/queues/{queue}/pending/?group=billing").json()["pending"]
+        assert pending["payload"] is None and pending["payload_hidden"] is True
+        assert pending["consumer"] == "worker-1"
+
+
+def test_pending_payloads_are_the_message_text(django_user_model, queues):
+    reader = _session(_user(django_user_model, "reader", "view_payloads"))
+    (pending,) = reader.get("/api/queues/orders/pending/?group=billing").json()["pending"]
+    assert json.loads(pending["payload"]) == {"customer": SECRET}
+    assert pending["payload_hidden"] is False
+    (plain,) = reader.get("/api/queues/events/pending/?group=billing").json()["pending"]
+    assert json.loads(plain["payload"]) == {"customer": SECRET}  # a plain entry's fields
 
 
 @pytest.mark.parametrize("path", READS)
