@@ -49,6 +49,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("queues/<str:name>/", views.queue_page, name="queue"),
     path("audit/", views.audit_page, name="audit"),
+    path("find/", views.find_page, name="find"),
     path("health", views.health, name="health"),
     # pages without a <link rel="icon"> (admin, JSON) make browsers ask for /favicon.ico
     path(

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from dashboard import entries, selectors, services
+from dashboard.catalog.models import QueueDefinition
 from dashboard.health import probe_database, probe_redis
 
 
@@ -136,4 +137,29 @@ def audit_page(request: HttpRequest) -> HttpResponse:
         request,
         "dashboard/audit.html",
         {"page": page, "filters": filters, "query": query, **selectors.audit_choices()},
+    )
+
+
+def find_page(request: HttpRequest) -> HttpResponse:
+    """Find a message: ``?id=<entry id>`` (and ``queue``): where it is now, alerts naming it."""
+    entry_id = request.GET.get("id", "").strip()
+    queue = request.GET.get("queue", "").strip()
+    result, error = None, ""
+    if entry_id and not selectors.is_entry_id(entry_id):
+        error = "An entry id looks like 1700000000000-0 (milliseconds, a dash, a sequence)."
+    elif entry_id:
+        result = selectors.find_message(entry_id=entry_id, queue=queue)
+    return render(
+        request,
+        "dashboard/find.html",
+        {
+            "entry_id": entry_id,
+            "queue": queue,
+            "result": result,
+            "error": error,
+            "queues": list(
+                QueueDefinition.objects.order_by("name").values_list("name", flat=True)[:1000]
+            ),
+            "search_all_max": selectors.SEARCH_ALL_MAX,
+        },
     )

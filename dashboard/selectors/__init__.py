@@ -8,6 +8,7 @@
 - ``dead_letters``: dead letters, paged
 - ``history``: chart series
 - ``audit``: the audit log
+- ``find``: where one message is, across queues, and the alerts naming it
 """
 
 from dashboard.selectors.audit import (
@@ -36,6 +37,13 @@ from dashboard.selectors.detail import (
     queue_detail,
     queue_get,
     trim_risk,
+)
+from dashboard.selectors.find import (
+    SEARCH_ALL_MAX,
+    FindResult,
+    QueueFinding,
+    find_message,
+    is_entry_id,
 )
 from dashboard.selectors.history import (
     MAX_POINTS,
@@ -67,6 +75,11 @@ from dashboard.selectors.pending import (
 )
 
 __all__ = [
+    "SEARCH_ALL_MAX",
+    "FindResult",
+    "QueueFinding",
+    "find_message",
+    "is_entry_id",
     "AUDIT_PAGE_SIZE",
     "MAX_DEAD_SCAN",
     "MAX_POINTS",

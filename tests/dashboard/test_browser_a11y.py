@@ -176,6 +176,7 @@ def test_every_page_passes_axe_without_console_errors(stack: str, redis_url, que
         assert detail.is_visible()
         check(detail.get_attribute("href") or "")
         check("/audit/")
+        check("/find/?id=1-0")
         check("/admin/")
         for model in ("queues/queuedefinition", "alerts/notificationchannel", "alerts/silence"):
             check(f"/admin/{model}/")

@@ -25,6 +25,7 @@ PAGES = (
     ("/queues/orders/", "#groups tbody tr"),
     ("/alerts/", "#alert-groups-table tbody tr.alert-group"),
     ("/audit/", "#audit"),
+    ("/find/?id=1-0", "#find-alerts"),
 )
 
 
@@ -65,7 +66,7 @@ def test_pages_fit_phone_and_desktop_in_light_and_dark(stack: Stack, tmp_path): 
                         assert page.locator("header nav a").first.is_visible()
                         scroll, inner = _page_fits(page)
                         assert scroll <= inner, f"{path} at {width}px ({scheme}): {scroll}>{inner}"
-                        name = path.strip("/").replace("/", "-") or "overview"
+                        name = path.split("?")[0].strip("/").replace("/", "-") or "overview"
                         page.screenshot(path=str(tmp_path / f"{name}-{width}-{scheme}.png"))
                         backgrounds[scheme].add(
                             page.evaluate("getComputedStyle(document.body).backgroundColor")
