@@ -51,6 +51,24 @@ class ChannelForm(forms.ModelForm):
         model = NotificationChannel
         fields = "__all__"
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Backends are chosen from the allowlist (a list, not a dotted path to type); the
+        # model's clean() still refuses anything else, with the setting to change.
+        from alerts import conf
+
+        allowed = list(conf.notification_backends())
+        choices = [
+            (path, f"{path.rsplit('.', 1)[-1].removesuffix('Backend')} ({path})")
+            for path in allowed
+        ]
+        current = str(self.instance.backend or "") if self.instance.pk else ""
+        if current and current not in allowed:
+            choices.append((current, f"{current} (no longer allowed)"))
+        field = self.fields["backend"]
+        field.widget = forms.Select(choices=choices)
+        field.help_text = "The backends allowed by the STREAMWARDEN_NOTIFICATION_BACKENDS setting."
+
     def clean_secret(self) -> str:
         value = self.cleaned_data.get("secret") or ""
         if not value and self.instance.pk:

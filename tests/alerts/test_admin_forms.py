@@ -102,3 +102,23 @@ def test_count_thresholds_are_whole_numbers_in_the_admin(admin) -> None:
     assert response.status_code == 200 and "Enter a whole number." in response.content.decode()
     row.refresh_from_db()
     assert row.lag_warn == 1000
+
+
+def test_the_backend_is_chosen_from_the_allowed_list(admin, settings) -> None:
+    settings.STREAMWARDEN_NOTIFICATION_BACKENDS = [
+        "alerts.backends.webhook.WebhookBackend",
+        "alerts.backends.email.EmailBackend",
+    ]
+    page = admin.get("/admin/alerts/notificationchannel/add/").content.decode()
+    select = re.search(r'<select name="backend"[^>]*>(.*?)</select>', page, re.S)
+    assert select, "a list, not a text field"
+    assert re.findall(r'<option value="([^"]+)"', select.group(1)) == [
+        "alerts.backends.webhook.WebhookBackend",
+        "alerts.backends.email.EmailBackend",
+    ]
+    # a channel saved before the allowlist changed keeps showing what it has
+    old = NotificationChannel.objects.create(
+        name="old", backend="alerts.backends.locmem.LocmemBackend"
+    )
+    page = admin.get(f"/admin/alerts/notificationchannel/{old.pk}/change/").content.decode()
+    assert "alerts.backends.locmem.LocmemBackend (no longer allowed)" in page

@@ -67,7 +67,7 @@ def test_admin_changes_appear_live_in_the_audit_log_and_on_the_queue_page(
             expect(admin.locator(".messagelist li.success")).to_be_visible()
         admin.goto(stack.url + "/admin/alerts/notificationchannel/add/")
         admin.fill("#id_name", "ops-mail")
-        admin.fill("#id_backend", "alerts.backends.email.EmailBackend")
+        admin.select_option("#id_backend", "alerts.backends.email.EmailBackend")
         admin.fill("#id_emails", "ops@example.com")
         admin.click("input[name=_save]")
         expect(admin.locator(".messagelist li.success")).to_be_visible()
