@@ -17,6 +17,8 @@ from django.db.models import Model
 from dashboard.models import AuditLog
 
 VERBS = {ADDITION: "add", CHANGE: "change", DELETION: "delete"}
+#: Models whose admin writes its own audit entries (token.issue / token.revoke): not twice.
+SELF_AUDITED = {("dashboard", "apitoken")}
 
 
 def _target(entry: LogEntry, obj: Model | None) -> str:
@@ -37,8 +39,12 @@ def _target(entry: LogEntry, obj: Model | None) -> str:
     return f"{model}:{name}"
 
 
-def audit_admin_entry(entry: LogEntry) -> AuditLog:
-    """The AuditLog row of one admin LogEntry."""
+def audit_admin_entry(entry: LogEntry) -> AuditLog | None:
+    """The AuditLog row of one admin LogEntry (None for a model that audits itself)."""
+    if entry.content_type_id and (
+        (entry.content_type.app_label, entry.content_type.model) in SELF_AUDITED
+    ):
+        return None
     try:
         obj = entry.get_edited_object()
     except Exception:  # noqa: BLE001 - gone (a delete), or a model without a default manager
