@@ -201,6 +201,27 @@
       retry = Math.min(retry * 2, 10000);
     };
   }
+  // A wide table scrolls in its own box: one that scrolls gets a tab stop, so keyboard users
+  // can scroll it too (it may hold no link or button of its own, e.g. a plain stream's groups).
+  function keyboardScroll(table) {
+    const scrolls = table.scrollWidth > table.clientWidth + 1;
+    if (scrolls && !table.hasAttribute("tabindex")) {
+      table.tabIndex = 0;
+      table.dataset.scrollStop = "1";
+    } else if (!scrolls && table.dataset.scrollStop) {
+      table.removeAttribute("tabindex");
+      delete table.dataset.scrollStop;
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    const tables = document.querySelectorAll("main table");
+    if (window.ResizeObserver) {
+      const watch = new ResizeObserver(function (entries) { entries.forEach(function (e) { keyboardScroll(e.target); }); });
+      tables.forEach(function (t) { watch.observe(t); if (t.tBodies[0]) watch.observe(t.tBodies[0]); });
+    }
+    tables.forEach(keyboardScroll);
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     const box = document.getElementById("monitor-status");
     if (box && box.dataset.redisOk === "false") startPolling();

@@ -33,6 +33,7 @@ from dashboard.catalog.models import QueueDefinition, Threshold
 from alerts.models import Alert
 get_user_model().objects.create_superuser("ops", "", {PASSWORD!r})
 q = QueueDefinition.objects.create(name="orders", queue={queue!r})
+QueueDefinition.objects.create(name="events", stream={queue + "-plain"!r})
 Threshold.objects.create(queue=q, lag_warn=100, lag_alert=100000, active_consumers_alert=0)
 Alert.objects.create(kind="claimed", severity="warn", queue="orders", group="billing",
     message_id="1-0", summary="1-0 claimed by worker-2",
@@ -63,6 +64,10 @@ def _seed(url: str, queue: str) -> None:
     create_group(url, queue, "billing", start="0")
     client = redis.Redis.from_url(url)
     client.xreadgroup("billing", "worker-1", {stream_key(queue): ">"}, count=1)
+    plain = f"{queue}-plain"  # a plain stream with a pending entry: its page too
+    client.xadd(plain, {"customer": "c-1", "total": "12.50"})
+    client.xgroup_create(plain, "audit", id="0")
+    client.xreadgroup("audit", "reader-1", {plain: ">"}, count=1)
     client.xadd(
         f"sw:{{{queue}}}:dead",
         {
@@ -175,6 +180,7 @@ def test_every_page_passes_axe_without_console_errors(stack: str, redis_url, que
         check("/")
         check("/queues/orders/")
         assert page.locator("#dead-letters tbody tr").first.is_visible()
+        check("/queues/events/")
         check("/alerts/")
         detail = page.locator("tr.alert-row a[href^='/alerts/']").first
         assert detail.is_visible()
