@@ -1,9 +1,18 @@
-"""The Manager's reads of library events: the newest ones, or through a consumer group."""
+# Generated from queues/aio/admin/event_feed.py by unasync: edit that file, then run
+# `python -m tests.support.unasync_twins` (tests/queues/test_unasync_twins.py fails
+# while this copy is stale).
+"""The Manager's reads of library events: the newest ones, or through a consumer group.
+
+queues/aio/admin/event_feed.py is the source of both twins: queues/admin/event_feed.py is
+made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from time import sleep
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -22,7 +31,7 @@ from queues.types import Event
 
 
 class EventFeed:
-    """queues.Manager's event reads (a part of Manager)."""
+    """The event reads of queues.aio.Manager and (generated) queues.Manager."""
 
     client: Client
     address: str
@@ -136,7 +145,7 @@ class EventFeed:
                 return found
             if deadline is not None and time.monotonic() >= deadline:
                 return found
-            time.sleep(EVENT_POLL_INTERVAL)
+            sleep(EVENT_POLL_INTERVAL)
 
     def _events_of(self, reply: Any, streams: dict[str, str], group: str) -> list[Event]:
         found, gone = read_events_of(reply, streams)

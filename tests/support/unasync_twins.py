@@ -27,22 +27,21 @@ ROOT = Path(__file__).resolve().parents[2]
 TWINS = {
     "queues/aio/admin/pending.py": "queues/admin/pending.py",
     "queues/aio/admin/dead_letters.py": "queues/admin/dead_letters.py",
+    "queues/aio/admin/event_feed.py": "queues/admin/event_feed.py",
     "queues/aio/admin/operations.py": "queues/admin/operations.py",
     "queues/aio/publishing/writes.py": "queues/publishing/writes.py",
 }
 
-#: Token renames beyond unasync's own (AsyncIterator → Iterator, …).
-TOKENS: dict[str, str] = {}
+#: Token renames beyond unasync's own (AsyncIterator → Iterator, …): ``from asyncio import
+#: sleep`` becomes ``from time import sleep``.
+TOKENS = {"asyncio": "time"}
 
 #: Literal replacements on unasync's output: the client types, and what the files say of
 #: themselves.
 LITERALS = [
-    ("from redis import asyncio as aioredis\n", ""),
+    ("from redis import time as aioredis\n", ""),  # `asyncio` renamed by TOKENS
     ("    client: aioredis.Redis\n", "    client: Client\n"),
-    (
-        "from queues.connection import unavailable_as_error\n",
-        "from queues.connection import Client, unavailable_as_error\n",
-    ),
+    ("from queues.connection import ", "from queues.connection import Client, "),
     ("isinstance(self.client, aioredis.Redis)", "isinstance(self.client, redis.Redis)"),
     ("Callable[[Any], Awaitable[Any]]", "Callable[[Any], Any]"),
     ("  # type: ignore[misc]", ""),  # what redis.asyncio's stubs need, redis's do not

@@ -1,7 +1,14 @@
-"""queues.aio.Manager's reads of library events: the newest ones, or through a consumer group."""
+"""The Manager's reads of library events: the newest ones, or through a consumer group.
+
+queues/aio/admin/event_feed.py is the source of both twins: queues/admin/event_feed.py is
+made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
+import time
+from asyncio import sleep
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -9,14 +16,20 @@ import redis
 from redis import asyncio as aioredis
 
 from queues import events
-from queues.admin import calls
-from queues.connection import unavailable_as_error
+from queues.admin.calls import (
+    EVENT_POLL_INTERVAL,
+    claimed_events,
+    event_groups_made,
+    events_by_queue,
+    read_events_of,
+)
+from queues.connection import by_slot, unavailable_as_error
 from queues.keys import queue_keys
 from queues.types import Event
 
 
 class EventFeed:
-    """The asyncio twin of queues.admin.event_feed.EventFeed (a part of aio.Manager)."""
+    """The event reads of queues.aio.Manager and (generated) queues.Manager."""
 
     client: aioredis.Redis
     address: str
@@ -27,6 +40,7 @@ class EventFeed:
         async def queues(self) -> list[str]: ...
 
     async def events(self, count: int = 100, queue: str | None = None) -> list[Event]:
+        """The ``count`` most recent library events (of one queue or all), newest last."""
         names = [queue] if queue is not None else await self.queues()
         with unavailable_as_error(self.address):
             pipe = self.client.pipeline(transaction=False)
@@ -46,8 +60,15 @@ class EventFeed:
         block_ms: int | None = None,
         claim_idle_ms: int = 60_000,
     ) -> list[Event]:
-        """Read library events of ``queues`` through consumer group ``group`` (at least
-        once; see queues.Manager.read_events). Acknowledge them with ack_events()."""
+        """Read library events of ``queues`` through consumer group ``group`` (at least once).
+
+        Returns, in this order of preference: events this consumer read before but never
+        acknowledged (it crashed before recording them), events another consumer of the
+        group left pending longer than ``claim_idle_ms``, then new events (waiting up to
+        ``block_ms`` for some; None = do not wait). Acknowledge each after recording it
+        with ack_events(). The group is created at the start of each events stream, so no
+        event written before the first read is missed. Blocking only with ``block_ms``.
+        """
         streams = {queue_keys(q).events: q for q in queues}
         if not streams:
             return []
@@ -59,6 +80,7 @@ class EventFeed:
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
+                # a stream was deleted (or Redis restarted empty): create the groups again
                 self._event_groups.clear()
                 return await self._read_events(
                     streams, group, consumer, count, block_ms, claim_idle_ms
@@ -66,7 +88,7 @@ class EventFeed:
 
     async def ack_events(self, group: str, acked: Iterable[Event]) -> int:
         """Acknowledge events read with read_events(); return how many were pending."""
-        by_queue = calls.events_by_queue(acked)
+        by_queue = events_by_queue(acked)
         if not by_queue:
             return 0
         with unavailable_as_error(self.address):
@@ -90,27 +112,47 @@ class EventFeed:
             for key in missing:
                 pipe.xgroup_create(key, group, id="0", mkstream=True)
             created = await pipe.execute(raise_on_error=False)
-            self._event_groups.update(calls.event_groups_made(missing, group, created))
-        # one server only (aio.connect makes no cluster client): one read covers every stream
-        own = await self.client.xreadgroup(
-            group, consumer, dict.fromkeys(streams, "0"), count=count
-        )
-        found = await self._events_of(own, streams, group)
+            self._event_groups.update(event_groups_made(missing, group, created))
+        # XREADGROUP names several streams only within one hash slot on a cluster
+        batches = by_slot(self.client, streams)
+        # 1. our own pending events: read but never acknowledged
+        found = []
+        for batch in batches:
+            own = await self.client.xreadgroup(
+                group, consumer, dict.fromkeys(batch, "0"), count=count
+            )
+            found += await self._events_of(own, streams, group)
         if found:
             return found
+        # 2. pending events of a consumer of the group that went away
         pipe = self.client.pipeline(transaction=False)
         for key in streams:
             pipe.xautoclaim(key, group, consumer, claim_idle_ms, start_id="0-0", count=count)
-        found = calls.claimed_events(streams, await pipe.execute())
+        found = claimed_events(streams, await pipe.execute())
         if found:
             return found
-        new = await self.client.xreadgroup(
-            group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
-        )
-        return await self._events_of(new, streams, group)
+        # 3. new events
+        if len(batches) == 1:
+            new = await self.client.xreadgroup(
+                group, consumer, dict.fromkeys(streams, ">"), count=count, block=block_ms
+            )
+            return await self._events_of(new, streams, group)
+        # streams on several cluster nodes: no single blocking read covers them, so poll
+        deadline = None if not block_ms else time.monotonic() + block_ms / 1000
+        while True:
+            for batch in batches:
+                new = await self.client.xreadgroup(
+                    group, consumer, dict.fromkeys(batch, ">"), count=count
+                )
+                found += await self._events_of(new, streams, group)
+            if found or block_ms is None:
+                return found
+            if deadline is not None and time.monotonic() >= deadline:
+                return found
+            await sleep(EVENT_POLL_INTERVAL)
 
     async def _events_of(self, reply: Any, streams: dict[str, str], group: str) -> list[Event]:
-        found, gone = calls.read_events_of(reply, streams)
+        found, gone = read_events_of(reply, streams)
         for key, ids in gone.items():
             await self.client.xack(key, group, *ids)
         return found
