@@ -3,8 +3,8 @@ QueueInfo values from their replies, without I/O.
 
 ``info_plan`` is a generator: each ``yield`` hands the driver a function that fills a
 pipeline, and receives that pipeline's replies (``raise_on_error=False``). The sync
-Manager drives it with ``run`` and the asyncio Manager with ``queues.aio.manager``'s
-``run_plan``: one plan, two ways of waiting.
+Manager drives it with ``run`` and the asyncio Manager with ``arun``: one plan, two ways
+of waiting.
 """
 
 from __future__ import annotations
@@ -84,5 +84,17 @@ def run(client: Any, plan: Plan) -> list[QueueInfo]:
             pipe = client.pipeline(transaction=False)
             step(pipe)
             step = plan.send(pipe.execute(raise_on_error=False) if len(pipe) else [])
+    except StopIteration as done:
+        return done.value
+
+
+async def arun(client: Any, plan: Plan) -> list[QueueInfo]:
+    """Drive ``plan`` on an asyncio client (``run``, awaited)."""
+    try:
+        step = next(plan)
+        while True:
+            pipe = client.pipeline(transaction=False)
+            step(pipe)
+            step = plan.send(await pipe.execute(raise_on_error=False) if len(pipe) else [])
     except StopIteration as done:
         return done.value

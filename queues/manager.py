@@ -28,6 +28,7 @@ from queues.admin.event_feed import EventFeed
 from queues.admin.inspection import Inspection
 from queues.admin.operations import Operations
 from queues.admin.pending import PendingReads
+from queues.admin.streams import StreamDiscovery
 from queues.connection import RedisLike, address, connect
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
@@ -35,7 +36,7 @@ from queues.serializers import JSON, Serializer, resolve
 REPLAY_CHUNK = deadletter.REPLAY_CHUNK
 
 
-class Manager(Operations, Inspection, PendingReads, DeadLetters, EventFeed):
+class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters, EventFeed):
     """Administration and monitoring of the queues on one Redis. Thread-safe.
 
     Reads are cheap and pipelined: ``info`` costs two round trips, ``info_many`` two round

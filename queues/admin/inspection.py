@@ -1,4 +1,12 @@
-"""The Manager's reads of queues and streams: info, entries, discovery, health."""
+# Generated from queues/aio/admin/inspection.py by unasync: edit that file, then run
+# `python -m tests.support.unasync_twins` (tests/queues/test_unasync_twins.py fails
+# while this copy is stale).
+"""The Manager's reads of queues and streams: info, entries, eviction policy, health.
+
+queues/aio/admin/inspection.py is the source of both twins: queues/admin/inspection.py is
+made from it by unasync (``python -m tests.support.unasync_twins``; a test fails when it is
+stale).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +16,19 @@ from typing import Any
 
 import redis
 
-from queues import discovery, info_plan
 from queues import info as info_mod
+from queues import info_plan
 from queues.admin.calls import EVICTION_POLICY_TTL, checked_stream_info, policy_of, stream_error
 from queues.connection import Client, is_cluster, unavailable_as_error
 from queues.exceptions import QueueNotFound
 from queues.health import Thresholds, evaluate
 from queues.keys import REGISTRY, queue_keys
-from queues.types import Health, PlainStream, QueueInfo, StreamEntry, StreamPage
+from queues.types import Health, PlainStream, QueueInfo, StreamEntry
 
 
 class Inspection:
-    """queues.Manager's reads of queues and any stream (a part of Manager)."""
+    """The reads of queues.aio.Manager and (generated) queues.Manager: info, entries, eviction
+    policy, health."""
 
     client: Client
     address: str
@@ -29,7 +38,7 @@ class Inspection:
     def info(self, name: str) -> QueueInfo:
         """Snapshot of one queue (two pipelined round trips). QueueNotFound when the
         queue is neither registered nor has a stream."""
-        result = self.info_many([name])[0]
+        result = (self.info_many([name]))[0]
         if not result.exists and not self._registered(name) and not (result.dead or result.delayed):
             raise QueueNotFound(f"no queue {name!r} at {self.address}")
         return result
@@ -38,7 +47,7 @@ class Inspection:
         """Snapshot of any stream key as a plain stream (``plain`` True; ``dead``,
         ``delayed`` and ``parked`` None: only StreamWarden queues keep them). Raises
         StreamNotFound when the key does not exist, NotAStream when it holds another type."""
-        return checked_stream_info(self.info_many([PlainStream(key)])[0], self.address)
+        return checked_stream_info((self.info_many([PlainStream(key)]))[0], self.address)
 
     def stream_entries(
         self,
@@ -64,39 +73,6 @@ class Inspection:
             except redis.ResponseError as exc:
                 raise stream_error(key, exc, self.address) from exc
         return [info_mod.stream_entry(entry_id, fields) for entry_id, fields in rows]
-
-    def streams(self, match: str = "*", count: int = 1000, *, cursor: str = "0") -> StreamPage:
-        """One bounded page of the stream keys matching ``match`` (``SCAN … TYPE stream``,
-        never ``KEYS``), each a StreamWarden queue or a plain stream; the library's own
-        streams (events, dead letters, replies, priority levels) are left out.
-
-        A page holds about ``count`` streams (SCAN may return a few more) and makes at most
-        ``discovery.MAX_SCAN_CALLS`` SCAN calls of COUNT ``count``, so a pattern matching
-        few of many keys returns early with fewer. Pass ``page.cursor`` back for the next
-        page; ``page.done`` (cursor "0") at the end. Keys added meanwhile may be missed or
-        listed twice, as SCAN guarantees no better. On a cluster each primary is walked.
-        """
-        discovery.check_page_args(match, count)
-        with unavailable_as_error(self.address):
-            nodes: list[Any] = (
-                [self.client.get_redis_connection(n) for n in self.client.get_primaries()]  # type: ignore[union-attr]
-                if is_cluster(self.client)
-                else [self.client]
-            )
-            node, scan = discovery.parse_cursor(cursor, len(nodes))
-            keys: list[Any] = []
-            calls = 0
-            while True:
-                scan, found = nodes[node].scan(
-                    cursor=scan, match=match, count=discovery.scan_count(count), _type="stream"
-                )
-                calls += 1
-                keys.extend(found)
-                next_cursor = discovery.next_cursor(node, int(scan), len(nodes))
-                if next_cursor == "0" or discovery.page_full(len(keys), count, calls):
-                    break
-                node, scan = discovery.parse_cursor(next_cursor, len(nodes))
-        return StreamPage(tuple(discovery.classify_all(keys)), next_cursor)
 
     def info_many(self, names: Iterable[str | PlainStream]) -> list[QueueInfo]:
         """Snapshots of many queues in two pipelined round trips (three when some have
@@ -132,7 +108,9 @@ class Inspection:
     def health(self, name: str, thresholds: Thresholds | None = None) -> Health:
         """ok / warn / alert of the queue's checks under ``thresholds`` (defaults if None)."""
         return evaluate(
-            self.info(name), thresholds or Thresholds(), eviction_policy=self.eviction_policy()
+            self.info(name),
+            thresholds or Thresholds(),
+            eviction_policy=self.eviction_policy(),
         )
 
     def _registered(self, name: str) -> bool:

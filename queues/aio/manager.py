@@ -12,15 +12,16 @@ from __future__ import annotations
 from queues import info as info_mod
 from queues.aio.admin.dead_letters import DeadLetters
 from queues.aio.admin.event_feed import EventFeed
-from queues.aio.admin.inspection import Inspection, run_plan  # noqa: F401 - its home before
+from queues.aio.admin.inspection import Inspection
 from queues.aio.admin.operations import Operations
 from queues.aio.admin.pending import PendingReads
+from queues.aio.admin.streams import StreamDiscovery
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 
 
-class Manager(Operations, Inspection, PendingReads, DeadLetters, EventFeed):
+class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters, EventFeed):
     """Queues, groups, info, pending entries, dead letters and events from asyncio code."""
 
     def __init__(

@@ -28,13 +28,14 @@ TWINS = {
     "queues/aio/admin/pending.py": "queues/admin/pending.py",
     "queues/aio/admin/dead_letters.py": "queues/admin/dead_letters.py",
     "queues/aio/admin/event_feed.py": "queues/admin/event_feed.py",
+    "queues/aio/admin/inspection.py": "queues/admin/inspection.py",
     "queues/aio/admin/operations.py": "queues/admin/operations.py",
     "queues/aio/publishing/writes.py": "queues/publishing/writes.py",
 }
 
 #: Token renames beyond unasync's own (AsyncIterator → Iterator, …): ``from asyncio import
-#: sleep`` becomes ``from time import sleep``.
-TOKENS = {"asyncio": "time"}
+#: sleep`` becomes ``from time import sleep``, ``info_plan.arun`` ``info_plan.run``.
+TOKENS = {"asyncio": "time", "arun": "run"}
 
 #: Literal replacements on unasync's output: the client types, and what the files say of
 #: themselves.
