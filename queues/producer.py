@@ -1,27 +1,23 @@
 """Producer: publish messages to a queue's stream (or its delayed set), loudly or not at all.
 
-This module holds the public methods; the writes (durable WAIT, registration, trim) are in
-``queues.publishing.writes``, the buffer mode in ``queues.publishing.buffer``, and what
-both twins decide without I/O in ``queues.publishing.plan``.
+This module holds construction and close; the Producer is composed of parts in
+``queues.publishing``: ``publish`` (publish, publish_many, on_completion), ``buffer`` (the
+buffer mode), ``writes`` (durable WAIT, registration, trim), and ``plan``, what both twins
+decide without I/O. ``publish`` and ``writes`` are generated from their asyncio twins in
+``queues.aio.publishing`` (tests/support/unasync_twins.py).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import Any
 
-from queues import delayed, entries
-from queues.connection import RedisLike, address, connect, is_cluster, unavailable_as_error
-from queues.exceptions import ConfigurationError, QueueUnavailable, UnflushedMessages
+from queues.connection import RedisLike, address, connect, is_cluster
+from queues.exceptions import ConfigurationError, UnflushedMessages
 from queues.keys import queue_keys
-from queues.notify import Published, ReplyListener
-from queues.publishing.buffer import Buffering
+from queues.notify import ReplyListener
 from queues.publishing.plan import (  # noqa: F401 - re-exported: their home before
     BUFFERED_PREFIX,
     PIPELINE_CHUNK,
@@ -33,16 +29,16 @@ from queues.publishing.plan import (  # noqa: F401 - re-exported: their home bef
     next_chunk,
     report_flush_error,
 )
+from queues.publishing.publish import Publishing
 from queues.scripts import Scripts
 from queues.serializers import Serializer, resolve
-from queues.types import Completion
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BUFFERED_PREFIX", "PIPELINE_CHUNK", "Pending", "Producer"]
 
 
-class Producer(Buffering):
+class Producer(Publishing):
     """Publishes to one queue. Thread-safe (redis-py clients are).
 
     By default (``on_unavailable="raise"``) every method either returns ids of entries that
@@ -127,89 +123,6 @@ class Producer(Buffering):
         self._registered = False
         self._published_since_trim = 0
         self._lock = threading.Lock()
-
-    def publish(
-        self,
-        payload: Any,
-        *,
-        headers: Mapping[str, Any] | None = None,
-        delay: float | timedelta | None = None,
-        at: datetime | float | None = None,
-        dedup_key: str | None = None,
-        notify: bool = False,
-    ) -> str:
-        """Publish one message; return its stream id, or the ticket id of a delayed one.
-
-        ``delay`` (seconds or timedelta) or ``at`` (datetime or epoch seconds) schedules it.
-        With ``dedup_key``, a second publish with the same key within ``dedup_window``
-        returns the first id and publishes nothing. With ``notify``, the id returned is a
-        :class:`~queues.notify.Published` whose ``wait(timeout)`` returns how the message
-        ended (a Completion: ``done`` or ``dead``); ``on_completion`` subscribes to all.
-        """
-        fields = entries.encode(payload, self.serializer, headers, int(time.time() * 1000))
-        due = delayed.due_ms(delay, at)
-        if notify:
-            listener = self._reply_listener()
-            token = uuid.uuid4().hex
-            fields[entries.REPLY] = self.producer_id
-            fields[entries.CORRELATION] = token
-            return Published(self._publish_fields(fields, due, dedup_key), token, listener)
-        return self._publish_fields(fields, due, dedup_key)
-
-    def on_completion(self, callback: Callable[[Completion], object]) -> None:
-        """Call ``callback(completion)`` (in the listener thread) for every message this
-        producer publishes with ``notify=True`` when it is done or dead-lettered."""
-        self._reply_listener().subscribe(callback)
-
-    def _reply_listener(self) -> ReplyListener:
-        with self._lock:
-            if self._replies is None:
-                self._replies = ReplyListener(
-                    self.client, self.keys, self.producer_id, self.reply_ttl
-                )
-        with unavailable_as_error(self.address):
-            self._replies.start()
-        return self._replies
-
-    def _publish_fields(
-        self, fields: entries.Fields, due: int | None, dedup_key: str | None
-    ) -> str:
-        if self.on_unavailable == "buffer":
-            with self._buffer_lock:
-                if self._buffer:  # keep order: queue up behind what is waiting
-                    return self._hold([Pending(fields, due, dedup_key)])[0]
-            try:
-                return self._send_one(fields, due, dedup_key)
-            except QueueUnavailable:
-                with self._buffer_lock:
-                    return self._hold([Pending(fields, due, dedup_key)])[0]
-        return self._send_one(fields, due, dedup_key)
-
-    def publish_many(
-        self, payloads: Iterable[Any], *, headers: Mapping[str, Any] | None = None
-    ) -> list[str]:
-        """Publish many messages in pipelined round trips; return their ids in order.
-
-        All payloads are serialised first, so a bad one raises before anything is sent. If
-        Redis fails part-way, QueueUnavailable is raised; entries of earlier chunks are in,
-        and some of the chunk that was cut off may be. It is not sent again, except in
-        buffer mode, which holds the rest from the cut-off chunk on and flushes it later.
-        """
-        now = int(time.time() * 1000)
-        encoded = [entries.encode(p, self.serializer, headers, now) for p in payloads]
-        if self.on_unavailable != "buffer":
-            return self._send_many(encoded)
-        with self._buffer_lock:
-            if self._buffer:
-                return self._hold([Pending(f, None, None) for f in encoded])
-        ids: list[str] = []
-        try:
-            for start in range(0, len(encoded), PIPELINE_CHUNK):
-                ids.extend(self._send_many(encoded[start : start + PIPELINE_CHUNK]))
-        except QueueUnavailable:
-            with self._buffer_lock:
-                ids.extend(self._hold([Pending(f, None, None) for f in encoded[len(ids) :]]))
-        return ids
 
     def close(self, timeout: float = 10.0) -> None:
         """Flush the buffer (buffer mode), then release a client made from a URL.

@@ -30,6 +30,7 @@ TWINS = {
     "queues/aio/admin/event_feed.py": "queues/admin/event_feed.py",
     "queues/aio/admin/inspection.py": "queues/admin/inspection.py",
     "queues/aio/admin/operations.py": "queues/admin/operations.py",
+    "queues/aio/publishing/publish.py": "queues/publishing/publish.py",
     "queues/aio/publishing/writes.py": "queues/publishing/writes.py",
 }
 
@@ -47,6 +48,7 @@ LITERALS = [
     ("Callable[[Any], Awaitable[Any]]", "Callable[[Any], Any]"),
     ("  # type: ignore[misc]", ""),  # what redis.asyncio's stubs need, redis's do not
     ('logging.getLogger("queues.aio.producer")', 'logging.getLogger("queues.producer")'),
+    ("from queues.aio.", "from queues."),  # queues.aio mirrors the sync modules
 ]
 
 
