@@ -333,11 +333,14 @@ class Engine:
         acks: list[str] = []
         processed = 0
         process = self.settler.process
+        # when a handler started matters only to handler_timeout (queues/freshness.py)
+        begin = self.begin if self.config.handler_timeout is not None else None
         ack_interval = self.config.ack_interval
         handed_at = started = time.monotonic()
         try:
             for work in batch:
-                self.begin(work.id)
+                if begin is not None:
+                    begin(work.id)
                 try:
                     outcome = process(work)
                 except KeyboardInterrupt:

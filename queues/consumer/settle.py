@@ -58,42 +58,56 @@ class Settler:
         #: ordered mode: the failure that holds the entry last handled (FAILED):
         #: (its delivery, the delay before the next, the error)
         self.held: tuple[int, float, Exception] | None = None
+        #: process(work) -> outcome: see _processor
+        self.process = self._processor()
 
-    def process(self, work: Delivery) -> int:
-        """Decode and handle one entry: PROCESSED or SKIPPED (to acknowledge), SETTLED,
-        FAILED (ordered mode: held, see ``held``) or ABANDONED (shut down meanwhile)."""
-        step = self._prepare(work.id, work.fields, work.deliveries)
-        if isinstance(step, commands.Settle):
-            if step.action == "ack":
-                return SKIPPED
-            self.dead_letter(work, step.reason, step.error, "")
-            return SETTLED
-        guard = self.guard
-        if guard is not None and not guard.taken(
-            work.id, self.scripts.guard(*guard.take_call(work.id, work.deliveries))
-        ):
-            # another live consumer runs it now: handed back to it, it acknowledges it
-            log.info("consumer %s: %s is being processed by another consumer", self.name, work.id)
-            self.count_duplicate()
-            return SETTLED
-        try:
-            self.handler(step)
-        except AlreadyProcessed:
-            self.count_duplicate()
-            return SKIPPED  # acknowledged, not run again
-        except Exception as exc:
-            if self._closed.is_set():
+    def _processor(self) -> Callable[[Delivery], int]:
+        """``process(work)``: decode and handle one entry; PROCESSED or SKIPPED (to
+        acknowledge), SETTLED, FAILED (ordered mode: held, see ``held``) or ABANDONED
+        (shut down meanwhile). A closure over locals: it runs once per message."""
+        prepare, handler, guard, closed = self._prepare, self.handler, self.guard, self._closed
+        settle_cls, reply_target = commands.Settle, entries.reply_target
+
+        def process(work: Delivery) -> int:
+            step = prepare(work.id, work.fields, work.deliveries)
+            if step.__class__ is settle_cls:
+                return self._unhandled(work, step)  # type: ignore[arg-type]
+            if guard is not None and not self._take_guard(guard, work):
+                return SETTLED
+            try:
+                handler(step)  # type: ignore[arg-type]
+            except AlreadyProcessed:
+                self.count_duplicate()
+                return SKIPPED  # acknowledged, not run again
+            except Exception as exc:
+                if closed.is_set():
+                    return self._abandon(work)
+                return self._failed(work, exc)
+            finally:
+                if guard is not None:
+                    self._release_guard(guard, work.id)
+            if closed.is_set():
                 return self._abandon(work)
-            return self._failed(work, exc)
-        finally:
-            if guard is not None:
-                self._release_guard(guard, work.id)
-        if self._closed.is_set():
-            return self._abandon(work)
-        target = entries.reply_target(work.fields)
-        if target is not None:
-            self.notify(target, work.id, "done", "")
-        return PROCESSED
+            target = reply_target(work.fields)
+            if target is not None:
+                self.notify(target, work.id, "done", "")
+            return PROCESSED
+
+        return process
+
+    def _unhandled(self, work: Delivery, step: commands.Settle) -> int:
+        if step.action == "ack":
+            return SKIPPED
+        self.dead_letter(work, step.reason, step.error, "")
+        return SETTLED
+
+    def _take_guard(self, guard: ProcessingGuard, work: Delivery) -> bool:
+        if guard.taken(work.id, self.scripts.guard(*guard.take_call(work.id, work.deliveries))):
+            return True
+        # another live consumer runs it now: handed back to it, it acknowledges it
+        log.info("consumer %s: %s is being processed by another consumer", self.name, work.id)
+        self.count_duplicate()
+        return False
 
     def _failed(self, work: Delivery, exc: Exception) -> int:
         self.stats.add("failed")
