@@ -80,6 +80,12 @@ def caps() -> Any:
     )
 
 
+def poll_refresh() -> int:
+    """Polls between two full reads of a queue that did not change (STREAMWARDEN_POLL_REFRESH,
+    default 30); each poll reads a staggered 1/N of the still queues in full."""
+    return max(1, int(_number("STREAMWARDEN_POLL_REFRESH", 30)))
+
+
 def lease_ttl() -> float:
     """Seconds the monitor lease lives without renewal (STREAMWARDEN_LEASE_TTL, default
     max(5 s, 3 poll intervals))."""

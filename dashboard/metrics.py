@@ -229,6 +229,13 @@ class StoredViewCollector(Collector):
             {},
             monitor.get("poll_commands"),
         )
+        for kind, count in (monitor.get("poll_queues") or {}).items():
+            f.gauge(
+                "streamwarden_monitor_poll_queues",
+                "Queues of the last poll: checked for changes, changed, read in full",
+                {"kind": str(kind)},
+                count,
+            )
         f.gauge(
             "streamwarden_monitor_poll_seconds",
             "Duration of the last poll",

@@ -158,6 +158,11 @@ class MonitorState(models.Model):
     redis_down_since = models.DateTimeField(null=True, blank=True)
     poll_commands = models.IntegerField(default=0)
     poll_ms = models.FloatField(default=0)
+    poll_queues = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Queues of the last poll: checked for changes, changed, read in full.",
+    )
     queues = models.IntegerField(default=0)
     cycles = models.BigIntegerField(default=0)
     cycle_ms = models.FloatField(default=0, help_text="The last full cycle, every phase.")
@@ -179,6 +184,7 @@ class MonitorState(models.Model):
             ),
             "poll_commands": self.poll_commands,
             "poll_ms": round(self.poll_ms, 2),
+            "poll_queues": self.poll_queues,
             "queues": self.queues,
             "cycles": self.cycles,
             "cycle_ms": round(self.cycle_ms, 1),

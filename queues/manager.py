@@ -9,7 +9,9 @@ their asyncio twins in ``queues.aio.admin`` (tests/support/unasync_twins.py).
 
 from __future__ import annotations
 
-from queues import deadletter
+from collections.abc import Sequence
+
+from queues import deadletter, info_watch
 from queues import info as info_mod
 from queues.admin.calls import (  # noqa: F401 - re-exported, their home before queues.admin
     EVENT_POLL_INTERVAL,
@@ -29,9 +31,11 @@ from queues.admin.inspection import Inspection
 from queues.admin.operations import Operations
 from queues.admin.pending import PendingReads
 from queues.admin.streams import StreamDiscovery
-from queues.connection import RedisLike, address, connect
+from queues.connection import RedisLike, address, connect, unavailable_as_error
+from queues.keys import queue_keys
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
+from queues.types import PlainStream
 
 REPLAY_CHUNK = deadletter.REPLAY_CHUNK
 
@@ -68,3 +72,30 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
 
     def __repr__(self) -> str:
         return f"<Manager at {self.address}>"
+
+    def changes(
+        self,
+        names: Sequence[str | PlainStream],
+        held: Sequence[str],
+        levels: Sequence[Sequence[int]] | None = None,
+        *,
+        batch: int = info_watch.BATCH,
+    ) -> info_watch.Changes | None:
+        """Which of ``names`` changed since the fingerprints ``held`` were taken ("" for one
+        never seen), in one pipelined round trip of script calls; only the changed ones come
+        back, with their new fingerprints and what the check read of them
+        (``queues.info_watch``). ``levels``: the priority levels each queue had when its
+        fingerprint was taken. None on a Redis Cluster. Sync Manager only (the monitor's)."""
+        all_keys = [
+            info_mod.plain_keys(n.key) if isinstance(n, PlainStream) else queue_keys(n)
+            for n in names
+        ]
+        with unavailable_as_error(self.address):
+            return info_watch.changes(
+                self.client,
+                all_keys,
+                held,
+                levels,
+                active_idle_ms=self.active_idle_ms,
+                batch=batch,
+            )

@@ -16,6 +16,7 @@ NAMES = (
     "claim",
     "dead_letter",
     "delete_consumer",
+    "fingerprint",
     "guard",
     "move_due",
     "notify",

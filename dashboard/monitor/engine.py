@@ -22,7 +22,7 @@ from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
 from dashboard.monitor.library import manager_for
 from dashboard.monitor.phases import PHASES, PhaseTimer
-from dashboard.monitor.poller import Target, poll, unreadable
+from dashboard.monitor.poller import ChangeWatch, Target, poll, unreadable
 from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
 from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
 from queues.redact import redact_url
@@ -132,6 +132,7 @@ class Monitor:
         self.spark: dict[str, deque[int]] = {}
         self.spark_seeded = False
         self.pending_watch = PendingWatch()  # claims inferred on plain streams
+        self.watch = ChangeWatch(conf.poll_refresh())  # change-driven polling
 
     # --- the job -------------------------------------------------------------------------
 
@@ -163,6 +164,7 @@ class Monitor:
                 manager_for=manager_for,
                 active_idle_ms=int(conf.active_idle() * 1000),
                 caps=conf.caps(),
+                watch=self.watch,
             )
         self.polled_cycles += 1
         self.last_cost = result.cost
@@ -643,12 +645,18 @@ class Monitor:
             "db_error": self.db_error,
             "poll_commands": self.last_cost.commands,
             "poll_ms": round(self.last_cost.ms, 2),
+            "poll_queues": self._poll_queues(),
             "queues": self.last_cost.queues,
             "cycles": self.polled_cycles,
             "cycle_ms": round(self.cycle_ms, 1),
             "phases": self.phases,
             "at": _now().isoformat(),
         }
+
+    def _poll_queues(self) -> dict[str, int]:
+        """Queues of the last poll: fingerprints checked, found changed, read in full."""
+        cost = self.last_cost
+        return {"checked": cost.checked, "changed": cost.changed, "read": cost.read}
 
     def _report(self) -> None:
         """Tell browsers (websocket) and the database (pages, API) how the monitor is."""
@@ -668,6 +676,7 @@ class Monitor:
                     "redis_down_since": self.redis_down_since,
                     "poll_commands": self.last_cost.commands,
                     "poll_ms": self.last_cost.ms,
+                    "poll_queues": data["poll_queues"],
                     "queues": self.last_cost.queues,
                     "cycles": self.polled_cycles,
                     "cycle_ms": self.cycle_ms,

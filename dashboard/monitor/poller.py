@@ -7,8 +7,10 @@ and the tests call it directly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,8 +28,9 @@ from dashboard.monitor.types import (
     QueueSnapshot,
 )
 from queues.exceptions import QueueUnavailable
-from queues.info import DECODE_ERRORS, MAX_REASON
-from queues.keys import validate_name
+from queues.info import DECODE_ERRORS, MAX_REASON, age_ms
+from queues.info_watch import GroupHead, Head
+from queues.keys import RETRY_CONSUMER, validate_name
 from queues.types import PlainStream
 
 log = logging.getLogger(__name__)
@@ -181,6 +184,276 @@ def _snapshot(
     )
 
 
+#: Cycles between two full reads of a queue that did not change (see ChangeWatch).
+DEFAULT_REFRESH_CYCLES = 30
+
+
+@dataclass
+class _Seen:
+    fingerprint: str
+    snapshot: QueueSnapshot  # as read in full, or updated from a head
+    read_ms: int  # Redis server time of that snapshot
+    head: Head | None  # the check's head at that time (None: unknown, read in full)
+
+    @functools.cached_property
+    def unreadable(self) -> bool:
+        """The queue or one of its groups could not be read: read it in full every poll."""
+        snapshot = self.snapshot
+        return bool(snapshot.unreadable) or any(g.unreadable for g in snapshot.groups)
+
+
+@dataclass(frozen=True)
+class WatchStats:
+    """What the change check of the last poll found: queues checked, found changed (or
+    never seen), refreshed because their turn came, and read in full (the union)."""
+
+    checked: int = 0
+    changed: int = 0
+    refreshed: int = 0
+    read: int = 0
+    updated: int = 0  # changed, updated from the check's head without a full read
+
+
+class ChangeWatch:
+    """Change-driven polling: what earlier polls read, so a poll reads again only the
+    queues whose fingerprint changed (``Manager.changes``: one Lua check per stream, in
+    script calls of 200 streams; ``queues/lua/fingerprint.lua``).
+
+    - **Still** (fingerprint unchanged): the last snapshot, aged to this poll. The ages of
+      the oldest pending and oldest undelivered entries grow by the server time elapsed
+      (they are the same entries, or the fingerprint would differ).
+    - **Changed**: the check hands back the stream's *head* (length, ids, dead letters,
+      every group's counters, first pending and first undelivered id, every consumer's
+      pending count and idle time) and the snapshot is updated from it. A full read
+      (``info_many``, ~15 commands) is left for what a head cannot update: a queue seen for
+      the first time, groups created or deleted, duplicates counters changed, priority
+      levels, a key that could not be read, and unreadable queues or groups (every poll).
+    - **Refresh**: once every ``refresh_cycles`` polls, in a poll chosen by its name
+      (staggered: 1 / refresh_cycles of the queues per poll, never all at once), a queue is
+      checked as if never seen, so its head comes back and every figure is re-read.
+
+    Idle times: the fingerprint holds each consumer's *active* bit (idle below the active
+    threshold), computed by Redis at every check, so ``active`` and the active-consumer
+    counts are exact at every poll. An inactive consumer's idle time grows by the elapsed
+    time (any interaction would make it active: a change); an active consumer of a still
+    queue keeps the idle time of its last read (below the threshold, at most
+    ``refresh_cycles`` polls old). Redis 7.2's ``inactive`` field is not needed for this.
+    On a Redis Cluster the check is not used and every queue is read in full."""
+
+    def __init__(self, refresh_cycles: int = DEFAULT_REFRESH_CYCLES) -> None:
+        self.refresh_cycles = max(1, int(refresh_cycles))
+        self.cycle = 0
+        self.seen: dict[Target, _Seen] = {}
+        self._params: tuple[int, Caps] | None = None
+        self.stats = WatchStats()
+        self._next: dict[Target, _Seen] = {}
+        self._stats = [0, 0, 0, 0, 0]
+
+    def begin(self) -> None:
+        self.cycle += 1
+        self._next = {}
+        self._stats = [0, 0, 0, 0, 0]
+
+    def end(self) -> None:
+        # Queues no longer polled (definitions removed or changed) are forgotten.
+        self.seen = self._next
+        self._next = {}
+        self.stats = WatchStats(*self._stats)
+
+    def _due(self, target: Target) -> bool:
+        slot = zlib.crc32(target.name.encode("utf-8", "surrogatepass")) % self.refresh_cycles
+        return slot == self.cycle % self.refresh_cycles
+
+    def read(
+        self,
+        manager: Any,
+        targets: Sequence[Target],
+        at_ms: int,
+        active_idle_ms: int,
+        caps: Caps,
+    ) -> list[QueueSnapshot]:
+        """Snapshots of ``targets`` on one server: checked, then read in full where due."""
+        if self._params != (active_idle_ms, caps):
+            self.seen = {}  # what was read under other settings is read again
+            self._params = (active_idle_ms, caps)
+        keys = targets
+        previous = [self.seen.get(t) for t in targets]
+        held = [p.fingerprint if p is not None else "" for p in previous]
+        levels = [p.snapshot.levels if p is not None else () for p in previous]
+        # A queue due for its refresh is asked with no fingerprint: the check re-reads all
+        # its figures (pending lists, consumers, ages) and hands them back.
+        due = [p is not None and self._due(t) for t, p in zip(targets, previous, strict=True)]
+        ask = ["" if d else h for d, h in zip(due, held, strict=True)]
+        try:
+            found = manager.changes([t.info_target for t in targets], ask, levels)
+        except redis.ResponseError as exc:  # e.g. an ACL refusing EVALSHA: read in full
+            log.warning("monitor: change check refused, reading every queue: %s", exc)
+            found = None
+        if found is None:  # a cluster: everything in full, nothing kept
+            infos = list(manager.info_many([t.info_target for t in targets]))
+            self._stats[3] += len(targets)
+            return [
+                snapshot_from_info(t, info, at_ms, active_idle_ms, caps)
+                for t, info in zip(targets, infos, strict=True)
+            ]
+        self._stats[0] += len(targets)
+        now_ms = found.time_ms
+        out: list[QueueSnapshot | None] = [None] * len(targets)
+        full = []
+        for i, seen in enumerate(previous):
+            if seen is None:
+                self._stats[1] += 1
+                full.append(i)
+                continue
+            if i not in found.changed:
+                continue  # still: aged below
+            changed = found.changed[i] != held[i]
+            self._stats[1] += changed
+            self._stats[2] += not changed
+            head = found.heads.get(i)
+            updated = (
+                _updated(seen, head, now_ms, at_ms, active_idle_ms, caps)
+                if head and now_ms is not None and not seen.unreadable
+                else None
+            )
+            if updated is None:
+                full.append(i)
+                continue
+            out[i] = updated
+            self._stats[4] += 1
+            self._next[keys[i]] = _Seen(found.changed[i], updated, now_ms or 0, head)
+        for i, seen in enumerate(previous):
+            if seen is not None and i not in found.changed and seen.unreadable:
+                full.append(i)  # unreadable queues and groups: read in full every poll
+        self._stats[3] += len(full)
+        infos = list(manager.info_many([targets[i].info_target for i in full])) if full else []
+        for i, info in zip(full, infos, strict=True):
+            snapshot = snapshot_from_info(targets[i], info, at_ms, active_idle_ms, caps)
+            out[i] = snapshot
+            read_ms = _get(info, "time_ms") or now_ms
+            fingerprint = found.changed.get(i, held[i])
+            seen = previous[i]
+            head = found.heads.get(i) if i in found.changed else (seen.head if seen else None)
+            if fingerprint and read_ms is not None:
+                self._next[keys[i]] = _Seen(fingerprint, snapshot, int(read_ms), head)
+        for i, seen in enumerate(previous):
+            if out[i] is not None or seen is None:
+                continue
+            elapsed = max(0, (now_ms or seen.read_ms) - seen.read_ms)
+            out[i] = aged(seen.snapshot, elapsed, at_ms)
+            self._next[keys[i]] = seen
+        return [s for s in out if s is not None]
+
+
+def _with(obj: Any, **changes: Any) -> Any:
+    """A copy of a frozen (dict-backed) dataclass value with ``changes``: what
+    ``dataclasses.replace`` does, without re-running ``__init__`` over every field (the
+    monitor does it for tens of thousands of groups per poll)."""
+    new = object.__new__(obj.__class__)
+    fields = obj.__dict__.copy()
+    fields.update(changes)
+    object.__setattr__(new, "__dict__", fields)
+    return new
+
+
+def aged(snapshot: QueueSnapshot, elapsed_ms: int, at_ms: int) -> QueueSnapshot:
+    """``snapshot`` of a queue that did not change, ``elapsed_ms`` later (see ChangeWatch)."""
+    if not elapsed_ms:
+        return _with(snapshot, at_ms=at_ms)  # type: ignore[no-any-return]
+    return _with(  # type: ignore[no-any-return]
+        snapshot, at_ms=at_ms, groups=tuple(_aged_group(g, elapsed_ms) for g in snapshot.groups)
+    )
+
+
+def _aged_group(group: GroupSnapshot, elapsed_ms: int, **changes: Any) -> GroupSnapshot:
+    if group.oldest_pending_ms is not None:
+        changes["oldest_pending_ms"] = group.oldest_pending_ms + elapsed_ms
+    if "oldest_undelivered_ms" not in changes and group.oldest_undelivered_ms is not None:
+        changes["oldest_undelivered_ms"] = group.oldest_undelivered_ms + elapsed_ms
+    if any(not c.active for c in group.consumer_list):
+        changes["consumer_list"] = tuple(
+            c if c.active else ConsumerSnapshot(c.name, c.pending, c.idle_ms + elapsed_ms, False)
+            for c in group.consumer_list
+        )
+    return _with(group, **changes) if changes else group  # type: ignore[no-any-return]
+
+
+def _updated(
+    seen: _Seen, head: Head, now_ms: int, at_ms: int, active_idle_ms: int, caps: Caps
+) -> QueueSnapshot | None:
+    """The last snapshot of a queue updated from the check's ``head``, when its groups are
+    the same ones, its duplicates counters did not change and it has no priority levels.
+    None: read it in full."""
+    before = seen.head
+    snapshot = seen.snapshot
+    if (
+        before is None
+        or not snapshot.exists
+        or snapshot.levels
+        or head.levels
+        or head.duplicates != before.duplicates
+        or len(head.groups) != len(before.groups)
+    ):
+        return None
+    by_name: dict[str, GroupHead] = {}
+    for now, then in zip(head.groups, before.groups, strict=True):
+        if now.name != then.name:
+            return None
+        by_name[clean_name(text_of(now.name))] = now
+    if len(by_name) != len(head.groups):
+        return None  # two names that print alike: not worth telling apart here
+    groups = []
+    for group in snapshot.groups:
+        found = by_name.get(group.name)
+        if found is None:
+            return None
+        groups.append(_group_from_head(group, found, now_ms, active_idle_ms, caps))
+    return _with(  # type: ignore[no-any-return]
+        snapshot,
+        at_ms=at_ms,
+        length=head.length,
+        entries_added=head.entries_added,
+        last_id=head.last_id,
+        dead_letters=snapshot.dead_letters if head.dead is None else head.dead,
+        groups=tuple(groups),
+    )
+
+
+def _group_from_head(
+    group: GroupSnapshot, head: GroupHead, now_ms: int, active_idle_ms: int, caps: Caps
+) -> GroupSnapshot:
+    """``group`` with what the check read of it (as queues.info's full read computes it)."""
+    plain = group.parked is None  # a plain stream: __retry__ is a consumer like any other
+    consumers = []
+    parked = 0
+    for c in head.consumer_list:
+        name = text_of(c.name)
+        if name == RETRY_CONSUMER and not plain:
+            parked += c.pending
+            continue
+        consumers.append(
+            ConsumerSnapshot(clean_name(name), c.pending, c.idle_ms, c.idle_ms < active_idle_ms)
+        )
+    return _with(  # type: ignore[no-any-return]
+        group,
+        consumers=len(consumers),
+        active_consumers=sum(1 for c in consumers if c.active),
+        pending=head.pending,
+        parked=None if plain else parked,
+        lag=head.lag,
+        entries_read=head.entries_read,
+        last_delivered_id=head.last_delivered_id,
+        oldest_pending_ms=age_ms(head.first_pending_id, now_ms) if head.pending else None,
+        oldest_undelivered_ms=age_ms(head.first_undelivered_id, now_ms),
+        consumer_list=tuple(consumers[: caps.consumers]),
+        consumers_omitted=max(0, len(consumers) - caps.consumers),
+    )
+
+
+def text_of(value: Any) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def poll(
     targets: Sequence[Target],
     *,
@@ -188,11 +461,15 @@ def poll(
     active_idle_ms: int = 30_000,
     clock: Callable[[], float] = time.time,
     caps: Caps = Caps(),
+    watch: ChangeWatch | None = None,
 ) -> PollResult:
     """One poll of all targets, one pipelined batch per Redis server; never raises on an
-    unreachable server (its queues come back with ``error`` set)."""
+    unreachable server (its queues come back with ``error`` set). With a ``watch`` (kept
+    from poll to poll) only the queues that changed are read in full."""
     started = time.perf_counter()
     commands_before = commands_so_far()
+    if watch is not None:
+        watch.begin()
     by_url: dict[str, list[Target]] = defaultdict(list)
     for target in targets:
         by_url[target.redis_url].append(target)
@@ -216,6 +493,9 @@ def poll(
         try:
             # inside the try: a cluster client connects (and can fail) when it is made
             manager = manager_for(url)
+            if watch is not None and hasattr(manager, "changes"):
+                snapshots.extend(watch.read(manager, group, at_ms, active_idle_ms, caps))
+                continue
             if hasattr(manager, "info_many"):
                 infos = list(manager.info_many(names))
             else:
@@ -242,10 +522,16 @@ def poll(
     plain = {t.name for t in targets if t.stream}
     if plain:
         snapshots = [as_plain(s) if s.name in plain else s for s in snapshots]
+    if watch is not None:
+        watch.end()
+    stats = watch.stats if watch is not None else WatchStats(read=len(targets))
     cost = PollCost(
         commands=commands_so_far() - commands_before,
         ms=(time.perf_counter() - started) * 1000,
         queues=len(targets),
+        checked=stats.checked,
+        changed=stats.changed,
+        read=stats.read,
     )
     return PollResult(tuple(snapshots), cost, unreachable)
 

@@ -197,6 +197,9 @@ class PollCost:
     commands: int
     ms: float
     queues: int
+    checked: int = 0  # queues whose fingerprint was checked (change-driven polling)
+    changed: int = 0  # of those, found changed (or never seen before)
+    read: int = 0  # queues read in full: changed, due for their refresh, or unreadable
 
 
 @dataclass(frozen=True)
