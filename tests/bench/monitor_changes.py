@@ -3,11 +3,13 @@
 
     python -m tests.bench.monitor_changes [--queues 10000] [--groups 3] [--cycles 12]
                                           [--interval 1] [--changing 10,100]
+                                          [--per cycle|second]
 
 Seeds a private redis-server and a throwaway SQLite database, starts ``manage.py monitor
---interval 1`` as a subprocess, and while it runs adds one entry per second to each of a
-rotating ``--changing`` percent of the queues (one pipelined XADD per queue: its stream,
-and so its groups' lag, change). Prints, per scenario, what the monitor itself recorded in
+--interval 1`` as a subprocess, and while it runs adds one entry to each of a rotating
+``--changing`` percent of the queues each time the monitor completes a cycle (``--per
+second``: every second instead) — one pipelined XADD per queue: its stream, and so its
+groups' lag, change. Prints, per scenario, what the monitor itself recorded in
 MonitorState after each cycle past the first (which reads every queue in full): the poll's
 duration, Redis commands and queues checked / changed / read in full, the cycle's phases and
 the period between two completed cycles; then the medians. A script, not a test (not
@@ -67,27 +69,33 @@ def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
 
 
 class Changer(threading.Thread):
-    """Every second, one XADD to each of the next ``share`` of the queues (rotating)."""
+    """One XADD to each of the next ``percent`` of the queues (rotating): every second
+    (``--per second``), or each time the monitor completes a cycle (``--per cycle``,
+    ``tick()``: the acceptance's "10 % of the queues change per cycle")."""
 
-    def __init__(self, server: RedisServer, names: list[str], percent: int) -> None:
+    def __init__(self, server: RedisServer, names: list[str], percent: int, per: str) -> None:
         super().__init__(daemon=True)
         self.client = server.client()
         self.names = names
         self.per_tick = max(1, len(names) * percent // 100)
+        self.per = per
         self.stop = threading.Event()
-        self.ticks = 0
+        self.start_at = 0
+
+    def tick(self) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for k in range(self.per_tick):
+            name = self.names[(self.start_at + k) % len(self.names)]
+            pipe.xadd(f"sw:{{{name}}}:stream", {"payload": "{}", "ctype": "json"})
+        pipe.execute()
+        self.start_at = (self.start_at + self.per_tick) % len(self.names)
 
     def run(self) -> None:
-        start = 0
+        if self.per != "second":
+            return
         next_at = time.monotonic()
         while not self.stop.is_set():
-            pipe = self.client.pipeline(transaction=False)
-            for k in range(self.per_tick):
-                name = self.names[(start + k) % len(self.names)]
-                pipe.xadd(f"sw:{{{name}}}:stream", {"payload": "{}", "ctype": "json"})
-            pipe.execute()
-            start = (start + self.per_tick) % len(self.names)
-            self.ticks += 1
+            self.tick()
             next_at += 1.0
             self.stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -150,12 +158,14 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
             # The first cycle reads every queue in full and stores every row: wait for it.
             while time.time() < deadline and not read_state(db_path):
                 time.sleep(0.05)
-            changer = Changer(server, names, percent)
+            changer = Changer(server, names, percent, args.per)
             changer.start()
             while len(seen) < args.cycles + 2 and time.time() < deadline:
                 state = read_state(db_path)
                 if state and state["cycles"] not in seen:
                     seen[state["cycles"]] = state
+                    if args.per == "cycle":
+                        changer.tick()
                 time.sleep(0.02)
         finally:
             if changer is not None:
@@ -178,7 +188,7 @@ def report(
     # The first two recorded cycles ran before or as the changes started: left out.
     numbers = sorted(seen)[2:]
     print(
-        f"\n### {args.queues:,} queues × {args.groups} groups, {percent} % changing per second, "
+        f"\n### {args.queues:,} queues × {args.groups} groups, {percent} % changing per {args.per}, "
         f"interval {args.interval} s\n"
     )
     print(
@@ -245,6 +255,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=240.0)
     parser.add_argument("--changing", default="10,100", help="percents, comma separated")
+    parser.add_argument("--per", choices=["cycle", "second"], default="cycle")
     args = parser.parse_args()
     version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
     print(describe(version.stdout.split("v=")[1].split()[0] if "v=" in version.stdout else "?"))
