@@ -140,3 +140,9 @@ def address(client: Any) -> str:
     if kwargs.get("path"):
         return f"unix:{kwargs['path']}"
     return f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
+
+
+def socket_timeout(client: Any) -> float | None:
+    """The read timeout of the client's connections, None when unbounded."""
+    value = client.connection_pool.connection_kwargs.get("socket_timeout")
+    return float(value) if value is not None else None

@@ -46,18 +46,8 @@ def test_missing_parameters_sees_a_missing_method_and_a_changed_default() -> Non
     assert missing_parameters(Sync, Aio) == ["__init__(b=1)", "gone()"]
 
 
-@pytest.mark.parametrize("name", ["Producer", "Manager"])
+@pytest.mark.parametrize("name", ["Producer", "Consumer", "Manager"])
 def test_aio_twin_has_every_parameter_of_the_sync_twin(name: str) -> None:
     sync_cls: Any = getattr(queues, name)
     aio_cls: Any = getattr(queues.aio, name)
     assert missing_parameters(sync_cls, aio_cls) == []
-
-
-# strict: the day the asyncio Consumer reaches parity this fails, and the mark goes
-@pytest.mark.xfail(
-    strict=True,
-    reason="queues.aio.Consumer lacks: "
-    + ", ".join(missing_parameters(queues.Consumer, queues.aio.Consumer)),
-)
-def test_aio_consumer_has_every_parameter_of_the_sync_consumer() -> None:
-    assert missing_parameters(queues.Consumer, queues.aio.Consumer) == []

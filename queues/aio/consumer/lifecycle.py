@@ -1,0 +1,108 @@
+"""Signals and shutdown of the asyncio consumer, as queues.Consumer's.
+
+SIGTERM or SIGINT (when run() runs on the main thread's loop, ``handle_signals=True``): stop
+reading, finish what is held, acknowledge, leave the group if nothing is pending. A second
+signal stops at once: the handler tasks are cancelled, what they held stays pending for
+other consumers to claim, and run() raises KeyboardInterrupt. After run() returns no handler
+runs (tasks still running after ``shutdown_timeout`` are cancelled too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import redis
+
+from queues import commands
+
+from .handling import log
+
+if TYPE_CHECKING:
+    from . import Consumer
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def install_signal_handlers(c: Consumer) -> Callable[[], None]:
+    """Stop on SIGTERM/SIGINT via loop.add_signal_handler; the function that restores the
+    handlers there were before. Nothing off the main thread (signals go to it only)."""
+    if not c.handle_signals or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if c._abort:
+            return
+        if c._stop.is_set():
+            log.warning("consumer %s: second %s: stopping at once", c.name, name)
+            c._abort_now()
+            return
+        log.warning("consumer %s: %s received, finishing in-flight messages", c.name, name)
+        c.stop()
+
+    installed = []
+    try:
+        for sig in SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig)
+            installed.append(sig)
+    except (NotImplementedError, RuntimeError, ValueError) as exc:  # e.g. no signals here
+        log.debug("consumer %s: no signal handling: %s", c.name, exc)
+
+    def restore() -> None:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+            if previous[sig] is not None:
+                signal.signal(sig, previous[sig])
+
+    return restore
+
+
+async def shut_down(c: Consumer, helpers: list[asyncio.Task[None]]) -> None:
+    """Finish what is held (unless aborted or past shutdown_timeout: then cancel it, its
+    entries stay pending), stop the helper tasks, settle with Redis."""
+    finished = False
+    if not c._abort:
+        pending = [t for e in c._engines for t in e._tasks if not t.done()]
+        if pending:
+            _done, left = await asyncio.wait(pending, timeout=c.shutdown_timeout)
+            finished = not left
+        else:
+            finished = True
+        finished = finished and not c._abort
+    if not finished:
+        # nothing may handle after run() returns: cancel the handlers still running and
+        # those waiting for a slot; their entries stay pending for other consumers
+        left_tasks = [t for e in c._engines for t in e._tasks if not t.done()]
+        held = sum(len(e._inflight) for e in c._engines)
+        for task in left_tasks:
+            task.cancel()
+        await asyncio.gather(*left_tasks, return_exceptions=True)
+        log.warning(
+            "consumer %s: stopping %s; %d held messages stay pending for other consumers to claim",
+            c.name,
+            "at once (second signal)"
+            if c._abort
+            else f"after shutdown_timeout={c.shutdown_timeout}s",
+            held,
+        )
+        for engine in c._engines:
+            engine._inflight.clear()
+    c._helpers_stop.set()
+    await asyncio.gather(*helpers, return_exceptions=True)
+    for engine in c._engines:
+        try:
+            await engine.flush_acks()
+            if c._ordered is not None:
+                await c._ordered.release()
+            if finished:
+                # leave no trace in XINFO CONSUMERS, but only when nothing would be dropped
+                keys, args = commands.delete_consumer_call(engine.keys, c.group, c.name)
+                await engine._scripts.delete_consumer(keys=keys, args=args)
+        except redis.RedisError as exc:
+            log.warning("consumer %s: could not settle with Redis on exit: %s", c.name, exc)
