@@ -1,15 +1,27 @@
 """handler_timeout counts from when a handler starts: entries waiting their turn (the rest
-of the batch, the read-ahead, the work queue of worker threads) stay fresh meanwhile."""
+of the batch, the read-ahead, the work queue of worker threads) stay fresh meanwhile; a
+handler past it lets its entry go for another consumer. On queues.Consumer and queues.aio's
+(which also cancels the handler)."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
-from queues import Consumer, Manager, Message, Producer
+from queues import Manager, Message, Producer
 from queues.keys import queue_keys
 from tests.queues.conftest import FAST, Recorder, Runner, start_thief, wait_for
+from tests.queues.test_twins import Twin
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
 
 
 @pytest.mark.parametrize(
@@ -20,6 +32,7 @@ from tests.queues.conftest import FAST, Recorder, Runner, start_thief, wait_for
     ],
 )
 def test_entries_waiting_behind_slow_handlers_are_not_claimed(
+    twin: Twin,
     redis_url: str,
     queue_name: str,
     producer: Producer,
@@ -38,11 +51,12 @@ def test_entries_waiting_behind_slow_handlers_are_not_claimed(
         time.sleep(seconds)
 
     ids = producer.publish_many([{"n": i} for i in range(count)])
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
-            slow,
+            twin.blocking(slow),
             redis_url,
             name="slow",
             claim_idle=0.6,
@@ -62,6 +76,72 @@ def test_entries_waiting_behind_slow_handlers_are_not_claimed(
     wait_for(lambda: len(set(handled.ids()) | set(thief.ids())) == count, 30, message="all handled")
     assert thief.count == 0, f"claimed from a live consumer: {sorted(thief.ids())}"
     assert handled.ids() == {entry_id: 1 for entry_id in ids}
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_a_handler_stuck_past_handler_timeout_lets_its_entry_go_to_another_consumer(
+    twin: Twin,
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    concurrency: int,
+) -> None:
+    release = threading.Event()
+    first = Recorder()
+
+    def stuck_on_a(message: Message) -> None:
+        first(message)
+        if message.payload == "a":
+            release.wait(15)
+
+    a, b = producer.publish_many(["a", "b"])
+    twin.start(
+        twin.make(
+            "Consumer",
+            queue_name,
+            "g",
+            twin.blocking(stuck_on_a),
+            redis_url,
+            name="stuck",
+            claim_idle=0.4,
+            claim_interval=30.0,  # the rescuer claims, not this one
+            handler_timeout=0.3,
+            concurrency=concurrency,
+            **FAST,
+        )
+    )
+    wait_for(lambda: a in first.ids(), 5, message="a's handler started")
+    started = time.monotonic()
+    rescuer = Recorder()
+    twin.start(
+        twin.make(
+            "Consumer",
+            queue_name,
+            "g",
+            rescuer,
+            redis_url,
+            name="rescuer",
+            claim_idle=0.4,
+            claim_interval=0.05,
+            **FAST,
+        )
+    )
+    # kept fresh while within handler_timeout, let go after it: claimable after claim_idle
+    try:
+        wait_for(lambda: a in rescuer.ids(), 10, message="a rescued")
+    finally:
+        release.set()
+    assert time.monotonic() - started >= 0.3, "not before handler_timeout"
+    assert [m.deliveries for m in rescuer.messages if m.id == a] == [2]
+    wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
+    assert first.ids()[a] == 1, "the stuck consumer did not run it again"
+    if twin.kind == "aio" or concurrency > 1:
+        # a free handler slot (the asyncio twin cancelled the stuck handler) handled b
+        assert (first.ids()[b], rescuer.ids()[b]) == (1, 0)
+    else:
+        # b waited behind the only slot, stuck: let go with it (queues/freshness.py)
+        wait_for(lambda: b in rescuer.ids(), 5, message="b rescued")
 
 
 def test_entries_waiting_behind_handlers_all_stuck_are_let_go_with_them() -> None:

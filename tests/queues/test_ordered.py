@@ -1,18 +1,27 @@
 """Ordered mode: one active consumer per group; a successor takes over what a dead one held
-and carries on strictly in id order."""
+and carries on strictly in id order. Each test runs on queues.Consumer and queues.aio's."""
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 import redis
 
-from queues import Consumer, Manager, Message, OrderedConsumerActive, Producer
+from queues import Manager, Message, OrderedConsumerActive, Producer
 from queues.keys import queue_keys
-from tests.queues.conftest import FAST, Child, Runner, wait_for
+from tests.queues.conftest import FAST, Child, wait_for
+from tests.queues.test_twins import Twin
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
+
 
 CHILD_A = """
     import threading
@@ -58,7 +67,7 @@ def test_a_successor_takes_over_a_killed_ordered_consumer_and_keeps_strict_order
     producer: Producer,
     manager: Manager,
     redis_client: redis.Redis,
-    runner: Runner,
+    twin: Twin,
     spawn: Callable[[str], Child],
 ) -> None:
     producer.publish_many(list(range(1, 101)))
@@ -71,8 +80,9 @@ def test_a_successor_takes_over_a_killed_ordered_consumer_and_keeps_strict_order
     child.proc.wait(5)
 
     b = Sequence("B")
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
             b,
@@ -86,8 +96,9 @@ def test_a_successor_takes_over_a_killed_ordered_consumer_and_keeps_strict_order
     )
     wait_for(lambda: len(b.snapshot()) >= 20, 15, message="B took over and got going")
     c = Sequence("C")
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
             c,
@@ -111,13 +122,23 @@ def test_a_successor_takes_over_a_killed_ordered_consumer_and_keeps_strict_order
     assert [(e.previous_owner, e.new_owner) for e in claimed] == [("A", "B")] * 5
 
     with pytest.raises(OrderedConsumerActive, match="'B' is the active consumer"):
-        Consumer(
-            queue_name, "g", c, redis_url, name="D", ordered=True, on_active="exit", **FAST
-        ).run(burst=True)
+        twin.burst(
+            twin.make(
+                "Consumer",
+                queue_name,
+                "g",
+                c,
+                redis_url,
+                name="D",
+                ordered=True,
+                on_active="exit",
+                **FAST,
+            )
+        )
 
 
 def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
-    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
     seen: list[tuple[int, int]] = []
 
@@ -127,8 +148,10 @@ def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
             raise RuntimeError("not yet")
 
     producer.publish_many([1, 2, 3, 4])
-    Consumer(queue_name, "g", flaky, redis_url, ordered=True, backoff_base=0.05, **FAST).run(
-        burst=True
+    twin.burst(
+        twin.make(
+            "Consumer", queue_name, "g", flaky, redis_url, ordered=True, backoff_base=0.05, **FAST
+        )
     )
     # 3 and 4 had been read with 2, so they come again (their counter says so), after it
     assert seen == [(1, 1), (2, 1), (2, 2), (2, 3), (3, 2), (4, 2)]
@@ -137,7 +160,7 @@ def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
 
 
 def test_a_pending_entry_trimmed_away_in_ordered_mode_is_dead_lettered_not_lost_unseen(
-    redis_url: str, queue_name: str, producer: Producer, manager: Manager
+    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
     keys = queue_keys(queue_name)
     ids = producer.publish_many([1, 2, 3, 4])
@@ -146,8 +169,10 @@ def test_a_pending_entry_trimmed_away_in_ordered_mode_is_dead_lettered_not_lost_
     client.xreadgroup("g", "A", {keys.stream: ">"}, count=10)  # A read all four, then died
     client.xdel(keys.stream, ids[1])
     seen: list[Message] = []
-    Consumer(queue_name, "g", seen.append, redis_url, name="A", ordered=True, **FAST).run(
-        burst=True
+    twin.burst(
+        twin.make(
+            "Consumer", queue_name, "g", seen.append, redis_url, name="A", ordered=True, **FAST
+        )
     )
     assert [m.payload for m in seen] == [1, 3, 4]
     [dead] = manager.dead_letters(queue_name)
@@ -155,6 +180,6 @@ def test_a_pending_entry_trimmed_away_in_ordered_mode_is_dead_lettered_not_lost_
     assert manager.info(queue_name).group("g").pending == 0
 
 
-def test_ordered_mode_refuses_concurrency(redis_url: str) -> None:
+def test_ordered_mode_refuses_concurrency(twin: Twin, redis_url: str) -> None:
     with pytest.raises(ValueError, match="concurrency=1"):
-        Consumer("q", "g", print, redis_url, ordered=True, concurrency=2)
+        twin.make("Consumer", "q", "g", print, redis_url, ordered=True, concurrency=2)

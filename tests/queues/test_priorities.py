@@ -1,26 +1,39 @@
 """Priorities: a queue's levels are streams sharing its hash tag; a consumer with
-``priorities=N`` drains higher levels first, yet every level gets a share of every read."""
+``priorities=N`` drains higher levels first, yet every level gets a share of every read.
+The consumer tests run on queues.Consumer and queues.aio's."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 import redis
 
-from queues import Consumer, Manager, Message, Producer
+from queues import Manager, Message, Producer
 from queues.keys import queue_keys
-from tests.queues.conftest import FAST, Recorder, Runner, wait_for
+from tests.queues.conftest import FAST, Recorder, wait_for
+from tests.queues.test_twins import Twin
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
 
 
 def test_higher_levels_drain_first_and_the_lowest_is_never_starved(
-    redis_url: str, queue_name: str
+    twin: Twin, redis_url: str, queue_name: str
 ) -> None:
     for level, count in ((0, 20), (1, 200), (2, 2_000)):
         producer = Producer(queue_name, redis=redis_url, priority=level)
         producer.publish_many([{"level": level, "n": n} for n in range(count)])
         producer.close()
     recorder = Recorder()
-    Consumer(queue_name, "g", recorder, redis_url, priorities=3, batch_size=10, **FAST).run(
-        burst=True
+    twin.burst(
+        twin.make(
+            "Consumer", queue_name, "g", recorder, redis_url, priorities=3, batch_size=10, **FAST
+        )
     )
     levels = [p["level"] for p in recorder.payloads()]
     assert len(levels) == 2_220 and len(set(recorder.ids())) == 2_220
@@ -38,7 +51,7 @@ def test_higher_levels_drain_first_and_the_lowest_is_never_starved(
 
 
 def test_each_level_retries_dead_letters_and_delays_on_its_own_stream(
-    redis_url: str, queue_name: str, manager: Manager, runner: Runner
+    twin: Twin, redis_url: str, queue_name: str, manager: Manager
 ) -> None:
     seen: list[tuple[object, int]] = []
 
@@ -48,8 +61,9 @@ def test_each_level_retries_dead_letters_and_delays_on_its_own_stream(
             raise RuntimeError("no")
 
     high = Producer(queue_name, redis=redis_url, priority=2)
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
             handle,
@@ -76,11 +90,33 @@ def test_each_level_retries_dead_letters_and_delays_on_its_own_stream(
     high.close()
 
 
-def test_priority_settings_are_validated(redis_url: str) -> None:
+def test_priority_settings_are_validated(twin: Twin, redis_url: str) -> None:
     with pytest.raises(ValueError, match="priority level"):
-        Producer("q", redis=redis_url, priority=10)
+        twin.make("Producer", "q", redis=redis_url, priority=10)
     with pytest.raises(ValueError, match="priorities"):
-        Consumer("q", "g", print, redis_url, priorities=2, ordered=True)
+        twin.make("Consumer", "q", "g", print, redis_url, priorities=2, ordered=True)
+    with pytest.raises(ValueError, match="priorities"):
+        twin.make("Consumer", "q", "g", print, redis_url, priorities=2, level=1)
+
+
+def test_a_consumer_of_one_level_reads_only_that_level_and_registers_it(
+    twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
+) -> None:
+    for level in (0, 1, 2):
+        producer = Producer(queue_name, redis=redis_url, priority=level)
+        producer.publish_many([{"level": level, "n": n} for n in range(3)])
+        producer.close()
+    recorder = Recorder()
+    twin.burst(twin.make("Consumer", queue_name, "g", recorder, redis_url, level=1, **FAST))
+    assert recorder.payloads() == [{"level": 1, "n": n} for n in range(3)]
+    assert {m.deliveries for m in recorder.messages} == {1}
+    assert redis_client.smembers(queue_keys(queue_name).levels) >= {b"1"}
+    level1 = queue_keys(queue_name, 1).stream
+    assert redis_client.xpending(level1, "g")["pending"] == 0, "acknowledged on its stream"
+    assert redis_client.xlen(queue_keys(queue_name).stream) == 3, "level 0 untouched"
+    assert not any(
+        g["name"] == b"g" for g in redis_client.xinfo_groups(queue_keys(queue_name).stream)
+    )
 
 
 def test_manager_info_counts_every_level_so_a_stuck_message_at_any_level_shows(

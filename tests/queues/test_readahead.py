@@ -1,33 +1,91 @@
 """Read-ahead (concurrency=1): the next batch is read while the current one is handled. It
 must not cost anything the consumer promises: what it delivered is held like in-flight
-work (kept fresh, handled before stopping) and nothing is lost when its reply is."""
+work (kept fresh, handled before stopping) and nothing is lost when its reply is. On
+queues.Consumer (a read sent on a held connection) and queues.aio's (the loop reads while a
+task handles the batch in hand)."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from typing import Any
 
+import pytest
 import redis
 
-from queues import Consumer, Manager, Message, Producer
+from queues import Manager, Message, Producer
 from tests.queues.conftest import FAST, Recorder, Runner, start_thief, wait_for
+from tests.queues.test_twins import Twin
+
+
+@pytest.fixture(params=["sync", "aio"])
+def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
+    t = Twin(request.param)
+    yield t
+    t.close()
 
 
 def test_it_is_on_for_one_inline_consumer_and_off_where_it_would_reorder_work(
-    redis_url: str, queue_name: str
+    twin: Twin, redis_url: str, queue_name: str
 ) -> None:
-    def make(**options: object) -> Consumer:
-        return Consumer(queue_name, "g", lambda m: None, redis_url, **options)  # type: ignore[arg-type]
+    def make(**options: object) -> Any:
+        return twin.make("Consumer", queue_name, "g", lambda m: None, redis_url, **options)
 
     assert make().read_ahead
     assert not make(read_ahead=False).read_ahead
     assert not make(concurrency=4).read_ahead  # workers: the queue hand-off already overlaps
     assert not make(ordered=True).read_ahead  # a retried entry must come before newer ones
     assert not make(priorities=3).read_ahead  # a new urgent entry must not wait a batch
+    assert not make(level=2).read_ahead
+
+
+def test_without_read_ahead_the_next_batch_is_read_once_the_one_in_hand_is_handled(
+    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
+) -> None:
+    release = threading.Event()
+    started = threading.Event()
+
+    def held(message: Message) -> None:
+        started.set()
+        release.wait(10)
+
+    producer.publish_many([{"n": i} for i in range(10)])
+    for read_ahead, delivered in ((False, 5), (True, 10)):
+        group = f"g{int(read_ahead)}"
+        started.clear()
+        release.clear()
+        twin.start(
+            twin.make(
+                "Consumer",
+                queue_name,
+                group,
+                twin.blocking(held),
+                redis_url,
+                batch_size=5,
+                read_ahead=read_ahead,
+                **FAST,
+            )
+        )
+        assert started.wait(5), "a handler runs"
+        wait_for(
+            lambda g=group, n=delivered: manager.info(queue_name).group(g).pending == n,  # type: ignore[misc]
+            5,
+            message=f"read_ahead={read_ahead} holds {delivered}",
+        )
+        time.sleep(0.3)  # FAST reads block 100 ms: no further read went out meanwhile
+        assert manager.info(queue_name).group(group).pending == delivered
+        release.set()
+        twin.stop_all()
 
 
 def test_entries_read_ahead_during_a_slow_batch_are_kept_fresh_and_not_claimed(
-    redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
+    twin: Twin,
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    runner: Runner,
 ) -> None:
     claim_idle = 0.6
     handled = Recorder()
@@ -37,11 +95,12 @@ def test_entries_read_ahead_during_a_slow_batch_are_kept_fresh_and_not_claimed(
         time.sleep(0.15)  # a batch of 5 takes 0.75 s: longer than claim_idle
 
     ids = producer.publish_many([{"n": i} for i in range(10)])
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
-            slow,
+            twin.blocking(slow),
             redis_url,
             name="slow",
             claim_idle=claim_idle,
@@ -60,19 +119,20 @@ def test_entries_read_ahead_during_a_slow_batch_are_kept_fresh_and_not_claimed(
 
 
 def test_stop_handles_what_the_read_ahead_delivered_and_leaves_nothing_pending(
-    redis_url: str, queue_name: str, producer: Producer, manager: Manager, runner: Runner
+    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
     ids = producer.publish_many([{"n": i} for i in range(25)])
     handled = Recorder()
-    consumer: Consumer
+    consumer: Any
 
     def stop_at_once(message: Message) -> None:
         handled(message)
-        consumer.stop()
+        consumer.stop()  # a plain handler: on the loop thread of the asyncio twin
 
-    consumer = runner.start(
-        Consumer(queue_name, "g", stop_at_once, redis_url, batch_size=10, **FAST)
+    consumer = twin.make(
+        "Consumer", queue_name, "g", stop_at_once, redis_url, batch_size=10, **FAST
     )
+    twin.start(consumer)
     wait_for(lambda: not consumer.running and handled.count > 0, 10, message="stopped")
     group = manager.info(queue_name).group("g")
     assert group.pending == 0, "entries read ahead were left pending"
@@ -82,12 +142,12 @@ def test_stop_handles_what_the_read_ahead_delivered_and_leaves_nothing_pending(
 
 
 def test_connections_killed_while_a_read_ahead_is_in_flight_lose_nothing(
+    twin: Twin,
     redis_url: str,
     queue_name: str,
     producer: Producer,
     manager: Manager,
     redis_client: redis.Redis,
-    runner: Runner,
 ) -> None:
     ids = producer.publish_many([{"n": i} for i in range(300)])
     handled = Recorder()
@@ -98,8 +158,10 @@ def test_connections_killed_while_a_read_ahead_is_in_flight_lose_nothing(
             # mid-batch: the read-ahead of the next batch is in flight on its own connection
             redis_client.client_kill_filter(_type="normal", skipme=True)
 
-    runner.start(
-        Consumer(queue_name, "g", handle, redis_url, claim_idle=0.5, batch_size=20, **FAST)
+    twin.start(
+        twin.make(
+            "Consumer", queue_name, "g", handle, redis_url, claim_idle=0.5, batch_size=20, **FAST
+        )
     )
     wait_for(lambda: set(handled.ids()) == set(ids), 20, message="every entry handled")
     wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 10, message="acked")
@@ -107,22 +169,26 @@ def test_connections_killed_while_a_read_ahead_is_in_flight_lose_nothing(
 
 
 def test_entries_read_ahead_behind_a_handler_stuck_past_handler_timeout_are_rescued(
-    redis_url: str, queue_name: str, producer: Producer, runner: Runner
+    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
 ) -> None:
     release = threading.Event()
     started = threading.Event()
+    stuck = Recorder()
 
     def stuck_on_the_first(message: Message) -> None:
         if not started.is_set():
             started.set()
             release.wait(15)
+            return
+        stuck(message)
 
     ids = producer.publish_many([{"n": i} for i in range(10)])
-    runner.start(
-        Consumer(
+    twin.start(
+        twin.make(
+            "Consumer",
             queue_name,
             "g",
-            stuck_on_the_first,
+            twin.blocking(stuck_on_the_first),
             redis_url,
             name="stuck",
             claim_idle=0.3,
@@ -133,9 +199,22 @@ def test_entries_read_ahead_behind_a_handler_stuck_past_handler_timeout_are_resc
     )
     assert started.wait(5), "stuck handler started"
     rescuer = Recorder()
-    runner.start(Consumer(queue_name, "g", rescuer, redis_url, claim_idle=0.3, **FAST))
+    twin.start(twin.make("Consumer", queue_name, "g", rescuer, redis_url, claim_idle=0.3, **FAST))
     try:
-        # the batch in hand (1 stuck + 4 behind it) and the 5 read ahead: all rescued
-        wait_for(lambda: set(rescuer.ids()) == set(ids), 10, message="all ten rescued")
+        if twin.kind == "sync":
+            # the batch in hand (1 stuck + 4 behind it) and the 5 read ahead: all rescued
+            wait_for(lambda: set(rescuer.ids()) == set(ids), 10, message="all ten rescued")
+        else:
+            # the stuck handler is cancelled: its consumer goes on with the other nine, and
+            # the stuck entry, let go, is claimed (by the rescuer or itself) and handled again
+            wait_for(
+                lambda: set(rescuer.ids()) | set(stuck.ids()) == set(ids),
+                10,
+                message="all ten handled",
+            )
+            assert set(stuck.ids()) >= set(ids[1:]), "the others were not let go"
+            again = [m for m in rescuer.messages + stuck.messages if m.id == ids[0]]
+            assert [m.deliveries for m in again] == [2], "the stuck one, once more, elsewhere"
+        wait_for(lambda: manager.info(queue_name).group("g").pending == 0, 5, message="acked")
     finally:
         release.set()

@@ -1,5 +1,6 @@
-"""Stopping: a second signal stops at once, leaving what the consumer holds pending for
-others; after run() returns no handler starts and no outcome is written."""
+"""Stopping: SIGTERM finishes what the consumer holds; a second signal stops at once, leaving
+what it holds pending for others; after run() returns no handler starts and no outcome is
+written. The signal tests run a queues.Consumer and a queues.aio.Consumer in a child."""
 
 from __future__ import annotations
 
@@ -7,30 +8,40 @@ import signal
 import threading
 from collections.abc import Callable
 
+import pytest
 import redis
 
 from queues import Consumer, Manager, Message, Producer
 from tests.queues.conftest import FAST, Child, wait_for
 
 CHILD_SLOW = """
+    import asyncio
     import logging
     import time
     import redis
-    from queues import Consumer
+    from queues import Consumer, aio
 
     logging.basicConfig(level=logging.INFO)
-    url, queue = {url!r}, {queue!r}
+    url, queue, kind = {url!r}, {queue!r}, {kind!r}
     marks = redis.Redis.from_url(url)
 
     def handle(message):
         marks.rpush("started", message.id)
-        time.sleep(1.0)
+        time.sleep({seconds})
         marks.rpush("finished", message.id)
 
-    consumer = Consumer(queue, "g", handle, url, name="slow", batch_size=10, block_ms=100,
-                        concurrency={concurrency}, claim_idle=30.0)
+    async def handle_async(message):
+        marks.rpush("started", message.id)
+        await asyncio.sleep({seconds})
+        marks.rpush("finished", message.id)
+
+    options = dict(name="slow", batch_size=10, block_ms=100, concurrency={concurrency},
+                   claim_idle=30.0)
     try:
-        consumer.run()
+        if kind == "sync":
+            Consumer(queue, "g", handle, url, **options).run()
+        else:
+            asyncio.run(aio.Consumer(queue, "g", handle_async, url, **options).run())
     except KeyboardInterrupt:
         print("run() raised KeyboardInterrupt", flush=True)
     marks.rpush("returned", "1")
@@ -47,9 +58,14 @@ def _second_signal_stops_at_once(
     redis_client: redis.Redis,
     spawn: Callable[[str], Child],
     concurrency: int,
+    kind: str,
 ) -> tuple[set[str], set[str]]:
     ids = producer.publish_many([{"n": i} for i in range(30)])
-    child = spawn(CHILD_SLOW.format(url=redis_url, queue=queue_name, concurrency=concurrency))
+    child = spawn(
+        CHILD_SLOW.format(
+            url=redis_url, queue=queue_name, concurrency=concurrency, kind=kind, seconds=1.0
+        )
+    )
     wait_for(lambda: redis_client.llen("started") >= 1, 15, message="a handler running")
     child.proc.send_signal(signal.SIGTERM)
     wait_for(lambda: "finishing in-flight" in child.output(), 5, message="first signal seen")
@@ -74,7 +90,9 @@ def _second_signal_stops_at_once(
     return finished, delivered - pending
 
 
+@pytest.mark.parametrize("kind", ["sync", "aio"])
 def test_a_second_signal_stops_at_once_leaving_held_messages_pending(
+    kind: str,
     redis_url: str,
     queue_name: str,
     producer: Producer,
@@ -83,13 +101,43 @@ def test_a_second_signal_stops_at_once_leaving_held_messages_pending(
     spawn: Callable[[str], Child],
 ) -> None:
     finished, acked = _second_signal_stops_at_once(
-        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=1
+        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=1, kind=kind
     )
-    # the loop thread's handler was interrupted; each one that finished before is acked
+    # the loop thread's handler (the handler task) was interrupted; each one that finished
+    # before is acked
     assert acked == finished
 
 
+@pytest.mark.parametrize("kind", ["sync", "aio"])
+def test_sigterm_finishes_the_held_messages_acknowledges_and_leaves_the_group(
+    kind: str,
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
+    spawn: Callable[[str], Child],
+) -> None:
+    ids = producer.publish_many([{"n": i} for i in range(3)])
+    child = spawn(
+        CHILD_SLOW.format(url=redis_url, queue=queue_name, concurrency=1, kind=kind, seconds=0.3)
+    )
+    wait_for(lambda: redis_client.llen("started") >= 1, 15, message="a handler running")
+    child.proc.send_signal(signal.SIGTERM)
+    assert child.proc.wait(15) == 0, child.output()
+    output = child.output()
+    assert "SIGTERM received, finishing in-flight messages" in output
+    assert "KeyboardInterrupt" not in output
+    finished = [m.decode() for m in redis_client.lrange("finished", 0, -1)]
+    assert finished == ids, "every message it held was handled, in order"
+    group = manager.info(queue_name).group("g")
+    assert (group.pending, group.lag) == (0, 0)
+    assert group.consumers == (), "it left the group: nothing was pending"
+
+
+@pytest.mark.parametrize("kind", ["sync", "aio"])
 def test_a_second_signal_stops_worker_threads_at_once(
+    kind: str,
     redis_url: str,
     queue_name: str,
     producer: Producer,
@@ -99,7 +147,7 @@ def test_a_second_signal_stops_worker_threads_at_once(
 ) -> None:
     # the two handlers running in worker threads end after run() returned: dropped
     _second_signal_stops_at_once(
-        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=2
+        redis_url, queue_name, producer, manager, redis_client, spawn, concurrency=2, kind=kind
     )
 
 

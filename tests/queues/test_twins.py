@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -49,13 +49,31 @@ class Twin:
 
     def make(self, cls: str, *args: Any, **kwargs: Any) -> Any:
         if self.kind == "aio":
-            kwargs.pop("handle_signals", None)
 
             async def build() -> Any:
                 return getattr(self.lib, cls)(*args, **kwargs)
 
             return self.call(build())
         return getattr(self.lib, cls)(*args, **kwargs)
+
+    def blocking(self, fn: Callable[[Message], Any]) -> Callable[[Message], Any]:
+        """``fn`` as a handler that may block (sleep, wait on an event): as it is for the sync
+        consumer; for the asyncio one a coroutine running it in a thread, so that the loop
+        (heartbeat, lock refresh, handler_timeout) keeps going meanwhile."""
+        if self.kind == "sync":
+            return fn
+
+        async def handler(message: Message) -> Any:
+            return await asyncio.to_thread(fn, message)
+
+        return handler
+
+    def stop_soon(self, consumer: Any) -> None:
+        """consumer.stop() from any thread (on the asyncio twin's loop)."""
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(consumer.stop)
+        else:
+            consumer.stop()
 
     def burst(self, consumer: Any) -> None:
         self.call(consumer.run(burst=True))

@@ -37,8 +37,9 @@ from queues.serializers import JSON, Serializer, resolve
 from queues.types import Message
 
 from . import lifecycle, priorities
-from .engine import Engine, _sleep
+from .engine import Engine
 from .handling import log
+from .lifecycle import sleep_unless
 from .ordered import Ordered
 
 Handler = Callable[[Message], Awaitable[object] | object]
@@ -206,9 +207,9 @@ class Consumer:
             engine.reset()
         restore = lifecycle.install_signal_handlers(self)
         stop = self._helpers_stop
-        helpers = [asyncio.create_task(e.heartbeat(stop)) for e in self._engines]
+        helpers = [asyncio.create_task(lifecycle.heartbeat(e, stop)) for e in self._engines]
         if not burst:
-            helpers += [asyncio.create_task(e.mover(stop)) for e in self._engines]
+            helpers += [asyncio.create_task(lifecycle.mover(e, stop)) for e in self._engines]
         self._main = asyncio.create_task(self._loop(burst))
         try:
             try:
@@ -272,7 +273,7 @@ class Consumer:
 
     async def _sleep(self, seconds: float) -> bool:
         """Sleep, but wake when stopped; True when stopped."""
-        return await _sleep(self._stop, seconds)
+        return await sleep_unless(self._stop, seconds)
 
     async def _loop(self, burst: bool) -> None:
         if len(self._engines) > 1:

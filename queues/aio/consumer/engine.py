@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from queues import batching, claims, commands, events, freshness
-from queues.backoff import Backoff
-from queues.connection import UNAVAILABLE_ERRORS
 from queues.entries import text
 from queues.exceptions import GroupLost
 from queues.guard import ProcessingGuard
@@ -273,54 +271,6 @@ class Engine(Handling):
                     ", ".join(still[:10]),
                 )
 
-    # ------------------------------------------------------------------ helper tasks
-
-    async def mover(self, stop: asyncio.Event) -> None:
-        """Move due delayed tickets at their due time (or every move_interval) until stop."""
-        backoff = Backoff(base=0.1, cap=2.0)
-        wait = 0.0
-        interval = self.consumer.move_interval
-        while not await _sleep(stop, wait):
-            try:
-                moved, next_due = await self.move_due()
-            except UNAVAILABLE_ERRORS as exc:
-                wait = backoff.next()
-                log.debug("consumer %s: mover could not reach Redis: %s", self.name, exc)
-                continue
-            except Exception:
-                wait = backoff.next()
-                log.exception("consumer %s: moving due delayed messages failed", self.name)
-                continue
-            backoff.reset()
-            self._next_due_at = None if next_due is None else time.monotonic() + next_due
-            if moved >= self.consumer.move_batch:
-                wait = 0.0  # more may be due right now
-            else:
-                wait = interval if next_due is None else min(interval, next_due)
-
-    async def heartbeat(self, stop: asyncio.Event) -> None:
-        """Flush acknowledgements every ack_interval and keep held entries fresh (and the
-        ordered lock) until stop, then flush once more."""
-        c = self.consumer
-        next_touch = time.monotonic() + c.heartbeat_interval
-        while True:
-            stopping = await _sleep(stop, c.ack_interval)
-            try:
-                await self.flush_acks()
-                if c._ordered is not None:
-                    await c._ordered.beat()
-                if time.monotonic() >= next_touch:
-                    next_touch = time.monotonic() + c.heartbeat_interval
-                    await self.touch()
-                    if self._guard is not None and (call := self._guard.refresh_call()):
-                        await self._scripts.guard(*call)
-            except UNAVAILABLE_ERRORS as exc:
-                log.debug("consumer %s: heartbeat could not reach Redis: %s", self.name, exc)
-            except Exception:
-                log.exception("consumer %s: heartbeat failed", self.name)
-            if stopping:
-                return
-
     # ------------------------------------------------------------------ work
 
     def room(self) -> int:
@@ -442,14 +392,3 @@ class Engine(Handling):
         if outcome == PROCESSED:
             self.stats.add("processed")
         return outcome
-
-
-async def _sleep(event: asyncio.Event, seconds: float) -> bool:
-    """Sleep, but wake when ``event`` is set; True when it is."""
-    if event.is_set():
-        return True
-    try:
-        await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
-    except TimeoutError:
-        return False
-    return True

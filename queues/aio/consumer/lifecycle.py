@@ -1,4 +1,8 @@
-"""Signals and shutdown of the asyncio consumer, as queues.Consumer's.
+"""Helper tasks, signals and shutdown of the asyncio consumer, as queues.Consumer's threads.
+
+Per engine a mover (due delayed tickets, at their due time) and a heartbeat
+(acknowledgements every ``ack_interval``, held entries and the ordered lock kept fresh); they
+run until the shutdown has finished or let go what the consumer holds.
 
 SIGTERM or SIGINT (when run() runs on the main thread's loop, ``handle_signals=True``): stop
 reading, finish what is held, acknowledge, leave the group if nothing is pending. A second
@@ -12,19 +16,82 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis
 
 from queues import commands
+from queues.backoff import Backoff
+from queues.connection import UNAVAILABLE_ERRORS
 
 from .handling import log
 
 if TYPE_CHECKING:
     from . import Consumer
+    from .engine import Engine
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+async def mover(engine: Engine, stop: asyncio.Event) -> None:
+    """Move due delayed tickets at their due time (or every move_interval) until stop."""
+    backoff = Backoff(base=0.1, cap=2.0)
+    wait = 0.0
+    interval = engine.consumer.move_interval
+    while not await sleep_unless(stop, wait):
+        try:
+            moved, next_due = await engine.move_due()
+        except UNAVAILABLE_ERRORS as exc:
+            wait = backoff.next()
+            log.debug("consumer %s: mover could not reach Redis: %s", engine.name, exc)
+            continue
+        except Exception:
+            wait = backoff.next()
+            log.exception("consumer %s: moving due delayed messages failed", engine.name)
+            continue
+        backoff.reset()
+        engine._next_due_at = None if next_due is None else time.monotonic() + next_due
+        if moved >= engine.consumer.move_batch:
+            wait = 0.0  # more may be due right now
+        else:
+            wait = interval if next_due is None else min(interval, next_due)
+
+
+async def heartbeat(engine: Engine, stop: asyncio.Event) -> None:
+    """Flush acknowledgements every ack_interval and keep held entries fresh (and the
+    ordered lock) until stop, then flush once more."""
+    c = engine.consumer
+    next_touch = time.monotonic() + c.heartbeat_interval
+    while True:
+        stopping = await sleep_unless(stop, c.ack_interval)
+        try:
+            await engine.flush_acks()
+            if c._ordered is not None:
+                await c._ordered.beat()
+            if time.monotonic() >= next_touch:
+                next_touch = time.monotonic() + c.heartbeat_interval
+                await engine.touch()
+                if engine._guard is not None and (call := engine._guard.refresh_call()):
+                    await engine._scripts.guard(*call)
+        except UNAVAILABLE_ERRORS as exc:
+            log.debug("consumer %s: heartbeat could not reach Redis: %s", engine.name, exc)
+        except Exception:
+            log.exception("consumer %s: heartbeat failed", engine.name)
+        if stopping:
+            return
+
+
+async def sleep_unless(event: asyncio.Event, seconds: float) -> bool:
+    """Sleep, but wake when ``event`` is set; True when it is."""
+    if event.is_set():
+        return True
+    try:
+        await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
+    except TimeoutError:
+        return False
+    return True
 
 
 def install_signal_handlers(c: Consumer) -> Callable[[], None]:
