@@ -14,24 +14,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import redis
 
 from queues.aio.connection import AsyncRedisLike, address, connect, socket_timeout
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS, unavailable_as_error
-from queues.consumer import (
-    ConsumerStats,
-    check_on_group_lost,
-    check_payload_cap,
-    default_name,
-    heartbeat_every,
-    is_nogroup,
-)
+from queues.consumer import ConsumerConfig, ConsumerStats, check_handler, is_nogroup, timing
 from queues.entries import MAX_PAYLOAD_BYTES, serializer_map
 from queues.exceptions import GroupLost
-from queues.keys import MAX_PRIORITY, RETRY_CONSUMER, validate_name
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import Message
@@ -96,46 +87,50 @@ class Consumer:
         max_payload_bytes: int | None = MAX_PAYLOAD_BYTES,
         on_group_lost: str = "recreate",
     ) -> None:
-        if not callable(handler):
-            raise TypeError("handler must be callable: handler(message)")
-        check_payload_cap(max_payload_bytes)
-        check_on_group_lost(on_group_lost)
-        _check_arguments(
+        check_handler(handler, "handler(message)")
+        #: every argument, checked (the same checks as queues.Consumer's)
+        self.config = config = ConsumerConfig(
+            queue=queue,
+            group=group,
+            name=name,
             claim_idle=claim_idle,
+            max_deliveries=max_deliveries,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            block_ms=block_ms,
             backoff_base=backoff_base,
             backoff_max=backoff_max,
             backoff_jitter=backoff_jitter,
+            claim_interval=claim_interval,
+            claim_batch=claim_batch,
+            heartbeat_interval=heartbeat_interval,
             ack_interval=ack_interval,
+            start_id=start_id,
+            serializer=serializer,
+            shutdown_timeout=shutdown_timeout,
+            handler_timeout=handler_timeout,
+            handle_signals=handle_signals,
+            move_batch=move_batch,
             move_interval=move_interval,
-            counts={
-                "max_deliveries": max_deliveries,
-                "concurrency": concurrency,
-                "batch_size": 1 if batch_size is None else batch_size,
-                "claim_batch": claim_batch,
-                "block_ms": block_ms,
-                "move_batch": move_batch,
-            },
             ordered=ordered,
-            concurrency=concurrency,
-            guard=guard,
             on_active=on_active,
+            lock_ttl=lock_ttl,
             priorities=priorities,
             level=level,
+            read_ahead=read_ahead,
+            guard=guard,
+            max_payload_bytes=max_payload_bytes,
+            on_group_lost=on_group_lost,
         )
         self.queue = queue
-        self.group = validate_name(group, "group name")
-        self.name = validate_name(name or default_name(), "consumer name")
-        if self.name == RETRY_CONSUMER:
-            raise ValueError(f"{RETRY_CONSUMER!r} is reserved for parked retries")
+        self.group = group
+        self.name = config.consumer_name
         self.handler = handler
         self.client = connect(redis)
         self._owns_client = self.client is not redis
         self.address = address(self.client)
-        read_timeout = socket_timeout(self.client)
-        if read_timeout is not None:
-            # a blocking read must return before the socket read gives up on it
-            block_ms = max(10, min(block_ms, int(read_timeout * 1000) - 500))
-        self.block_ms = block_ms
+        # a blocking read must return before the socket read gives up on it
+        self.block_ms = timing.capped_block_ms(block_ms, socket_timeout(self.client))
         self.claim_idle = claim_idle
         self.max_deliveries = max_deliveries
         self.concurrency = concurrency
@@ -147,7 +142,7 @@ class Consumer:
         )
         self.claim_interval = claim_interval
         self.claim_batch = claim_batch
-        self.heartbeat_interval = heartbeat_every(heartbeat_interval, claim_idle)
+        self.heartbeat_interval = config.heartbeat_seconds
         self.ack_interval = ack_interval
         self.start_id = start_id
         self.shutdown_timeout = shutdown_timeout
@@ -159,9 +154,7 @@ class Consumer:
         self.move_interval = move_interval
         self.ordered = ordered
         self.on_active = on_active
-        self.lock_ttl = lock_ttl if lock_ttl is not None else claim_idle
-        if not self.lock_ttl > 0:
-            raise ValueError(f"lock_ttl must be positive, got {lock_ttl!r}")
+        self.lock_ttl = config.lock_seconds
         self.priorities = priorities
         #: The priority level this consumer reads (0: the main stream).
         self.level = level
@@ -359,55 +352,10 @@ class Consumer:
             free = await engine.wait_free()
         block_ms: int | None = None
         if found == 0:
-            now = time.monotonic()
-            limit = min(float(self.block_ms), (engine._claims.next_at - now) * 1000)
-            if engine._next_due_at is not None:
-                # wake for the claim scan soon after the mover releases a parked retry
-                limit = min(limit, (engine._next_due_at - now) * 1000 + 10)
-            block_ms = int(limit) if limit >= 1 else None
+            block_ms = timing.block_for(
+                self.block_ms,
+                time.monotonic(),
+                claim_at=engine._claims.next_at,
+                due_at=engine._next_due_at,
+            )
         await engine.read(free, block_ms)
-
-
-def _check_arguments(
-    *,
-    claim_idle: float,
-    backoff_base: float,
-    backoff_max: float,
-    backoff_jitter: float,
-    ack_interval: float,
-    move_interval: float,
-    counts: dict[str, Any],
-    ordered: bool,
-    concurrency: int,
-    guard: bool,
-    on_active: str,
-    priorities: int,
-    level: int,
-) -> None:
-    """ValueError for what queues.Consumer refuses (the same checks, the same messages)."""
-    for label, value in (
-        ("claim_idle", claim_idle),
-        ("backoff_max", backoff_max),
-        ("ack_interval", ack_interval),
-        ("move_interval", move_interval),
-    ):
-        if not value > 0:
-            raise ValueError(f"{label} must be positive, got {value!r}")
-    for label, count in counts.items():
-        if not isinstance(count, int) or count < 1:
-            raise ValueError(f"{label} must be an integer >= 1, got {count!r}")
-    if ordered and concurrency != 1:
-        raise ValueError("ordered=True handles one message at a time: use concurrency=1")
-    if ordered and guard:
-        raise ValueError(
-            "guard=True cannot be combined with ordered=True (its lock already "
-            "keeps one consumer active per group)"
-        )
-    if on_active not in ("wait", "exit"):
-        raise ValueError(f"on_active must be 'wait' or 'exit', got {on_active!r}")
-    if backoff_base < 0 or not 0 <= backoff_jitter < 1:
-        raise ValueError("backoff_base must be >= 0 and backoff_jitter in [0, 1)")
-    if not isinstance(priorities, int) or not 1 <= priorities <= MAX_PRIORITY + 1:
-        raise ValueError(f"priorities must be 1..{MAX_PRIORITY + 1}, got {priorities!r}")
-    if priorities > 1 and (ordered or level):
-        raise ValueError("priorities= cannot be combined with ordered=True or level=")

@@ -50,7 +50,7 @@ class Engine(Handling):
         self.handler_timeout = c.handler_timeout
         self.ordered = c.ordered
         self.max_deliveries = c.max_deliveries
-        self.backoff = (c.backoff_base, c.backoff_max, c.backoff_jitter)
+        self.decide_failure = c.config.decide_failure
         self.concurrency = c.concurrency
         self._scripts = c._scripts
         self._prepare = commands.preparer(
@@ -62,9 +62,7 @@ class Engine(Handling):
         )
         self._claims = claims.ClaimScan(
             claim_idle_ms=int(c.claim_idle * 1000),
-            interval=c.claim_interval
-            if c.claim_interval is not None
-            else min(c.claim_idle / 2, 5.0),
+            interval=c.config.claim_every,
         )
         #: batch_size=None: each read sized from the measured handler time (queues/batching.py)
         self._sizer = batching.BatchSizer(c._batch_size, concurrency=c.concurrency)

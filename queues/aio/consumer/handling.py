@@ -45,14 +45,14 @@ class Handling:
     handler_timeout: float | None
     ordered: bool
     max_deliveries: int
-    backoff: tuple[float, float, float]
+    decide_failure: Callable[[int], commands.FailureDecision]
     _is_async: bool
     _prepare: commands.Prepare
     _guard: ProcessingGuard | None
     _scripts: Scripts
     _acks: list[str]
-    #: ordered mode: the delivery and error of the last failure (see queues/aio/consumer/ordered.py)
-    ordered_failure: tuple[int, Exception] | None = None
+    #: ordered mode: the delivery, the backoff and the error of the last failure (ordered.py)
+    ordered_failure: tuple[int, float, Exception] | None = None
     #: set when a handler ran past handler_timeout (ordered mode lets the group go then)
     timed_out: asyncio.Event
 
@@ -165,7 +165,8 @@ class Handling:
             self._acks.append(entry_id)  # acknowledged, not run again
             return SETTLED
         self.stats.add("failed")
-        if commands.failure_is_final(deliveries, self.max_deliveries):
+        decision = self.decide_failure(deliveries)  # the retry rule of both twins
+        if decision.action == commands.DEAD_LETTER:
             await self._dead_letter(
                 entry_id,
                 deliveries,
@@ -174,13 +175,13 @@ class Handling:
                 deadletter.traceback_tail(exc),
                 fields,
             )
-        elif self.ordered:
-            # nothing after it may run first: it stays ours, pending, and is handled again
-            # after the backoff before anything newer (see ordered.py)
-            self.ordered_failure = (deliveries, exc)
+        elif decision.action == commands.HOLD:
+            # ordered: nothing after it may run first: it stays ours, pending, and is
+            # handled again after the backoff before anything newer (see ordered.py)
+            self.ordered_failure = (deliveries, decision.delay, exc)
             return FAILED
         else:
-            await self._retry(entry_id, deliveries, exc, fields)
+            await self._retry(entry_id, deliveries, exc, fields, decision.delay)
         return SETTLED
 
     async def _release_guard(self, guard: ProcessingGuard, entry_id: str) -> None:
@@ -201,18 +202,11 @@ class Handling:
             # only the counter is lost; the message itself is settled as usual
             log.warning("consumer %s: could not count a duplicate delivery: %s", self.name, exc)
 
-    async def _retry(self, entry_id: str, deliveries: int, exc: Exception, fields: Any) -> None:
-        base, cap, jitter = self.backoff
-        (keys, args), delay = commands.retry_call(
-            self.keys,
-            self.group,
-            entry_id,
-            self.name,
-            deliveries,
-            base=base,
-            cap=cap,
-            jitter=jitter,
-            fields=fields,
+    async def _retry(
+        self, entry_id: str, deliveries: int, exc: Exception, fields: Any, delay: float
+    ) -> None:
+        keys, args = commands.retry_call(
+            self.keys, self.group, entry_id, self.name, deliveries, delay=delay, fields=fields
         )
         log.warning(
             "consumer %s: handler failed on %s (delivery %d of %d): %s; retry in %.2fs",

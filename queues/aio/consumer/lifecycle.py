@@ -25,6 +25,7 @@ import redis
 from queues import commands
 from queues.backoff import Backoff
 from queues.connection import UNAVAILABLE_ERRORS
+from queues.consumer import timing
 
 from .handling import log
 
@@ -53,10 +54,9 @@ async def mover(engine: Engine, stop: asyncio.Event) -> None:
             continue
         backoff.reset()
         engine._next_due_at = None if next_due is None else time.monotonic() + next_due
-        if moved >= engine.consumer.move_batch:
-            wait = 0.0  # more may be due right now
-        else:
-            wait = interval if next_due is None else min(interval, next_due)
+        wait = timing.mover_wait(
+            moved, next_due, move_batch=engine.consumer.move_batch, move_interval=interval
+        )
 
 
 async def heartbeat(engine: Engine, stop: asyncio.Event) -> None:

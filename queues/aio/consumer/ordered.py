@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 
 from queues import commands, deadletter
-from queues.backoff import Backoff, retry_delay
+from queues.backoff import Backoff
 from queues.commands import Delivery
 from queues.connection import UNAVAILABLE_ERRORS
 from queues.entries import text
@@ -176,9 +176,7 @@ class Ordered:
                     break
                 outcome = await e.handle_in_place(*work)
                 if outcome == FAILED:
-                    deliveries, exc = e.ordered_failure or (work.deliveries, None)
-                    base, cap, jitter = e.backoff
-                    delay = retry_delay(deliveries, base=base, cap=cap, jitter=jitter)
+                    deliveries, delay, exc = e.ordered_failure or (work.deliveries, 0.0, None)
                     log.warning(
                         "consumer %s: handler failed on %s (delivery %d of %d): %s; ordered: "
                         "retrying it in %.2fs before anything newer",

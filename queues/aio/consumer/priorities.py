@@ -16,6 +16,7 @@ from queues import commands
 from queues.backoff import Backoff
 from queues.commands import Delivery
 from queues.connection import UNAVAILABLE_ERRORS
+from queues.consumer import timing
 from queues.entries import text
 from queues.exceptions import GroupLost, QueueUnavailable
 
@@ -92,13 +93,13 @@ async def run(c: Consumer, burst: bool) -> None:
 async def _block_on_all_levels(c: Consumer) -> None:
     """Nothing anywhere: one blocking XREADGROUP over every level's stream."""
     now = time.monotonic()
-    limit = float(c.block_ms)
-    for engine in c._engines:
-        limit = min(limit, (engine._claims.next_at - now) * 1000)
-        if engine._next_due_at is not None:
-            limit = min(limit, (engine._next_due_at - now) * 1000 + 10)
-    if limit < 1:
+    limits = [
+        timing.block_for(c.block_ms, now, claim_at=e._claims.next_at, due_at=e._next_due_at)
+        for e in c._engines
+    ]
+    if None in limits:
         return
+    limit = min(limit for limit in limits if limit is not None)
     by_stream = {engine.keys.stream: engine for engine in c._engines}
     reply: Any = await c.client.xreadgroup(
         c.group, c.name, dict.fromkeys(by_stream, ">"), count=1, block=int(limit)
