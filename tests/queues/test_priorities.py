@@ -149,12 +149,16 @@ def test_manager_info_counts_every_level_so_a_stuck_message_at_any_level_shows(
     assert not any(client.exists(k) for k in (level2, queue_keys(queue_name).levels))
 
 
-def test_stats_count_every_level(redis_url: str, queue_name: str, manager: Manager) -> None:
+def test_stats_count_every_level(
+    twin: Twin, redis_url: str, queue_name: str, manager: Manager
+) -> None:
     for level in (0, 2):
         producer = Producer(queue_name, redis=redis_url, priority=level)
         producer.publish_many([{"level": level, "n": n} for n in range(5)])
         producer.close()
-    consumer = Consumer(queue_name, "g", lambda m: None, redis_url, priorities=3, **FAST)
-    consumer.run(burst=True)
+    consumer = twin.make(
+        "Consumer", queue_name, "g", lambda m: None, redis_url, priorities=3, **FAST
+    )
+    twin.burst(consumer)
     assert consumer.stats.processed == 10, consumer.stats
     assert manager.info(queue_name).group("g").pending == 0
