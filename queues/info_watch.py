@@ -23,7 +23,7 @@ and the caller reads everything in full (per-key commands, as before).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ import redis
 from queues import info as info_mod
 from queues.connection import is_cluster
 from queues.keys import MAX_PRIORITY, QueueKeys, queue_keys
+from queues.readahead import take_connection
 from queues.scripts import source
 
 #: Streams per script call: each call blocks the server while it runs (about 10-30 µs a
@@ -88,6 +89,8 @@ class Changes:
     changed: dict[int, str] = field(default_factory=dict)
     commands: int = 0  # script calls sent (one per batch)
     heads: dict[int, Head | None] = field(default_factory=dict)
+    first: int = 0  # the targets this covers: first .. first + count - 1
+    count: int = 0
 
 
 def _text(value: Any) -> str:
@@ -167,51 +170,111 @@ def changes(
     One pipelined round trip of ``len(targets) / batch`` script calls (a second one after
     the server lost its script cache). Raises only what the client raises for an
     unreachable server."""
+    parts = changes_by_batch(
+        client, targets, held, levels, active_idle_ms=active_idle_ms, batch=batch
+    )
+    return None if parts is None else merged(parts)
+
+
+def merged(parts: Iterator[Changes]) -> Changes:
+    """One ``Changes`` of all the batches of ``changes_by_batch``."""
+    time_ms = None
+    changed: dict[int, str] = {}
+    heads: dict[int, Head | None] = {}
+    commands = count = 0
+    for part in parts:
+        time_ms = time_ms if time_ms is not None else part.time_ms
+        changed.update(part.changed)
+        heads.update(part.heads)
+        commands += part.commands
+        count += part.count
+    return Changes(time_ms, changed, commands, heads, 0, count)
+
+
+def changes_by_batch(
+    client: Any,
+    targets: Sequence[info_mod.Target],
+    held: Sequence[str],
+    levels: Sequence[Sequence[int]] | None = None,
+    *,
+    active_idle_ms: int = info_mod.DEFAULT_ACTIVE_IDLE_MS,
+    batch: int = BATCH,
+) -> Iterator[Changes] | None:
+    """``changes``, one ``Changes`` per script call as its reply arrives (indices into all
+    of ``targets``), so the caller works on one batch while Redis checks the next. Every
+    call is sent at once, on one connection; the iterator must be run to its end (a
+    connection left with unread replies is closed). None on a cluster."""
     if is_cluster(client):
         return None
-    if not targets:
-        return Changes(None)
     text = source("fingerprint")
     sha = hashlib.sha1(text.encode()).hexdigest()
-    calls: list[tuple[int, list[Any], list[Any]]] = []
+    calls: list[tuple[int, int, list[Any]]] = []
     for start in range(0, len(targets), batch):
         keys: list[Any] = []
-        args: list[Any] = [active_idle_ms, 0]
+        args: list[Any] = []
         chunk = range(start, min(start + batch, len(targets)))
         for i in chunk:
             own = _valid_levels(levels[i]) if levels is not None else []
             kind, target_keys = _keys_of(targets[i], own)
             keys += target_keys
             args += [kind, len(own), held[i]]
-        args[1] = len(chunk)
-        calls.append((start, keys, args))
+        calls.append(
+            (
+                start,
+                len(chunk),
+                ["EVALSHA", sha, len(keys), *keys, active_idle_ms, len(chunk), *args],
+            )
+        )
+    return _run(client, text, calls)
 
-    def send() -> list[Any]:
-        pipe = client.pipeline(transaction=False)
-        for _, keys, args in calls:
-            pipe.evalsha(sha, len(keys), *keys, *args)
-        return list(pipe.execute(raise_on_error=False))
 
-    replies = send()
+def _send_all(client: Any, calls: Sequence[tuple[int, int, list[Any]]]) -> Iterator[Any]:
+    """The replies of ``calls`` sent in one write, each as it is read (an error reply as
+    its exception)."""
+    pool = client.connection_pool
+    conn = take_connection(pool)
+    done = False
+    try:
+        conn.send_packed_command(conn.pack_commands([command for _, _, command in calls]))
+        for _ in calls:
+            try:
+                yield client.parse_response(conn, "EVALSHA")
+            except redis.ResponseError as exc:
+                yield exc
+        done = True
+    finally:
+        if not done:
+            conn.disconnect()
+        pool.release(conn)
+
+
+def _run(client: Any, text: str, calls: Sequence[tuple[int, int, list[Any]]]) -> Iterator[Changes]:
+    if not calls:
+        return
+    replies = _send_all(client, calls)
+    first = next(replies)
     sent = len(calls)
-    if any(isinstance(r, redis.exceptions.NoScriptError) for r in replies):
+    if isinstance(first, redis.exceptions.NoScriptError):
+        for _ in replies:  # the server lost its scripts: drain, load, send again
+            pass
         client.script_load(text)
-        replies = send()
+        replies = _send_all(client, calls)
+        first = next(replies)
         sent += len(calls) + 1
+    for n, (start, size, _) in enumerate(calls):
+        reply = first if n == 0 else next(replies)
+        yield _batch(start, size, reply, sent if n == 0 else 0)
+
+
+def _batch(start: int, size: int, reply: Any, commands: int) -> Changes:
+    if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) < 2:
+        # refused (BUSY, NOPERM, a killed script): this batch is read in full
+        return Changes(None, {start + i: "" for i in range(size)}, commands, {}, start, size)
     changed: dict[int, str] = {}
     heads: dict[int, Head | None] = {}
-    time_ms = None
-    for (start, _, args), reply in zip(calls, replies, strict=True):
-        size = int(args[1])
-        if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) < 2:
-            # refused (BUSY, NOPERM, a killed script): this batch is read in full
-            changed.update((start + i, "") for i in range(size))
-            continue
-        if time_ms is None:
-            time_ms = info_mod.time_ms(reply[:2])
-        for k in range(2, len(reply) - 2, 3):
-            index = int(reply[k]) - 1
-            if 0 <= index < size:
-                changed[start + index] = _text(reply[k + 1])
-                heads[start + index] = read_head(reply[k + 2])
-    return Changes(time_ms, changed, sent, heads)
+    for k in range(2, len(reply) - 2, 3):
+        index = int(reply[k]) - 1
+        if 0 <= index < size:
+            changed[start + index] = _text(reply[k + 1])
+            heads[start + index] = read_head(reply[k + 2])
+    return Changes(info_mod.time_ms(reply[:2]), changed, commands, heads, start, size)

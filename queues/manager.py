@@ -9,7 +9,7 @@ their asyncio twins in ``queues.aio.admin`` (tests/support/unasync_twins.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from queues import deadletter, info_watch
 from queues import info as info_mod
@@ -86,16 +86,33 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
         back, with their new fingerprints and what the check read of them
         (``queues.info_watch``). ``levels``: the priority levels each queue had when its
         fingerprint was taken. None on a Redis Cluster. Sync Manager only (the monitor's)."""
+        parts = self.changes_by_batch(names, held, levels, batch=batch)
+        if parts is None:
+            return None
+        with unavailable_as_error(self.address):
+            return info_watch.merged(parts)
+
+    def changes_by_batch(
+        self,
+        names: Sequence[str | PlainStream],
+        held: Sequence[str],
+        levels: Sequence[Sequence[int]] | None = None,
+        *,
+        batch: int = info_watch.BATCH,
+    ) -> Iterator[info_watch.Changes] | None:
+        """``changes`` one script call at a time, as each reply arrives (run it to its end;
+        it raises QueueUnavailable when Redis cannot be reached)."""
         all_keys = [
             info_mod.plain_keys(n.key) if isinstance(n, PlainStream) else queue_keys(n)
             for n in names
         ]
+        parts = info_watch.changes_by_batch(
+            self.client, all_keys, held, levels, active_idle_ms=self.active_idle_ms, batch=batch
+        )
+        return None if parts is None else self._unavailable_as_error(parts)
+
+    def _unavailable_as_error(
+        self, parts: Iterator[info_watch.Changes]
+    ) -> Iterator[info_watch.Changes]:
         with unavailable_as_error(self.address):
-            return info_watch.changes(
-                self.client,
-                all_keys,
-                held,
-                levels,
-                active_idle_ms=self.active_idle_ms,
-                batch=batch,
-            )
+            yield from parts

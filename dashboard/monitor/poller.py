@@ -245,6 +245,7 @@ class ChangeWatch:
         self.cycle = 0
         self.seen: dict[Target, _Seen] = {}
         self._params: tuple[int, Caps] | None = None
+        self._found: dict[int, tuple[str, Head | None]] = {}
         self.stats = WatchStats()
         self._next: dict[Target, _Seen] = {}
         self._stats = [0, 0, 0, 0, 0]
@@ -284,12 +285,14 @@ class ChangeWatch:
         # its figures (pending lists, consumers, ages) and hands them back.
         due = [p is not None and self._due(t) for t, p in zip(targets, previous, strict=True)]
         ask = ["" if d else h for d, h in zip(due, held, strict=True)]
+        parts = None
         try:
-            found = manager.changes([t.info_target for t in targets], ask, levels)
-        except redis.ResponseError as exc:  # e.g. an ACL refusing EVALSHA: read in full
+            parts = manager.changes_by_batch([t.info_target for t in targets], ask, levels)
+            out, full = self._checked(parts, targets, previous, held, at_ms, active_idle_ms, caps)
+        except redis.ResponseError as exc:  # e.g. an ACL refusing SCRIPT LOAD: read in full
             log.warning("monitor: change check refused, reading every queue: %s", exc)
-            found = None
-        if found is None:  # a cluster: everything in full, nothing kept
+            parts = None
+        if parts is None:  # a cluster: everything in full, nothing kept
             infos = list(manager.info_many([t.info_target for t in targets]))
             self._stats[3] += len(targets)
             return [
@@ -297,52 +300,74 @@ class ChangeWatch:
                 for t, info in zip(targets, infos, strict=True)
             ]
         self._stats[0] += len(targets)
-        now_ms = found.time_ms
-        out: list[QueueSnapshot | None] = [None] * len(targets)
-        full = []
-        for i, seen in enumerate(previous):
-            if seen is None:
-                self._stats[1] += 1
-                full.append(i)
-                continue
-            if i not in found.changed:
-                continue  # still: aged below
-            changed = found.changed[i] != held[i]
-            self._stats[1] += changed
-            self._stats[2] += not changed
-            head = found.heads.get(i)
-            updated = (
-                _updated(seen, head, now_ms, at_ms, active_idle_ms, caps)
-                if head and now_ms is not None and not seen.unreadable
-                else None
-            )
-            if updated is None:
-                full.append(i)
-                continue
-            out[i] = updated
-            self._stats[4] += 1
-            self._next[keys[i]] = _Seen(found.changed[i], updated, now_ms or 0, head)
-        for i, seen in enumerate(previous):
-            if seen is not None and i not in found.changed and seen.unreadable:
-                full.append(i)  # unreadable queues and groups: read in full every poll
         self._stats[3] += len(full)
         infos = list(manager.info_many([targets[i].info_target for i in full])) if full else []
         for i, info in zip(full, infos, strict=True):
             snapshot = snapshot_from_info(targets[i], info, at_ms, active_idle_ms, caps)
             out[i] = snapshot
-            read_ms = _get(info, "time_ms") or now_ms
-            fingerprint = found.changed.get(i, held[i])
+            read_ms = _get(info, "time_ms")
+            fingerprint, head = self._found.get(i, (held[i], None))
             seen = previous[i]
-            head = found.heads.get(i) if i in found.changed else (seen.head if seen else None)
+            if i not in self._found and seen is not None:
+                head = seen.head
             if fingerprint and read_ms is not None:
                 self._next[keys[i]] = _Seen(fingerprint, snapshot, int(read_ms), head)
-        for i, seen in enumerate(previous):
-            if out[i] is not None or seen is None:
-                continue
-            elapsed = max(0, (now_ms or seen.read_ms) - seen.read_ms)
-            out[i] = aged(seen.snapshot, elapsed, at_ms)
-            self._next[keys[i]] = seen
+        self._found = {}
         return [s for s in out if s is not None]
+
+    def _checked(
+        self,
+        parts: Any,
+        targets: Sequence[Target],
+        previous: Sequence[_Seen | None],
+        held: Sequence[str],
+        at_ms: int,
+        active_idle_ms: int,
+        caps: Caps,
+    ) -> tuple[list[QueueSnapshot | None], list[int]]:
+        """Work through the check one script call's reply at a time (while Redis checks the
+        next): still queues aged, changed ones updated from their heads; returns the
+        snapshots so far and the indices left to read in full."""
+        out: list[QueueSnapshot | None] = [None] * len(targets)
+        full: list[int] = []
+        self._found = {}
+        if parts is None:
+            return out, full
+        for part in parts:
+            now_ms = part.time_ms
+            for i in range(part.first, part.first + part.count):
+                seen = previous[i]
+                if seen is None:
+                    self._stats[1] += 1
+                    full.append(i)
+                    if i in part.changed:
+                        self._found[i] = (part.changed[i], part.heads.get(i))
+                    continue
+                if i not in part.changed:
+                    if seen.unreadable or now_ms is None:
+                        full.append(i)  # unreadable queues and groups: in full every poll
+                        continue
+                    out[i] = aged(seen.snapshot, max(0, now_ms - seen.read_ms), at_ms)
+                    self._next[targets[i]] = seen
+                    continue
+                fingerprint = part.changed[i]
+                head = part.heads.get(i)
+                changed = fingerprint != held[i]
+                self._stats[1] += changed
+                self._stats[2] += not changed
+                updated = (
+                    _updated(seen, head, now_ms, at_ms, active_idle_ms, caps)
+                    if head and now_ms is not None and not seen.unreadable
+                    else None
+                )
+                if updated is None:
+                    full.append(i)
+                    self._found[i] = (fingerprint, head)
+                    continue
+                out[i] = updated
+                self._stats[4] += 1
+                self._next[targets[i]] = _Seen(fingerprint, updated, now_ms or 0, head)
+        return out, full
 
 
 def _with(obj: Any, **changes: Any) -> Any:
@@ -493,7 +518,7 @@ def poll(
         try:
             # inside the try: a cluster client connects (and can fail) when it is made
             manager = manager_for(url)
-            if watch is not None and hasattr(manager, "changes"):
+            if watch is not None and hasattr(manager, "changes_by_batch"):
                 snapshots.extend(watch.read(manager, group, at_ms, active_idle_ms, caps))
                 continue
             if hasattr(manager, "info_many"):
