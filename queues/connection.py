@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
+from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
@@ -301,13 +302,20 @@ def _sentinel(url: str, timeouts: dict[str, Any], kwargs: dict[str, Any]) -> red
     return _sending_once(master)
 
 
-def _cluster(
-    url: str, scheme: str, retries: int, timeouts: dict[str, Any], kwargs: dict[str, Any]
-) -> RedisCluster:
+def cluster_target(url: str) -> tuple[list[tuple[str, int]], str | None]:
+    """The start-up nodes and the password of a ``redis+cluster://`` URL (shared by the sync
+    and asyncio connect); ConfigurationError naming the fault."""
     parts = urlsplit(url)
     hosts, password = _hosts(url, parts.netloc, 6379)
     if parts.path.strip("/") not in ("", "0"):
         raise _bad_url(url, "a Redis Cluster has only database 0")
+    return hosts, password
+
+
+def _cluster(
+    url: str, scheme: str, retries: int, timeouts: dict[str, Any], kwargs: dict[str, Any]
+) -> RedisCluster:
+    hosts, password = cluster_target(url)
     try:
         # RedisCluster asks a start-up node for the slot map right here, not lazily
         # url= (one start-up node) makes redis-py build each node's pool from the keyword
@@ -327,8 +335,9 @@ def _cluster(
 
 
 def is_cluster(client: Any) -> bool:
-    """True for a Redis Cluster client: blocking reads and pipelines are per node there."""
-    return isinstance(client, RedisCluster)
+    """True for a Redis Cluster client (sync or asyncio): blocking reads and pipelines are
+    per node there."""
+    return isinstance(client, (RedisCluster, AsyncRedisCluster))
 
 
 def by_slot(client: Any, keys: Iterable[str]) -> list[list[str]]:

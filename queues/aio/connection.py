@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -21,12 +22,15 @@ from queues.connection import (
     SENTINEL_BACKOFF,
     SENTINEL_RETRIES,
     SENTINEL_SCHEME,
+    cluster_target,
     mask_url,
     sentinel_target,
 )
 from queues.exceptions import ConfigurationError
 
-AsyncRedisLike = aioredis.Redis | str
+#: A client the asyncio classes work with: one server (also a Sentinel master) or a cluster.
+AsyncClient = aioredis.Redis | RedisCluster
+AsyncRedisLike = aioredis.Redis | RedisCluster | str
 
 
 class SendsOnce:
@@ -80,13 +84,15 @@ def _retry(retries: int, backoff: ExponentialBackoff | None = None) -> Retry:
     )
 
 
-def connect(redis_or_url: AsyncRedisLike) -> aioredis.Redis:
-    """A ``redis.asyncio.Redis`` for a URL (bounded timeouts, short retries) or the client.
+def connect(redis_or_url: AsyncRedisLike) -> Any:
+    """A ``redis.asyncio`` client for a URL (bounded timeouts, short retries) or the client.
 
-    The URLs of queues.connection.connect for one server: ``redis://``, ``rediss://``,
-    ``unix://`` and ``redis+sentinel://…/service_name[/db]`` (the master as the Sentinels
-    report it, asked again after a failover, connection errors retried for about as long as
-    one takes). A Redis Cluster URL is refused: the asyncio twins run on one server."""
+    The URLs of queues.connection.connect: ``redis://``, ``rediss://``, ``unix://``,
+    ``redis+sentinel://…/service_name[/db]`` (the master as the Sentinels report it, asked
+    again after a failover, connection errors retried for about as long as one takes) and
+    ``redis+cluster://host:port[,host:port…]`` (``rediss+cluster://`` for TLS; a
+    ``redis.asyncio.cluster.RedisCluster``, which learns the slot map on its first command,
+    so an unreachable cluster raises QueueUnavailable there, not here)."""
     if isinstance(redis_or_url, str):
         url = redis_or_url
         scheme = url.split("://", 1)[0].lower() if "://" in url else ""
@@ -95,12 +101,9 @@ def connect(redis_or_url: AsyncRedisLike) -> aioredis.Redis:
             "socket_timeout": DEFAULT_SOCKET_TIMEOUT,
             "socket_keepalive": True,
         }
-        if scheme in CLUSTER_SCHEMES:
-            raise ConfigurationError(
-                f"invalid Redis URL {mask_url(url)!r} for the asyncio classes: they run on one "
-                "server or a Sentinel master, not on a Redis Cluster (use the sync classes)"
-            )
         try:
+            if scheme in CLUSTER_SCHEMES:
+                return _cluster(url, scheme, timeouts)
             if scheme == SENTINEL_SCHEME:
                 target = sentinel_target(url, DEFAULT_CONNECT_TIMEOUT)
                 client = Sentinel(target.hosts, sentinel_kwargs=target.sentinel_kwargs).master_for(
@@ -118,17 +121,40 @@ def connect(redis_or_url: AsyncRedisLike) -> aioredis.Redis:
         pool = client.connection_pool
         pool.connection_class = _sends_once_class(pool.connection_class)
         return client
+    if isinstance(redis_or_url, RedisCluster):
+        if redis_or_url.connection_kwargs.get("decode_responses"):
+            raise ConfigurationError("the asyncio classes need a client without decode_responses")
+        return redis_or_url
     if isinstance(redis_or_url, aioredis.Redis):
         if redis_or_url.connection_pool.connection_kwargs.get("decode_responses"):
             raise ConfigurationError("the asyncio classes need a client without decode_responses")
         return redis_or_url
     raise ConfigurationError(
-        f"redis must be a URL or a redis.asyncio.Redis client, got {type(redis_or_url).__name__}"
+        "redis must be a URL, a redis.asyncio.Redis or a redis.asyncio.cluster.RedisCluster "
+        f"client, got {type(redis_or_url).__name__}"
+    )
+
+
+def _cluster(url: str, scheme: str, timeouts: dict[str, Any]) -> RedisCluster:
+    hosts, password = cluster_target(url)
+    first_host, first_port = hosts[0]
+    return RedisCluster(
+        host=first_host,
+        port=first_port,
+        startup_nodes=[ClusterNode(host, port) for host, port in hosts],
+        password=password,
+        ssl=scheme.startswith("rediss"),
+        retry=_retry(DEFAULT_RETRIES),
+        **timeouts,
     )
 
 
 def address(client: Any) -> str:
-    """``host:port`` (or the socket path) of the client, without credentials."""
+    """``host:port`` (or the socket path) of the client, ``sentinel:<service>@host:port,...``
+    or ``cluster:host:port,...``, without credentials."""
+    if isinstance(client, RedisCluster):
+        nodes = ",".join(client.nodes_manager.startup_nodes)
+        return f"cluster:{nodes}"
     pool = client.connection_pool
     if isinstance(pool, SentinelConnectionPool):
         sentinels = ",".join(
@@ -144,5 +170,8 @@ def address(client: Any) -> str:
 
 def socket_timeout(client: Any) -> float | None:
     """The read timeout of the client's connections, None when unbounded."""
-    value = client.connection_pool.connection_kwargs.get("socket_timeout")
+    if isinstance(client, RedisCluster):
+        value = client.connection_kwargs.get("socket_timeout")
+    else:
+        value = client.connection_pool.connection_kwargs.get("socket_timeout")
     return float(value) if value is not None else None

@@ -19,7 +19,8 @@ from collections import deque
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.aio.notify import ReplyListener
 from queues.aio.publishing.publish import Publishing
-from queues.exceptions import UnflushedMessages
+from queues.connection import is_cluster
+from queues.exceptions import ConfigurationError, UnflushedMessages
 from queues.keys import queue_keys
 from queues.publishing.plan import BUFFERED_PREFIX, PIPELINE_CHUNK, Pending, check_args
 from queues.scripts import Scripts
@@ -77,6 +78,8 @@ class Producer(Publishing):
         self.durable = durable
         self.durable_replicas = durable_replicas
         self.durable_timeout_ms = int(durable_timeout * 1000)
+        if durable and is_cluster(self.client):  # as queues.Producer: WAIT needs one connection
+            raise ConfigurationError("durable=True is not supported on a Redis Cluster client")
         self.on_unavailable = on_unavailable
         self.buffer_size = buffer_size
         self.producer_id = uuid.uuid4().hex[:16]

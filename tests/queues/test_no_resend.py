@@ -113,7 +113,8 @@ def test_a_durable_publish_many_cut_off_in_its_wait_publishes_each_message_once(
 @pytest.mark.parametrize(
     ("url", "why"),
     [
-        ("redis+cluster://127.0.0.1:7000", "not on a Redis Cluster"),
+        ("redis+cluster://127.0.0.1:7000/3", "only database 0"),
+        ("redis+cluster://:hunter2@127.0.0.1:x", "bad port"),
         ("redis+sentinel://127.0.0.1:26379/svc/zero", "db must be a number"),
         ("redis+sentinel://:hunter2@127.0.0.1:26379/svc?colour=red", "unknown option"),
         ("http://127.0.0.1:6379", "invalid Redis URL"),
@@ -123,3 +124,14 @@ def test_the_asyncio_connect_says_what_is_wrong_with_a_url(url: str, why: str) -
     with pytest.raises(ConfigurationError) as info:
         aio_connect(url)
     assert why in str(info.value) and "hunter2" not in str(info.value)
+
+
+def test_the_asyncio_connect_makes_a_cluster_client_of_a_cluster_url() -> None:
+    from redis.asyncio.cluster import RedisCluster
+
+    from queues.aio.connection import address
+
+    client = aio_connect("redis+cluster://:hunter2@127.0.0.1:7000,127.0.0.1:7001")
+    assert isinstance(client, RedisCluster)
+    assert address(client) == "cluster:127.0.0.1:7000,127.0.0.1:7001"
+    assert client.connection_kwargs["socket_timeout"] == 2.0

@@ -137,8 +137,14 @@ def test_a_successor_takes_over_a_killed_ordered_consumer_and_keeps_strict_order
         )
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
-    twin: Twin, redis_url: str, queue_name: str, producer: Producer, manager: Manager
+    twin: Twin,
+    redis_url: str,
+    queue_name: str,
+    producer: Producer,
+    manager: Manager,
+    redis_client: redis.Redis,
 ) -> None:
     seen: list[tuple[int, int]] = []
 
@@ -156,7 +162,7 @@ def test_a_failing_message_in_ordered_mode_is_retried_before_anything_newer(
     # 3 and 4 had been read with 2, so they come again (their counter says so), after it
     assert seen == [(1, 1), (2, 1), (2, 2), (2, 3), (3, 2), (4, 2)]
     assert manager.info(queue_name).group("g").pending == 0
-    assert not redis.Redis.from_url(redis_url).exists(queue_keys(queue_name).ordered_lock("g"))
+    assert not redis_client.exists(queue_keys(queue_name).ordered_lock("g"))
 
 
 def test_a_pending_entry_trimmed_away_in_ordered_mode_is_dead_lettered_not_lost_unseen(

@@ -22,6 +22,7 @@ def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
     t.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_higher_levels_drain_first_and_the_lowest_is_never_starved(
     twin: Twin, redis_url: str, queue_name: str
 ) -> None:
@@ -99,6 +100,7 @@ def test_priority_settings_are_validated(twin: Twin, redis_url: str) -> None:
         twin.make("Consumer", "q", "g", print, redis_url, priorities=2, level=1)
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_consumer_of_one_level_reads_only_that_level_and_registers_it(
     twin: Twin, redis_url: str, queue_name: str, redis_client: redis.Redis
 ) -> None:

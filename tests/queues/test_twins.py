@@ -17,6 +17,7 @@ import queues
 import queues.aio
 from queues import Message
 from queues.exceptions import (
+    ConfigurationError,
     ConsumerBusy,
     GroupNotFound,
     NotDurable,
@@ -117,6 +118,7 @@ def twin(request: pytest.FixtureRequest) -> Iterator[Twin]:
     t.close()
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_round_trip_each_message_once_and_acked(
     twin: Twin, redis_url: str, queue_name: str
 ) -> None:
@@ -154,6 +156,7 @@ def test_claims_idle_entries_of_a_dead_consumer_with_events(
     assert twin.call(manager.info(queue_name)).group("g").pending == 0
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
     twin: Twin, redis_url: str, queue_name: str
 ) -> None:
@@ -187,6 +190,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_dead_lettered(
     assert twin.call(manager.info(queue_name)).group("g").pending == 0
 
 
+@pytest.mark.runs_on("single", "cluster")
 def test_a_delayed_message_arrives_after_its_delay(
     twin: Twin, redis_url: str, queue_name: str
 ) -> None:
@@ -225,6 +229,12 @@ def test_bad_producer_arguments_are_refused(
 ) -> None:
     with pytest.raises(ValueError):
         twin.make("Producer", queue_name, redis_url, **bad)
+
+
+@pytest.mark.runs_on("cluster")
+def test_a_durable_producer_is_refused_on_a_cluster(twin: Twin, redis_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="durable=True is not supported"):
+        twin.make("Producer", "q", redis_url, durable=True)
 
 
 def test_a_dedup_key_publishes_once(
