@@ -336,3 +336,40 @@ def test_hostile_keys_cost_only_their_own_row_in_a_batch(
     # deleted stream) were read in full
     assert watch.stats.updated == 6
     assert watch.stats.read == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_monitor_reports_what_its_poll_checked_changed_and_read(
+    redis_url: str, queue_name: str, django_user_model: Any, settings: Any
+) -> None:
+    """/api/monitor/ and /metrics say how many queues the last poll checked, found changed
+    and read in full, beside its Redis commands."""
+    from django.test import Client
+
+    from dashboard.catalog.models import QueueDefinition
+    from dashboard.monitor.engine import Monitor
+    from dashboard.monitor.lease import Lease
+    from dashboard.monitor.library import reset_managers
+
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0
+    reset_managers()
+    redis_client = redis.Redis.from_url(redis_url)
+    names = [f"{queue_name}-{i}" for i in range(3)]
+    for name in names:
+        QueueDefinition.objects.create(name=name, queue=name)
+        _queue(redis_client, name, groups=1)
+    client = Client()
+    client.force_login(django_user_model.objects.create_user("viewer", password="pw-x-1234567"))
+    monitor = Monitor(lease=Lease(ttl=5))
+    monitor.cycle()  # never seen: read in full
+    first = client.get("/api/monitor/").json()
+    assert first["poll_queues"] == {"checked": 3, "changed": 3, "read": 3}
+    redis_client.xadd(queue_keys(names[0]).stream, {"payload": "more"})
+    monitor.cycle()
+    second = client.get("/api/monitor/").json()
+    assert second["poll_queues"] == {"checked": 3, "changed": 1, "read": 0}
+    assert second["poll_commands"] < first["poll_commands"]
+    metrics = client.get("/metrics").content.decode()
+    assert 'streamwarden_monitor_poll_queues{kind="changed"} 1.0' in metrics
+    assert 'streamwarden_monitor_poll_queues{kind="read"} 0.0' in metrics
+    reset_managers()
