@@ -206,9 +206,25 @@ def changes_by_batch(
     connection left with unread replies is closed). None on a cluster."""
     if is_cluster(client):
         return None
+    text, calls = plan_calls(targets, held, levels, active_idle_ms=active_idle_ms, batch=batch)
+    return _run(client, text, calls)
+
+
+Call = tuple[int, int, list[Any]]  # first target, how many, the EVALSHA command
+
+
+def plan_calls(
+    targets: Sequence[info_mod.Target],
+    held: Sequence[str],
+    levels: Sequence[Sequence[int]] | None,
+    *,
+    active_idle_ms: int,
+    batch: int,
+) -> tuple[str, list[Call]]:
+    """The script's text and its calls for ``targets`` (no I/O: both twins send these)."""
     text = source("fingerprint")
     sha = hashlib.sha1(text.encode()).hexdigest()
-    calls: list[tuple[int, int, list[Any]]] = []
+    calls: list[Call] = []
     for start in range(0, len(targets), batch):
         keys: list[Any] = []
         args: list[Any] = []
@@ -225,7 +241,13 @@ def changes_by_batch(
                 ["EVALSHA", sha, len(keys), *keys, active_idle_ms, len(chunk), *args],
             )
         )
-    return _run(client, text, calls)
+    return text, calls
+
+
+def read_batch(call: Call, reply: Any, commands: int) -> Changes:
+    """The ``Changes`` of one call from its reply (an error reply as its exception)."""
+    start, size, _ = call
+    return _batch(start, size, reply, commands)
 
 
 def _send_all(client: Any, calls: Sequence[tuple[int, int, list[Any]]]) -> Iterator[Any]:

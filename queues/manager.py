@@ -85,7 +85,7 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
         never seen), in one pipelined round trip of script calls; only the changed ones come
         back, with their new fingerprints and what the check read of them
         (``queues.info_watch``). ``levels``: the priority levels each queue had when its
-        fingerprint was taken. None on a Redis Cluster. Sync Manager only (the monitor's)."""
+        fingerprint was taken. None on a Redis Cluster."""
         parts = self.changes_by_batch(names, held, levels, batch=batch)
         if parts is None:
             return None

@@ -16,12 +16,15 @@ from queues.aio.admin.inspection import Inspection
 from queues.aio.admin.operations import Operations
 from queues.aio.admin.pending import PendingReads
 from queues.aio.admin.streams import StreamDiscovery
+from queues.aio.admin.watch import ChangeWatch
 from queues.aio.connection import AsyncRedisLike, address, connect
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 
 
-class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters, EventFeed):
+class Manager(
+    Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters, EventFeed, ChangeWatch
+):
     """Queues, groups, info, pending entries, dead letters and events from asyncio code."""
 
     def __init__(
