@@ -424,7 +424,7 @@ def _updated(
     for now, then in zip(head.groups, before.groups, strict=True):
         if now.name != then.name:
             return None
-        by_name[clean_name(text_of(now.name))] = now
+        by_name[_shown(now.name)] = now
     if len(by_name) != len(head.groups):
         return None  # two names that print alike: not worth telling apart here
     groups = []
@@ -452,13 +452,11 @@ def _group_from_head(
     consumers = []
     parked = 0
     for c in head.consumer_list:
-        name = text_of(c.name)
+        name = _shown(c.name)
         if name == RETRY_CONSUMER and not plain:
             parked += c.pending
             continue
-        consumers.append(
-            ConsumerSnapshot(clean_name(name), c.pending, c.idle_ms, c.idle_ms < active_idle_ms)
-        )
+        consumers.append(ConsumerSnapshot(name, c.pending, c.idle_ms, c.idle_ms < active_idle_ms))
     return _with(  # type: ignore[no-any-return]
         group,
         consumers=len(consumers),
@@ -473,6 +471,19 @@ def _group_from_head(
         consumer_list=tuple(consumers[: caps.consumers]),
         consumers_omitted=max(0, len(consumers) - caps.consumers),
     )
+
+
+def _shown(raw: Any) -> str:
+    """A raw group or consumer name as snapshots show it (the same names recur each poll:
+    short ones are remembered)."""
+    if isinstance(raw, bytes) and len(raw) <= 200:
+        return _shown_short(raw)
+    return clean_name(text_of(raw))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _shown_short(raw: bytes) -> str:
+    return clean_name(text_of(raw))
 
 
 def text_of(value: Any) -> str:
