@@ -246,11 +246,13 @@ class ChangeWatch:
         self.seen: dict[Target, _Seen] = {}
         self._params: tuple[int, Caps] | None = None
         self._found: dict[int, tuple[str, Head | None]] = {}
+        self.still: set[str] = set()  # names of the queues found still by the last poll
         self.stats = WatchStats()
         self._next: dict[Target, _Seen] = {}
         self._stats = [0, 0, 0, 0, 0]
 
     def begin(self) -> None:
+        self.still = set()
         self.cycle += 1
         self._next = {}
         self._stats = [0, 0, 0, 0, 0]
@@ -293,6 +295,7 @@ class ChangeWatch:
             log.warning("monitor: change check refused, reading every queue: %s", exc)
             parts = None
         if parts is None:  # a cluster: everything in full, nothing kept
+            self.still.difference_update(t.name for t in targets)
             infos = list(manager.info_many([t.info_target for t in targets]))
             self._stats[3] += len(targets)
             return [
@@ -349,6 +352,7 @@ class ChangeWatch:
                         continue
                     out[i] = aged(seen.snapshot, max(0, now_ms - seen.read_ms), at_ms)
                     self._next[targets[i]] = seen
+                    self.still.add(targets[i].name)
                     continue
                 fingerprint = part.changed[i]
                 head = part.heads.get(i)
@@ -569,7 +573,8 @@ def poll(
         changed=stats.changed,
         read=stats.read,
     )
-    return PollResult(tuple(snapshots), cost, unreachable)
+    still = frozenset(watch.still) if watch is not None else frozenset()
+    return PollResult(tuple(snapshots), cost, unreachable, still)
 
 
 def _name_problem(target: Target) -> str:

@@ -207,3 +207,6 @@ class PollResult:
     snapshots: tuple[QueueSnapshot, ...]
     cost: PollCost
     unreachable: dict[str, str]  # redis_url -> error, for Redis servers that did not answer
+    #: Queues (by name) the change check found still: their snapshots are the last ones with
+    #: this poll's ages (change-driven polling; empty without a ChangeWatch).
+    still: frozenset[str] = frozenset()

@@ -73,6 +73,7 @@ def test_an_unchanged_stream_costs_one_check_and_a_changed_one_is_read(
     assert _calls(client, "sismember") == before
     assert second.cost.read == 0 and second.cost.changed == 0
     assert second.cost.commands == 1  # one EVALSHA for the 40 queues
+    assert second.still == frozenset(names)
     assert [s.length for s in second.snapshots] == [4] * 40
 
     # A group is created on one queue: that queue alone is read in full.
@@ -81,6 +82,7 @@ def test_an_unchanged_stream_costs_one_check_and_a_changed_one_is_read(
     third = _poll(manager, targets, watch)
     assert _calls(client, "sismember") == before + 1
     assert (third.cost.changed, third.cost.read) == (1, 1)
+    assert third.still == frozenset(names) - {"still-7"}
     seventh = next(s for s in third.snapshots if s.name == "still-7")
     assert [g.name for g in seventh.groups] == ["g0", "g1", "g9"]
 
