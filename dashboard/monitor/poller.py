@@ -184,8 +184,11 @@ def _snapshot(
     )
 
 
-#: Cycles between two full reads of a queue that did not change (see ChangeWatch).
+#: Polls between two re-reads of a queue that did not change (see ChangeWatch).
 DEFAULT_REFRESH_CYCLES = 30
+#: Of those re-reads, one in this many is a full read (``info_many``), the others come
+#: from the check (its head).
+FULL_READ_EVERY = 10
 
 
 @dataclass
@@ -230,7 +233,9 @@ class ChangeWatch:
       levels, a key that could not be read, and unreadable queues or groups (every poll).
     - **Refresh**: once every ``refresh_cycles`` polls, in a poll chosen by its name
       (staggered: 1 / refresh_cycles of the queues per poll, never all at once), a queue is
-      checked as if never seen, so its head comes back and every figure is re-read.
+      checked as if never seen, so its head comes back and every figure is re-read; one
+      refresh in ``FULL_READ_EVERY`` is a full read (``info_many``), so a snapshot is rebuilt
+      from scratch at least every ``refresh_cycles × FULL_READ_EVERY`` polls.
 
     Idle times: the fingerprint holds each consumer's *active* bit (idle below the active
     threshold), computed by Redis at every check, so ``active`` and the active-consumer
@@ -263,9 +268,12 @@ class ChangeWatch:
         self._next = {}
         self.stats = WatchStats(*self._stats)
 
-    def _due(self, target: Target) -> bool:
-        slot = zlib.crc32(target.name.encode("utf-8", "surrogatepass")) % self.refresh_cycles
-        return slot == self.cycle % self.refresh_cycles
+    def _due(self, target: Target, every: int = 1) -> bool:
+        """Whether ``target``'s turn for a refresh (every ``every`` refreshes: a full read)
+        is this poll."""
+        period = self.refresh_cycles * every
+        slot = zlib.crc32(target.name.encode("utf-8", "surrogatepass")) % period
+        return slot == self.cycle % period
 
     def read(
         self,
@@ -361,7 +369,10 @@ class ChangeWatch:
                 self._stats[2] += not changed
                 updated = (
                     _updated(seen, head, now_ms, at_ms, active_idle_ms, caps)
-                    if head and now_ms is not None and not seen.unreadable
+                    if head
+                    and now_ms is not None
+                    and not seen.unreadable
+                    and not self._due(targets[i], FULL_READ_EVERY)
                     else None
                 )
                 if updated is None:

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from dashboard.monitor.counting import counting_client
-from dashboard.monitor.poller import ChangeWatch, Target, poll
+from dashboard.monitor.poller import FULL_READ_EVERY, ChangeWatch, Target, poll
 from queues import Manager
 from queues.keys import queue_keys
 from tests.support.redis_process import RedisServer
@@ -136,10 +136,21 @@ def test_every_queue_is_read_in_full_once_per_refresh_staggered(
         before = _calls(client, "xpending")  # asked only for a queue whose figures are re-read
         _poll(manager, targets, watch)
         refreshed.append(watch.stats.refreshed)
-        assert _calls(client, "xpending") - before == watch.stats.refreshed
+        # one XPENDING per re-read queue (one group with pending entries), one more when
+        # its re-read is a full one
+        assert _calls(client, "xpending") - before == watch.stats.refreshed + watch.stats.read
         assert watch.stats.changed == 0
     assert sum(refreshed) == 60  # each queue once in 4 polls...
     assert max(refreshed) < 40  # ...spread over them, not all in one
+
+    # One refresh in FULL_READ_EVERY is a full read: with a refresh every poll, each queue
+    # is read in full once in FULL_READ_EVERY polls.
+    every_poll = ChangeWatch(refresh_cycles=1)
+    _poll(manager, targets, every_poll)
+    full_reads = []
+    for _ in range(FULL_READ_EVERY):
+        full_reads.append(_poll(manager, targets, every_poll).cost.read)
+    assert sum(full_reads) == 60 and max(full_reads) < 30
 
 
 def _normal(snapshot: Any, near: set[str]) -> dict[str, Any]:
