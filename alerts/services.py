@@ -195,26 +195,35 @@ def _active_by_fingerprint(fingerprints: list[str]) -> dict[str, Alert]:
     return found
 
 
-#: Above this many new rows, alerts are inserted with one prepared statement
-#: (``bulk_create`` compiled one INSERT per 41 rows on SQLite: most of an incident's cycle).
+#: Above this many rows, alerts are inserted and updated with one prepared statement each
+#: (``bulk_create`` compiled one INSERT per 41 rows on SQLite and ``bulk_update`` one CASE
+#: per column per 500 rows: most of an incident's cycle).
 RAW_INSERT_FROM = 50
+#: Rows per ``executemany`` call (bounded memory for the parameters).
+RAW_BATCH = 2000
+
+_ALERT_FIELDS = [f for f in Alert._meta.concrete_fields]
+_ALERT_DEFAULTS = {
+    f.attname: None if f.primary_key or f.has_default() and callable(f.default) else f.get_default()
+    for f in _ALERT_FIELDS
+}
 
 
-def _insert_alerts(alerts: list[Alert]) -> None:
-    """Insert new alert rows and set their primary keys (found again by fingerprint: there
-    is one active alert per fingerprint)."""
-    if len(alerts) < RAW_INSERT_FROM:
-        Alert.objects.bulk_create(alerts, batch_size=CHUNK)
-        return
-    now = timezone.now()
+def _new_alert(**values: Any) -> Alert:
+    """An unsaved Alert built from positional values: the keyword path of ``Model.__init__``
+    looks up every field's default (most of 70 000 new alerts' cost); callable defaults
+    (``details``) must be given."""
+    return Alert(*[values.get(f.attname, _ALERT_DEFAULTS[f.attname]) for f in _ALERT_FIELDS])
+
+
+def _db_values(alerts: list[Alert], fields: list[models.Field[Any, Any]], now: Any) -> list[Any]:
+    """Each alert's values of ``fields`` prepared for the database (``now`` prepared once)."""
     db = connections[Alert.objects.db]  # the connection itself, not the per-access proxy
-    fields = [f for f in Alert._meta.concrete_fields if not f.primary_key]
     plain = (models.CharField, models.TextField, models.BooleanField, models.IntegerField)
     prepare = [None if isinstance(f, plain) and not f.is_relation else f for f in fields]
     stamp = {None: None, id(now): models.DateTimeField().get_db_prep_save(now, db)}
     rows = []
     for alert in alerts:
-        alert.created_at = alert.updated_at = now
         row = []
         for f, prep in zip(fields, prepare, strict=True):
             value = getattr(alert, f.attname)
@@ -225,23 +234,62 @@ def _insert_alerts(alerts: list[Alert]) -> None:
             else:
                 row.append(prep.get_db_prep_save(value, db))
         rows.append(row)
+    return rows
+
+
+def _executemany(sql: str, rows: list[Any]) -> None:
+    with connections[Alert.objects.db].cursor() as cursor:
+        for start in range(0, len(rows), RAW_BATCH):
+            cursor.executemany(sql, rows[start : start + RAW_BATCH])
+
+
+def _insert_alerts(alerts: list[Alert]) -> None:
+    """Insert new alert rows and set their primary keys (found again by fingerprint among
+    the rows after the last one before the insert: one active alert per fingerprint)."""
+    if len(alerts) < RAW_INSERT_FROM:
+        Alert.objects.bulk_create(alerts, batch_size=CHUNK)
+        return
+    now = timezone.now()
+    for alert in alerts:
+        alert.created_at = alert.updated_at = now
+    fields = [f for f in _ALERT_FIELDS if not f.primary_key]
+    db = connections[Alert.objects.db]
     quote = db.ops.quote_name
-    sql = (
+    before = Alert.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    _executemany(
         f"INSERT INTO {quote(Alert._meta.db_table)} "
         f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})"
+        f"VALUES ({', '.join(['%s'] * len(fields))})",
+        _db_values(alerts, fields, now),
     )
-    with db.cursor() as cursor:
-        for start in range(0, len(rows), 2000):
-            cursor.executemany(sql, rows[start : start + 2000])
+    # Keys only grow (AUTOINCREMENT, a sequence): the new rows are after ``before``, and
+    # a row another process added meanwhile has no fingerprint of ours, or is refused by
+    # the unique active fingerprint before we get here.
     by_fingerprint = {a.fingerprint: a for a in alerts}
-    found = list(by_fingerprint)
-    for start in range(0, len(found), CHUNK):
-        for pk, fingerprint in Alert.objects.filter(
-            fingerprint__in=found[start : start + CHUNK], state__in=ACTIVE_STATES
-        ).values_list("pk", "fingerprint"):
-            by_fingerprint[fingerprint].pk = pk
-            by_fingerprint[fingerprint]._state.adding = False
+    for pk, fingerprint in Alert.objects.filter(
+        pk__gt=before, state__in=ACTIVE_STATES
+    ).values_list("pk", "fingerprint"):
+        alert = by_fingerprint.get(fingerprint)
+        if alert is not None:
+            alert.pk = pk
+            alert._state.adding = False
+
+
+def _update_alerts(alerts: list[Alert], names: list[str]) -> None:
+    """Write ``names`` of existing alerts: ``bulk_update`` below RAW_INSERT_FROM, one
+    prepared ``UPDATE … WHERE id = %s`` for all of them above."""
+    if len(alerts) < RAW_INSERT_FROM:
+        Alert.objects.bulk_update(alerts, names, batch_size=CHUNK)
+        return
+    fields = [Alert._meta.get_field(name) for name in names]
+    db = connections[Alert.objects.db]
+    quote = db.ops.quote_name
+    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
+    rows = _db_values(alerts, fields, timezone.now())  # type: ignore[arg-type]
+    _executemany(
+        f"UPDATE {quote(Alert._meta.db_table)} SET {sets} WHERE {quote('id')} = %s",
+        [[*row, alert.pk] for row, alert in zip(rows, alerts, strict=True)],
+    )
 
 
 def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
@@ -283,7 +331,7 @@ def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
                 urls[change.queue] = redact_url(
                     change.redis_url or queue_redis_url(queue=change.queue)
                 )
-            alert = Alert(
+            alert = _new_alert(
                 kind=change.kind,
                 fingerprint=change.fingerprint,
                 severity=severity,
@@ -343,7 +391,7 @@ def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
             "updated_at",
         ]
         if changed:
-            Alert.objects.bulk_update(changed, fields, batch_size=CHUNK)
+            _update_alerts(changed, fields)
         for start in range(0, len(repeat), CHUNK):
             Alert.objects.filter(pk__in=repeat[start : start + CHUNK]).update(
                 notify_state=NotifyState.PENDING

@@ -126,3 +126,38 @@ def test_operator_acknowledges_then_resolves_with_who_and_when() -> None:
     assert (alert.state, alert.resolved_by) == ("resolved", user)
     with pytest.raises(AlertStateError):
         alert_acknowledge(alert=alert, user=user)
+
+
+def test_an_incident_of_many_statuses_opens_changes_and_resolves_them_in_bulk() -> None:
+    """Above RAW_INSERT_FROM the rows are written with one prepared statement: each comes
+    back with its key, and severity changes and resolutions reach every row."""
+    from alerts.services import RAW_INSERT_FROM, StatusChange, sync_status_alerts
+
+    n = RAW_INSERT_FROM * 3
+    Alert.objects.create(kind=AlertKind.CLAIMED, queue="q-0", event_id="1-0")  # not a status
+
+    def changes(status: str) -> list[StatusChange]:
+        return [
+            StatusChange("threshold", f"q-{i}", "billing", status, {"lag": i}, "redis://h:6379")
+            for i in range(n)
+        ]
+
+    opened = sync_status_alerts(changes=changes("warn"))
+    rows = {a.pk: a for a in Alert.objects.filter(kind=AlertKind.THRESHOLD)}
+    assert len(rows) == n and all(a is not None and a.pk in rows for a in opened)
+    assert {(a.fingerprint, a.pk) for a in opened if a} == {
+        (a.fingerprint, a.pk) for a in rows.values()
+    }
+    assert all(a.state == "open" and a.severity == "warn" for a in rows.values())
+    assert rows[opened[7].pk].details == {"lag": 7}  # type: ignore[union-attr]
+
+    escalated = sync_status_alerts(changes=changes("alert"))
+    assert [a.pk for a in escalated if a] == [a.pk for a in opened if a]
+    assert set(Alert.objects.filter(kind="threshold").values_list("severity", flat=True)) == {
+        "alert"
+    }
+    assert sync_status_alerts(changes=changes("ok")) == escalated
+    resolved = Alert.objects.filter(kind="threshold")
+    assert {a.state for a in resolved} == {"resolved"}
+    assert all(a.resolved_at is not None and a.notify_state == "pending" for a in resolved)
+    assert Alert.objects.get(kind=AlertKind.CLAIMED).state == "open"
