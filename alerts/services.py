@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connections, models, transaction
@@ -213,7 +213,10 @@ def _new_alert(**values: Any) -> Alert:
     """An unsaved Alert built from positional values: the keyword path of ``Model.__init__``
     looks up every field's default (most of 70 000 new alerts' cost); callable defaults
     (``details``) must be given."""
-    return Alert(*[values.get(f.attname, _ALERT_DEFAULTS[f.attname]) for f in _ALERT_FIELDS])
+    model: Any = Alert
+    return cast(
+        Alert, model(*[values.get(f.attname, _ALERT_DEFAULTS[f.attname]) for f in _ALERT_FIELDS])
+    )
 
 
 def _db_values(alerts: list[Alert], fields: list[models.Field[Any, Any]], now: Any) -> list[Any]:
@@ -266,13 +269,13 @@ def _insert_alerts(alerts: list[Alert]) -> None:
     # a row another process added meanwhile has no fingerprint of ours, or is refused by
     # the unique active fingerprint before we get here.
     by_fingerprint = {a.fingerprint: a for a in alerts}
-    for pk, fingerprint in Alert.objects.filter(
-        pk__gt=before, state__in=ACTIVE_STATES
-    ).values_list("pk", "fingerprint"):
-        alert = by_fingerprint.get(fingerprint)
-        if alert is not None:
-            alert.pk = pk
-            alert._state.adding = False
+    for pk, fingerprint in Alert.objects.filter(pk__gt=before, state__in=ACTIVE_STATES).values_list(
+        "pk", "fingerprint"
+    ):
+        mine = by_fingerprint.get(fingerprint)
+        if mine is not None:
+            mine.pk = pk
+            mine._state.adding = False
 
 
 def _update_alerts(alerts: list[Alert], names: list[str]) -> None:
@@ -281,11 +284,11 @@ def _update_alerts(alerts: list[Alert], names: list[str]) -> None:
     if len(alerts) < RAW_INSERT_FROM:
         Alert.objects.bulk_update(alerts, names, batch_size=CHUNK)
         return
-    fields = [Alert._meta.get_field(name) for name in names]
+    fields = [f for f in _ALERT_FIELDS if f.name in names]
     db = connections[Alert.objects.db]
     quote = db.ops.quote_name
-    sets = ", ".join(f"{quote(f.column)} = %s" for f in fields)  # type: ignore[union-attr]
-    rows = _db_values(alerts, fields, timezone.now())  # type: ignore[arg-type]
+    sets = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
+    rows = _db_values(alerts, fields, timezone.now())
     _executemany(
         f"UPDATE {quote(Alert._meta.db_table)} SET {sets} WHERE {quote('id')} = %s",
         [[*row, alert.pk] for row, alert in zip(rows, alerts, strict=True)],

@@ -48,6 +48,12 @@ def snapshot_interval() -> float:
     return _number("STREAMWARDEN_SNAPSHOT_INTERVAL", 10.0)
 
 
+def history_keepalive() -> float:
+    """Seconds after which a queue that did not change gets a raw snapshot all the same
+    (STREAMWARDEN_HISTORY_KEEPALIVE, default 30: every minute of a chart has a point)."""
+    return _number("STREAMWARDEN_HISTORY_KEEPALIVE", 30.0)
+
+
 def raw_retention() -> timedelta:
     """How long raw snapshots are kept (STREAMWARDEN_RAW_RETENTION, seconds, default 1 h)."""
     return timedelta(seconds=_number("STREAMWARDEN_RAW_RETENTION", 3600))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -154,14 +155,23 @@ class EffectiveThresholds:
 
     levels: dict[str, Level]
 
+    @functools.cached_property
+    def _limits(self) -> dict[str, tuple[str, health.Threshold]]:
+        # made once: the monitor asks 10 000 queues × 4 metrics every cycle
+        return {
+            metric: (LIBRARY_METRIC[metric], health.Threshold(warn=level.warn, alert=level.alert))
+            for metric, level in self.levels.items()
+        }
+
     def status_of(self, metric: str, value: float | None) -> str:
         """ok|warn|alert of one value (``queues.health.classify``); a metric without levels
         or a missing value is ok."""
-        level = self.levels.get(metric)
-        if level is None:
+        if value is None:
             return "ok"
-        limit = health.Threshold(warn=level.warn, alert=level.alert)
-        return health.classify(LIBRARY_METRIC[metric], value, limit)
+        found = self._limits.get(metric)
+        if found is None:
+            return "ok"
+        return health.classify(found[0], value, found[1])
 
     def as_dict(self) -> dict[str, dict[str, float | None]]:
         return {k: {"warn": v.warn, "alert": v.alert} for k, v in self.levels.items()}

@@ -5,18 +5,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import operator
 import time
 import zlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import enrich, signals, trend, writes
+from dashboard.monitor import enrich, rates, signals, trend, writes
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
@@ -24,7 +25,7 @@ from dashboard.monitor.library import manager_for
 from dashboard.monitor.phases import PHASES, PhaseTimer
 from dashboard.monitor.poller import ChangeWatch, Target, poll, unreadable
 from dashboard.monitor.storms import Claim, ClaimStats, StormDetector
-from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot
+from dashboard.monitor.types import GroupSnapshot, PollCost, QueueSnapshot, evolve
 from queues.redact import redact_url
 
 log = logging.getLogger(__name__)
@@ -64,14 +65,83 @@ def _signature(snapshot: QueueSnapshot) -> tuple[Any, ...]:
     )
 
 
+# What the monitor fills in after the poll (dashboard.monitor.enrich), and the ages.
+_ENRICHED_GROUP = {
+    "status",
+    "reason",
+    "trend",
+    "trend_slope",
+    "trend_window_s",
+    "rate_out",
+    "drain_seconds",
+    "breach_seconds",
+    "forecast_spread",
+    "forecast_unstable",
+    "claims",
+    "claim_rate",
+    "storm",
+    "bouncing",
+}
+_ENRICHED_QUEUE = {"status", "reason", "trend", "checks", "rate_in", "rate_out", "trim_risk"}
+_POLLED_AGES = {"oldest_pending_ms", "oldest_undelivered_ms", "consumer_list"}
+_RAW_GROUP = operator.attrgetter(
+    *[
+        f.name
+        for f in dataclasses.fields(GroupSnapshot)
+        if f.name not in _ENRICHED_GROUP | _POLLED_AGES
+    ]
+)
+_RAW_QUEUE = operator.attrgetter(
+    *[
+        f.name
+        for f in dataclasses.fields(QueueSnapshot)
+        if f.name not in _ENRICHED_QUEUE | {"at_ms", "groups"}
+    ]
+)
+
+
+def _raw_key(snapshot: QueueSnapshot) -> tuple[Any, ...]:
+    """What the poll read of a queue but its ages and idle times: equal keys in two polls
+    mean nothing happened to it in between."""
+    return (
+        _RAW_QUEUE(snapshot),
+        tuple(
+            (
+                _RAW_GROUP(g),
+                g.oldest_pending_ms is None,
+                tuple((c.name, c.pending, c.active) for c in g.consumer_list),
+            )
+            for g in snapshot.groups
+        ),
+    )
+
+
+class Kept:
+    """A queue's last enrichment: what the poll read (``key``), under which thresholds and
+    MAXLEN, what it became, and its signature."""
+
+    __slots__ = ("key", "thresholds", "maxlen", "snapshot", "signature")
+
+    def __init__(
+        self, key: tuple[Any, ...], thresholds: Any, maxlen: int | None, snapshot: QueueSnapshot
+    ) -> None:
+        self.key = key
+        self.thresholds = thresholds
+        self.maxlen = maxlen
+        self.snapshot = snapshot
+        self.signature: tuple[Any, ...] | None = None
+
+
 class Rendered:
     """One snapshot of this cycle: its signature, and its JSON rendered at most once."""
 
     __slots__ = ("snapshot", "signature", "refresh", "_data")
 
-    def __init__(self, snapshot: QueueSnapshot, refresh: bool) -> None:
+    def __init__(
+        self, snapshot: QueueSnapshot, refresh: bool, signature: tuple[Any, ...] | None = None
+    ) -> None:
         self.snapshot = snapshot
-        self.signature = _signature(snapshot)
+        self.signature = _signature(snapshot) if signature is None else signature
         self.refresh = refresh  # this cycle re-sends it even if only its ages changed
         self._data: dict[str, Any] | None = None
 
@@ -128,11 +198,22 @@ class Monitor:
         self.claims_cursor: int | None = None  # pk of the last claimed-alert row read
         self.open_storms: dict[tuple[str, str], int] = {}  # -> ClaimStorm pk
         self.storms_adopted = False
-        self.stored_state: dict[str, Any] = {}  # queue -> (signature, sparkline) stored
+        self.stored_state: dict[str, Any] = {}  # queue -> (signature, sparkline version)
         self.spark: dict[str, deque[int]] = {}
+        self.spark_version: dict[str, int] = {}  # queue -> points added to its sparkline
+        # Change-driven cycle: what each queue became last time, and which were unchanged.
+        self.kept: dict[str, Kept] = {}
+        self.unchanged: set[str] = set()  # queues whose last enrichment stood this cycle
+        self.claimed: set[str] = set()  # queues with claim stats, this cycle and the last
+        self.alerts_clean: set[str] = set()  # queues whose statuses are all recorded
+        self.history: dict[str, tuple[Any, int]] = {}  # queue -> (signature, at_ms) stored
+        self.history_tick: dict[str, int] = {}  # queue -> snapshot-interval tick last seen
+        self.crc: dict[str, int] = {}
+        self.policy = conf.trend_policy()
         self.spark_seeded = False
         self.pending_watch = PendingWatch()  # claims inferred on plain streams
         self.watch = ChangeWatch(conf.poll_refresh())  # change-driven polling
+        self.claimed_now: set[str] = set()
 
     # --- the job -------------------------------------------------------------------------
 
@@ -174,6 +255,11 @@ class Monitor:
         with timer.phase("database"):
             self._db_step("claims", self._load_claims)
         self.claim_stats = self.storms.stats(int(time.time() * 1000))
+        claimed = {queue for queue, _ in self.claim_stats}
+        self.claimed, claimed_before = claimed, self.claimed
+        self.claimed_now = claimed | claimed_before
+        self.unchanged = set()
+        self.policy = conf.trend_policy()
         with timer.phase("poll"):  # classification of what was read
             snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
             snapshots = [self.pending_watch.annotate(s) for s in snapshots]
@@ -185,7 +271,7 @@ class Monitor:
         with timer.phase("pushes"):
             self._publish_queues(rendered)
         with timer.phase("database"):
-            self._db_step("store snapshots", lambda: self._store(snapshots))
+            self._db_step("store snapshots", lambda: self._store(rendered))
             self._db_step("queue state", lambda: self._store_state(rendered))
         if not self._still_holding(timer):
             return
@@ -313,28 +399,120 @@ class Monitor:
         ]
         own = {row.queue_id: row for row in rows}
         default = [row for row in rows if row.queue_id is None]
-        self.thresholds = {
-            d.name: Threshold.effective_for(
+        before = self.thresholds
+        self.thresholds = {}
+        for d in definitions:
+            found = Threshold.effective_for(
                 d, rows=[*default, *([own[d.pk]] if d.pk in own else [])]
             )
-            for d in definitions
-        }
+            # The same levels keep the same object: a queue's last enrichment stands under
+            # the thresholds it was made with (``_unchanged`` compares them by identity).
+            same = before.get(d.name)
+            self.thresholds[d.name] = same if same == found else found
         self.maxlens = {d.name: d.maxlen for d in definitions}
         self.definitions_version = version
         self.definitions_loaded_at = time.monotonic()
 
     def _enrich_isolated(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         """``_enrich`` of one queue; a queue it cannot classify is shown as unreadable and
-        the others are classified as usual."""
+        the others are classified as usual. A queue the poll read as it was last time keeps
+        its last enrichment (``_unchanged``), with its new ages."""
+        name = snapshot.name
         if snapshot.unreadable:
+            self.kept.pop(name, None)
             return snapshot
+        key = None if snapshot.plain else _raw_key(snapshot)
+        if key is not None:
+            same = self._unchanged(snapshot, key)
+            if same is not None:
+                return same
         try:
-            return self._enrich(snapshot)
+            enriched = self._enrich(snapshot)
         except Exception as exc:  # noqa: BLE001 - one queue's data must not stop the cycle
             log.exception("monitor: cannot classify queue %s", snapshot.name)
+            self.kept.pop(name, None)
             return dataclasses.replace(
                 snapshot, groups=(), unreadable=unreadable(f"{type(exc).__name__}: {exc}")
             )
+        if key is None:
+            self.kept.pop(name, None)
+        else:
+            self.kept[name] = Kept(key, self.thresholds.get(name), self.maxlens.get(name), enriched)
+        return enriched
+
+    def _unchanged(self, snapshot: QueueSnapshot, key: tuple[Any, ...]) -> QueueSnapshot | None:
+        """Last cycle's enrichment of a queue with this poll's ages, when nothing it depends
+        on moved: the poll read the same (``key``), same thresholds and MAXLEN, no claims,
+        no status that an age decides, every group's trend window steady (its verdict
+        holds) and the same in-rate. None otherwise (the queue is enriched in full). When
+        it answers, the windows take this poll's samples as ``_enrich`` would."""
+        name = snapshot.name
+        kept = self.kept.get(name)
+        if kept is None or kept.key != key:
+            return None
+        thresholds = self.thresholds.get(name)
+        if kept.thresholds is not thresholds or kept.maxlen != self.maxlens.get(name):
+            return None
+        if name in self.claimed_now:
+            return None
+        if thresholds is not None and _ages_decide(thresholds, snapshot):
+            return None
+        policy = self.policy
+        steps = []
+        for group in snapshot.groups:
+            if group.unreadable:
+                continue
+            tracker = self.trends.get((name, group.name))
+            if tracker is None:
+                return None
+            tracker.policy = policy
+            sample = trend.Sample(
+                snapshot.at_ms,
+                group.entries_read,
+                group.lag,
+                group.last_delivered_id,
+                group.active_consumers,
+            )
+            if not tracker.holds(sample):
+                return None
+            steps.append((tracker, sample))
+        window = self.added.get(name)
+        if not window:
+            return None
+        point = (snapshot.at_ms, snapshot.entries_added)
+        horizon = snapshot.at_ms - policy.window_s * 1000
+        kept_points, first = len(window) + 1, point
+        for old in window:  # the window's first point once this one is in
+            if kept_points <= 2 or old[0] >= horizon:
+                first = old
+                break
+            kept_points -= 1
+        rate_in = rates.rate(first, point) if kept_points > 1 else None
+        if rate_in != kept.snapshot.rate_in:
+            return None
+        # It stands: feed the windows, carry this poll's ages over.
+        window.append(point)
+        while len(window) > 2 and window[0][0] < horizon:
+            window.popleft()
+        for tracker, sample in steps:
+            tracker.observe(sample)
+        previous = kept.snapshot
+        same = evolve(
+            previous,
+            at_ms=snapshot.at_ms,
+            groups=tuple(
+                evolve(
+                    before,
+                    oldest_pending_ms=now.oldest_pending_ms,
+                    oldest_undelivered_ms=now.oldest_undelivered_ms,
+                    consumer_list=now.consumer_list,
+                )
+                for before, now in zip(previous.groups, snapshot.groups, strict=True)
+            ),
+        )
+        kept.snapshot = same
+        self.unchanged.add(name)
+        return cast(QueueSnapshot, same)
 
     def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         return enrich.from_history(
@@ -349,7 +527,25 @@ class Monitor:
     def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:
         """Each snapshot with its signature and whether this is its refresh cycle."""
         slot = self.polled_cycles % REFRESH_SLOTS
-        return [Rendered(s, zlib.crc32(s.name.encode()) % REFRESH_SLOTS == slot) for s in snapshots]
+        out = []
+        for s in snapshots:
+            kept = self.kept.get(s.name)
+            mine = kept is not None and kept.snapshot is s
+            r = Rendered(
+                s,
+                self._crc(s.name) % REFRESH_SLOTS == slot,
+                kept.signature if mine and kept is not None else None,
+            )
+            if mine and kept is not None:
+                kept.signature = r.signature
+            out.append(r)
+        return out
+
+    def _crc(self, name: str) -> int:
+        found = self.crc.get(name)
+        if found is None:
+            found = self.crc[name] = zlib.crc32(name.encode())
+        return found
 
     def _publish_queues(self, rendered: list[Rendered]) -> None:
         from dashboard.live import publish
@@ -362,14 +558,30 @@ class Monitor:
         if changed:
             publish("queue.update", {"queues": changed, "cost": dataclasses.asdict(self.last_cost)})
 
-    def _store(self, snapshots: list[QueueSnapshot]) -> None:
+    def _store(self, rendered: list[Rendered]) -> None:
+        """History: at most one raw point per queue and snapshot interval (on a grid offset
+        by the queue's name, so 10 000 queues are not all written in one cycle), and only
+        when the queue changed since its last point or that point is
+        ``STREAMWARDEN_HISTORY_KEEPALIVE`` old. An interval of 0 stores every poll."""
         from dashboard.models import MetricSnapshot
 
-        now = time.monotonic()
-        if now - self.last_snapshot_at < conf.snapshot_interval():
+        interval_ms = int(conf.snapshot_interval() * 1000)
+        keepalive_ms = int(conf.history_keepalive() * 1000)
+        due = []
+        for r in rendered:
+            name, at_ms = r.snapshot.name, r.snapshot.at_ms
+            if interval_ms > 0:
+                tick = (at_ms - self._crc(name) % interval_ms) // interval_ms
+                if self.history_tick.get(name) == tick:
+                    continue
+                self.history_tick[name] = tick
+                last = self.history.get(name)
+                if last is not None and last[0] == r.signature and at_ms - last[1] < keepalive_ms:
+                    continue
+            due.append(r)
+        if not due:
             return
-        self.last_snapshot_at = now
-        self._extend_sparklines(snapshots)
+        self._extend_sparklines([r.snapshot for r in due])
         writes.insert_snapshots(
             [
                 {
@@ -401,9 +613,11 @@ class Monitor:
                         for g in s.groups
                     },
                 }
-                for s in snapshots
+                for s in (r.snapshot for r in due)
             ]
         )
+        for r in due:
+            self.history[r.snapshot.name] = (r.signature, r.snapshot.at_ms)
 
     def _load_claims(self) -> None:
         """Feed the storm detector the claims ingested since the last cycle: the alerts
@@ -436,6 +650,7 @@ class Monitor:
         for s in snapshots:
             line = self.spark.setdefault(s.name, deque(maxlen=SPARK_POINTS))
             line.append(int(s.lag if s.lag is not None else s.length))
+            self.spark_version[s.name] = self.spark_version.get(s.name, 0) + 1
 
     def _store_state(self, rendered: list[Rendered]) -> None:
         """Upsert the QueueState rows of queues that changed since they were last stored
@@ -443,12 +658,11 @@ class Monitor:
         changed = []
         for r in rendered:
             name = r.snapshot.name
-            line = list(self.spark.get(name, ()))
-            comparable = (r.signature, tuple(line))
+            comparable = (r.signature, self.spark_version.get(name, 0))
             if not r.refresh and self.stored_state.get(name) == comparable:
                 continue
             at = _datetime(r.snapshot.at_ms)
-            changed.append((comparable, (name, at, r.data, line)))
+            changed.append((comparable, (name, at, r.data, list(self.spark.get(name, ())))))
         if not changed:
             return
         writes.upsert_queue_states([row for _, row in changed])
@@ -532,9 +746,13 @@ class Monitor:
             signals.emit(signals.statuses_changed, "statuses_changed", reports=changes)
 
         per_queue: list[list[tuple[tuple[str, str, str | None], Any]]] = []
+        seen = []
         for s in snapshots:
             if s.unreadable:
                 continue
+            if s.name in self.unchanged and s.name in self.alerts_clean:
+                continue  # the statuses it had last cycle, all of them recorded
+            seen.append(s.name)
             items: list[tuple[str, str | None, str, dict[str, Any]]] = [
                 ("threshold", None, s.status, {"checks": s.checks, "dead_letters": s.dead_letters})
             ]
@@ -564,6 +782,9 @@ class Monitor:
             ]
             if due:
                 per_queue.append(due)
+        # Queues with nothing to record are clean; the others once their batch is stored.
+        self.alerts_clean.update(seen)
+        self.alerts_clean.difference_update(due[0][0][1] for due in per_queue)
         if not per_queue:
             return
         try:
@@ -583,6 +804,7 @@ class Monitor:
                     log.warning("monitor: alerts of queue %s not stored: %s", due[0][0][1], exc)
         for due in batches:
             self.last_status.update((key, c.status) for key, c in due)
+            self.alerts_clean.add(due[0][0][1])
 
     def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
         by_url: dict[str, list[str]] = {}
@@ -700,6 +922,15 @@ class Monitor:
 
     def shutdown(self) -> None:
         self.lease.release()
+
+
+def _ages_decide(thresholds: Any, snapshot: QueueSnapshot) -> bool:
+    """Whether a status of the queue hangs on an age (the oldest pending entry's grows at
+    every poll), so that an unchanged poll may still change it."""
+    level = thresholds.levels.get("oldest_pending")
+    if level is None or (level.warn is None and level.alert is None):
+        return False
+    return any(g.oldest_pending_ms is not None for g in snapshot.groups)
 
 
 @functools.lru_cache(maxsize=64)

@@ -12,28 +12,33 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from dashboard import conf
 from dashboard.catalog.models import EffectiveThresholds
 from dashboard.monitor import forecast, rates, status, trend, trimrisk
 from dashboard.monitor.storms import Bounce, ClaimStats
-from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
+from dashboard.monitor.types import GroupSnapshot, QueueSnapshot, evolve
 
 __all__ = ["classify_group", "classify_queue", "from_history", "from_stored"]
 
 
+def _group_status(
+    group: GroupSnapshot, thresholds: EffectiveThresholds | None
+) -> tuple[dict[str, str], str, str]:
+    """A group's checks, threshold status and the reason for it."""
+    if not thresholds:
+        return {}, "ok", ""
+    checks = status.group_checks(group, thresholds)
+    group_status = status.worst(checks.values())
+    reason = status.group_reason(group, thresholds, checks) if group_status != "ok" else ""
+    return checks, group_status, reason
+
+
 def classify_group(group: GroupSnapshot, thresholds: EffectiveThresholds | None) -> GroupSnapshot:
     """``group`` with its threshold status and the reason for it."""
-    checks = status.group_checks(group, thresholds) if thresholds else {}
-    group_status = status.worst(list(checks.values()))
-    return dataclasses.replace(
-        group,
-        status=group_status,
-        reason=status.group_reason(group, thresholds)
-        if thresholds and group_status != "ok"
-        else "",
-    )
+    _, group_status, reason = _group_status(group, thresholds)
+    return cast(GroupSnapshot, evolve(group, status=group_status, reason=reason))
 
 
 def classify_queue(
@@ -44,19 +49,23 @@ def classify_queue(
     trend_state: str,
     rate_in: float | None,
     rate_out: float | None,
+    per_group: list[dict[str, str]] | None = None,
 ) -> QueueSnapshot:
     """``snapshot`` (its groups already classified) with its checks, status, reason, trend,
-    rates and trim risk. A queue that could not be read is at alert with no checks."""
+    rates and trim risk. A queue that could not be read is at alert with no checks.
+    ``per_group``: each group's checks, when the caller has them."""
     if snapshot.error:
         checks: dict[str, str] = {}
         queue_status, reason = "alert", ""
     else:
-        checks = status.queue_checks(snapshot, thresholds) if thresholds else {}
-        queue_status = status.worst(list(checks.values()))
+        checks = status.queue_checks(snapshot, thresholds, per_group) if thresholds else {}
+        queue_status = status.worst(checks.values())
         reason = (
-            status.queue_reason(snapshot, thresholds) if thresholds and queue_status != "ok" else ""
+            status.queue_reason(snapshot, thresholds, per_group)
+            if thresholds and queue_status != "ok"
+            else ""
         )
-    return dataclasses.replace(
+    return evolve(  # type: ignore[no-any-return]
         snapshot,
         checks=checks,
         status=queue_status,
@@ -87,9 +96,11 @@ def from_history(
     rate_in = rates.rate(window[0], window[-1]) if len(window) > 1 else None
     lag_alert = thresholds.levels["lag"].alert if thresholds else None
     groups: list[GroupSnapshot] = []
+    per_group: list[dict[str, str]] = []
     for group in snapshot.groups:
         if group.unreadable:
             groups.append(group)  # no sample: its zeros would read as a rewind
+            per_group.append(status.group_checks(group, thresholds) if thresholds else {})
             continue
         tracker = trends.get((snapshot.name, group.name))
         if tracker is None:
@@ -109,19 +120,23 @@ def from_history(
         )
         claims = claim_stats.get((snapshot.name, group.name))
         if claims is not None:
-            group = dataclasses.replace(
+            group = evolve(
                 group,
                 claims=claims.claims,
                 claim_rate=claims.rate_per_min,
                 storm=claims.storm,
                 bouncing=claims.bouncing,
             )
-        group = dataclasses.replace(
-            classify_group(group, thresholds),
+        checks, group_status, reason = _group_status(group, thresholds)
+        per_group.append(checks)
+        group = evolve(
+            group,
+            status=group_status,
+            reason=reason,
             trend=verdict.state,
             trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
             trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
-            rate_out=rates.read_rate(list(tracker.window)),
+            rate_out=rates.read_rate(tracker.window),
             drain_seconds=outlook.drain_seconds,
             breach_seconds=outlook.breach_seconds,
             forecast_spread=outlook.spread,
@@ -130,12 +145,13 @@ def from_history(
         groups.append(group)
     outs = [g.rate_out for g in groups if g.rate_out is not None]
     return classify_queue(
-        dataclasses.replace(snapshot, groups=tuple(groups)),
+        evolve(snapshot, groups=tuple(groups)),
         thresholds,
         maxlen,
         trend_state=trend.worst([g.trend for g in groups]),
         rate_in=rate_in,
         rate_out=min(outs) if outs else None,  # the slowest group drains the queue
+        per_group=per_group if thresholds else None,
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, namedtuple
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db import transaction
 
 from dashboard import conf
 from dashboard.models import MetricSnapshot
+from dashboard.monitor import writes
 from queues.health import worst
 
 _MAX_FIELDS = (
@@ -28,7 +30,12 @@ def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> MetricSnapshot:
+def _rollup_row(queue: str, minute: datetime, rows: Sequence[Any]) -> MetricSnapshot:
+    """One 1-minute point as a model instance (see ``_rollup_values``)."""
+    return MetricSnapshot(**_rollup_values(queue, minute, rows))
+
+
+def _rollup_values(queue: str, minute: datetime, rows: Sequence[Any]) -> dict[str, Any]:
     """One 1-minute point: the worst value of each gauge, average rates, last groups."""
     values: dict[str, Any] = {}
     for name in _MAX_FIELDS:
@@ -40,7 +47,7 @@ def _rollup_row(queue: str, minute: datetime, rows: list[MetricSnapshot]) -> Met
         present = [getattr(r, name) for r in rows if getattr(r, name) is not None]
         values[name] = sum(present) / len(present) if present else None
     last = rows[-1]
-    return MetricSnapshot(
+    return dict(
         queue=queue,
         resolution=MetricSnapshot.MINUTE,
         at=minute,
@@ -67,6 +74,28 @@ def minute_points(queue: str, rows: list[MetricSnapshot]) -> list[MetricSnapshot
     return [_rollup_row(queue, minute, bucket) for minute, bucket in buckets.items()]
 
 
+_Row = namedtuple(  # noqa: PYI024 - a row as values_list reads it, with attribute access
+    "_Row",
+    [
+        "queue",
+        "at",
+        "length",
+        "lag",
+        "pending",
+        "consumers",
+        "active_consumers",
+        "dead_letters",
+        "oldest_pending_ms",
+        "oldest_undelivered_ms",
+        "rate_in",
+        "rate_out",
+        "status",
+        "trend",
+        "groups",
+    ],
+)
+
+
 def rollup(*, now: datetime) -> int:
     """Roll every complete minute of raw rows not yet rolled up; returns points written."""
     last_point = (
@@ -79,11 +108,15 @@ def rollup(*, now: datetime) -> int:
     raw = MetricSnapshot.objects.filter(resolution=MetricSnapshot.RAW, at__lt=end)
     if last_point is not None:
         raw = raw.filter(at__gte=last_point + timedelta(minutes=1))
-    buckets: dict[tuple[str, datetime], list[MetricSnapshot]] = defaultdict(list)
-    for row in raw.order_by("at").iterator(chunk_size=2000):
-        buckets[(row.queue, _minute(row.at))].append(row)
-    points = [_rollup_row(queue, minute, rows) for (queue, minute), rows in buckets.items()]
-    MetricSnapshot.objects.bulk_create(points, batch_size=500)
+    # Plain tuples in, one prepared INSERT out: a minute of 10 000 queues is 10 000 points
+    # (model instances and bulk_create made it seconds, every minute).
+    buckets: dict[tuple[str, datetime], list[Any]] = defaultdict(list)
+    for row in raw.order_by("at").values_list(*_Row._fields).iterator(chunk_size=2000):
+        point = _Row._make(row)
+        buckets[(point.queue, _minute(point.at))].append(point)
+    points = [_rollup_values(queue, minute, rows) for (queue, minute), rows in buckets.items()]
+    if points:
+        writes.insert_snapshots(points)
     return len(points)
 
 

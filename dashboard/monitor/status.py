@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from dashboard.catalog.models import METRICS, EffectiveThresholds
 from dashboard.monitor.types import GroupSnapshot, QueueSnapshot
 from queues.health import worst
@@ -19,12 +21,24 @@ def group_checks(group: GroupSnapshot, thresholds: EffectiveThresholds) -> dict[
     }
 
 
-def queue_checks(snapshot: QueueSnapshot, thresholds: EffectiveThresholds) -> dict[str, str]:
-    """Queue-level checks: the worst group per metric, plus dead letters."""
+_RANK = {"ok": 0, "warn": 1, "alert": 2}  # queues.health.worst's order
+
+
+def queue_checks(
+    snapshot: QueueSnapshot,
+    thresholds: EffectiveThresholds,
+    per_group: Sequence[Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    """Queue-level checks: the worst group per metric, plus dead letters. ``per_group``:
+    each group's ``group_checks``, when the caller has them already."""
     checks = {"dead_letters": thresholds.status_of("dead_letters", snapshot.dead_letters)}
-    for group in snapshot.groups:
-        for metric, status in group_checks(group, thresholds).items():
-            checks[metric] = worst([checks.get(metric, "ok"), status])
+    for i, group in enumerate(snapshot.groups):
+        found = per_group[i] if per_group is not None else group_checks(group, thresholds)
+        for metric, status in found.items():
+            if _RANK.get(status, 0) > _RANK.get(checks.get(metric, "ok"), 0):
+                checks[metric] = status
+            else:
+                checks.setdefault(metric, "ok")
     return checks
 
 
@@ -62,11 +76,13 @@ def _group_values(group: GroupSnapshot) -> dict[str, float | None]:
     }
 
 
-def group_reason(group: GroupSnapshot, thresholds: EffectiveThresholds) -> str:
+def group_reason(
+    group: GroupSnapshot, thresholds: EffectiveThresholds, checks: Mapping[str, str] | None = None
+) -> str:
     """Why a group has its status: each check at that status with its value and threshold
-    ("lag 500 ≥ 100"); empty when ok."""
+    ("lag 500 ≥ 100"); empty when ok. ``checks``: its ``group_checks``, if known."""
     found = [
-        (metric, value, thresholds.status_of(metric, value))
+        (metric, value, checks[metric] if checks else thresholds.status_of(metric, value))
         for metric, value in _group_values(group).items()
     ]
     status = worst([s for _, _, s in found])
@@ -77,17 +93,23 @@ def group_reason(group: GroupSnapshot, thresholds: EffectiveThresholds) -> str:
     )
 
 
-def queue_reason(snapshot: QueueSnapshot, thresholds: EffectiveThresholds) -> str:
+def queue_reason(
+    snapshot: QueueSnapshot,
+    thresholds: EffectiveThresholds,
+    per_group: Sequence[Mapping[str, str]] | None = None,
+) -> str:
     """Why a queue has its status: dead letters and each group's checks at that status,
-    the group named ("dead letters 226 ≥ 100; lag 500 ≥ 100 (billing)"); empty when ok."""
+    the group named ("dead letters 226 ≥ 100; lag 500 ≥ 100 (billing)"); empty when ok.
+    ``per_group``: each group's ``group_checks``, if known."""
     parts: list[tuple[str, str]] = []
     dead = snapshot.dead_letters
     dead_status = thresholds.status_of("dead_letters", dead)
     if dead is not None and dead_status != "ok":
         parts.append((dead_status, _reason("dead_letters", dead, dead_status, thresholds)))
-    for group in snapshot.groups:
+    for i, group in enumerate(snapshot.groups):
+        checks = per_group[i] if per_group is not None else None
         for metric, value in _group_values(group).items():
-            status = thresholds.status_of(metric, value)
+            status = checks[metric] if checks else thresholds.status_of(metric, value)
             if status != "ok" and value is not None:
                 text = _reason(metric, value, status, thresholds)
                 parts.append((status, f"{text} ({group.name})"))

@@ -22,6 +22,7 @@ Pure: no Django, no Redis.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -175,21 +176,78 @@ def classify(window: Sequence[Sample], policy: Policy | None = None) -> str:
     return "WARN" if line is not None and growing(line, policy) else "OK"
 
 
+def _alike(a: Sample, b: Sample) -> bool:
+    """Whether two samples tell the same (their times aside)."""
+    return (
+        a.lag == b.lag
+        and a.entries_read == b.entries_read
+        and a.last_delivered_id == b.last_delivered_id
+        and a.active_consumers == b.active_consumers
+    )
+
+
+def _settled(sample: Sample) -> bool:
+    """A sample whose trend no window decides: no lag (OK), or lag and no active consumer
+    (STOP)."""
+    return not sample.lag or sample.active_consumers == 0
+
+
 class GroupTrend:
-    """One group's sliding window and the hold/hysteresis of its WARN. Not thread-safe."""
+    """One group's sliding window and the hold/hysteresis of its WARN. Not thread-safe.
+
+    A window of three samples or more, all alike, is *steady* when another sample alike
+    cannot change its verdict (no lag, or no active consumer; else half a window long, and
+    no WARN open or pending): ``observe`` then answers in O(1) instead of refitting the
+    window (10 000 idle groups every second).
+    """
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self.window: deque[Sample] = deque(maxlen=MAX_SAMPLES)
         self.warn = False  # WARN is open
         self.flip_since_ms: int | None = None  # when the evidence started to disagree
+        self.last: Verdict | None = None
+        self.steady_under: Policy | None = None  # the policy the window is steady under
 
-    def observe(self, sample: Sample) -> Verdict:
-        """Add the newest sample and judge the window."""
+    def holds(self, sample: Sample) -> bool:
+        """Whether observing ``sample`` would give the last verdict again (a steady window
+        and a sample alike its samples). Changes nothing."""
+        if self.steady_under is None or self.last is None or not self.window:
+            return False
+        if not _alike(self.window[-1], sample) or self.steady_under != self.policy:
+            return False
+        horizon = sample.at_ms - int(self.policy.window_s * 1000)
+        kept = len(self.window) + 1
+        first = sample
+        for old in self.window:  # the oldest sample kept once this one is in
+            if kept <= 1 or old.at_ms >= horizon:
+                first = old
+                break
+            kept -= 1
+        if kept < 3:
+            return False
+        return _settled(sample) or sample.at_ms - first.at_ms >= self.policy.window_s * 500
+
+    def _add(self, sample: Sample) -> None:
         self.window.append(sample)
         horizon = sample.at_ms - int(self.policy.window_s * 1000)
         while len(self.window) > 1 and self.window[0].at_ms < horizon:
             self.window.popleft()
+
+    def observe(self, sample: Sample) -> Verdict:
+        """Add the newest sample and judge the window."""
+        if self.holds(sample):
+            self._add(sample)
+            last = self.last
+            assert last is not None
+            if last.fit is None:
+                return last
+            # the same flat line, over the window as it now is
+            span = (sample.at_ms - self.window[0].at_ms) / 1000.0
+            return Verdict(
+                last.state, dataclasses.replace(last.fit, span_s=span, samples=len(self.window))
+            )
+        self._add(sample)
         samples = list(self.window)
         line = fit(samples)
         state = classify(samples, self.policy)
@@ -207,7 +265,18 @@ class GroupTrend:
                     self.warn = not self.warn
                     self.flip_since_ms = None
             state = "WARN" if self.warn else "OK"
-        return Verdict(state, line)
+        self.last = Verdict(state, line)
+        if len(samples) < 3 or not all(_alike(old, sample) for old in samples):
+            steady = False
+        elif _settled(sample):
+            steady = True  # OK or STOP whatever the window's length and the hold
+        else:
+            # STALL once half a window long; OK with no WARN open or about to open
+            steady = sample.at_ms - samples[0].at_ms >= self.policy.window_s * 500 and (
+                state == "STALL" or (not self.warn and self.flip_since_ms is None)
+            )
+        self.steady_under = self.policy if steady else None
+        return self.last
 
 
 def worst(trends: Sequence[str]) -> str:

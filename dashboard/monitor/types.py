@@ -192,6 +192,15 @@ def _group_json(group: GroupSnapshot) -> dict[str, Any]:
     return data
 
 
+def evolve(obj: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` for the monitor's frozen snapshots without ``__init__`` (they
+    validate nothing): about ten times cheaper, and a cycle makes 40 000 of them."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
 @dataclass(frozen=True)
 class PollCost:
     commands: int

@@ -158,3 +158,32 @@ def test_a_warn_closes_at_once_when_the_group_catches_up():
 def test_stop_stall_and_rewind_are_reported_at_once_without_a_hold():
     tracker = GroupTrend(Policy(window_s=60, hold_s=30))
     assert tracker.observe(Sample(0, 5, 100, "", 0)).state == "STOP"
+
+
+def test_a_steady_window_answers_without_a_refit_and_exactly_as_a_refit_would():
+    """Long runs of alike samples (an idle or stopped group, polled every second) take
+    the O(1) path; each verdict equals a tracker that refits its window every time."""
+    import random
+
+    class Refit(GroupTrend):
+        def holds(self, sample: Sample) -> bool:
+            return False
+
+    rng = random.Random(7)
+    policy = Policy(window_s=20, hold_s=5, min_growth=5)
+    fast, slow = GroupTrend(policy), Refit(policy)
+    lag, read, active, answered, t = 0, 0, 1, 0, 0
+    for _ in range(60):  # stretches of alike samples, then a change
+        for _ in range(rng.choice([1, 2, 5, 15, 40])):
+            t += rng.choice([500, 1000, 1000, 3000])
+            sample = Sample(t, read, lag, f"{read}-0", active)
+            answered += fast.holds(sample)
+            a, b = fast.observe(sample), slow.observe(sample)
+            assert a.state == b.state, (t, sample)
+            assert (a.fit is None) == (b.fit is None)
+            if a.fit and b.fit:
+                assert abs(a.fit.slope - b.fit.slope) < 1e-9 and a.fit.span_s == b.fit.span_s
+        lag = max(0, lag + rng.choice([-20, 0, 8, 30, 60]))
+        read += rng.choice([0, 0, 10])
+        active = rng.choice([0, 1, 2])
+    assert answered > 100  # the O(1) path was taken, and agreed every time
