@@ -214,6 +214,7 @@ class Monitor:
         self.pending_watch = PendingWatch()  # claims inferred on plain streams
         self.watch = ChangeWatch(conf.poll_refresh())  # change-driven polling
         self.claimed_now: set[str] = set()
+        self.still: frozenset[str] = frozenset()  # queues the poll's change check found still
 
     # --- the job -------------------------------------------------------------------------
 
@@ -249,6 +250,7 @@ class Monitor:
             )
         self.polled_cycles += 1
         self.last_cost = result.cost
+        self.still = result.still
         with timer.phase("alerts"):
             self._reachability(result.unreachable)
         self._infer_claims(result.snapshots, timer)
@@ -421,7 +423,13 @@ class Monitor:
         if snapshot.unreadable:
             self.kept.pop(name, None)
             return snapshot
-        key = None if snapshot.plain else _raw_key(snapshot)
+        kept = self.kept.get(name)
+        if snapshot.plain:
+            key = None
+        elif kept is not None and name in self.still:
+            key = kept.key  # the poll's change check found it still: the same reading
+        else:
+            key = _raw_key(snapshot)
         if key is not None:
             same = self._unchanged(snapshot, key)
             if same is not None:

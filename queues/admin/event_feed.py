@@ -60,13 +60,14 @@ class EventFeed:
         *,
         count: int = 100,
         block_ms: int | None = None,
-        claim_idle_ms: int = 60_000,
+        claim_idle_ms: int | None = 60_000,
     ) -> list[Event]:
         """Read library events of ``queues`` through consumer group ``group`` (at least once).
 
         Returns, in this order of preference: events this consumer read before but never
         acknowledged (it crashed before recording them), events another consumer of the
-        group left pending longer than ``claim_idle_ms``, then new events (waiting up to
+        group left pending longer than ``claim_idle_ms`` (None: not looked for, which saves
+        one command per stream), then new events (waiting up to
         ``block_ms`` for some; None = do not wait). Acknowledge each after recording it
         with ack_events(). The group is created at the start of each events stream, so no
         event written before the first read is missed. Blocking only with ``block_ms``.
@@ -102,7 +103,7 @@ class EventFeed:
         consumer: str,
         count: int,
         block_ms: int | None,
-        claim_idle_ms: int,
+        claim_idle_ms: int | None,
     ) -> list[Event]:
         missing = [key for key in streams if (key, group) not in self._event_groups]
         if missing:
@@ -121,12 +122,13 @@ class EventFeed:
         if found:
             return found
         # 2. pending events of a consumer of the group that went away
-        pipe = self.client.pipeline(transaction=False)
-        for key in streams:
-            pipe.xautoclaim(key, group, consumer, claim_idle_ms, start_id="0-0", count=count)
-        found = claimed_events(streams, pipe.execute())
-        if found:
-            return found
+        if claim_idle_ms is not None:
+            pipe = self.client.pipeline(transaction=False)
+            for key in streams:
+                pipe.xautoclaim(key, group, consumer, claim_idle_ms, start_id="0-0", count=count)
+            found = claimed_events(streams, pipe.execute())
+            if found:
+                return found
         # 3. new events
         if len(batches) == 1:
             new = self.client.xreadgroup(
