@@ -522,7 +522,7 @@ class Monitor:
         while len(window) > 2 and window[0][0] < horizon:
             window.popleft()
         for tracker, sample in steps:
-            tracker.observe(sample)
+            tracker.advance(sample)
         previous = kept.snapshot
         same = evolve(
             previous,

@@ -231,6 +231,11 @@ class GroupTrend:
             return False
         return _settled(sample) or sample.at_ms - first.at_ms >= self.policy.window_s * 500
 
+    def advance(self, sample: Sample) -> None:
+        """Add a sample ``holds`` said yes to, when its verdict is not wanted (the last one
+        stands): no fit at all."""
+        self._add(sample)
+
     def _add(self, sample: Sample) -> None:
         self.window.append(sample)
         horizon = sample.at_ms - int(self.policy.window_s * 1000)

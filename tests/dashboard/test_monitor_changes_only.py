@@ -1,0 +1,204 @@
+"""After the poll a cycle costs in proportion to what changed (issues 13 and 20): a queue
+that did not change is neither re-classified, re-stored, re-alerted nor re-pushed; a queue
+that changes is stored, alerted and pushed within the cycle; history keeps a point when a
+queue changes or at least every keepalive, so charts keep their points."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from alerts.models import Alert, AlertState
+from dashboard import selectors
+from dashboard.catalog.models import QueueDefinition, Threshold
+from dashboard.consumers import LIVE_GROUP
+from dashboard.models import MetricSnapshot, QueueState
+from dashboard.monitor import engine
+from dashboard.monitor.engine import Monitor
+from dashboard.monitor.library import reset_managers
+from dashboard.monitor.scheduler import build_scheduler
+from tests.support.queue_data import create_group, publish
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+QUEUES = 6
+
+
+@pytest.fixture(autouse=True)
+def _fresh(settings, monkeypatch) -> Iterator[None]:
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 10
+    settings.STREAMWARDEN_HISTORY_KEEPALIVE = 3600
+    # no "refresh of the ages" cycle in these few cycles: what is written is what changed
+    monkeypatch.setattr(engine, "REFRESH_SLOTS", 10**9)
+    reset_managers()
+    yield
+    reset_managers()
+
+
+def _received(layer: Any, channel: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    async def drain() -> None:
+        while True:
+            try:
+                out.append(await asyncio.wait_for(layer.receive(channel), 0.3))
+            except TimeoutError:
+                return
+
+    async_to_sync(drain)()
+    return out
+
+
+def _listen(layer: Any) -> str:
+    """A new browser on the live group (each is drained once: a channel's buffer belongs
+    to the event loop that first read it)."""
+    channel: str = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(LIVE_GROUP, channel)
+    return channel
+
+
+def _pushed(messages: list[dict[str, Any]]) -> set[str]:
+    return {q["name"] for m in messages if m["type"] == "queue.update" for q in m["data"]["queues"]}
+
+
+def _writes(queries: CaptureQueriesContext, table: str) -> int:
+    return sum(
+        1
+        for q in queries.captured_queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        and table in q["sql"]
+    )
+
+
+def test_an_unchanged_queue_costs_no_write_and_no_push_and_a_change_is_shown_at_once(
+    redis_url: str, queue_name: str
+) -> None:
+    names = []
+    for i in range(QUEUES):
+        queue = f"{queue_name}-{i}"
+        if i == 0:
+            create_group(redis_url, queue, "g", start="$")  # caught up: lag 0, ok
+        else:
+            publish(redis_url, queue, [{"n": 1}, {"n": 2}, {"n": 3}])
+            create_group(redis_url, queue, "g")  # lag 3, no consumer: alert
+        definition = QueueDefinition.objects.create(name=f"q{i}", queue=queue)
+        Threshold.objects.create(
+            queue=definition,
+            lag_warn=1,
+            lag_alert=2,
+            # q0 is healthy without consumers (the default alerts at 0 active ones)
+            active_consumers_warn=-1 if i == 0 else None,
+            active_consumers_alert=-1 if i == 0 else None,
+        )
+        names.append(f"q{i}")
+    layer = get_channel_layer()
+    monitor = Monitor()
+    try:
+        for _ in range(4):  # the windows fill: three samples make them steady
+            monitor.cycle()
+        assert not Alert.objects.filter(queue="q0").exists()
+        assert Alert.objects.filter(state=AlertState.OPEN, queue="q1").count() == 3
+        channel = _listen(layer)
+        stored = dict(QueueState.objects.values_list("queue", "at"))
+        rows = MetricSnapshot.objects.count()
+
+        for _ in range(3):
+            before = monitor.latest["q1"].at_ms
+            with CaptureQueriesContext(connection) as queries:
+                monitor.cycle()
+            assert monitor.unchanged == set(names)  # not classified again
+            assert monitor.latest["q1"].at_ms > before  # ... but of this poll
+            assert _writes(queries, "queuestate") == 0
+            assert _writes(queries, "metricsnapshot") == 0
+            assert _writes(queries, "alerts_alert") == 0
+        assert _pushed(_received(layer, channel)) == set()
+        channel = _listen(layer)
+        assert dict(QueueState.objects.values_list("queue", "at")) == stored
+        assert MetricSnapshot.objects.count() == rows
+
+        publish(redis_url, f"{queue_name}-0", [{"n": 1}])  # q0: lag 1, warn
+        publish(redis_url, f"{queue_name}-3", [{"n": 4}])  # q3: lag 4, still alert
+        monitor.cycle()
+        assert monitor.unchanged == set(names) - {"q0", "q3"}
+        assert _pushed(_received(layer, channel)) == {"q0", "q3"}
+        state = dict(QueueState.objects.values_list("queue", "data"))
+        assert state["q0"]["status"] == "warn" and state["q0"]["lag"] == 1
+        assert state["q3"]["lag"] == 4
+        warned = Alert.objects.get(queue="q0", group="", kind="threshold", state="open")
+        assert warned.severity == "warn"
+        # a change is a history point at the queue's next snapshot tick, at the latest
+        wait_for_rows = time.monotonic() + 15
+        while MetricSnapshot.objects.filter(queue="q0").count() < 2:
+            assert time.monotonic() < wait_for_rows, "q0's change never reached its history"
+            time.sleep(0.2)
+            monitor.cycle()
+    finally:
+        monitor.shutdown()
+
+
+def test_history_of_a_still_queue_has_a_point_every_keepalive_and_one_per_change(
+    settings, redis_url: str, queue_name: str
+) -> None:
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0.2
+    settings.STREAMWARDEN_HISTORY_KEEPALIVE = 0.6
+    publish(redis_url, queue_name, [{"n": 1}])
+    create_group(redis_url, queue_name, "g")
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    monitor = Monitor()
+    try:
+        cycles, started = 0, time.monotonic()
+        while time.monotonic() - started < 2.0:
+            monitor.cycle()
+            cycles += 1
+            time.sleep(0.05)
+        still = MetricSnapshot.objects.filter(queue="orders").count()
+        # one point on the first cycle, then one per keepalive: not one per cycle
+        assert 2 <= still <= 1 + 2.0 / 0.6 + 1 < cycles
+        publish(redis_url, queue_name, [{"n": 2}])
+        deadline = time.monotonic() + 0.2 + 0.5
+        while MetricSnapshot.objects.filter(queue="orders", lag=2).count() == 0:
+            assert time.monotonic() < deadline, "the change got no point within its interval"
+            monitor.cycle()
+            time.sleep(0.05)
+        points = selectors.queue_history(name="orders", range_key="5m")["points"]
+        assert len(points) >= 3 and points[-1]["lag"] == 2 and points[0]["lag"] == 1
+        assert QueueState.objects.get(queue="orders").sparkline[-1] == 2
+    finally:
+        monitor.shutdown()
+
+
+def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> None:
+    """Not at the next tick of the interval's grid (a 0.6 s cycle at 0.5 s would complete
+    every second)."""
+
+    class Slow:
+        def __init__(self) -> None:
+            self.spans: list[tuple[float, float]] = []
+
+        def cycle(self) -> None:
+            started = time.monotonic()
+            time.sleep(0.6)
+            self.spans.append((started, time.monotonic()))
+
+    slow = Slow()
+    scheduler = build_scheduler(slow, interval=0.5)  # type: ignore[arg-type]
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(slow.spans) < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+    gaps = sorted(b[0] - a[1] for a, b in zip(slow.spans, slow.spans[1:], strict=False))
+    assert gaps[len(gaps) // 2] < 0.2  # the grid would wait 0.4 s
