@@ -30,6 +30,7 @@ from alerts.models import (
     NotifyState,
     Severity,
 )
+from dashboard.monitor.writes import insert_rows
 from queues.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -259,11 +260,11 @@ def _insert_alerts(alerts: list[Alert]) -> None:
     db = connections[Alert.objects.db]
     quote = db.ops.quote_name
     before = Alert.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    _executemany(
-        f"INSERT INTO {quote(Alert._meta.db_table)} "
-        f"({', '.join(quote(f.column) for f in fields)}) "
-        f"VALUES ({', '.join(['%s'] * len(fields))})",
+    insert_rows(
+        db,
+        f"INSERT INTO {quote(Alert._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
         _db_values(alerts, fields, now),
+        width=len(fields),
     )
     # Keys only grow (AUTOINCREMENT, a sequence): the new rows are after ``before``, and
     # a row another process added meanwhile has no fingerprint of ours, or is refused by
