@@ -262,9 +262,9 @@ def _insert_alerts(alerts: list[Alert]) -> None:
     before = Alert.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     insert_rows(
         db,
-        f"INSERT INTO {quote(Alert._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})",
+        quote(Alert._meta.db_table),
+        [quote(str(f.column)) for f in fields],
         _db_values(alerts, fields, now),
-        width=len(fields),
     )
     # Keys only grow (AUTOINCREMENT, a sequence): the new rows are after ``before``, and
     # a row another process added meanwhile has no fingerprint of ours, or is refused by
