@@ -482,7 +482,7 @@ class Monitor:
             return None
         if name in self.claimed_now:
             return None
-        if thresholds is not None and _ages_decide(thresholds, snapshot):
+        if thresholds is not None and _ages_decide(thresholds, snapshot, kept.snapshot):
             return None
         policy = self.policy
         steps = []
@@ -951,13 +951,19 @@ class Monitor:
         self.lease.release()
 
 
-def _ages_decide(thresholds: Any, snapshot: QueueSnapshot) -> bool:
+def _ages_decide(thresholds: Any, snapshot: QueueSnapshot, previous: QueueSnapshot) -> bool:
     """Whether a status of the queue hangs on an age (the oldest pending entry's grows at
-    every poll), so that an unchanged poll may still change it."""
+    every poll): an oldest-pending check that is not ok now or was not ok last time (its
+    reason names the age). An age under its levels both times decides nothing."""
     level = thresholds.levels.get("oldest_pending")
     if level is None or (level.warn is None and level.alert is None):
         return False
-    return any(g.oldest_pending_ms is not None for g in snapshot.groups)
+    for now, before in zip(snapshot.groups, previous.groups, strict=True):
+        for group in (now, before):
+            age = group.oldest_pending_ms
+            if age is not None and thresholds.status_of("oldest_pending", age / 1000) != "ok":
+                return True
+    return False
 
 
 @functools.lru_cache(maxsize=64)

@@ -202,3 +202,27 @@ def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> N
         scheduler.shutdown(wait=False)
     gaps = sorted(b[0] - a[1] for a, b in zip(slow.spans, slow.spans[1:], strict=False))
     assert gaps[len(gaps) // 2] < 0.2  # the grid would wait 0.4 s
+
+
+def test_an_age_under_its_levels_decides_nothing_an_age_over_them_is_judged_every_cycle(
+    redis_url: str, queue_name: str
+) -> None:
+    from tests.support.queue_data import read
+
+    for name, warn in (("young", 3600.0), ("old", 0.001)):
+        queue = f"{queue_name}-{name}"
+        publish(redis_url, queue, [{"n": 1}])
+        create_group(redis_url, queue, "g")
+        read(redis_url, queue, "g", "c1", 1)  # one pending entry: its age grows
+        definition = QueueDefinition.objects.create(name=name, queue=queue)
+        Threshold.objects.create(
+            queue=definition, oldest_pending_warn=warn, oldest_pending_alert=warn * 2
+        )
+    monitor = Monitor()
+    try:
+        for _ in range(5):
+            monitor.cycle()
+        assert "young" in monitor.unchanged and "old" not in monitor.unchanged
+        assert "oldest pending" in monitor.latest["old"].groups[0].reason
+    finally:
+        monitor.shutdown()
