@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -70,7 +71,7 @@ class QueueDefinition(models.Model):
     @property
     def queue_name(self) -> str:
         """The name the library knows this queue by (the stream key of a plain stream)."""
-        return self.stream or self.queue or self.name
+        return library_name(self.name, self.queue, self.stream)
 
     @property
     def is_plain(self) -> bool:
@@ -78,7 +79,7 @@ class QueueDefinition(models.Model):
         return bool(self.stream)
 
     def effective_redis_url(self) -> str:
-        return self.redis_url or str(settings.REDIS_URL)
+        return redis_url_of(self.redis_url)
 
     def clean(self) -> None:
         if "/" in self.name or self.name != self.name.strip():
@@ -108,6 +109,16 @@ class QueueDefinition(models.Model):
 
     def watches(self, group: str) -> bool:
         return not self.groups or group in self.groups
+
+
+def library_name(name: str, queue: str, stream: str) -> str:
+    """``QueueDefinition.queue_name`` from the row's values (no instance needed)."""
+    return stream or queue or name
+
+
+def redis_url_of(redis_url: str) -> str:
+    """``QueueDefinition.effective_redis_url`` from the row's value."""
+    return redis_url or str(settings.REDIS_URL)
 
 
 #: The library's name of each dashboard metric: ``queues.health`` evaluates them all (the
@@ -147,6 +158,12 @@ METRICS: tuple[Metric, ...] = (
 class Level:
     warn: float | None
     alert: float | None
+
+
+#: A Threshold row's level columns, metric by metric in METRICS order: warn, then alert.
+LEVEL_COLUMNS: tuple[str, ...] = tuple(
+    f"{metric.key}_{which}" for metric in METRICS for which in ("warn", "alert")
+)
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,10 @@ class Threshold(models.Model):
     def level(self, metric: str) -> Level:
         return Level(getattr(self, f"{metric}_warn"), getattr(self, f"{metric}_alert"))
 
+    def level_values(self) -> tuple[float | None, ...]:
+        """The row's LEVEL_COLUMNS values."""
+        return tuple(getattr(self, column) for column in LEVEL_COLUMNS)
+
     def clean(self) -> None:
         errors: dict[str, str] = {}
         for metric in METRICS:
@@ -259,15 +280,27 @@ class Threshold(models.Model):
             rows = list(cls.objects.filter(Q(queue__isnull=True) | Q(queue=queue)))
         default = next((r for r in rows if r.queue_id is None), None)
         own = next((r for r in rows if queue is not None and r.queue_id == queue.pk), None)
-        levels: dict[str, Level] = {}
-        for metric in METRICS:
-            chosen = Level(None, None)
-            for row in (own, default):
-                if row is None:
-                    continue
-                level = row.level(metric.key)
-                if level.warn is not None or level.alert is not None:
-                    chosen = level
-                    break
-            levels[metric.key] = chosen
-        return EffectiveThresholds(levels)
+        return merge_levels(
+            own.level_values() if own is not None else None,
+            default.level_values() if default is not None else None,
+        )
+
+
+def merge_levels(
+    own: Sequence[float | None] | None, default: Sequence[float | None] | None
+) -> EffectiveThresholds:
+    """A queue's override merged over the global default, each given as its row's
+    LEVEL_COLUMNS values (None: no such row): per metric, the first of the two rows with
+    a warn or an alert level gives both. ``Threshold.effective_for`` without instances."""
+    levels: dict[str, Level] = {}
+    for index, metric in enumerate(METRICS):
+        chosen = Level(None, None)
+        for row in (own, default):
+            if row is None:
+                continue
+            warn, alert = row[2 * index], row[2 * index + 1]
+            if warn is not None or alert is not None:
+                chosen = Level(warn, alert)
+                break
+        levels[metric.key] = chosen
+    return EffectiveThresholds(levels)

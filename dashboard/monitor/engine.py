@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
@@ -179,6 +180,8 @@ class Monitor:
         self.targets: list[Target] = []
         self.definitions_version: Any = None  # (count, last change) of definitions, thresholds
         self.definitions_loaded_at = 0.0
+        self.definitions_read: Any = None  # the rows they were last built from
+        self.levels_made: dict[Any, Any] = {}  # (own, default) levels -> EffectiveThresholds
         self.thresholds: dict[str, Any] = {}
         self.maxlens: dict[str, int | None] = {}
         self.last_published: dict[str, Any] = {}  # queue -> signature last sent
@@ -392,11 +395,12 @@ class Monitor:
             close_old_connections()
 
     def _load_definitions(self) -> None:
-        from dashboard.catalog.models import QueueDefinition, Threshold
+        from dashboard.catalog.models import LEVEL_COLUMNS, QueueDefinition, Threshold
 
         try:
-            # Two small queries tell whether anything changed; 10 000 definitions are
-            # read (and their thresholds merged) only then.
+            # Two small queries tell whether anything changed; the definitions are read
+            # again only then, or when DEFINITIONS_MAX_AGE is up (a bulk ``update()``
+            # leaves ``updated_at`` as it was).
             version = (
                 QueueDefinition.objects.aggregate(n=Count("pk"), at=Max("updated_at")),
                 Threshold.objects.aggregate(n=Count("pk"), at=Max("updated_at")),
@@ -405,8 +409,16 @@ class Monitor:
             if version == self.definitions_version and fresh:
                 self.db_error = ""
                 return
-            definitions = list(QueueDefinition.objects.filter(enabled=True))
-            rows = list(Threshold.objects.all())
+            # Plain values, not 20 000 model instances (0.4 s at 10 000 queues).
+            read = (
+                str(settings.REDIS_URL),
+                list(
+                    QueueDefinition.objects.filter(enabled=True).values_list(
+                        "pk", "name", "queue", "stream", "redis_url", "groups", "maxlen"
+                    )
+                ),
+                list(Threshold.objects.values_list("queue_id", *LEVEL_COLUMNS)),
+            )
         except DatabaseError as exc:
             # Keep polling what we knew: an outage of the DB must not blind the monitor.
             self.db_error = f"{type(exc).__name__}: {exc}"
@@ -414,25 +426,43 @@ class Monitor:
             close_old_connections()
             return
         self.db_error = ""
-        self.targets = [
-            Target(d.name, d.queue_name, d.effective_redis_url(), tuple(d.groups), d.stream)
-            for d in definitions
-        ]
-        own = {row.queue_id: row for row in rows}
-        default = [row for row in rows if row.queue_id is None]
-        before = self.thresholds
-        self.thresholds = {}
-        for d in definitions:
-            found = Threshold.effective_for(
-                d, rows=[*default, *([own[d.pk]] if d.pk in own else [])]
-            )
-            # The same levels keep the same object: a queue's last enrichment stands under
-            # the thresholds it was made with (``_unchanged`` compares them by identity).
-            same = before.get(d.name)
-            self.thresholds[d.name] = same if same == found else found
-        self.maxlens = {d.name: d.maxlen for d in definitions}
         self.definitions_version = version
         self.definitions_loaded_at = time.monotonic()
+        if read == self.definitions_read:
+            return  # the periodic reading: the same rows, nothing to rebuild
+        self.definitions_read = read
+        self._apply_definitions(read[1], read[2])
+
+    def _apply_definitions(self, definitions: list[Any], rows: list[Any]) -> None:
+        """Targets, thresholds and MAXLENs of the definitions' and thresholds' rows (as
+        ``QueueDefinition`` and ``Threshold.effective_for`` make them, without instances)."""
+        from dashboard.catalog.models import library_name, merge_levels, redis_url_of
+
+        self.targets = [
+            Target(
+                name, library_name(name, queue, stream), redis_url_of(url), tuple(groups), stream
+            )
+            for _, name, queue, stream, url, groups, _ in definitions
+        ]
+        default = next((tuple(row[1:]) for row in rows if row[0] is None), None)
+        own = {row[0]: tuple(row[1:]) for row in rows if row[0] is not None}
+        # The same levels keep the same object: a queue's last enrichment stands under
+        # the thresholds it was made with (``_unchanged`` compares them by identity).
+        # Queues with equal rows share one object, made once and kept across reloads.
+        made_before: dict[Any, Any] = self.levels_made
+        made: dict[Any, Any] = {}
+        before = self.thresholds
+        self.thresholds = {}
+        for pk, name, *_ in definitions:
+            key = (own.get(pk), default)
+            found = made.get(key)
+            if found is None:
+                found = made_before.get(key) or merge_levels(*key)
+                made[key] = found
+            same = before.get(name)
+            self.thresholds[name] = same if same is not None and same == found else found
+        self.levels_made = made
+        self.maxlens = {d[1]: d[6] for d in definitions}
 
     def _enrich_isolated(self, snapshot: QueueSnapshot) -> QueueSnapshot:
         """``_enrich`` of one queue; a queue it cannot classify is shown as unreadable and
