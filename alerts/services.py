@@ -30,7 +30,7 @@ from alerts.models import (
     NotifyState,
     Severity,
 )
-from dashboard.monitor.writes import insert_rows
+from dashboard.monitor.writes import insert_rows, update_rows
 from queues.redact import redact_url
 
 logger = logging.getLogger(__name__)
@@ -196,13 +196,11 @@ def _active_by_fingerprint(fingerprints: list[str]) -> dict[str, Alert]:
     return found
 
 
-#: Above this many rows, alerts are inserted and updated with one prepared statement each
-#: (``bulk_create`` compiled one INSERT per 41 rows on SQLite and ``bulk_update`` one CASE
-#: per column per 500 rows: most of an incident's cycle).
+#: Above this many rows, alerts are inserted and updated in bulk (one prepared statement on
+#: SQLite, COPY on PostgreSQL: dashboard.monitor.writes). ``bulk_create`` compiled one
+#: INSERT per 41 rows on SQLite and ``bulk_update`` one CASE per column per 500 rows: most
+#: of an incident's cycle.
 RAW_INSERT_FROM = 50
-#: Rows per ``executemany`` call (bounded memory for the parameters).
-RAW_BATCH = 2000
-
 _ALERT_FIELDS = [f for f in Alert._meta.concrete_fields]
 _ALERT_DEFAULTS = {
     f.attname: None if f.primary_key or f.has_default() and callable(f.default) else f.get_default()
@@ -241,12 +239,6 @@ def _db_values(alerts: list[Alert], fields: list[models.Field[Any, Any]], now: A
     return rows
 
 
-def _executemany(sql: str, rows: list[Any]) -> None:
-    with connections[Alert.objects.db].cursor() as cursor:
-        for start in range(0, len(rows), RAW_BATCH):
-            cursor.executemany(sql, rows[start : start + RAW_BATCH])
-
-
 def _insert_alerts(alerts: list[Alert]) -> None:
     """Insert new alert rows and set their primary keys (found again by fingerprint among
     the rows after the last one before the insert: one active alert per fingerprint)."""
@@ -280,18 +272,20 @@ def _insert_alerts(alerts: list[Alert]) -> None:
 
 
 def _update_alerts(alerts: list[Alert], names: list[str]) -> None:
-    """Write ``names`` of existing alerts: ``bulk_update`` below RAW_INSERT_FROM, one
-    prepared ``UPDATE … WHERE id = %s`` for all of them above."""
+    """Write ``names`` of existing alerts: ``bulk_update`` below RAW_INSERT_FROM, in one
+    bulk statement above (``dashboard.monitor.writes.update_rows``)."""
     if len(alerts) < RAW_INSERT_FROM:
         Alert.objects.bulk_update(alerts, names, batch_size=CHUNK)
         return
     fields = [f for f in _ALERT_FIELDS if f.name in names]
     db = connections[Alert.objects.db]
     quote = db.ops.quote_name
-    sets = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)
     rows = _db_values(alerts, fields, timezone.now())
-    _executemany(
-        f"UPDATE {quote(Alert._meta.db_table)} SET {sets} WHERE {quote('id')} = %s",
+    update_rows(
+        db,
+        quote(Alert._meta.db_table),
+        quote("id"),
+        [quote(str(f.column)) for f in fields],
         [[*row, alert.pk] for row, alert in zip(rows, alerts, strict=True)],
     )
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from alerts.exceptions import AlertStateError
@@ -129,8 +130,9 @@ def test_operator_acknowledges_then_resolves_with_who_and_when() -> None:
 
 
 def test_an_incident_of_many_statuses_opens_changes_and_resolves_them_in_bulk() -> None:
-    """Above RAW_INSERT_FROM the rows are written with one prepared statement: each comes
-    back with its key, and severity changes and resolutions reach every row."""
+    """Above RAW_INSERT_FROM the rows are written in bulk (dashboard.monitor.writes): each
+    comes back with its key, and severity changes and resolutions reach every row, twice
+    in one transaction too."""
     from alerts.services import RAW_INSERT_FROM, StatusChange, sync_status_alerts
 
     n = RAW_INSERT_FROM * 3
@@ -151,6 +153,13 @@ def test_an_incident_of_many_statuses_opens_changes_and_resolves_them_in_bulk() 
     assert all(a.state == "open" and a.severity == "warn" for a in rows.values())
     assert rows[opened[7].pk].details == {"lag": 7}  # type: ignore[union-attr]
 
+    with transaction.atomic():  # two bulk updates in one transaction
+        sync_status_alerts(changes=changes("alert"))
+        assert set(Alert.objects.filter(kind="threshold").values_list("status", flat=True)) == {
+            "alert"
+        }
+        sync_status_alerts(changes=changes("warn"))
+    assert set(Alert.objects.filter(kind="threshold").values_list("status", flat=True)) == {"warn"}
     escalated = sync_status_alerts(changes=changes("alert"))
     assert [a.pk for a in escalated if a] == [a.pk for a in opened if a]
     assert set(Alert.objects.filter(kind="threshold").values_list("severity", flat=True)) == {
@@ -160,4 +169,6 @@ def test_an_incident_of_many_statuses_opens_changes_and_resolves_them_in_bulk() 
     resolved = Alert.objects.filter(kind="threshold")
     assert {a.state for a in resolved} == {"resolved"}
     assert all(a.resolved_at is not None and a.notify_state == "pending" for a in resolved)
+    seventh = resolved.get(pk=opened[7].pk)  # type: ignore[union-attr]
+    assert seventh.details == {"lag": 7, "resolved": {"lag": 7}} and seventh.status == "alert"
     assert Alert.objects.get(kind=AlertKind.CLAIMED).state == "open"

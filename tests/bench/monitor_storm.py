@@ -4,12 +4,16 @@ status alerts to open in the first cycle).
 
     python -m tests.bench.monitor_storm [--queues 10000] [--groups 3] [--cycles 6]
                                         [--interval 1] [--db sqlite|postgres|both]
+                                        [--resolve-after N]
 
 Seeds a private redis-server and a throwaway database (a SQLite file, or a database on the
 PostgreSQL at $BENCH_POSTGRES, default postgresql://postgres@127.0.0.1:5432), starts
 ``manage.py monitor --interval 1`` as a subprocess, and prints what the monitor itself
 reported in MonitorState after each cycle: the cycle's duration per phase, the period
-between two completed cycles, and the alerts open. A script, not a test (not collected).
+between two completed cycles, and the alerts open. With ``--resolve-after N``, once N
+cycles have completed every group gets a consumer that reads and acknowledges its entries,
+so the storm resolves: the table then gives the alerts open after each cycle, and the
+cycle that resolved them is marked. A script, not a test (not collected).
 """
 
 from __future__ import annotations
@@ -50,6 +54,26 @@ def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
     pipe.execute()
     client.close()
     return names
+
+
+def consume_all(server: RedisServer, names: list[str], groups: int) -> None:
+    """Every group of every queue gets a consumer that reads and acknowledges all its
+    entries: no lag, nothing pending, one active consumer (the incident is over)."""
+    client = server.client()
+    keys = [(f"sw:{{{name}}}:stream", f"group-{g}") for name in names for g in range(groups)]
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        pipe = client.pipeline(transaction=False)
+        for key, group in chunk:
+            pipe.xreadgroup(group, "worker-1", {key: ">"}, count=100)
+        replies = pipe.execute()
+        pipe = client.pipeline(transaction=False)
+        for (key, group), reply in zip(chunk, replies, strict=True):
+            ids = [entry_id for _, entries in reply or [] for entry_id, _ in entries]
+            if ids:
+                pipe.xack(key, group, *ids)
+        pipe.execute()
+    client.close()
 
 
 def database_url(kind: str, tmp: Path) -> tuple[str, Any]:
@@ -147,10 +171,17 @@ def run_one(args: argparse.Namespace, kind: str) -> None:
             )
             seen: dict[int, dict[str, Any]] = {}
             deadline = started + args.timeout
+            count = args.resolve_after > 0
+            given_after: int | None = None  # the last cycle completed before the consumers
             while len(seen) < args.cycles and time.time() < deadline:
                 state = read_state(kind, url)
                 if state and state["cycles"] and state["cycles"] not in seen:
+                    if count:  # counted once per cycle, not at every read
+                        state["open"] = (read_state(kind, url, count=True) or state)["open"]
                     seen[state["cycles"]] = state
+                    if given_after is None and max(seen) >= args.resolve_after > 0:
+                        consume_all(server, names, args.groups)
+                        given_after = max(seen)
                 time.sleep(0.05)
             final = read_state(kind, url, count=True) or {"open": None}
         finally:
@@ -165,7 +196,7 @@ def run_one(args: argparse.Namespace, kind: str) -> None:
             finally:
                 server.stop()
                 drop()
-        report(kind, args, started, seen, final)
+        report(kind, args, started, seen, final, given_after)
 
 
 def report(
@@ -174,6 +205,7 @@ def report(
     started: float,
     seen: dict[int, dict[str, Any]],
     final: dict[str, Any],
+    given_after: int | None = None,
 ) -> None:
     print(
         f"\n### {kind}: {args.queues} queues × {args.groups} groups, no consumers, "
@@ -181,8 +213,12 @@ def report(
     )
     print(
         "| cycle | ended at (s after start) | period (s) | cycle ms | poll | database | alerts | pushes |"
+        + (" open after |" if given_after else "")
     )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        + (" ---: |" if given_after else "")
+    )
     previous = None
     for number in sorted(seen):
         state = seen[number]
@@ -194,10 +230,26 @@ def report(
                 f"{phases.get(p, 0):,.0f}" for p in ("poll", "database", "alerts", "pushes")
             )
             + " |"
+            + (f" {state['open']:,} |" if given_after else "")
         )
         previous = state["at"]
     if len(seen) < args.cycles:
         print(f"\nonly {len(seen)} cycles completed within {args.timeout} s")
+    if given_after:
+        # The resolving cycle: the one after which the most alerts were no longer open.
+        numbers = sorted(seen)
+        drops = [
+            (seen[a]["open"] - seen[b]["open"], b)
+            for a, b in zip(numbers, numbers[1:], strict=False)
+            if a >= given_after and seen[a]["open"] is not None and seen[b]["open"] is not None
+        ]
+        if drops:
+            resolved, number = max(drops)
+            print(
+                f"\nconsumers given after cycle {given_after}; cycle {number} resolved "
+                f"{resolved:,} alerts in {seen[number]['cycle_ms']:,.0f} ms "
+                f"(alerts phase {(seen[number]['phases'] or {}).get('alerts', 0):,.0f} ms)"
+            )
     print("\n(cycles that completed between two reads of the state are not listed)")
 
 
@@ -208,6 +260,12 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=6)
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument(
+        "--resolve-after",
+        type=int,
+        default=0,
+        help="give every group a consumer once this many cycles have completed",
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
