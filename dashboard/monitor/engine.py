@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gc
+import hashlib
 import logging
+import marshal
 import operator
 import time
 import zlib
@@ -52,19 +54,36 @@ _QUEUE_SIG = [
 _GROUP_SIG = [f.name for f in dataclasses.fields(GroupSnapshot) if f.name not in _GROUP_AGES]
 
 
-def _signature(snapshot: QueueSnapshot) -> tuple[Any, ...]:
-    """Everything shown of a queue but its ages and idle times, cheap to compare (the JSON
-    of 10 000 queues is rendered only for those that changed)."""
-    return (
-        tuple(getattr(snapshot, name) for name in _QUEUE_SIG),
-        tuple(
-            (
-                tuple(getattr(g, name) for name in _GROUP_SIG),
-                tuple((c.name, c.pending, c.active) for c in g.consumer_list),
-            )
-            for g in snapshot.groups
-        ),
+_SIG_QUEUE = operator.attrgetter(*_QUEUE_SIG)
+_SIG_GROUP = operator.attrgetter(*_GROUP_SIG)
+_SIG_CONSUMER = operator.attrgetter("name", "pending", "active")
+
+
+def _signature(snapshot: QueueSnapshot) -> bytes:
+    """Everything shown of a queue but its ages and idle times, as a 16-byte digest: cheap
+    to compare and to keep (the JSON of 10 000 queues is rendered only for those that
+    changed). A digest, not the tuple of values: 10 000 nested tuples kept per cycle were
+    most of its cost, in the garbage collections they caused."""
+    values = (
+        _SIG_QUEUE(snapshot),
+        [(_SIG_GROUP(g), [_SIG_CONSUMER(c) for c in g.consumer_list]) for g in snapshot.groups],
     )
+    try:
+        # Version 2: the same values always give the same bytes (no references, no
+        # interned-string marks, which depend on how each string was made).
+        packed = marshal.dumps(values, 2)
+    except ValueError:  # a trim risk or bounces: dataclasses, which marshal cannot pack
+        packed = marshal.dumps(_plain(values), 2)
+    return hashlib.blake2b(packed, digest_size=16).digest()
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every dataclass in it turned into its class name and field values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, dataclasses.astuple(value))
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 # What the monitor fills in after the poll (dashboard.monitor.enrich), and the ages.
@@ -131,7 +150,7 @@ class Kept:
         self.thresholds = thresholds
         self.maxlen = maxlen
         self.snapshot = snapshot
-        self.signature: tuple[Any, ...] | None = None
+        self.signature: bytes | None = None
 
 
 class Rendered:
@@ -140,7 +159,7 @@ class Rendered:
     __slots__ = ("snapshot", "signature", "refresh", "_data")
 
     def __init__(
-        self, snapshot: QueueSnapshot, refresh: bool, signature: tuple[Any, ...] | None = None
+        self, snapshot: QueueSnapshot, refresh: bool, signature: bytes | None = None
     ) -> None:
         self.snapshot = snapshot
         self.signature = _signature(snapshot) if signature is None else signature
