@@ -66,6 +66,7 @@ bench: venv sysdeps
 	$(PY) -m tests.bench.db_growth --hours 2
 	$(PY) -m tests.bench.once
 	$(PY) -m tests.bench.trend
+	$(PY) -m tests.bench.trend --observe
 	$(PY) -m tests.bench.events
 
 # The lowest version of every dependency pyproject.toml allows (each `>=`, see .ci/floor-pins)

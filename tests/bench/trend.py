@@ -1,6 +1,7 @@
-"""Measurement of the trend evaluator on the real monitor, on real traffic.
+"""Measurement of the trend evaluator on the real monitor, on real traffic, and of its cost.
 
     python -m tests.bench.trend [--seconds 300] [--interval 2]
+    python -m tests.bench.trend --observe [--groups 30000] [--cycles 5]
 
 A private redis-server, a throwaway SQLite file and ``manage.py monitor`` (default
 settings: 60 s trend window, 20 s hold) as subprocesses (tests.support.live_stack). A library
@@ -15,18 +16,32 @@ Every second the script reads what the monitor stored (QueueState: trend, lag, b
 forecast per group) and at the end the trend alerts it opened. The slow group's "breach in"
 forecasts (lag alert threshold 5 000) are compared with when its lag really crossed it.
 Prints the figures as Markdown tables. A script, not a test: it takes minutes.
+
+``--observe`` times ``GroupTrend.observe`` alone, in this process, no Redis: ``--groups``
+trackers (default 30 000: 10 000 queues × 3 groups) with the default policy, each window
+filled with 60 samples a second apart (``advance``: no verdicts on the way), then
+``--cycles`` cycles of one sample per group, timed. Two kinds of groups: *busy* (lag and
+reads change every sample: a saw-tooth with noise, consumers active, so the window is never
+steady) and *idle* (the same sample again: the steady path). Each against the tracker that
+refits its window every sample (tests.support.trend_reference, today's code until
+2026-12-01). Prints µs per observe, the median cycle's.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import os
+import platform
+import random
 import shutil
 import sqlite3
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
@@ -34,10 +49,12 @@ from typing import Any
 
 import redis
 
+from dashboard.monitor.trend import GroupTrend, Policy, Sample
 from queues import Producer
-from tests.bench.environment import describe
+from tests.bench.environment import cpu_model, describe
 from tests.support.live_stack import running_stack
 from tests.support.redis_process import RedisServer
+from tests.support.trend_reference import RefitTrend
 
 RATE_IN = 50.0
 SLOW_BATCH, SLOW_EVERY = 100, 4.0
@@ -152,12 +169,76 @@ def run(args: argparse.Namespace, server: RedisServer, tmp: Path) -> tuple[dict,
     return seen, alerts
 
 
+WINDOW_SAMPLES = 60  # a 60 s window polled every second
+
+
+def _busy(group: int, step: int) -> Sample:
+    """A group whose lag and reads move every poll (never a steady window)."""
+    rng = random.Random(group * 1_000_003 + step)
+    read = step * 25 + group % 7
+    lag = 400 + (step * 50) % 100 + rng.randint(0, 30) + group % 50
+    return Sample(1_800_000_000_000 + step * 1000, read, lag, f"{1_700_000_000_000 + read}-0", 1)
+
+
+def _idle(group: int, step: int) -> Sample:
+    """A group with nothing to do: the same poll again (the steady path)."""
+    return Sample(1_800_000_000_000 + step * 1000, 1000 + group, 0, "1700000000000-0", 1)
+
+
+def time_observe(
+    tracker: Callable[[Policy], GroupTrend | RefitTrend],
+    sample: Callable[[int, int], Sample],
+    groups: int,
+    cycles: int,
+) -> float:
+    """µs per observe, the median cycle's, over ``groups`` trackers with full windows."""
+    policy = Policy()
+    trackers = [tracker(policy) for _ in range(groups)]
+    for step in range(WINDOW_SAMPLES):
+        for g, t in enumerate(trackers):
+            t.advance(sample(g, step))
+    per_cycle = []
+    for step in range(WINDOW_SAMPLES, WINDOW_SAMPLES + cycles):
+        batch = [sample(g, step) for g in range(groups)]
+        started = time.process_time()
+        for t, s in zip(trackers, batch, strict=True):
+            t.observe(s)
+        per_cycle.append((time.process_time() - started) / groups * 1e6)
+    return median(per_cycle)
+
+
+def observe_main(args: argparse.Namespace) -> None:
+    print()
+    print(
+        f"`GroupTrend.observe` on {args.groups:,} groups, windows of {WINDOW_SAMPLES} samples "
+        f"(default policy), median of {args.cycles} cycles, µs of CPU per observe:"
+    )
+    print()
+    print("| groups | refit every sample (reference) | running sums | speed-up |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, sample in (("busy", _busy), ("idle", _idle)):
+        before = time_observe(RefitTrend, sample, args.groups, args.cycles)
+        after = time_observe(GroupTrend, sample, args.groups, args.cycles)
+        print(f"| {name} | {before:.1f} | {after:.1f} | ×{before / after:.1f} |")
+    print()
+    print(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}), Python "
+        f"{platform.python_version()}; {dt.date.today().isoformat()}."
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--interval", type=float, default=2.0, help="monitor poll interval, s")
     parser.add_argument("--verbose", action="store_true", help="print every non-OK sample")
+    parser.add_argument("--observe", action="store_true", help="time observe() alone")
+    parser.add_argument("--groups", type=int, default=30_000, help="with --observe")
+    parser.add_argument("--cycles", type=int, default=5, help="with --observe")
     args = parser.parse_args()
+    if args.observe:
+        observe_main(args)
+        return
     server = RedisServer().start()
     tmp = Path(tempfile.mkdtemp(prefix="sw-bench-trend-"))
     try:
