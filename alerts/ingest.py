@@ -11,13 +11,20 @@ a second row. Acks (``Manager.ack_events``) happen only after the database commi
 The Manager is built by the library from the queue's Redis URL, so ``redis://``,
 ``redis+sentinel://`` and ``redis+cluster://`` all work (on a cluster the library reads the
 streams per hash slot).
+
+The monitor calls it every cycle for every library queue but reads only the queues whose
+events moved (``moved``: its change check looks at each events stream's last entry id,
+``dashboard.monitor.event_marks``); the takeover of another consumer's pending events looks
+at every queue once per ``TAKEOVER_EVERY`` seconds, spread over the calls in between.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 
 from django.db import DatabaseError, transaction
 
@@ -43,20 +50,48 @@ MAX_PER_CALL = 20_000
 LIVE_PER_BATCH = 20
 #: Pending events of another (dead) dashboard consumer are taken over after this idle time.
 TAKEOVER_IDLE_MS = 30_000
-#: Seconds between two looks for those (one XAUTOCLAIM per events stream: at 10 000 queues
-#: the biggest part of an ingestion that finds nothing, if made every cycle).
+#: Seconds in which every queue is looked at once for those (one XAUTOCLAIM per events
+#: stream: at 10 000 queues 0.3–0.5 s, so the queues are spread over TAKEOVER_SLICES).
 TAKEOVER_EVERY = 10.0
+#: The queues of one Redis are looked at for a takeover in this many slices (by name), the
+#: slices spread over the calls of each TAKEOVER_EVERY seconds.
+TAKEOVER_SLICES = 10
 
-_takeover_at: dict[tuple[str, str], float] = {}
+
+class TakeoverRounds:
+    """Which queues a call looks at for another consumer's pending events: all of them at
+    the first call of a (Redis, consumer) pair (start-up: a predecessor may have died
+    holding some), then each queue once per ``TAKEOVER_EVERY`` seconds, slice by slice in
+    proportion to the time elapsed (one call every second covers a tenth; one call every
+    ten seconds or more covers all). Thread-safety: one call at a time per pair."""
+
+    def __init__(self) -> None:
+        self._rounds: dict[tuple[str, str], tuple[float, int]] = {}  # -> (started, slices)
+
+    def due(self, redis_url: str, consumer_name: str, queues: Sequence[str]) -> list[str]:
+        now = time.monotonic()
+        key = (redis_url, consumer_name)
+        if key not in self._rounds:
+            self._rounds[key] = (now, TAKEOVER_SLICES)
+            return list(queues)
+        started, covered = self._rounds[key]
+        if covered >= TAKEOVER_SLICES:
+            if now - started < TAKEOVER_EVERY:
+                return []
+            started, covered = now, 0
+        share = (now - started) / TAKEOVER_EVERY if TAKEOVER_EVERY > 0 else 1.0
+        upto = min(TAKEOVER_SLICES, int(share * TAKEOVER_SLICES) + 1)
+        self._rounds[key] = (started, upto)
+        if covered == 0 and upto >= TAKEOVER_SLICES:
+            return list(queues)
+        return [q for q in queues if covered <= _slice(q) < upto]
 
 
-def _takeover_due(redis_url: str, consumer_name: str) -> bool:
-    now = time.monotonic()
-    last = _takeover_at.get((redis_url, consumer_name))
-    if last is not None and now - last < TAKEOVER_EVERY:
-        return False
-    _takeover_at[(redis_url, consumer_name)] = now
-    return True
+def _slice(queue: str) -> int:
+    return zlib.crc32(queue.encode("utf-8", "surrogatepass")) % TAKEOVER_SLICES
+
+
+_takeover = TakeoverRounds()
 
 
 EVENT_KINDS = {
@@ -152,36 +187,85 @@ def _ingest(found: list[Event], manager: Manager) -> int:
     return created
 
 
+@dataclass(frozen=True)
+class Ingested:
+    """What one call did: alert rows created, and the queues whose events it read to the
+    end (each up to ``MAX_PER_CALL``: a queue cut there is not among them)."""
+
+    created: int
+    drained: frozenset[str]
+
+
 def ingest_events(
     *, redis_url: str, queues: list[str], consumer_name: str, block_ms: int = 0
 ) -> int:
     """Turn new claimed / dead_lettered events of ``queues`` into alert rows; rows created.
 
     Reads, in this order, this consumer's own pending events (it died before acking), those
-    of another dashboard consumer idle longer than ``TAKEOVER_IDLE_MS`` (looked for at most
-    every ``TAKEOVER_EVERY`` seconds), then new events;
+    of another dashboard consumer idle longer than ``TAKEOVER_IDLE_MS`` (each queue looked
+    at once per ``TAKEOVER_EVERY`` seconds, see ``TakeoverRounds``), then new events;
     at most ``MAX_PER_CALL`` events per queue per call.
     Blocking: only when nothing was found and ``block_ms`` > 0, for at most ``block_ms``.
     Thread-safety: one call at a time per ``consumer_name``. Idempotent on (queue, event id).
     Raises ``queues.QueueUnavailable`` (a ``ConnectionError``) when the Redis is down (the
     monitor reports it); a group lost with the data (NOGROUP) is recreated by the library.
     """
+    created = ingest_moved(redis_url=redis_url, queues=queues, consumer_name=consumer_name).created
+    if created == 0 and block_ms > 0 and queues:
+        mgr = manager_for(redis_url)
+        created = _wait_for_events(mgr, queues, consumer_name, block_ms)
+    return created
+
+
+def ingest_moved(
+    *,
+    redis_url: str,
+    queues: Sequence[str],
+    consumer_name: str,
+    moved: Collection[str] | None = None,
+) -> Ingested:
+    """``ingest_events`` (without blocking) of the queues of ``queues`` in ``moved`` (None:
+    all of them), the queues whose events may have moved since their last ingestion, plus
+    those due for a look at another consumer's pending events (``TakeoverRounds``). A queue
+    neither moved nor due costs no command. Raises what ``ingest_events`` raises (then no
+    queue counts as read to the end)."""
     mgr = manager_for(redis_url)  # the dashboard's one cache of clients
-    takeover = TAKEOVER_IDLE_MS if _takeover_due(redis_url, consumer_name) else None
+    asked = None if moved is None else set(moved)
+    wanted = [q for q in queues if asked is None or q in asked]
+    takeover = _takeover.due(redis_url, consumer_name, queues)
+    taken = set(takeover)
+    created = 0
+    cut: set[str] = set()
+    for batch, claim_idle_ms in (
+        (takeover, TAKEOVER_IDLE_MS),
+        ([q for q in wanted if q not in taken], None),
+    ):
+        done, left = _drain(mgr, batch, consumer_name, claim_idle_ms)
+        created += done
+        cut |= left
+    read = taken.union(wanted)
+    return Ingested(created, frozenset(read - cut))
+
+
+def _drain(
+    mgr: Manager, queues: Sequence[str], consumer_name: str, claim_idle_ms: int | None
+) -> tuple[int, set[str]]:
+    """Read and store the events of ``queues`` until none is left or a queue has had
+    ``MAX_PER_CALL``; the rows created and the queues cut there."""
     handled = dict.fromkeys(queues, 0)
     active: list[str] = list(handled)
     created = 0
     while active:
-        found = mgr.read_events(active, GROUP, consumer_name, count=BATCH, claim_idle_ms=takeover)
+        found = mgr.read_events(
+            active, GROUP, consumer_name, count=BATCH, claim_idle_ms=claim_idle_ms
+        )
         if not found:
             break
         created += _ingest(found, mgr)
         for event in found:
             handled[event.queue] = handled.get(event.queue, 0) + 1
         active = [q for q in active if handled[q] < MAX_PER_CALL]
-    if created == 0 and block_ms > 0 and queues:
-        created = _wait_for_events(mgr, queues, consumer_name, block_ms)
-    return created
+    return created, {q for q, n in handled.items() if n >= MAX_PER_CALL}
 
 
 def _wait_for_events(mgr: Manager, queues: Sequence[str], consumer_name: str, block_ms: int) -> int:

@@ -38,10 +38,21 @@ def on_redis_reachability(*, redis_url: str, reachable: bool, error: str = "", *
     services.set_redis_reachable(redis_url=redis_url, reachable=reachable, error=error)
 
 
-def on_events_due(*, redis_url: str, queues: list[str], consumer_name: str, **_: Any) -> int:
+def on_events_due(
+    *,
+    redis_url: str,
+    queues: list[str],
+    consumer_name: str,
+    moved: list[str] | None = None,
+    **_: Any,
+) -> frozenset[str]:
+    """Ingest the events of the queues that moved (and of those due for a takeover look);
+    answers the queues read to the end."""
     from alerts import ingest
 
-    return ingest.ingest_events(redis_url=redis_url, queues=queues, consumer_name=consumer_name)
+    return ingest.ingest_moved(
+        redis_url=redis_url, queues=queues, consumer_name=consumer_name, moved=moved
+    ).drained
 
 
 def on_claims_inferred(*, claims: list[dict[str, Any]], **_: Any) -> int:

@@ -16,6 +16,12 @@ stream (it comes back changed, with an empty fingerprint: read it in full, where
 problem is recorded on its row). A batch the server refuses (an ACL without EVALSHA, a
 script killed) comes back as all changed, its neighbours unaffected.
 
+Asked with the last events ids the caller holds (``events``), the check also tells which
+queues' events streams (claimed, dead_lettered, ... written by the library) have a newer
+last entry: one ``XREVRANGE COUNT 1`` per queue in the same script, and again only those
+that moved come back. The events are not part of the fingerprint: a queue whose events
+moved and nothing else stays still, and the other way round.
+
 On Redis Cluster the keys of one script must share a slot; ``changes`` returns None there
 and the caller reads everything in full (per-key commands, as before).
 """
@@ -91,6 +97,10 @@ class Changes:
     heads: dict[int, Head | None] = field(default_factory=dict)
     first: int = 0  # the targets this covers: first .. first + count - 1
     count: int = 0
+    #: When asked (``events``): the queues whose events stream's last entry id differs from
+    #: the one held, with that id ("" for an empty or missing stream; None when it could
+    #: not be read, or the whole batch was refused: every target of it is here).
+    events: dict[int, str | None] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str:
@@ -143,7 +153,14 @@ def _keys_of(target: info_mod.Target, levels: Sequence[int]) -> tuple[str, list[
     if isinstance(target, info_mod.PlainKeys):
         return "p", [target.stream]
     keys: QueueKeys = target
-    out: list[Any] = [keys.stream, keys.dead, keys.delayed, keys.levels, keys.duplicates]
+    out: list[Any] = [
+        keys.stream,
+        keys.dead,
+        keys.delayed,
+        keys.levels,
+        keys.duplicates,
+        keys.events,
+    ]
     for level in levels:
         level_keys = queue_keys(keys.name, level)
         out += [level_keys.stream, level_keys.delayed]
@@ -162,16 +179,19 @@ def changes(
     *,
     active_idle_ms: int = info_mod.DEFAULT_ACTIVE_IDLE_MS,
     batch: int = BATCH,
+    events: Sequence[str] | None = None,
 ) -> Changes | None:
     """Which of ``targets`` changed since their fingerprints ``held`` ("" = never seen) were
     taken; ``levels`` are the priority levels each queue had then (their streams are part of
-    its fingerprint; a change of the levels set shows as a change). None on a cluster.
+    its fingerprint; a change of the levels set shows as a change). With ``events`` (the
+    last events id held per target, "" = none), also which queues' events moved
+    (``Changes.events``). None on a cluster.
 
     One pipelined round trip of ``len(targets) / batch`` script calls (a second one after
     the server lost its script cache). Raises only what the client raises for an
     unreachable server."""
     parts = changes_by_batch(
-        client, targets, held, levels, active_idle_ms=active_idle_ms, batch=batch
+        client, targets, held, levels, active_idle_ms=active_idle_ms, batch=batch, events=events
     )
     return None if parts is None else merged(parts)
 
@@ -181,14 +201,16 @@ def merged(parts: Iterator[Changes]) -> Changes:
     time_ms = None
     changed: dict[int, str] = {}
     heads: dict[int, Head | None] = {}
+    events: dict[int, str | None] = {}
     commands = count = 0
     for part in parts:
         time_ms = time_ms if time_ms is not None else part.time_ms
         changed.update(part.changed)
         heads.update(part.heads)
+        events.update(part.events)
         commands += part.commands
         count += part.count
-    return Changes(time_ms, changed, commands, heads, 0, count)
+    return Changes(time_ms, changed, commands, heads, 0, count, events)
 
 
 def changes_by_batch(
@@ -199,6 +221,7 @@ def changes_by_batch(
     *,
     active_idle_ms: int = info_mod.DEFAULT_ACTIVE_IDLE_MS,
     batch: int = BATCH,
+    events: Sequence[str] | None = None,
 ) -> Iterator[Changes] | None:
     """``changes``, one ``Changes`` per script call as its reply arrives (indices into all
     of ``targets``), so the caller works on one batch while Redis checks the next. Every
@@ -206,7 +229,9 @@ def changes_by_batch(
     connection left with unread replies is closed). None on a cluster."""
     if is_cluster(client):
         return None
-    text, calls = plan_calls(targets, held, levels, active_idle_ms=active_idle_ms, batch=batch)
+    text, calls = plan_calls(
+        targets, held, levels, active_idle_ms=active_idle_ms, batch=batch, events=events
+    )
     return _run(client, text, calls)
 
 
@@ -220,6 +245,7 @@ def plan_calls(
     *,
     active_idle_ms: int,
     batch: int,
+    events: Sequence[str] | None = None,
 ) -> tuple[str, list[Call]]:
     """The script's text and its calls for ``targets`` (no I/O: both twins send these)."""
     text = source("fingerprint")
@@ -233,12 +259,13 @@ def plan_calls(
             own = _valid_levels(levels[i]) if levels is not None else []
             kind, target_keys = _keys_of(targets[i], own)
             keys += target_keys
-            args += [kind, len(own), held[i]]
+            args += [kind, len(own), held[i], events[i] if events is not None else ""]
+        look = "1" if events is not None else "0"
         calls.append(
             (
                 start,
                 len(chunk),
-                ["EVALSHA", sha, len(keys), *keys, active_idle_ms, len(chunk), *args],
+                ["EVALSHA", sha, len(keys), *keys, active_idle_ms, len(chunk), look, *args],
             )
         )
     return text, calls
@@ -289,14 +316,30 @@ def _run(client: Any, text: str, calls: Sequence[tuple[int, int, list[Any]]]) ->
 
 
 def _batch(start: int, size: int, reply: Any, commands: int) -> Changes:
-    if isinstance(reply, Exception) or not isinstance(reply, list) or len(reply) < 2:
-        # refused (BUSY, NOPERM, a killed script): this batch is read in full
-        return Changes(None, {start + i: "" for i in range(size)}, commands, {}, start, size)
+    if (
+        isinstance(reply, Exception)
+        or not isinstance(reply, list)
+        or len(reply) < 4
+        or not isinstance(reply[2], list)
+        or not isinstance(reply[3], list)
+    ):
+        # refused (BUSY, NOPERM, a killed script): this batch is read in full, its events too
+        every = range(start, start + size)
+        return Changes(
+            None, dict.fromkeys(every, ""), commands, {}, start, size, dict.fromkeys(every)
+        )
     changed: dict[int, str] = {}
     heads: dict[int, Head | None] = {}
-    for k in range(2, len(reply) - 2, 3):
-        index = int(reply[k]) - 1
+    found = reply[2]
+    for k in range(0, len(found) - 2, 3):
+        index = int(found[k]) - 1
         if 0 <= index < size:
-            changed[start + index] = _text(reply[k + 1])
-            heads[start + index] = read_head(reply[k + 2])
-    return Changes(info_mod.time_ms(reply[:2]), changed, commands, heads, start, size)
+            changed[start + index] = _text(found[k + 1])
+            heads[start + index] = read_head(found[k + 2])
+    events: dict[int, str | None] = {}
+    moved = reply[3]
+    for k in range(0, len(moved) - 1, 2):
+        index = int(moved[k]) - 1
+        if 0 <= index < size:
+            events[start + index] = None if moved[k + 1] is None else _text(moved[k + 1])
+    return Changes(info_mod.time_ms(reply[:2]), changed, commands, heads, start, size, events)

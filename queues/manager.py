@@ -80,13 +80,16 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
         levels: Sequence[Sequence[int]] | None = None,
         *,
         batch: int = info_watch.BATCH,
+        events: Sequence[str] | None = None,
     ) -> info_watch.Changes | None:
         """Which of ``names`` changed since the fingerprints ``held`` were taken ("" for one
         never seen), in one pipelined round trip of script calls; only the changed ones come
         back, with their new fingerprints and what the check read of them
         (``queues.info_watch``). ``levels``: the priority levels each queue had when its
-        fingerprint was taken. None on a Redis Cluster."""
-        parts = self.changes_by_batch(names, held, levels, batch=batch)
+        fingerprint was taken. ``events``: the last events id held per name ("" = none);
+        ``Changes.events`` then lists the queues whose events stream moved past it (one
+        ``XREVRANGE COUNT 1`` more per queue). None on a Redis Cluster."""
+        parts = self.changes_by_batch(names, held, levels, batch=batch, events=events)
         if parts is None:
             return None
         with unavailable_as_error(self.address):
@@ -99,6 +102,7 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
         levels: Sequence[Sequence[int]] | None = None,
         *,
         batch: int = info_watch.BATCH,
+        events: Sequence[str] | None = None,
     ) -> Iterator[info_watch.Changes] | None:
         """``changes`` one script call at a time, as each reply arrives (run it to its end;
         it raises QueueUnavailable when Redis cannot be reached)."""
@@ -107,7 +111,13 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
             for n in names
         ]
         parts = info_watch.changes_by_batch(
-            self.client, all_keys, held, levels, active_idle_ms=self.active_idle_ms, batch=batch
+            self.client,
+            all_keys,
+            held,
+            levels,
+            active_idle_ms=self.active_idle_ms,
+            batch=batch,
+            events=events,
         )
         return None if parts is None else self._unavailable_as_error(parts)
 

@@ -896,25 +896,43 @@ class Monitor:
             self.alerts_clean.add(due[0][0][1])
 
     def _ingest_events(self, snapshots: list[QueueSnapshot]) -> None:
-        by_url: dict[str, list[str]] = {}
+        """Hand the alerts app the library queues whose events moved since they were last
+        read to the end (``ChangeWatch.events``; all of them at start-up and where the
+        poll's check could not tell); a queue whose ingestion failed is handed again next
+        cycle. The alerts app also looks at every queue now and then for events another
+        consumer left pending. One call per Redis server."""
+        if not signals.events_due.has_listeners():
+            return  # a dashboard without the alerts app: nothing reads the events
+        marks = self.watch.events
+        by_url: dict[str, dict[str, None]] = {}
         for s in snapshots:
             if s.plain:
                 # No library events there; reading them would create keys in a foreign Redis.
                 continue
             if s.unreadable and not s.exists:
                 continue  # its name or its server could not be read: no events either
-            by_url.setdefault(s.redis_url, []).append(s.queue)
-        for url, queues in by_url.items():
+            by_url.setdefault(s.redis_url, {})[s.queue] = None
+        for url, names in by_url.items():
+            queues = list(names)
+            moved = marks.due(url, queues)
             try:
-                signals.emit(
+                answers = signals.emit(
                     signals.events_due,
                     "events_due",
                     redis_url=url,
                     queues=queues,
+                    moved=moved,
                     consumer_name=f"monitor-{self.name}",
                 )
             except DatabaseError as exc:
                 log.warning("monitor: event ingest skipped, database error %s", exc)
+                answers = []
+            drained: set[str] = set()
+            for answer in answers:
+                drained.update(answer)
+            # No answer: a receiver failed (logged); what it read stays pending in Redis.
+            marks.done(url, drained)
+            marks.failed(url, [q for q in moved if q not in drained])
 
     def _retention(self) -> None:
         from dashboard.monitor.retention import apply_retention

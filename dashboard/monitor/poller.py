@@ -19,6 +19,7 @@ from typing import Any
 import redis
 
 from dashboard.monitor.counting import commands_so_far
+from dashboard.monitor.event_marks import EventMarks
 from dashboard.monitor.names import clean_name
 from dashboard.monitor.types import (
     ConsumerSnapshot,
@@ -243,7 +244,11 @@ class ChangeWatch:
     time (any interaction would make it active: a change); an active consumer of a still
     queue keeps the idle time of its last read (below the threshold, at most
     ``refresh_cycles`` polls old). Redis 7.2's ``inactive`` field is not needed for this.
-    On a Redis Cluster the check is not used and every queue is read in full."""
+    On a Redis Cluster the check is not used and every queue is read in full.
+
+    Library events: the same check looks at each library queue's events stream (one
+    ``XREVRANGE COUNT 1``) and ``events`` (``EventMarks``) keeps which ones moved since their
+    last ingestion, so the monitor reads the events of those queues only."""
 
     def __init__(self, refresh_cycles: int = DEFAULT_REFRESH_CYCLES) -> None:
         self.refresh_cycles = max(1, int(refresh_cycles))
@@ -255,18 +260,21 @@ class ChangeWatch:
         self.stats = WatchStats()
         self._next: dict[Target, _Seen] = {}
         self._stats = [0, 0, 0, 0, 0]
+        self.events = EventMarks()
 
     def begin(self) -> None:
         self.still = set()
         self.cycle += 1
         self._next = {}
         self._stats = [0, 0, 0, 0, 0]
+        self.events.begin()
 
     def end(self) -> None:
         # Queues no longer polled (definitions removed or changed) are forgotten.
         self.seen = self._next
         self._next = {}
         self.stats = WatchStats(*self._stats)
+        self.events.end()
 
     def _due(self, target: Target, every: int = 1) -> bool:
         """Whether ``target``'s turn for a refresh (every ``every`` refreshes: a full read)
@@ -295,10 +303,15 @@ class ChangeWatch:
         # its figures (pending lists, consumers, ages) and hands them back.
         due = [p is not None and self._due(t) for t, p in zip(targets, previous, strict=True)]
         ask = ["" if d else h for d, h in zip(due, held, strict=True)]
+        events = ["" if t.stream else self.events.asked(t.redis_url, t.queue) for t in targets]
         parts = None
         try:
-            parts = manager.changes_by_batch([t.info_target for t in targets], ask, levels)
-            out, full = self._checked(parts, targets, previous, held, at_ms, active_idle_ms, caps)
+            parts = manager.changes_by_batch(
+                [t.info_target for t in targets], ask, levels, events=events
+            )
+            out, full = self._checked(
+                parts, targets, previous, held, events, at_ms, active_idle_ms, caps
+            )
         except redis.ResponseError as exc:  # e.g. an ACL refusing SCRIPT LOAD: read in full
             log.warning("monitor: change check refused, reading every queue: %s", exc)
             parts = None
@@ -332,13 +345,15 @@ class ChangeWatch:
         targets: Sequence[Target],
         previous: Sequence[_Seen | None],
         held: Sequence[str],
+        events: Sequence[str],
         at_ms: int,
         active_idle_ms: int,
         caps: Caps,
     ) -> tuple[list[QueueSnapshot | None], list[int]]:
         """Work through the check one script call's reply at a time (while Redis checks the
-        next): still queues aged, changed ones updated from their heads; returns the
-        snapshots so far and the indices left to read in full."""
+        next): still queues aged, changed ones updated from their heads, what it saw of
+        their events streams noted; returns the snapshots so far and the indices left to
+        read in full."""
         out: list[QueueSnapshot | None] = [None] * len(targets)
         full: list[int] = []
         self._found = {}
@@ -347,6 +362,10 @@ class ChangeWatch:
         for part in parts:
             now_ms = part.time_ms
             for i in range(part.first, part.first + part.count):
+                target = targets[i]
+                if not target.stream:  # moved (or unreadable), else as held
+                    last = part.events[i] if i in part.events else events[i]
+                    self.events.saw(target.redis_url, target.queue, last)
                 seen = previous[i]
                 if seen is None:
                     self._stats[1] += 1

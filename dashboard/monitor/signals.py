@@ -45,7 +45,10 @@ statuses_changed = Signal()
 claim_storm_changed = Signal()
 #: ``redis_url``, ``reachable``, ``error``: a watched Redis went away or came back.
 redis_reachability = Signal()
-#: ``redis_url``, ``queues``, ``consumer_name``: library events of these queues may be read.
+#: ``redis_url``, ``queues``, ``consumer_name``, ``moved``: library events of these queues
+#: may be read; ``moved`` (None: all) are those whose events stream moved since they were
+#: last read to the end, or that the monitor cannot vouch for. Receivers answer the set of
+#: queues they read to the end; the monitor asks for the others again next cycle.
 events_due = Signal()
 #: ``claims``: claims inferred on plain streams (dicts: queue, group, message_id,
 #: event_id, details); storing them twice is harmless.

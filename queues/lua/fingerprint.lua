@@ -2,21 +2,31 @@
 -- stream instead of the ~15 commands (and their decoding) of a full read.
 --
 -- ARGV[1]  active_idle_ms: a consumer idle less than this counts as active
--- ARGV[2]  targets in this batch; then per target three values:
---          kind ("q": a StreamWarden queue, "p": a plain stream), the number of priority
---          levels whose keys follow, the fingerprint the caller holds ("" = none)
+-- ARGV[2]  targets in this batch
+-- ARGV[3]  "1": also look at each queue's events stream (see below); "0": do not
+--          then per target four values: kind ("q": a StreamWarden queue, "p": a plain
+--          stream), the number of priority levels whose keys follow, the fingerprint the
+--          caller holds ("" = none), the last events id the caller holds
 -- KEYS     per target: a plain stream's key; or a queue's stream, dead-letter stream,
---          delayed set, levels set, duplicates hash, then per level its stream and delayed set
+--          delayed set, levels set, duplicates hash, events stream, then per level its
+--          stream and delayed set
 --
--- Returns {seconds, microseconds, i, fingerprint, head, i, fingerprint, head, ...}: the
--- server time and only the targets (1-based) whose fingerprint differs from the one held.
+-- Returns {seconds, microseconds, {i, fingerprint, head, ...}, {i, events id, ...}}: the
+-- server time, only the targets (1-based) whose fingerprint differs from the one held, and
+-- only the queues whose events stream's last entry id differs from the one held (false
+-- when the events stream could not be read).
 --
 -- The fingerprint covers, per stream: length, last-generated / max-deleted / first / last
 -- ids, entries added; per group: consumers, pending, last-delivered id, entries read, lag;
 -- per consumer: its name, its pending count and whether it is active; for a queue also the
 -- size of its dead letters and delayed set, its levels set and duplicates counters, and its
 -- level streams. A still stream costs XINFO STREAM, XINFO GROUPS, XINFO CONSUMERS per group
--- with consumers, and for a queue XLEN, ZCARD, SMEMBERS and HGETALL of its side keys.
+-- with consumers, and for a queue XLEN, ZCARD, SMEMBERS and HGETALL of its side keys, and
+-- (when asked) XREVRANGE COUNT 1 of its events stream.
+--
+-- The events stream (claimed, dead_lettered... written by the library) is not part of the
+-- fingerprint: a reader of the events (the dashboard's ingestion) reads only the queues
+-- whose events moved, whatever else changed or did not.
 --
 -- The head of a changed stream is what a reader needs to update its last full read:
 -- {length, entries added, last entry id, dead letters, delayed, the duplicates counters
@@ -167,8 +177,8 @@ local function check(kind, first, levels, held)
     end
     for level = 0, levels - 1 do
       out[#out + 1] = 'level'
-      stream(out, KEYS[first + 5 + 2 * level])
-      size(out, 'ZCARD', KEYS[first + 6 + 2 * level])
+      stream(out, KEYS[first + 6 + 2 * level])
+      size(out, 'ZCARD', KEYS[first + 7 + 2 * level])
     end
   end
   local fingerprint = redis.sha1hex(table.concat(out, '\0'))
@@ -188,23 +198,43 @@ local function check(kind, first, levels, held)
   return fingerprint, head
 end
 
+-- The last entry id of a queue's events stream ("" when empty or missing); false when it
+-- cannot be read (the reader then reads the events anyway).
+local function events_id(key)
+  local last = redis.pcall('XREVRANGE', key, '+', '-', 'COUNT', 1)
+  if type(last) ~= 'table' or last.err then return false end
+  local entry = last[1]
+  if entry == nil then return '' end
+  if type(entry) ~= 'table' or type(entry[1]) ~= 'string' then return false end
+  return entry[1]
+end
+
 local now = redis.call('TIME')
-local result = {now[1], now[2]}
+local changed, moved = {}, {}
 local key = 1
 for t = 1, count do
-  local kind = ARGV[3 * t]
-  local levels = tonumber(ARGV[3 * t + 1]) or 0
-  local held = ARGV[3 * t + 2]
+  local base = 3 + 4 * (t - 1)
+  local kind = ARGV[base + 1]
+  local levels = tonumber(ARGV[base + 2]) or 0
+  local held = ARGV[base + 3]
   local first = key
-  if kind == 'q' then key = key + 5 + 2 * levels else key = key + 1 end
+  if kind == 'q' then key = key + 6 + 2 * levels else key = key + 1 end
   local ok, fingerprint, head = pcall(check, kind, first, levels, held)
   if not ok then
     fingerprint, head = '', BROKEN
   end
   if fingerprint then
-    result[#result + 1] = t
-    result[#result + 1] = fingerprint
-    result[#result + 1] = head
+    changed[#changed + 1] = t
+    changed[#changed + 1] = fingerprint
+    changed[#changed + 1] = head
+  end
+  if kind == 'q' and ARGV[3] == '1' then
+    local read, id = pcall(events_id, KEYS[first + 5])
+    if not read then id = false end
+    if id ~= ARGV[base + 4] then
+      moved[#moved + 1] = t
+      moved[#moved + 1] = id
+    end
   end
 end
-return result
+return {now[1], now[2], changed, moved}

@@ -10,21 +10,24 @@ import pytest
 
 import queues
 import queues.aio
+from queues.keys import queue_keys
 from queues.types import PlainStream
 
 
-def _changes(kind: str, redis_url: str, names: list[Any], held: list[str]) -> Any:
+def _changes(
+    kind: str, redis_url: str, names: list[Any], held: list[str], events: list[str] | None = None
+) -> Any:
     if kind == "sync":
         manager = queues.Manager(redis_url)
         try:
-            return manager.changes(names, held, [[] for _ in names])
+            return manager.changes(names, held, [[] for _ in names], events=events)
         finally:
             manager.close()
 
     async def run() -> Any:
         manager = queues.aio.Manager(redis_url)
         try:
-            return await manager.changes(names, held, [[] for _ in names])
+            return await manager.changes(names, held, [[] for _ in names], events=events)
         finally:
             await manager.close()
 
@@ -56,3 +59,31 @@ def test_both_twins_take_the_same_fingerprint(redis_url: str) -> None:
     sync = _changes("sync", redis_url, ["watched"], [""])
     aio = _changes("aio", redis_url, ["watched"], [""])
     assert sync.changed == aio.changed and sync.heads == aio.heads
+
+
+@pytest.mark.parametrize("kind", ["sync", "aio"])
+def test_changes_tells_which_queues_events_moved_apart_from_the_fingerprint(
+    kind: str, redis_url: str
+) -> None:
+    """Asked with the last events ids held, the check reports the queues whose events
+    stream has a newer last entry (None: unreadable); the events are no part of the
+    fingerprint, and a caller that does not ask pays no look at them."""
+    client = queues.Manager(redis_url).client
+    for name in ("watched", "quiet"):
+        queues.Producer(name, redis_url).publish({"n": 1})
+    client.xadd("plain", {"a": "1"})
+    names: list[Any] = ["watched", "quiet", PlainStream("plain")]
+    first = _changes(kind, redis_url, names, ["", "", ""], ["", "", ""])
+    assert first.events == {}  # no events stream yet: its last id is "", as held
+    held = [first.changed[i] for i in range(3)]
+    event_id = client.xadd(queue_keys("watched").events, {"type": "claimed", "id": "1-0"})
+    moved = _changes(kind, redis_url, names, held, ["", "", ""])
+    assert moved.changed == {}  # the queue itself did not change
+    assert moved.events == {0: event_id.decode()}
+    assert _changes(kind, redis_url, names, held, [event_id.decode(), "", ""]).events == {}
+    client.set(queue_keys("quiet").events, "not a stream")
+    broken = _changes(kind, redis_url, names, held, [event_id.decode(), "", ""])
+    assert broken.events == {1: None} and broken.changed == {}
+    before = client.info("commandstats").get("cmdstat_xrevrange", {}).get("calls", 0)
+    assert _changes(kind, redis_url, names, held).events == {}
+    assert client.info("commandstats").get("cmdstat_xrevrange", {}).get("calls", 0) == before

@@ -31,11 +31,12 @@ class ChangeWatch:
         levels: Sequence[Sequence[int]] | None = None,
         *,
         batch: int = info_watch.BATCH,
+        events: Sequence[str] | None = None,
     ) -> info_watch.Changes | None:
         """Which of ``names`` changed since the fingerprints ``held`` were taken ("" for one
         never seen), in one pipelined round trip of script calls (see
         queues.Manager.changes). None on a Redis Cluster."""
-        parts = await self.changes_by_batch(names, held, levels, batch=batch)
+        parts = await self.changes_by_batch(names, held, levels, batch=batch, events=events)
         if parts is None:
             return None
         return info_watch.merged(iter([part async for part in parts]))
@@ -47,6 +48,7 @@ class ChangeWatch:
         levels: Sequence[Sequence[int]] | None = None,
         *,
         batch: int = info_watch.BATCH,
+        events: Sequence[str] | None = None,
     ) -> AsyncIterator[info_watch.Changes] | None:
         """``changes`` one script call at a time (run it to its end; it raises
         QueueUnavailable when Redis cannot be reached). None on a Redis Cluster."""
@@ -57,7 +59,12 @@ class ChangeWatch:
             for n in names
         ]
         text, calls = info_watch.plan_calls(
-            all_keys, held, levels, active_idle_ms=self.active_idle_ms, batch=batch
+            all_keys,
+            held,
+            levels,
+            active_idle_ms=self.active_idle_ms,
+            batch=batch,
+            events=events,
         )
         return self._batches(text, calls)
 
