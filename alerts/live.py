@@ -34,18 +34,20 @@ def publish_alert(alert: Alert) -> None:
     transaction.on_commit(lambda: _send(data))
 
 
-def publish_alerts(alerts: list[Alert]) -> None:
+def publish_alerts(alerts: list[Alert], *, count: int | None = None) -> None:
     """Push many alerts to live pages in ONE message once the transaction commits: the
-    newest ``MAX_LIVE_ALERTS`` of them, with the total count (``truncated`` when more)."""
+    newest ``MAX_LIVE_ALERTS`` of them, with the total count (``truncated`` when more).
+    ``count``: how many changed, when ``alerts`` holds only the newest of them."""
+    total = len(alerts) if count is None else count
     if not alerts:
         return
-    if len(alerts) == 1:
+    if total == 1:
         publish_alert(alerts[0])
         return
     newest = sorted(alerts, key=lambda a: a.pk or 0)[-MAX_LIVE_ALERTS:]
     data = {
         "alerts": [alert_as_dict(a) for a in newest],
-        "count": len(alerts),
-        "truncated": len(alerts) > len(newest),
+        "count": total,
+        "truncated": total > len(newest),
     }
     transaction.on_commit(lambda: _send(data, "alerts.update"))

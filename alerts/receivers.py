@@ -14,7 +14,7 @@ from dashboard.monitor.signals import StatusReport
 def on_statuses_changed(*, reports: list[StatusReport], **_: Any) -> None:
     from alerts import services
 
-    services.sync_status_alerts(
+    services.record_status_changes(
         changes=[
             services.StatusChange(r.kind, r.queue, r.group, r.status, r.details, r.redis_url)
             for r in reports

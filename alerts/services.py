@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, cast
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connections, models, transaction
@@ -142,13 +142,26 @@ def _resolve_system(alert: Alert, *, details: dict[str, Any] | None = None) -> A
     return alert
 
 
-def _due_for_repeat(alert: Alert) -> bool:
+def _due_for_repeat(alert: _Held) -> bool:
     """Whether a held, unacknowledged status alert may be notified again."""
     if alert.state != AlertState.OPEN or alert.notify_state == NotifyState.PENDING:
         return False
     if alert.last_notified_at is None:
         return False
     return timezone.now() - alert.last_notified_at >= timedelta(seconds=conf.repeat_interval())
+
+
+class _Held(NamedTuple):
+    """What the status sync reads of an active alert: read as plain values, not as model
+    instances (70 000 of them cost seconds when a storm resolves)."""
+
+    pk: int
+    status: str
+    severity: str
+    state: str
+    notify_state: str
+    last_notified_at: datetime | None
+    details: Any
 
 
 @dataclass(frozen=True)
@@ -185,14 +198,24 @@ def _check(change: StatusChange) -> None:
 
 #: Fingerprints per ``IN (...)`` query (SQLite allows 999 parameters per statement).
 CHUNK = 500
+#: From this many fingerprints on, every active status alert is read in one query and the
+#: wanted ones picked out (a storm: 140 ``IN`` queries of 500 cost seconds on PostgreSQL).
+READ_ALL_FROM = 5000
+_STATUS_KINDS = (AlertKind.THRESHOLD, AlertKind.TREND, AlertKind.CLAIM_STORM)
 
 
-def _active_by_fingerprint(fingerprints: list[str]) -> dict[str, Alert]:
-    found: dict[str, Alert] = {}
+def _active_by_fingerprint(fingerprints: list[str]) -> dict[str, _Held]:
+    columns = ("fingerprint", *_Held._fields)
+    active = Alert.objects.filter(state__in=ACTIVE_STATES).order_by()
+    if len(fingerprints) >= READ_ALL_FROM:
+        wanted = set(fingerprints)
+        rows = active.filter(kind__in=_STATUS_KINDS).values_list(*columns)
+        return {row[0]: _Held._make(row[1:]) for row in rows.iterator() if row[0] in wanted}
+    found: dict[str, _Held] = {}
     for start in range(0, len(fingerprints), CHUNK):
         chunk = fingerprints[start : start + CHUNK]
-        for alert in Alert.objects.filter(fingerprint__in=chunk, state__in=ACTIVE_STATES):
-            found[alert.fingerprint] = alert
+        for row in active.filter(fingerprint__in=chunk).values_list(*columns):
+            found[row[0]] = _Held._make(row[1:])
     return found
 
 
@@ -271,59 +294,74 @@ def _insert_alerts(alerts: list[Alert]) -> None:
             mine._state.adding = False
 
 
-def _update_alerts(alerts: list[Alert], names: list[str]) -> None:
-    """Write ``names`` of existing alerts: ``bulk_update`` below RAW_INSERT_FROM, in one
-    bulk statement above (``dashboard.monitor.writes.update_rows``)."""
-    if len(alerts) < RAW_INSERT_FROM:
-        Alert.objects.bulk_update(alerts, names, batch_size=CHUNK)
-        return
-    fields = [f for f in _ALERT_FIELDS if f.name in names]
+def _column(name: str) -> str:
+    column = next(f.column for f in _ALERT_FIELDS if f.name == name)
+    return connections[Alert.objects.db].ops.quote_name(str(column))
+
+
+def _update_alerts(names: list[str], rows: list[list[Any]]) -> None:
+    """Write the fields ``names`` of existing alerts: each row their values prepared for the
+    database, then the alert's key (``dashboard.monitor.writes.update_rows``)."""
     db = connections[Alert.objects.db]
-    quote = db.ops.quote_name
-    rows = _db_values(alerts, fields, timezone.now())
     update_rows(
         db,
-        quote(Alert._meta.db_table),
-        quote("id"),
-        [quote(str(f.column)) for f in fields],
-        [[*row, alert.pk] for row, alert in zip(rows, alerts, strict=True)],
+        db.ops.quote_name(Alert._meta.db_table),
+        _column("id"),
+        [_column(name) for name in names],
+        rows,
     )
 
 
+def _runs(changes: list[StatusChange]) -> list[list[StatusChange]]:
+    """``changes`` cut, in order, into runs in which no alert comes twice."""
+    runs: list[list[StatusChange]] = [[]]
+    seen: set[str] = set()
+    for change in changes:
+        if change.fingerprint in seen:
+            runs.append([])
+            seen = set()
+        seen.add(change.fingerprint)
+        runs[-1].append(change)
+    return runs
+
+
 def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
+    """``record_status_changes``, returning per change the active (or just resolved) alert,
+    None when healthy."""
+    keys = record_status_changes(changes=changes)
+    found = Alert.objects.in_bulk([pk for pk in keys if pk is not None])
+    return [None if pk is None else found.get(pk) for pk in keys]
+
+
+def record_status_changes(*, changes: list[StatusChange]) -> list[int | None]:
     """Keep one threshold / trend / claim_storm alert per (kind, queue, group) in step, for
     many at once in a few queries (an incident turns thousands of statuses at once).
 
     Per change: opens an alert when the status turns non-ok, updates severity (and notifies)
     when it changes, resolves it on return to ok; while a status holds no row is written,
     except that an unacknowledged alert is re-notified every ``repeat_interval``. Returns,
-    per change, the active (or just resolved) alert, None when healthy. The changed alerts
-    are pushed to live pages in one message. Never raises on notification issues.
+    per change, the key of the active (or just resolved) alert, None when healthy; no model
+    instance is made of the alerts it reads. The changed alerts are pushed to live pages in
+    one message. Never raises on notification issues.
     """
     for change in changes:
         _check(change)
-    active = _active_by_fingerprint(list(dict.fromkeys(c.fingerprint for c in changes)))
-    now = timezone.now()
+    runs = _runs(changes)
+    if len(runs) > 1:  # the same alert twice: each run sees what the one before wrote
+        return [key for run in runs for key in record_status_changes(changes=run)]
+    active = _active_by_fingerprint([c.fingerprint for c in changes])
     urls: dict[str, str] = {}
-    results: list[Alert | None] = []
+    keys: list[int | None] = []
     opened: list[tuple[int, Alert]] = []
-    changed: list[Alert] = []
+    resolved: list[tuple[int, dict[str, Any]]] = []
+    changed: list[tuple[int, StatusChange, Severity]] = []
     repeat: list[int] = []
     for change in changes:
         severity = STATUS_SEVERITY[change.status]
-        alert = active.get(change.fingerprint)
-        if severity is None:
-            if alert is not None:
-                alert.state = AlertState.RESOLVED
-                alert.resolved_at = now
-                alert.resolved_by = None
-                alert.notify_state = NotifyState.PENDING
-                alert.details = {**alert.details, "resolved": change.details}
-                alert.updated_at = now
-                changed.append(alert)
-                del active[change.fingerprint]
-            results.append(alert)
-        elif alert is None:
+        held = active.get(change.fingerprint)
+        if held is None and severity is None:
+            keys.append(None)
+        elif held is None:
             if change.queue not in urls:
                 # Never the raw URL: rows are shown, exported and sent.
                 urls[change.queue] = redact_url(
@@ -341,32 +379,28 @@ def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
                 details=change.details,
                 notify_state=NotifyState.PENDING,
             )
-            opened.append((len(results), alert))
-            active[change.fingerprint] = alert
-            results.append(alert)
-        elif alert.status != change.status or alert.severity != severity:
-            alert.status = change.status
-            alert.severity = severity
-            alert.details = change.details
-            alert.summary = change.summary
-            alert.notify_state = NotifyState.PENDING
-            alert.updated_at = now
-            changed.append(alert)
-            results.append(alert)
+            opened.append((len(keys), alert))
+            keys.append(None)  # known once inserted
         else:
-            if _due_for_repeat(alert):
-                repeat.append(alert.pk)
-            results.append(alert)
+            keys.append(held.pk)
+            if severity is None:
+                resolved.append((held.pk, {**held.details, "resolved": change.details}))
+            elif held.status != change.status or held.severity != severity:
+                changed.append((held.pk, change, severity))
+            elif _due_for_repeat(held):
+                repeat.append(held.pk)
     with transaction.atomic():
         if opened:
             try:
                 with transaction.atomic():
                     _insert_alerts([a for _, a in opened])
+                for index, alert in opened:
+                    keys[index] = alert.pk
             except IntegrityError:
                 # Another monitor opened some of them between our read and write.
                 for index, alert in opened:
                     alert.pk = None
-                    results[index] = _open_status_alert(
+                    keys[index] = _open_status_alert(
                         kind=alert.kind,
                         fingerprint=alert.fingerprint,
                         severity=Severity(alert.severity),
@@ -376,27 +410,53 @@ def sync_status_alerts(*, changes: list[StatusChange]) -> list[Alert | None]:
                         redis_url=alert.redis_url,
                         summary=alert.summary,
                         details=alert.details,
-                    )
-        fields = [
-            "state",
-            "resolved_at",
-            "resolved_by",
-            "status",
-            "severity",
-            "details",
-            "summary",
-            "notify_state",
-            "updated_at",
-        ]
-        if changed:
-            _update_alerts(changed, fields)
+                    ).pk
+        _write_changes(resolved, changed)
         for start in range(0, len(repeat), CHUNK):
             Alert.objects.filter(pk__in=repeat[start : start + CHUNK]).update(
                 notify_state=NotifyState.PENDING
             )
-    touched = [results[i] for i, _ in opened] + changed
-    publish_alerts([a for a in touched if a is not None])
-    return results
+        touched = [keys[i] for i, _ in opened] + [pk for pk, _ in resolved]
+        _publish_keys([pk for pk in touched if pk is not None] + [pk for pk, _, _ in changed])
+    return keys
+
+
+def _write_changes(
+    resolved: list[tuple[int, dict[str, Any]]],
+    changed: list[tuple[int, StatusChange, Severity]],
+) -> None:
+    """Resolve the alerts of ``resolved`` (key, details) and give those of ``changed`` their
+    new status; every one of them is to be notified."""
+    db = connections[Alert.objects.db]
+    now = Alert._meta.get_field("updated_at").get_db_prep_save(timezone.now(), db)
+    details = Alert._meta.get_field("details")
+    pending = NotifyState.PENDING.value
+    _update_alerts(
+        ["state", "resolved_at", "resolved_by", "details", "notify_state", "updated_at"],
+        [
+            [AlertState.RESOLVED.value, now, None, details.get_db_prep_save(extra, db), pending]
+            + [now, pk]
+            for pk, extra in resolved
+        ],
+    )
+    _update_alerts(
+        ["status", "severity", "details", "summary", "notify_state", "updated_at"],
+        [
+            [change.status, severity.value, details.get_db_prep_save(change.details, db)]
+            + [change.summary, pending, now, pk]
+            for pk, change, severity in changed
+        ],
+    )
+
+
+def _publish_keys(keys: list[int]) -> None:
+    """Push the alerts of ``keys`` to live pages in one message: the newest MAX_BULK_PUSH
+    are read (the page shows no more), the count is of them all."""
+    if not keys:
+        return
+    newest = sorted(keys)[-MAX_BULK_PUSH:]
+    alerts = list(Alert.objects.filter(pk__in=newest).order_by("pk"))
+    publish_alerts(alerts, count=len(keys))
 
 
 def sync_status_alert(

@@ -18,6 +18,9 @@ from dashboard.models import MetricSnapshot, QueueState
 
 #: Rows per executemany call (bounded memory for the parameters).
 BATCH = 2000
+#: Rows from which an update on PostgreSQL goes through a temporary table (four statements
+#: whatever the count) rather than a statement per row.
+STAGE_FROM = 50
 
 
 def _quote(name: str) -> str:
@@ -59,11 +62,12 @@ def update_rows(
     """``UPDATE table SET columns = … WHERE key = …`` for every row (its ``columns`` values,
     then its key), on connection ``db`` (names quoted by the caller). SQLite runs one
     prepared statement for all rows (``executemany``, in process). On PostgreSQL that paid
-    a round trip per row (a storm of 70 000 alerts resolving): the rows are copied into a
-    temporary table of the same column types and applied by one ``UPDATE … FROM``."""
+    a round trip per row (a storm of 70 000 alerts resolving): from STAGE_FROM rows on, they
+    are copied into a temporary table of the same column types and applied by one
+    ``UPDATE … FROM``."""
     if not rows:
         return
-    if db.vendor != "postgresql":
+    if db.vendor != "postgresql" or len(rows) < STAGE_FROM:
         sets = ", ".join(f"{column} = %s" for column in columns)
         with db.cursor() as cursor:
             for start in range(0, len(rows), BATCH):

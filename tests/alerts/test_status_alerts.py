@@ -172,3 +172,18 @@ def test_an_incident_of_many_statuses_opens_changes_and_resolves_them_in_bulk() 
     seventh = resolved.get(pk=opened[7].pk)  # type: ignore[union-attr]
     assert seventh.details == {"lag": 7, "resolved": {"lag": 7}} and seventh.status == "alert"
     assert Alert.objects.get(kind=AlertKind.CLAIMED).state == "open"
+
+
+def test_the_same_alert_twice_in_one_batch_takes_each_change_in_order() -> None:
+    from alerts.services import StatusChange, record_status_changes
+
+    def change(status: str, queue: str = "orders") -> StatusChange:
+        return StatusChange("threshold", queue, "billing", status, {"lag": 1}, "redis://h:6379")
+
+    keys = record_status_changes(
+        changes=[change("warn"), change("warn", "other"), change("alert"), change("ok")]
+    )
+    orders = Alert.objects.get(queue="orders")
+    assert keys == [orders.pk, Alert.objects.get(queue="other").pk, orders.pk, orders.pk]
+    assert (orders.state, orders.severity, orders.status) == ("resolved", "alert", "alert")
+    assert orders.details == {"lag": 1, "resolved": {"lag": 1}}
