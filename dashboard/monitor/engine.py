@@ -21,7 +21,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import Count, Max
 
 from dashboard import conf
-from dashboard.monitor import enrich, rates, signals, trend, writes
+from dashboard.monitor import enrich, signals, trend, writes
 from dashboard.monitor.counting import commands_so_far
 from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.lease import Lease
@@ -498,12 +498,13 @@ class Monitor:
             key = kept.key  # the poll's change check found it still: the same reading
         else:
             key = _raw_key(snapshot)
+        observed: dict[str, trend.Verdict] | None = None
         if key is not None:
-            same = self._unchanged(snapshot, key)
+            same, observed = self._unchanged(snapshot, key)
             if same is not None:
                 return same
         try:
-            enriched = self._enrich(snapshot)
+            enriched = self._enrich(snapshot, observed)
         except Exception as exc:  # noqa: BLE001 - one queue's data must not stop the cycle
             log.exception("monitor: cannot classify queue %s", snapshot.name)
             self.kept.pop(name, None)
@@ -516,81 +517,87 @@ class Monitor:
             self.kept[name] = Kept(key, self.thresholds.get(name), self.maxlens.get(name), enriched)
         return enriched
 
-    def _unchanged(self, snapshot: QueueSnapshot, key: tuple[Any, ...]) -> QueueSnapshot | None:
-        """Last cycle's enrichment of a queue with this poll's ages, when nothing it depends
-        on moved: the poll read the same (``key``), same thresholds and MAXLEN, no claims,
-        no status that an age decides, every group's trend window steady (its verdict
-        holds) and the same in-rate. None otherwise (the queue is enriched in full). When
-        it answers, the windows take this poll's samples as ``_enrich`` would."""
+    def _unchanged(
+        self, snapshot: QueueSnapshot, key: tuple[Any, ...]
+    ) -> tuple[QueueSnapshot | None, dict[str, trend.Verdict] | None]:
+        """Last cycle's enrichment of a queue with this poll's ages, when nothing it shows
+        but its rates moved: the poll read the same (``key``), same thresholds and MAXLEN,
+        no claims, no status that an age decides, and every group's trend verdict the same.
+        Otherwise (None, and the verdicts already observed, if any) the queue is enriched
+        in full.
+
+        Its trend windows take this poll's samples every cycle (O(1) each), so a verdict
+        that time alone changes (a stall half a window long, a held WARN) is seen at once.
+        Its rates and forecasts, which only decay while nothing moves, are recomputed at
+        its refresh slot, every REFRESH_SLOTS polls (staggered by name), when it is
+        enriched in full: recomputing them every cycle re-rendered, re-stored and re-pushed
+        every queue that had any traffic in the last minute."""
         name = snapshot.name
         kept = self.kept.get(name)
         if kept is None or kept.key != key:
-            return None
+            return None, None
         thresholds = self.thresholds.get(name)
         if kept.thresholds is not thresholds or kept.maxlen != self.maxlens.get(name):
-            return None
+            return None, None
         if name in self.claimed_now:
-            return None
+            return None, None
         if thresholds is not None and _ages_decide(thresholds, snapshot, kept.snapshot):
-            return None
-        policy = self.policy
-        steps = []
-        for group in snapshot.groups:
-            if group.unreadable:
-                continue
-            tracker = self.trends.get((name, group.name))
-            if tracker is None:
-                return None
-            tracker.policy = policy
-            sample = trend.Sample(
-                snapshot.at_ms,
-                group.entries_read,
-                group.lag,
-                group.last_delivered_id,
-                group.active_consumers,
-            )
-            if not tracker.holds(sample):
-                return None
-            steps.append((tracker, sample))
+            return None, None
         window = self.added.get(name)
         if not window:
-            return None
-        point = (snapshot.at_ms, snapshot.entries_added)
+            return None, None
+        trends = self.trends
+        for group in snapshot.groups:
+            if not group.unreadable and (name, group.name) not in trends:
+                return None, None
+        policy = self.policy
+        previous = kept.snapshot
+        verdicts: dict[str, trend.Verdict] = {}
+        moved = self._crc(name) % REFRESH_SLOTS == self.polled_cycles % REFRESH_SLOTS
+        for before, group in zip(previous.groups, snapshot.groups, strict=True):
+            if group.unreadable:
+                continue
+            tracker = trends[(name, group.name)]
+            tracker.policy = policy
+            verdict = tracker.observe(
+                trend.Sample(
+                    snapshot.at_ms,
+                    group.entries_read,
+                    group.lag,
+                    group.last_delivered_id,
+                    group.active_consumers,
+                )
+            )
+            verdicts[group.name] = verdict
+            moved = moved or verdict.state != before.trend
+        if moved:
+            return None, verdicts
+        # It stands: the in-rate window takes this poll's point as ``_enrich`` would.
+        window.append((snapshot.at_ms, snapshot.entries_added))
         horizon = snapshot.at_ms - policy.window_s * 1000
-        kept_points, first = len(window) + 1, point
-        for old in window:  # the window's first point once this one is in
-            if kept_points <= 2 or old[0] >= horizon:
-                first = old
-                break
-            kept_points -= 1
-        rate_in = rates.rate(first, point) if kept_points > 1 else None
-        if rate_in != kept.snapshot.rate_in:
-            return None
-        # It stands: feed the windows, carry this poll's ages over.
-        window.append(point)
         while len(window) > 2 and window[0][0] < horizon:
             window.popleft()
-        for tracker, sample in steps:
-            tracker.advance(sample)
-        previous = kept.snapshot
-        same = evolve(
-            previous,
-            at_ms=snapshot.at_ms,
-            groups=tuple(
+        groups = []
+        for before, now in zip(previous.groups, snapshot.groups, strict=True):
+            line = verdicts[now.name].fit if now.name in verdicts else None
+            groups.append(
                 evolve(
                     before,
                     oldest_pending_ms=now.oldest_pending_ms,
                     oldest_undelivered_ms=now.oldest_undelivered_ms,
                     consumer_list=now.consumer_list,
+                    trend_slope=round(line.slope, 3) if line else before.trend_slope,
+                    trend_window_s=round(line.span_s, 1) if line else before.trend_window_s,
                 )
-                for before, now in zip(previous.groups, snapshot.groups, strict=True)
-            ),
-        )
+            )
+        same = cast(QueueSnapshot, evolve(previous, at_ms=snapshot.at_ms, groups=tuple(groups)))
         kept.snapshot = same
         self.unchanged.add(name)
-        return cast(QueueSnapshot, same)
+        return same, None
 
-    def _enrich(self, snapshot: QueueSnapshot) -> QueueSnapshot:
+    def _enrich(
+        self, snapshot: QueueSnapshot, observed: dict[str, trend.Verdict] | None = None
+    ) -> QueueSnapshot:
         return enrich.from_history(
             snapshot,
             trends=self.trends,
@@ -598,6 +605,7 @@ class Monitor:
             claim_stats=self.claim_stats,
             thresholds=self.thresholds.get(snapshot.name),
             maxlen=self.maxlens.get(snapshot.name),
+            observed=observed,
         )
 
     def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:

@@ -85,9 +85,11 @@ def from_history(
     claim_stats: Mapping[tuple[str, str], ClaimStats],
     thresholds: EffectiveThresholds | None,
     maxlen: int | None,
+    observed: Mapping[str, trend.Verdict] | None = None,
 ) -> QueueSnapshot:
     """The monitor's enrichment: feeds this poll into its windows (``trends`` per group,
-    ``added`` per queue, updated in place) and reads trend, rates and forecasts from them."""
+    ``added`` per queue, updated in place) and reads trend, rates and forecasts from them.
+    ``observed``: verdicts of groups whose trend window already took this poll's sample."""
     policy = conf.trend_policy()
     window = added.setdefault(snapshot.name, deque(maxlen=trend.MAX_SAMPLES))
     window.append((snapshot.at_ms, snapshot.entries_added))
@@ -106,13 +108,18 @@ def from_history(
         if tracker is None:
             tracker = trends[(snapshot.name, group.name)] = trend.GroupTrend(policy)
         tracker.policy = policy
-        verdict = tracker.observe(
-            trend.Sample(
-                snapshot.at_ms,
-                group.entries_read,
-                group.lag,
-                group.last_delivered_id,
-                group.active_consumers,
+        done = observed.get(group.name) if observed is not None else None
+        verdict = (
+            done
+            if done is not None
+            else tracker.observe(
+                trend.Sample(
+                    snapshot.at_ms,
+                    group.entries_read,
+                    group.lag,
+                    group.last_delivered_id,
+                    group.active_consumers,
+                )
             )
         )
         outlook = forecast.forecast(

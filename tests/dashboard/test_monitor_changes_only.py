@@ -226,3 +226,76 @@ def test_an_age_under_its_levels_decides_nothing_an_age_over_them_is_judged_ever
         assert "oldest pending" in monitor.latest["old"].groups[0].reason
     finally:
         monitor.shutdown()
+
+
+def _consumed_queue(redis_url: str, queue: str, name: str) -> None:
+    """A queue with lag and an active consumer holding one pending entry (a group whose
+    trend a window decides, unlike a caught-up or consumer-less one)."""
+    from tests.support.queue_data import read
+
+    publish(redis_url, queue, [{"n": 1}, {"n": 2}, {"n": 3}])
+    create_group(redis_url, queue, "g")
+    read(redis_url, queue, "g", "c1", 1)
+    QueueDefinition.objects.create(name=name, queue=queue)
+
+
+def test_a_queue_that_moved_is_not_classified_again_while_only_its_rates_decay(
+    redis_url: str, queue_name: str, monkeypatch
+) -> None:
+    """Its in-rate decays every second for a minute after a message; before, that kept it
+    (and every queue with any traffic in the last minute) classified, stored and pushed
+    again at every cycle. Now its rates wait for its refresh slot, its verdicts do not."""
+    queue = f"{queue_name}-moving"
+    _consumed_queue(redis_url, queue, "moving")
+    layer = get_channel_layer()
+    monitor = Monitor()
+    try:
+        for _ in range(4):
+            monitor.cycle()
+        publish(redis_url, queue, [{"n": 4}])
+        monitor.cycle()
+        assert "moving" not in monitor.unchanged  # it moved: classified in full
+        rate = monitor.latest["moving"].rate_in
+        assert rate is not None and rate > 0
+        channel = _listen(layer)
+        for _ in range(3):
+            monitor.cycle()
+            assert "moving" in monitor.unchanged
+            assert monitor.latest["moving"].rate_in == rate  # kept until its refresh slot
+        assert _pushed(_received(layer, channel)) == set()
+
+        # At its refresh slot (here: every cycle) it is classified again: its rate decayed.
+        monkeypatch.setattr(engine, "REFRESH_SLOTS", 1)
+        channel = _listen(layer)
+        monitor.cycle()
+        assert "moving" not in monitor.unchanged
+        assert 0 < (monitor.latest["moving"].rate_in or 0) < rate
+        assert _pushed(_received(layer, channel)) == {"moving"}
+    finally:
+        monitor.shutdown()
+
+
+def test_a_stall_that_time_alone_makes_is_seen_by_a_queue_that_did_not_move(
+    settings, redis_url: str, queue_name: str
+) -> None:
+    """Lag, an active consumer, nothing read: OK until the samples span half the trend
+    window, then STALL, though the poll read the same every time."""
+    settings.STREAMWARDEN_TREND_WINDOW = 4  # STALL after 2 s of the same reading
+    queue = f"{queue_name}-stuck"
+    _consumed_queue(redis_url, queue, "stuck")
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+        assert monitor.latest["stuck"].groups[0].trend == "OK"
+        deadline = time.monotonic() + 20
+        while monitor.latest["stuck"].groups[0].trend != "STALL":
+            assert time.monotonic() < deadline, "the stall was never seen"
+            time.sleep(0.2)
+            monitor.cycle()
+        assert "stuck" not in monitor.unchanged  # seen in the cycle it appeared
+        assert monitor.latest["stuck"].trend == "STALL"
+        assert Alert.objects.filter(queue="stuck", kind="trend", state=AlertState.OPEN).exists()
+        monitor.cycle()
+        assert "stuck" in monitor.unchanged  # and then kept
+    finally:
+        monitor.shutdown()
