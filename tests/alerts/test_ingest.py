@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 import redis
@@ -242,3 +243,46 @@ def test_hostile_events_are_stored_cleaned_and_acknowledged_next_to_healthy_ones
     healthy = Alert.objects.get(kind=AlertKind.DEAD_LETTERED, queue=queue_name)
     assert (healthy.group, healthy.message_id) == ("ok", "1-1")
     assert client.xpending(stream, GROUP)["pending"] == 0
+
+
+def test_an_event_the_database_refuses_costs_only_its_own_row(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows of every queue of a batch go in one insert; when the database refuses it,
+    queue by queue, and the event refused again is kept as a placeholder: the other queues'
+    rows are stored and every event is acknowledged."""
+    from django.db import DatabaseError
+
+    from alerts import ingest, services
+
+    # no look for other consumers' events after the first call: one batch, one insert
+    monkeypatch.setattr(ingest, "_takeover", ingest.TakeoverRounds())
+    monkeypatch.setattr(ingest, "TAKEOVER_EVERY", 3600.0)
+    client = redis.Redis.from_url(redis_url)
+    queues = [f"batch-{i}" for i in range(3)]
+    ingest_events(redis_url=redis_url, queues=queues, consumer_name="m")
+    for i, queue in enumerate(queues):
+        _claimed(client, queue, f"{i + 1}-0")
+    poison = client.xadd(
+        events_key(queues[1]), {"type": "claimed", "queue": queues[1], "id": "9-9"}
+    )
+    inserts = []
+
+    def picky(*, events: list[Any], publish_newest: int = 20) -> int:
+        inserts.append(len(events))
+        if any(e.event_id == poison.decode() and "unreadable" not in e.details for e in events):
+            raise DatabaseError("value refused")
+        return services.record_event_alerts(events=events, publish_newest=publish_newest)
+
+    monkeypatch.setattr(ingest, "record_event_alerts", picky)
+    assert ingest_events(redis_url=redis_url, queues=queues, consumer_name="m") == 4
+    assert inserts[0] == 4  # first, every queue's rows at once
+    rows = dict(Alert.objects.values_list("event_id", "message_id"))
+    assert rows[poison.decode()] == ""  # the placeholder: its identity, and why
+    placeholder = Alert.objects.get(event_id=poison.decode())
+    assert "value refused" in placeholder.details["unreadable"]
+    assert sorted(
+        Alert.objects.exclude(event_id=poison.decode()).values_list("message_id", flat=True)
+    ) == ["1-0", "2-0", "3-0"]
+    for queue in queues:
+        assert client.xpending(events_key(queue), GROUP)["pending"] == 0
