@@ -522,7 +522,7 @@ class Monitor:
     ) -> tuple[QueueSnapshot | None, dict[str, trend.Verdict] | None]:
         """Last cycle's enrichment of a queue with this poll's ages, when nothing it shows
         but its rates moved: the poll read the same (``key``), same thresholds and MAXLEN,
-        no claims, no status that an age decides, and every group's trend verdict the same.
+        no claims, no age crossing a level, and every group's trend verdict the same.
         Otherwise (None, and the verdicts already observed, if any) the queue is enriched
         in full.
 
@@ -1040,17 +1040,22 @@ class Monitor:
 
 
 def _ages_decide(thresholds: Any, snapshot: QueueSnapshot, previous: QueueSnapshot) -> bool:
-    """Whether a status of the queue hangs on an age (the oldest pending entry's grows at
-    every poll): an oldest-pending check that is not ok now or was not ok last time (its
-    reason names the age). An age under its levels both times decides nothing."""
+    """Whether an age moved a status: a group's oldest-pending check (its oldest pending
+    entry's age grows at every poll) differs from last cycle's. An age that stays under its
+    levels, or over the same one, decides nothing; a reason naming it ("oldest pending 75 s
+    ≥ 60 s") is written again at the queue's refresh slot, like its rates."""
     level = thresholds.levels.get("oldest_pending")
     if level is None or (level.warn is None and level.alert is None):
         return False
+    status_of = thresholds.status_of
     for now, before in zip(snapshot.groups, previous.groups, strict=True):
-        for group in (now, before):
-            age = group.oldest_pending_ms
-            if age is not None and thresholds.status_of("oldest_pending", age / 1000) != "ok":
-                return True
+        age, was = now.oldest_pending_ms, before.oldest_pending_ms
+        if age == was:
+            continue
+        if age is None or was is None:
+            return True
+        if status_of("oldest_pending", age / 1000) != status_of("oldest_pending", was / 1000):
+            return True
     return False
 
 

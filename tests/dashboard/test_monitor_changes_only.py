@@ -204,26 +204,43 @@ def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> N
     assert gaps[len(gaps) // 2] < 0.2  # the grid would wait 0.4 s
 
 
-def test_an_age_under_its_levels_decides_nothing_an_age_over_them_is_judged_every_cycle(
+def test_an_age_moves_a_status_only_in_the_cycle_it_crosses_a_level(
     redis_url: str, queue_name: str
 ) -> None:
+    """The oldest pending entry ages at every poll. A queue whose age stays under its
+    levels, or over the same one, keeps its classification; the cycle its age crosses a
+    level classifies it again (its status moves at once), and it is kept after that. Before,
+    a queue over a level was classified, stored and pushed again at every cycle: in an
+    incident, all of them."""
     from tests.support.queue_data import read
 
-    for name, warn in (("young", 3600.0), ("old", 0.001)):
+    for name, warn in (("young", 3600.0), ("crossing", 2.0), ("old", 0.001)):
         queue = f"{queue_name}-{name}"
         publish(redis_url, queue, [{"n": 1}])
         create_group(redis_url, queue, "g")
         read(redis_url, queue, "g", "c1", 1)  # one pending entry: its age grows
         definition = QueueDefinition.objects.create(name=name, queue=queue)
         Threshold.objects.create(
-            queue=definition, oldest_pending_warn=warn, oldest_pending_alert=warn * 2
+            queue=definition, oldest_pending_warn=warn, oldest_pending_alert=warn * 1000
         )
     monitor = Monitor()
     try:
-        for _ in range(5):
+        for _ in range(4):
             monitor.cycle()
-        assert "young" in monitor.unchanged and "old" not in monitor.unchanged
+        assert monitor.latest["old"].status == "warn"
         assert "oldest pending" in monitor.latest["old"].groups[0].reason
+        assert {"young", "old"} <= monitor.unchanged
+        deadline = time.monotonic() + 20
+        while monitor.latest["crossing"].status != "warn":
+            assert "crossing" in monitor.unchanged or monitor.cycles <= 4
+            assert time.monotonic() < deadline, "the age never moved the status"
+            time.sleep(0.2)
+            monitor.cycle()
+        assert "crossing" not in monitor.unchanged  # classified in the cycle it crossed
+        assert "oldest pending" in monitor.latest["crossing"].groups[0].reason
+        monitor.cycle()
+        assert {"young", "crossing", "old"} <= monitor.unchanged
+        assert monitor.latest["crossing"].status == "warn"
     finally:
         monitor.shutdown()
 
