@@ -106,8 +106,19 @@ def _insert(
 
 
 def _adapter() -> Any:
-    # Looked up once per call: the connection proxy costs a context-local lookup each time.
-    return connection.ops.adapt_datetimefield_value
+    """The database value of a datetime, each distinct one adapted once (the queues of one
+    poll share their time); looked up once per call, as the connection proxy costs a
+    context-local lookup each time."""
+    adapt = connection.ops.adapt_datetimefield_value
+    done: dict[datetime, Any] = {}
+
+    def value(at: datetime) -> Any:
+        found = done.get(at)
+        if found is None:
+            found = done[at] = adapt(at)
+        return found
+
+    return value
 
 
 def upsert_queue_states(rows: Sequence[tuple[str, datetime, dict[str, Any], list[int]]]) -> None:
@@ -145,11 +156,21 @@ SNAPSHOT_COLUMNS = (
 
 def insert_snapshots(rows: Sequence[dict[str, Any]]) -> None:
     """Raw MetricSnapshot rows, each a dict of SNAPSHOT_COLUMNS (``at`` a datetime)."""
+    insert_snapshot_rows([[row[c] for c in SNAPSHOT_COLUMNS] for row in rows])
+
+
+_AT, _GROUPS = SNAPSHOT_COLUMNS.index("at"), SNAPSHOT_COLUMNS.index("groups")
+
+
+def insert_snapshot_rows(rows: Sequence[list[Any]]) -> None:
+    """Raw MetricSnapshot rows, each the values of SNAPSHOT_COLUMNS in their order (``at`` a
+    datetime, ``groups`` a dict): the monitor's 10 000 rows without a dict each. The rows
+    are prepared in place."""
     table = _quote(MetricSnapshot._meta.db_table)
     columns = [_quote(c) for c in SNAPSHOT_COLUMNS]
-    values = []
     at_value = _adapter()
+    dumps = json.dumps
     for row in rows:
-        prepared = {**row, "at": at_value(row["at"]), "groups": json.dumps(row["groups"])}
-        values.append([prepared[c] for c in SNAPSHOT_COLUMNS])
-    _insert(table, columns, values)
+        row[_AT] = at_value(row[_AT])
+        row[_GROUPS] = dumps(row[_GROUPS])
+    _insert(table, columns, rows)
