@@ -60,6 +60,7 @@ bench: venv sysdeps
 	$(PY) -m tests.bench.monitor
 	$(PY) -m tests.bench.monitor_storm
 	$(PY) -m tests.bench.monitor_changes
+	$(PY) -m tests.bench.monitor_events
 	$(PY) -m tests.bench.overview
 	$(PY) -m tests.bench.alerts_page
 	$(PY) -m tests.bench.alert_latency
