@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
@@ -95,17 +96,53 @@ def classify(metric: str, value: float | None, limit: Threshold) -> Status:
     """Status of ``value`` for ``metric`` under ``limit`` (unknown values are ok)."""
     if value is None:
         return "ok"
-    if LOWER_IS_WORSE[metric]:
-        if limit.alert is not None and value <= limit.alert:
-            return "alert"
-        if limit.warn is not None and value <= limit.warn:
-            return "warn"
-        return "ok"
-    if limit.alert is not None and value >= limit.alert:
-        return "alert"
-    if limit.warn is not None and value >= limit.warn:
-        return "warn"
+    return judge(metric, limit)(value)
+
+
+def judge(metric: str, limit: Threshold) -> Callable[[float], Status]:
+    """``classify`` of ``metric`` under ``limit`` as a function of a known value, to make
+    once and call often (a monitor judges 10 000 queues × 4 metrics every cycle)."""
+    return _judge(LOWER_IS_WORSE[metric], limit.warn, limit.alert)
+
+
+@functools.lru_cache(maxsize=1024)
+def _judge(lower: bool, warn: float | None, alert: float | None) -> Callable[[float], Status]:
+    # One function per shape of levels, so a call compares only the levels that are set.
+    if warn is None:
+        if alert is None:
+            return _ok
+        return functools.partial(_at_most_alert if lower else _at_least_alert, alert)
+    if alert is None:
+        return functools.partial(_at_most_warn if lower else _at_least_warn, warn)
+    return functools.partial(_at_most if lower else _at_least, alert, warn)
+
+
+def _ok(value: float) -> Status:
     return "ok"
+
+
+def _at_least(alert: float, warn: float, value: float) -> Status:
+    return "alert" if value >= alert else "warn" if value >= warn else "ok"
+
+
+def _at_least_alert(alert: float, value: float) -> Status:
+    return "alert" if value >= alert else "ok"
+
+
+def _at_least_warn(warn: float, value: float) -> Status:
+    return "warn" if value >= warn else "ok"
+
+
+def _at_most(alert: float, warn: float, value: float) -> Status:
+    return "alert" if value <= alert else "warn" if value <= warn else "ok"
+
+
+def _at_most_alert(alert: float, value: float) -> Status:
+    return "alert" if value <= alert else "ok"
+
+
+def _at_most_warn(warn: float, value: float) -> Status:
+    return "warn" if value <= warn else "ok"
 
 
 def worst(statuses: Iterable[str]) -> Status:

@@ -23,22 +23,12 @@ from dashboard.monitor.types import GroupSnapshot, QueueSnapshot, evolve
 __all__ = ["classify_group", "classify_queue", "from_history", "from_stored"]
 
 
-def _group_status(
-    group: GroupSnapshot, thresholds: EffectiveThresholds | None
-) -> tuple[dict[str, str], str, str]:
-    """A group's checks, threshold status and the reason for it."""
-    if not thresholds:
-        return {}, "ok", ""
-    checks = status.group_checks(group, thresholds)
-    group_status = status.worst(checks.values())
-    reason = status.group_reason(group, thresholds, checks) if group_status != "ok" else ""
-    return checks, group_status, reason
-
-
 def classify_group(group: GroupSnapshot, thresholds: EffectiveThresholds | None) -> GroupSnapshot:
     """``group`` with its threshold status and the reason for it."""
-    _, group_status, reason = _group_status(group, thresholds)
-    return cast(GroupSnapshot, evolve(group, status=group_status, reason=reason))
+    if not thresholds:
+        return cast(GroupSnapshot, evolve(group, status="ok", reason=""))
+    _, group_status, parts = status.judge_group(group, thresholds)
+    return cast(GroupSnapshot, evolve(group, status=group_status, reason="; ".join(parts)))
 
 
 def classify_queue(
@@ -86,79 +76,98 @@ def from_history(
     thresholds: EffectiveThresholds | None,
     maxlen: int | None,
     observed: Mapping[str, trend.Verdict] | None = None,
+    policy: trend.Policy | None = None,
 ) -> QueueSnapshot:
     """The monitor's enrichment: feeds this poll into its windows (``trends`` per group,
     ``added`` per queue, updated in place) and reads trend, rates and forecasts from them.
-    ``observed``: verdicts of groups whose trend window already took this poll's sample."""
-    policy = conf.trend_policy()
-    window = added.setdefault(snapshot.name, deque(maxlen=trend.MAX_SAMPLES))
-    window.append((snapshot.at_ms, snapshot.entries_added))
-    while len(window) > 2 and window[0][0] < snapshot.at_ms - policy.window_s * 1000:
+    ``observed``: verdicts of groups whose trend window already took this poll's sample.
+    ``policy``: ``conf.trend_policy()``, when the caller has it for a whole cycle."""
+    if policy is None:
+        policy = conf.trend_policy()
+    name, at_ms = snapshot.name, snapshot.at_ms
+    window = added.get(name)
+    if window is None:
+        window = added[name] = deque(maxlen=trend.MAX_SAMPLES)
+    window.append((at_ms, snapshot.entries_added))
+    horizon = at_ms - policy.window_s * 1000
+    while len(window) > 2 and window[0][0] < horizon:
         window.popleft()  # the in-rate covers the trend's time window
     rate_in = rates.rate(window[0], window[-1]) if len(window) > 1 else None
     lag_alert = thresholds.levels["lag"].alert if thresholds else None
     groups: list[GroupSnapshot] = []
-    per_group: list[dict[str, str]] = []
+    judged: list[status.GroupJudgement] = []
     for group in snapshot.groups:
+        if thresholds:
+            _, group_status, parts = judgement = status.judge_group(group, thresholds)
+            judged.append(judgement)  # an unreadable group's figures count for the queue
+        else:
+            group_status, parts = "ok", []
         if group.unreadable:
             groups.append(group)  # no sample: its zeros would read as a rewind
-            per_group.append(status.group_checks(group, thresholds) if thresholds else {})
             continue
-        tracker = trends.get((snapshot.name, group.name))
+        key = (name, group.name)
+        tracker = trends.get(key)
         if tracker is None:
-            tracker = trends[(snapshot.name, group.name)] = trend.GroupTrend(policy)
+            tracker = trends[key] = trend.GroupTrend(policy)
         tracker.policy = policy
-        done = observed.get(group.name) if observed is not None else None
-        verdict = (
-            done
-            if done is not None
-            else tracker.observe(
+        verdict = observed.get(group.name) if observed is not None else None
+        if verdict is None:
+            verdict = tracker.observe(
                 trend.Sample(
-                    snapshot.at_ms,
+                    at_ms,
                     group.entries_read,
                     group.lag,
                     group.last_delivered_id,
                     group.active_consumers,
                 )
             )
-        )
+        line = verdict.fit
         outlook = forecast.forecast(
-            lag=group.lag, limit=lag_alert, line=verdict.fit, noise=policy.min_growth
+            lag=group.lag, limit=lag_alert, line=line, noise=policy.min_growth
         )
-        claims = claim_stats.get((snapshot.name, group.name))
+        changes: dict[str, Any] = {}
+        claims = claim_stats.get(key)
         if claims is not None:
-            group = evolve(
-                group,
+            changes.update(
                 claims=claims.claims,
                 claim_rate=claims.rate_per_min,
                 storm=claims.storm,
                 bouncing=claims.bouncing,
             )
-        checks, group_status, reason = _group_status(group, thresholds)
-        per_group.append(checks)
-        group = evolve(
-            group,
-            status=group_status,
-            reason=reason,
-            trend=verdict.state,
-            trend_slope=round(verdict.fit.slope, 3) if verdict.fit else None,
-            trend_window_s=round(verdict.fit.span_s, 1) if verdict.fit else None,
-            rate_out=rates.read_rate(tracker.window),
-            drain_seconds=outlook.drain_seconds,
-            breach_seconds=outlook.breach_seconds,
-            forecast_spread=outlook.spread,
-            forecast_unstable=outlook.unstable,
+        groups.append(
+            evolve(
+                group,
+                **changes,
+                status=group_status,
+                reason="; ".join(parts),
+                trend=verdict.state,
+                trend_slope=round(line.slope, 3) if line else None,
+                trend_window_s=round(line.span_s, 1) if line else None,
+                rate_out=rates.read_rate(tracker.window),
+                drain_seconds=outlook.drain_seconds,
+                breach_seconds=outlook.breach_seconds,
+                forecast_spread=outlook.spread,
+                forecast_unstable=outlook.unstable,
+            )
         )
-        groups.append(group)
+    if snapshot.error:
+        checks: dict[str, str] = {}
+        queue_status, reason = "alert", ""
+    elif thresholds:
+        checks, queue_status, reason = status.judge_queue(snapshot, thresholds, judged)
+    else:
+        checks, queue_status, reason = {}, "ok", ""
     outs = [g.rate_out for g in groups if g.rate_out is not None]
-    return classify_queue(
-        evolve(snapshot, groups=tuple(groups)),
-        thresholds,
-        maxlen,
-        trend_state=trend.worst([g.trend for g in groups]),
+    return evolve(  # type: ignore[no-any-return]
+        snapshot,
+        groups=tuple(groups),
+        checks=checks,
+        status=queue_status,
+        reason=reason,
+        trend=trend.worst([g.trend for g in groups]),
         rate_in=rate_in,
         rate_out=min(outs) if outs else None,  # the slowest group drains the queue
-        per_group=per_group if thresholds else None,
+        trim_risk=trimrisk.for_snapshot(snapshot, maxlen),
     )
 
 

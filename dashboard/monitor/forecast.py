@@ -31,15 +31,24 @@ class Forecast:
     unstable: bool = False  # rates swing too much: forecasts withheld
 
 
+#: The forecasts without a line to extrapolate (most groups, every cycle): made once.
+_NONE = Forecast(None, None, None)
+_NO_LINE = {
+    (drain is None, breach is None): Forecast(drain, breach, None)
+    for drain in (0.0, None)
+    for breach in (0.0, None)
+}
+
+
 def forecast(*, lag: int | None, limit: float | None, line: Fit | None, noise: float) -> Forecast:
     """Forecasts for a group at ``lag`` with alert threshold ``limit`` (None: none), from
     its lag regression ``line``; ``noise``: messages across the window that are no trend."""
     if lag is None:
-        return Forecast(None, None, None)
+        return _NONE
     drain = 0.0 if lag == 0 else None
     breach = 0.0 if limit is not None and lag >= limit else None
     if line is None or abs(line.growth) < noise or (lag == 0 and line.slope < 0):
-        return Forecast(drain, breach, None)
+        return _NO_LINE[drain is None, breach is None]
     spread = 2 * line.stderr / abs(line.slope)
     if not math.isfinite(spread) or spread > MAX_SPREAD:
         return Forecast(drain, breach, round(spread, 3) if math.isfinite(spread) else None, True)
