@@ -737,20 +737,31 @@ class Monitor:
 
     def _store_state(self, rendered: list[Rendered]) -> None:
         """Upsert the QueueState rows of queues that changed since they were last stored
-        (or whose ages are due for their refresh)."""
+        (or whose ages are due for their refresh). A queue whose only news is a sparkline
+        point (a history point was stored) gets only its sparkline written: its JSON (3 KB
+        with three groups) is neither rendered nor written again."""
         changed = []
+        sparks = []
         for r in rendered:
             name = r.snapshot.name
             comparable = (r.signature, self.spark_version.get(name, 0))
-            if not r.refresh and self.stored_state.get(name) == comparable:
+            stored = self.stored_state.get(name)
+            if not r.refresh and stored == comparable:
                 continue
-            at = _datetime(r.snapshot.at_ms)
-            changed.append((comparable, (name, at, r.data, list(self.spark.get(name, ())))))
-        if not changed:
-            return
-        writes.upsert_queue_states([row for _, row in changed])
-        for comparable, row in changed:
-            self.stored_state[row[0]] = comparable
+            line = list(self.spark.get(name, ()))
+            if not r.refresh and stored is not None and stored[0] == r.signature:
+                sparks.append((comparable, (name, line)))
+            else:
+                at = _datetime(r.snapshot.at_ms)
+                changed.append((comparable, (name, at, r.data, line)))
+        if changed:
+            writes.upsert_queue_states([row for _, row in changed])
+            for comparable, row in changed:
+                self.stored_state[row[0]] = comparable
+        if sparks:
+            writes.update_sparklines([row for _, row in sparks])
+            for comparable, (name, _) in sparks:
+                self.stored_state[name] = comparable
 
     def _sync_storms(self) -> None:
         """One ClaimStorm row per storm: opened when it starts, its peak kept up to date,

@@ -134,6 +134,18 @@ def upsert_queue_states(rows: Sequence[tuple[str, datetime, dict[str, Any], list
     )
 
 
+def update_sparklines(rows: Sequence[tuple[str, list[int]]]) -> None:
+    """(queue, sparkline) rows: the sparkline of each queue's existing row."""
+    with transaction.atomic():
+        update_rows(
+            connection,
+            _quote(QueueState._meta.db_table),
+            _quote("queue"),
+            [_quote("sparkline")],
+            [(json.dumps(line), queue) for queue, line in rows],
+        )
+
+
 SNAPSHOT_COLUMNS = (
     "queue",
     "resolution",

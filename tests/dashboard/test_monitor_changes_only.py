@@ -316,3 +316,40 @@ def test_a_stall_that_time_alone_makes_is_seen_by_a_queue_that_did_not_move(
         assert "stuck" in monitor.unchanged  # and then kept
     finally:
         monitor.shutdown()
+
+
+def test_a_history_point_of_a_still_queue_writes_only_its_sparkline(
+    settings, redis_url: str, queue_name: str
+) -> None:
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0.2
+    settings.STREAMWARDEN_HISTORY_KEEPALIVE = 0.4
+    publish(redis_url, queue_name, [{"n": 1}])
+    create_group(redis_url, queue_name, "g")
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    monitor = Monitor()
+    try:
+        for _ in range(4):  # the windows fill: three samples make the queue still
+            monitor.cycle()
+            time.sleep(0.05)
+        assert "orders" in monitor.unchanged
+        stored = QueueState.objects.get(queue="orders")
+        points = MetricSnapshot.objects.filter(queue="orders").count()
+        with CaptureQueriesContext(connection) as queries:
+            deadline = time.monotonic() + 10
+            while MetricSnapshot.objects.filter(queue="orders").count() < points + 2:
+                assert time.monotonic() < deadline, "no keepalive point"
+                monitor.cycle()
+                time.sleep(0.05)
+        assert monitor.unchanged == {"orders"}
+        after = QueueState.objects.get(queue="orders")
+        assert len(after.sparkline) == len(stored.sparkline) + 2  # one per history point
+        assert (after.at, after.data) == (stored.at, stored.data)  # not rewritten
+        # (an executemany is logged as "N times: UPDATE …")
+        state_writes = [
+            q["sql"]
+            for q in queries.captured_queries
+            if "queuestate" in q["sql"] and ("INSERT" in q["sql"] or "UPDATE" in q["sql"])
+        ]
+        assert state_writes and all("data" not in sql for sql in state_writes)
+    finally:
+        monitor.shutdown()
