@@ -71,10 +71,15 @@ def _pushed(messages: list[dict[str, Any]]) -> set[str]:
 
 
 def _writes(queries: CaptureQueriesContext, table: str) -> int:
+    # An executemany is logged as "N times: INSERT …".
     return sum(
         1
         for q in queries.captured_queries
-        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+        if q["sql"]
+        .split(" times: ", 1)[-1]
+        .lstrip()
+        .upper()
+        .startswith(("INSERT", "UPDATE", "DELETE"))
         and table in q["sql"]
     )
 
