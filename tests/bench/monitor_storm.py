@@ -58,7 +58,8 @@ def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
 
 def consume_all(server: RedisServer, names: list[str], groups: int) -> None:
     """Every group of every queue gets a consumer that reads and acknowledges all its
-    entries: no lag, nothing pending, one active consumer (the incident is over)."""
+    entries: no lag, nothing pending, one active consumer (the incident is over). Called
+    again, the consumer reads again (its idle time starts over)."""
     client = server.client()
     keys = [(f"sw:{{{name}}}:stream", f"group-{g}") for name in names for g in range(groups)]
     for start in range(0, len(keys), 5000):
@@ -173,6 +174,7 @@ def run_one(args: argparse.Namespace, kind: str) -> None:
             deadline = started + args.timeout
             count = args.resolve_after > 0
             given_after: int | None = None  # the last cycle completed before the consumers
+            read_at = 0.0  # when they last read
             while len(seen) < args.cycles and time.time() < deadline:
                 state = read_state(kind, url)
                 if state and state["cycles"] and state["cycles"] not in seen:
@@ -181,7 +183,12 @@ def run_one(args: argparse.Namespace, kind: str) -> None:
                     seen[state["cycles"]] = state
                     if given_after is None and max(seen) >= args.resolve_after > 0:
                         consume_all(server, names, args.groups)
-                        given_after = max(seen)
+                        given_after, read_at = max(seen), time.time()
+                    elif given_after is not None and time.time() - read_at > 10:
+                        # The consumers keep reading: idle over STREAMWARDEN_ACTIVE_IDLE
+                        # (30 s) they would count as gone, and the alerts open again.
+                        consume_all(server, names, args.groups)
+                        read_at = time.time()
                 time.sleep(0.05)
             final = read_state(kind, url, count=True) or {"open": None}
         finally:
