@@ -125,10 +125,10 @@ def from_history(
         outlook = forecast.forecast(
             lag=group.lag, limit=lag_alert, line=line, noise=policy.min_growth
         )
-        changes: dict[str, Any] = {}
         claims = claim_stats.get(key)
-        if claims is not None:
-            changes.update(
+        if claims is not None:  # rare: a second evolve costs less than a dict of changes
+            group = evolve(
+                group,
                 claims=claims.claims,
                 claim_rate=claims.rate_per_min,
                 storm=claims.storm,
@@ -137,7 +137,6 @@ def from_history(
         groups.append(
             evolve(
                 group,
-                **changes,
                 status=group_status,
                 reason="; ".join(parts),
                 trend=verdict.state,

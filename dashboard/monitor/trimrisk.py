@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ class TrimRisk:
     groups: tuple[GroupTrimRisk, ...]
 
 
+class Progress(Protocol):
+    """What the risk reads of a group (a ``GroupProgress``, or the monitor's snapshot)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def lag(self) -> int | None: ...
+    @property
+    def pending(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class GroupProgress:
     """What the library reports of one group, reduced to what the risk needs."""
@@ -53,28 +65,45 @@ class GroupProgress:
     pending: int
 
 
-def assess(*, maxlen: int, length: int, groups: Sequence[GroupProgress]) -> TrimRisk:
+def assess(*, maxlen: int, length: int, groups: Sequence[Progress]) -> TrimRisk:
     """The risk of trimming a stream of ``length`` entries to ``maxlen``."""
     maxlen = max(0, int(maxlen))
     removes = max(0, length - maxlen)
     per_group = []
+    # The totals over the groups, gathered in the same pass (the monitor assesses every
+    # queue with a MAXLEN every cycle): the worst known undelivered count and whether one
+    # is unknown, the most surely lost pending, whether more may go, the largest keep.
+    undelivered_most: int | None = None
+    known_any = unknown = pending_possible = False
+    pending_most: int | None = None
+    keep_most: int | None = None
     for g in groups:
-        if g.lag is None:
+        lag, pending = g.lag, g.pending
+        if lag is None:
             undelivered = None if removes else 0
             certain_pending = 0
             keep: int | None = None
         else:
-            undelivered = max(0, g.lag - maxlen)
-            certain_pending = min(g.pending, max(0, g.lag + g.pending - maxlen))
-            keep = g.lag + g.pending
-        possible = bool(removes) and g.pending > certain_pending
+            undelivered = max(0, lag - maxlen)
+            certain_pending = min(pending, max(0, lag + pending - maxlen))
+            keep = lag + pending
+        possible = bool(removes) and pending > certain_pending
         per_group.append(GroupTrimRisk(g.name, undelivered, certain_pending, possible, keep))
-    known = [g.undelivered for g in per_group if g.undelivered is not None]
-    unknown = any(g.undelivered is None for g in per_group)
-    undelivered_total = None if unknown and not any(known) else max(known, default=0)
-    pending_at_least = max((g.pending_at_least for g in per_group), default=0)
-    pending_possible = any(g.pending_possible for g in per_group)
-    keeps = [g.keep_at_least for g in per_group if g.keep_at_least is not None]
+        if undelivered is None:
+            unknown = True
+        else:
+            known_any = known_any or bool(undelivered)
+            if undelivered_most is None or undelivered > undelivered_most:
+                undelivered_most = undelivered
+        if pending_most is None or certain_pending > pending_most:
+            pending_most = certain_pending
+        pending_possible = pending_possible or possible
+        if keep is not None and (keep_most is None or keep > keep_most):
+            keep_most = keep
+    undelivered_total = (
+        None if unknown and not known_any else (0 if undelivered_most is None else undelivered_most)
+    )
+    pending_at_least = 0 if pending_most is None else pending_most
     if undelivered_total or pending_at_least:
         level = "alert"
     elif pending_possible or (unknown and removes):
@@ -88,7 +117,7 @@ def assess(*, maxlen: int, length: int, groups: Sequence[GroupProgress]) -> Trim
         undelivered=undelivered_total,
         pending_at_least=pending_at_least,
         pending_possible=pending_possible,
-        safe_maxlen_at_least=max(keeps) if keeps else None,
+        safe_maxlen_at_least=keep_most,
         level=level,
         detail=_detail(removes, undelivered_total, pending_at_least, pending_possible, unknown),
         groups=tuple(per_group),
@@ -118,5 +147,5 @@ def for_snapshot(snapshot: object, maxlen: int | None) -> TrimRisk | None:
     """The risk at ``maxlen`` for a monitor QueueSnapshot (None without a MAXLEN)."""
     if maxlen is None or not getattr(snapshot, "exists", False):
         return None
-    groups = [GroupProgress(g.name, g.lag, g.pending) for g in getattr(snapshot, "groups", ())]
+    groups: Sequence[Progress] = getattr(snapshot, "groups", ())  # name, lag, pending each
     return assess(maxlen=maxlen, length=int(getattr(snapshot, "length", 0)), groups=groups)

@@ -177,6 +177,60 @@ def ref_forecast(
     return forecast.Forecast(drain, breach, round(spread, 3))
 
 
+def ref_assess(*, maxlen: int, length: int, groups: Sequence[Any]) -> trimrisk.TrimRisk:
+    maxlen = max(0, int(maxlen))
+    removes = max(0, length - maxlen)
+    per_group = []
+    for g in groups:
+        if g.lag is None:
+            undelivered = None if removes else 0
+            certain_pending = 0
+            keep: int | None = None
+        else:
+            undelivered = max(0, g.lag - maxlen)
+            certain_pending = min(g.pending, max(0, g.lag + g.pending - maxlen))
+            keep = g.lag + g.pending
+        possible = bool(removes) and g.pending > certain_pending
+        per_group.append(
+            trimrisk.GroupTrimRisk(g.name, undelivered, certain_pending, possible, keep)
+        )
+    known = [g.undelivered for g in per_group if g.undelivered is not None]
+    unknown = any(g.undelivered is None for g in per_group)
+    undelivered_total = None if unknown and not any(known) else max(known, default=0)
+    pending_at_least = max((g.pending_at_least for g in per_group), default=0)
+    pending_possible = any(g.pending_possible for g in per_group)
+    keeps = [g.keep_at_least for g in per_group if g.keep_at_least is not None]
+    if undelivered_total or pending_at_least:
+        level = "alert"
+    elif pending_possible or (unknown and removes):
+        level = "warn"
+    else:
+        level = "ok"
+    return trimrisk.TrimRisk(
+        maxlen=maxlen,
+        length=length,
+        removes=removes,
+        undelivered=undelivered_total,
+        pending_at_least=pending_at_least,
+        pending_possible=pending_possible,
+        safe_maxlen_at_least=max(keeps) if keeps else None,
+        level=level,
+        detail=trimrisk._detail(
+            removes, undelivered_total, pending_at_least, pending_possible, unknown
+        ),
+        groups=tuple(per_group),
+    )
+
+
+def ref_for_snapshot(snapshot: Any, maxlen: int | None) -> trimrisk.TrimRisk | None:
+    if maxlen is None or not getattr(snapshot, "exists", False):
+        return None
+    groups = [
+        trimrisk.GroupProgress(g.name, g.lag, g.pending) for g in getattr(snapshot, "groups", ())
+    ]
+    return ref_assess(maxlen=maxlen, length=int(getattr(snapshot, "length", 0)), groups=groups)
+
+
 def ref_group_status(
     group: GroupSnapshot, thresholds: EffectiveThresholds | None
 ) -> tuple[dict[str, str], str, str]:
@@ -222,7 +276,7 @@ def ref_classify_queue(
         trend=trend_state,
         rate_in=rate_in,
         rate_out=rate_out,
-        trim_risk=trimrisk.for_snapshot(snapshot, maxlen),
+        trim_risk=ref_for_snapshot(snapshot, maxlen),
     )
 
 
@@ -535,6 +589,7 @@ def test_from_history_gives_what_the_plain_enrichment_gave(seed: int) -> None:
         "more": set(),
         "claims": set(),
         "observed": set(),
+        "trim": set(),
     }
     new_trends: dict[tuple[str, str], trend.GroupTrend] = {}
     ref_trends: dict[tuple[str, str], trend.GroupTrend] = {}
@@ -571,6 +626,7 @@ def test_from_history_gives_what_the_plain_enrichment_gave(seed: int) -> None:
             seen["more"].add(ref.reason.endswith("more"))
             seen["claims"].add(any(g.claims for g in ref.groups))
             seen["observed"].add(bool(ref_observed))
+            seen["trim"].add(ref.trim_risk and ref.trim_risk.level)
             seen["forecast"].update(
                 (g.drain_seconds not in (None, 0.0), g.breach_seconds not in (None, 0.0))
                 for g in ref.groups
@@ -582,6 +638,7 @@ def test_from_history_gives_what_the_plain_enrichment_gave(seed: int) -> None:
     assert seen["more"] == {True, False}
     assert seen["claims"] == {True, False}
     assert seen["observed"] == {True, False}
+    assert seen["trim"] == {None, "ok", "warn", "alert"}
     assert {(True, False), (False, True), ("unstable",)} <= seen["forecast"]
 
 
@@ -649,3 +706,20 @@ def test_judges_classify_as_the_plain_comparisons_did() -> None:
         key = next((k for k, v in LIBRARY_METRIC.items() if v == metric), metric)
         thresholds = EffectiveThresholds({key: Level(limit.warn, limit.alert)})
         assert thresholds.status_of(key, value) == ref_status_of(thresholds, key, value)
+
+
+def test_trim_risk_is_the_plain_assessment() -> None:
+    rng = random.Random(11)
+    for _ in range(5000):
+        groups = [
+            trimrisk.GroupProgress(
+                f"g-{i}",
+                rng.choice((None, 0, 1, 5, 50, 1000, rng.randint(0, 3000))),
+                rng.choice((0, 1, 5, 50, rng.randint(0, 3000))),
+            )
+            for i in range(rng.choice((0, 1, 2, 3, 5)))
+        ]
+        maxlen, length = rng.choice((0, 1, 5, 100, 2000)), rng.choice((0, 3, 100, 5000))
+        assert trimrisk.assess(maxlen=maxlen, length=length, groups=groups) == ref_assess(
+            maxlen=maxlen, length=length, groups=groups
+        )
