@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -17,33 +18,39 @@ from dashboard.monitor.engine import Monitor
 log = logging.getLogger(__name__)
 
 
+class _LoopScheduler(BlockingScheduler):
+    """Tells the loop to stop before the executor waits for it (the scheduler's shutdown
+    event comes only after that wait)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.stopped = threading.Event()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.stopped.set()
+        super().shutdown(wait)
+
+
 def build_scheduler(monitor: Monitor, *, interval: float | None = None) -> BlockingScheduler:
-    """A blocking scheduler with one job: ``monitor.cycle`` every ``interval`` seconds,
-    never two at once (max_instances=1) and missed runs coalesced into one. A cycle that
-    outlasts the interval is followed by the next one at once, not at the next tick of the
-    interval's grid (a 1.1 s cycle at 1 s would otherwise complete every 2 s)."""
-    scheduler = BlockingScheduler(
+    """A blocking scheduler whose one job runs ``monitor.cycle`` in a loop until shutdown:
+    each cycle starts ``interval`` seconds after the previous one started, or at once when
+    that one outlasted the interval. The loop keeps its own clock rather than APScheduler's
+    interval grid: a cycle ending a hair before the grid's next tick raced the scheduler's
+    "still running" check and was skipped to the tick after, so a 0.99 s cycle at 1 s
+    completed every 2 s."""
+    scheduler = _LoopScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
     )
     seconds = interval or conf.poll_interval()
+    stopped = scheduler.stopped
 
-    def tick() -> None:
-        while True:
+    def loop() -> None:
+        while not stopped.is_set():
             started = time.monotonic()
             monitor.cycle()
-            if time.monotonic() - started < seconds or not scheduler.running:
-                return
+            stopped.wait(max(0.0, seconds - (time.monotonic() - started)))
 
-    scheduler.add_job(
-        tick,
-        "interval",
-        seconds=seconds,
-        id="streamwarden-monitor",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-        next_run_time=datetime.now(UTC),
-    )
+    scheduler.add_job(loop, id="streamwarden-monitor")  # no trigger: once, at start
     return scheduler
 
 

@@ -209,6 +209,58 @@ def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> N
     assert gaps[len(gaps) // 2] < 0.2  # the grid would wait 0.4 s
 
 
+def test_a_cycle_just_under_the_interval_is_followed_by_the_next_at_its_time() -> None:
+    """APScheduler's interval grid raced a cycle ending a hair before its next tick (the
+    tick found the job still running and skipped to the one after): a 0.499 s cycle at
+    0.5 s completed every second now and then. The loop keeps its own clock."""
+
+    class Near:
+        def __init__(self) -> None:
+            self.spans: list[tuple[float, float]] = []
+
+        def cycle(self) -> None:
+            started = time.monotonic()
+            time.sleep(0.499)
+            self.spans.append((started, time.monotonic()))
+
+    near = Near()
+    scheduler = build_scheduler(near, interval=0.5)  # type: ignore[arg-type]
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(near.spans) < 12:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=False)
+    gaps = [b[0] - a[1] for a, b in zip(near.spans, near.spans[1:], strict=False)]
+    assert max(gaps) < 0.2  # skipping a tick waits 0.5 s
+
+
+def test_the_loop_stops_at_shutdown() -> None:
+    """shutdown(wait=True) waits for the job's thread: it returns only if the loop ends."""
+    cycles: list[float] = []
+
+    class Quick:
+        def cycle(self) -> None:
+            cycles.append(time.monotonic())
+
+    scheduler = build_scheduler(Quick(), interval=0.1)  # type: ignore[arg-type]
+    thread = threading.Thread(target=scheduler.start, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(cycles) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    stopping = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True)
+    stopping.start()
+    stopping.join(5)
+    assert not stopping.is_alive()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
 def test_an_age_moves_a_status_only_in_the_cycle_it_crosses_a_level(
     redis_url: str, queue_name: str
 ) -> None:
