@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 #: times is re-sent and re-stored once every this many cycles, in a cycle chosen by its
 #: name, so 10 000 still queues are not rewritten at every poll and never all in one.
 REFRESH_SLOTS = 10
+# The snapshot rollup runs for one slice of the queues per cycle (see ``_retention``).
+RETENTION_SLOTS = 10
+PRUNE_LIMIT = 5000  # old rows deleted per resolution per cycle, at most
 
 # The trend's evidence and the forecasts' spread drift at every poll like an age.
 _GROUP_AGES = {
@@ -215,7 +218,9 @@ class Monitor:
         self.redis_error = ""
         self.db_error = ""
         self.last_snapshot_at = 0.0
-        self.last_retention_at = 0.0
+        # Monotonic time each slice of the queues was last rolled up (None: not yet).
+        self.retention_at: list[float | None] = [None] * RETENTION_SLOTS
+        self.retention_slot = 0
         self.last_cost = PollCost(0, 0.0, 0)
         self.cycles = 0
         self.polled_cycles = 0
@@ -962,13 +967,26 @@ class Monitor:
             marks.failed(url, [q for q in moved if q not in drained])
 
     def _retention(self) -> None:
-        from dashboard.monitor.retention import apply_retention
+        """Roll up one slice of the queues per cycle, each slice at most once per retention
+        interval, and delete at most PRUNE_LIMIT old rows of each resolution. Done all at
+        once, a minute of 10 000 queues (~40 000 raw rows) cost ~0.7 s of one cycle a
+        minute; sliced, it costs ~70 ms in each of RETENTION_SLOTS cycles."""
+        from dashboard.monitor.retention import prune, rollup
 
+        slot = self.retention_slot
+        self.retention_slot = (slot + 1) % RETENTION_SLOTS
         now = time.monotonic()
-        if now - self.last_retention_at < conf.retention_interval():
-            return
-        self.last_retention_at = now
-        apply_retention(now=_now())
+        last = self.retention_at[slot]
+        if last is None or now - last >= conf.retention_interval():
+            self.retention_at[slot] = now
+            names = [t.name for t in self.targets if self._crc(t.name) % RETENTION_SLOTS == slot]
+            if names:
+                with transaction.atomic():
+                    rollup(now=_now(), queues=names)
+        # Only once every slice was rolled up since the start: a monitor back after more
+        # than the raw retention rolls its old raw rows up before they go.
+        if None not in self.retention_at:
+            prune(now=_now(), limit=PRUNE_LIMIT)
 
     def _redis_down(self, url: str, error: str) -> None:
         if self.redis_down_since is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict, namedtuple
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,16 +96,15 @@ _Row = namedtuple(  # noqa: PYI024 - a row as values_list reads it, with attribu
 )
 
 
-def rollup(*, now: datetime) -> int:
-    """Roll every complete minute of raw rows not yet rolled up; returns points written."""
-    last_point = (
-        MetricSnapshot.objects.filter(resolution=MetricSnapshot.MINUTE)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    end = _minute(now)
-    raw = MetricSnapshot.objects.filter(resolution=MetricSnapshot.RAW, at__lt=end)
+def rollup(*, now: datetime, queues: Collection[str] | None = None) -> int:
+    """Roll every complete minute of raw rows not yet rolled up (of ``queues`` only, when
+    given: the monitor rolls a slice of its queues per cycle); returns points written."""
+    points_so_far = MetricSnapshot.objects.filter(resolution=MetricSnapshot.MINUTE)
+    raw = MetricSnapshot.objects.filter(resolution=MetricSnapshot.RAW, at__lt=_minute(now))
+    if queues is not None:
+        points_so_far = points_so_far.filter(queue__in=list(queues))
+        raw = raw.filter(queue__in=list(queues))
+    last_point = points_so_far.order_by("-at").values_list("at", flat=True).first()
     if last_point is not None:
         raw = raw.filter(at__gte=last_point + timedelta(minutes=1))
     # Plain tuples in, one prepared INSERT out: a minute of 10 000 queues is 10 000 points
@@ -120,15 +119,27 @@ def rollup(*, now: datetime) -> int:
     return len(points)
 
 
+def prune(*, now: datetime, limit: int | None = None) -> tuple[int, int]:
+    """Delete raw rows older than the raw retention and 1-minute points older than the
+    rollup retention, at most ``limit`` of each (the oldest) when given; returns how many
+    of each went."""
+    deleted = []
+    for resolution, keep in (
+        (MetricSnapshot.RAW, conf.raw_retention()),
+        (MetricSnapshot.MINUTE, conf.rollup_retention()),
+    ):
+        old = MetricSnapshot.objects.filter(resolution=resolution, at__lt=now - keep)
+        if limit is not None:
+            old = MetricSnapshot.objects.filter(pk__in=old.order_by("at").values("pk")[:limit])
+        count, _ = old.delete()
+        deleted.append(count)
+    return deleted[0], deleted[1]
+
+
 def apply_retention(*, now: datetime) -> dict[str, int]:
     """Roll up, then delete raw rows older than the raw retention and 1-minute points older
     than the rollup retention. Safe to run from several monitors (idempotent)."""
     with transaction.atomic():
         written = rollup(now=now)
-        raw_deleted, _ = MetricSnapshot.objects.filter(
-            resolution=MetricSnapshot.RAW, at__lt=now - conf.raw_retention()
-        ).delete()
-        minute_deleted, _ = MetricSnapshot.objects.filter(
-            resolution=MetricSnapshot.MINUTE, at__lt=now - conf.rollup_retention()
-        ).delete()
+        raw_deleted, minute_deleted = prune(now=now)
     return {"rolled_up": written, "raw_deleted": raw_deleted, "minute_deleted": minute_deleted}
