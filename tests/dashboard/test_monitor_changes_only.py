@@ -181,31 +181,34 @@ def test_history_of_a_still_queue_has_a_point_every_keepalive_and_one_per_change
         monitor.shutdown()
 
 
-def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> None:
-    """Not at the next tick of the interval's grid (a 0.6 s cycle at 0.5 s would complete
-    every second)."""
+def _gaps_between_cycles(cycle_s: float, interval: float, cycles: int) -> list[float]:
+    """Seconds from the end of each cycle to the start of the next, for ``cycles`` cycles of
+    ``cycle_s`` each run by the monitor's scheduler at ``interval``."""
+    spans: list[tuple[float, float]] = []
 
-    class Slow:
-        def __init__(self) -> None:
-            self.spans: list[tuple[float, float]] = []
-
+    class Timed:
         def cycle(self) -> None:
             started = time.monotonic()
-            time.sleep(0.6)
-            self.spans.append((started, time.monotonic()))
+            time.sleep(cycle_s)
+            spans.append((started, time.monotonic()))
 
-    slow = Slow()
-    scheduler = build_scheduler(slow, interval=0.5)  # type: ignore[arg-type]
+    scheduler = build_scheduler(Timed(), interval=interval)  # type: ignore[arg-type]
     thread = threading.Thread(target=scheduler.start, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while len(slow.spans) < 5:
+        deadline = time.monotonic() + 30
+        while len(spans) < cycles:
             assert time.monotonic() < deadline
             time.sleep(0.05)
     finally:
         scheduler.shutdown(wait=False)
-    gaps = sorted(b[0] - a[1] for a, b in zip(slow.spans, slow.spans[1:], strict=False))
+    return [b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False)]
+
+
+def test_a_cycle_longer_than_the_interval_is_followed_by_the_next_at_once() -> None:
+    """Not at the next tick of the interval's grid (a 0.6 s cycle at 0.5 s would complete
+    every second)."""
+    gaps = sorted(_gaps_between_cycles(0.6, 0.5, 5))
     assert gaps[len(gaps) // 2] < 0.2  # the grid would wait 0.4 s
 
 
@@ -213,29 +216,7 @@ def test_a_cycle_just_under_the_interval_is_followed_by_the_next_at_its_time() -
     """APScheduler's interval grid raced a cycle ending a hair before its next tick (the
     tick found the job still running and skipped to the one after): a 0.499 s cycle at
     0.5 s completed every second now and then. The loop keeps its own clock."""
-
-    class Near:
-        def __init__(self) -> None:
-            self.spans: list[tuple[float, float]] = []
-
-        def cycle(self) -> None:
-            started = time.monotonic()
-            time.sleep(0.499)
-            self.spans.append((started, time.monotonic()))
-
-    near = Near()
-    scheduler = build_scheduler(near, interval=0.5)  # type: ignore[arg-type]
-    thread = threading.Thread(target=scheduler.start, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 30
-        while len(near.spans) < 12:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-    finally:
-        scheduler.shutdown(wait=False)
-    gaps = [b[0] - a[1] for a, b in zip(near.spans, near.spans[1:], strict=False)]
-    assert max(gaps) < 0.2  # skipping a tick waits 0.5 s
+    assert max(_gaps_between_cycles(0.499, 0.5, 12)) < 0.2  # skipping a tick waits 0.5 s
 
 
 def test_the_loop_stops_at_shutdown() -> None:
