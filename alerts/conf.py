@@ -40,6 +40,17 @@ def sample_size() -> int:
     return int(getattr(settings, "STREAMWARDEN_ALERTS_SAMPLE_SIZE", 10))
 
 
+def status_group_over() -> int:
+    """More threshold / trend / claim-storm changes than this waiting in one dispatcher tick
+    are sent grouped: one notification per kind, severity and direction (firing or
+    resolved) naming the queues, not one per alert. An incident that puts 10 000 queues in
+    alert is one page, not 30 000.
+
+    Setting: ``STREAMWARDEN_ALERTS_STATUS_GROUP_OVER`` (default 20).
+    """
+    return max(1, int(getattr(settings, "STREAMWARDEN_ALERTS_STATUS_GROUP_OVER", 20)))
+
+
 def notifications_queue() -> str:
     """StreamWarden queue the notifier consumes (``STREAMWARDEN_NOTIFICATIONS_QUEUE``)."""
     return str(getattr(settings, "STREAMWARDEN_NOTIFICATIONS_QUEUE", "streamwarden.notifications"))

@@ -12,7 +12,9 @@ the monitor only writes alert rows. Policy, in order, per tick:
    sample of message ids. Rows matching an active silence are marked silenced instead.
 3. Status alerts (threshold, trend, redis_unreachable, monitor_down): each pending change is
    one notification, unless silenced, or inhibited (threshold/trend of a Redis that has an
-   active redis_unreachable alert). A resolution is notified only if the problem was.
+   active redis_unreachable alert). A resolution is notified only if the problem was. When
+   more threshold / trend / claim-storm changes than ``status_group_over`` wait at once (an
+   incident), those sent go out as one notification per kind, severity and direction.
 4. Each notification gets one delivery job per matching channel in the notifications queue;
    a notification whose jobs could not be enqueued (Redis down) is retried next tick.
 """
@@ -20,6 +22,7 @@ the monitor only writes alert rows. Policy, in order, per tick:
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +49,10 @@ from alerts.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+#: Status kinds an incident multiplies (one per queue or group): grouped when many change at
+#: once. Redis unreachable and monitor down stay one notification each.
+GROUPABLE_KINDS = (AlertKind.THRESHOLD, AlertKind.TREND, AlertKind.CLAIM_STORM)
 
 
 def active_silences(*, now: datetime) -> list[Silence]:
@@ -167,17 +174,22 @@ def _flush_group(*, queue: str, kind: str, silences: list[Silence], now: datetim
     return 1
 
 
+def _status_state(alert: Alert, *, silences: list[Silence], down: set[str]) -> str:
+    """What becomes of one pending status change: sent, silenced, inhibited, or nothing (an
+    end whose problem was never notified)."""
+    if alert.state == AlertState.RESOLVED and alert.last_notified_at is None:
+        return NotifyState.NONE
+    if _silenced(alert, silences):
+        return NotifyState.SILENCED
+    if _inhibited(alert, down):
+        return NotifyState.INHIBITED
+    return NotifyState.SENT
+
+
 def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now: datetime) -> int:
     resolved = alert.state == AlertState.RESOLVED
     with transaction.atomic():
-        if resolved and alert.last_notified_at is None:
-            state = NotifyState.NONE  # the problem was never notified: neither is its end
-        elif _silenced(alert, silences):
-            state = NotifyState.SILENCED
-        elif _inhibited(alert, down):
-            state = NotifyState.INHIBITED
-        else:
-            state = NotifyState.SENT
+        state = _status_state(alert, silences=silences, down=down)
         updated = Alert.objects.filter(pk=alert.pk, notify_state=NotifyState.PENDING).update(
             notify_state=state,
             last_notified_at=now if state == NotifyState.SENT else alert.last_notified_at,
@@ -217,6 +229,79 @@ def _flush_status(alert: Alert, *, silences: list[Silence], down: set[str], now:
     return 1
 
 
+def _flush_status_grouped(
+    alerts: list[Alert], *, silences: list[Silence], down: set[str], now: datetime
+) -> int:
+    """More status changes than ``status_group_over`` at once (an incident): each is
+    recorded as sent, silenced or inhibited as one by one, but what is sent goes out as one
+    notification per kind, severity and direction, naming every queue (channels filtered by
+    queue get it when it names one of theirs)."""
+    by_state: dict[str, list[Alert]] = defaultdict(list)
+    for alert in alerts:
+        by_state[_status_state(alert, silences=silences, down=down)].append(alert)
+    created = 0
+    with transaction.atomic():
+        for state, members in by_state.items():
+            ids = [a.pk for a in members]
+            updated = 0
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                fields: dict[str, Any] = {"notify_state": state}
+                if state == NotifyState.SENT:
+                    fields["last_notified_at"] = now
+                updated += Alert.objects.filter(
+                    pk__in=chunk, notify_state=NotifyState.PENDING
+                ).update(**fields)
+            if updated != len(ids):  # another dispatcher took some: let it notify them
+                transaction.set_rollback(True)
+                return 0
+        grouped: dict[tuple[str, str, bool], list[Alert]] = defaultdict(list)
+        for alert in by_state.get(NotifyState.SENT, []):
+            resolved = alert.state == AlertState.RESOLVED
+            grouped[(alert.kind, alert.severity, resolved)].append(alert)
+        for (kind, severity, resolved), members in sorted(grouped.items()):
+            members.sort(key=lambda a: (a.queue, a.group, a.pk))
+            queues = sorted({a.queue for a in members})
+            verb = "resolved" if resolved else "firing"
+            count = len(members)
+            title = (
+                f"[StreamWarden] {severity}: {count} {kind} alerts {verb}"
+                f" on {len(queues)} queue{'' if len(queues) == 1 else 's'}"
+            )
+            payload = {
+                "kind": kind,
+                "queue": "",
+                "grouped": True,
+                "queues": queues,
+                "groups": [],
+                "severity": severity,
+                "status": verb,
+                "count": count,
+                "sample_alerts": [
+                    {"alert_id": a.pk, "queue": a.queue, "group": a.group, "summary": a.summary}
+                    for a in members[: conf.sample_size()]
+                ],
+                "first_at": min(a.created_at for a in members).isoformat(),
+                "summary": (
+                    f"{count} {kind} alerts {verb} at once on {len(queues)} queues"
+                    f" ({', '.join(queues[: conf.sample_size()])}"
+                    f"{', …' if len(queues) > conf.sample_size() else ''})."
+                ),
+                "url": _alert_url(f"/alerts/?kind={kind}"),
+            }
+            Notification.objects.create(
+                kind=kind,
+                queue="",
+                severity=severity,
+                resolved=resolved,
+                count=count,
+                title=title,
+                payload=payload,
+            )
+            created += 1
+    return created
+
+
 def _enqueue_jobs(now: datetime) -> None:
     channels = list(NotificationChannel.objects.filter(enabled=True))
     for notification in Notification.objects.filter(enqueued_at__isnull=True).order_by("id"):
@@ -228,11 +313,7 @@ def _enqueue_jobs(now: datetime) -> None:
             continue
         try:
             for channel in channels:
-                if channel.accepts(
-                    kind=notification.kind,
-                    queue=notification.queue,
-                    severity=notification.severity,
-                ):
+                if channel.takes(notification):
                     outbox.enqueue(
                         {"notification": notification.pk, "channel": channel.pk, "attempt": 1}
                     )
@@ -261,7 +342,18 @@ def dispatch_due(*, now: datetime | None = None) -> int:
             created += _flush_group(
                 queue=group["queue"], kind=group["kind"], silences=silences, now=now
             )
-    for alert in Alert.objects.filter(notify_state=NotifyState.PENDING, kind__in=STATUS_KINDS):
+    pending = list(
+        Alert.objects.filter(notify_state=NotifyState.PENDING, kind__in=STATUS_KINDS).order_by(
+            "created_at", "id"
+        )
+    )
+    alone = [a for a in pending if a.kind not in GROUPABLE_KINDS]
+    groupable = [a for a in pending if a.kind in GROUPABLE_KINDS]
+    if len(groupable) > conf.status_group_over():
+        created += _flush_status_grouped(groupable, silences=silences, down=down, now=now)
+    else:
+        alone += groupable
+    for alert in alone:
         created += _flush_status(alert, silences=silences, down=down, now=now)
     try:
         _enqueue_jobs(now)

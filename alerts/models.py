@@ -224,6 +224,16 @@ class NotificationChannel(models.Model):
             return False
         return not (self.kind_list and kind not in self.kind_list)
 
+    def takes(self, notification: Notification) -> bool:
+        """Whether ``notification`` is for this channel: a grouped one (an incident's status
+        alerts) when it names any of this channel's queues."""
+        payload = notification.payload if isinstance(notification.payload, dict) else {}
+        queues = payload.get("queues") if payload.get("grouped") else None
+        return any(
+            self.accepts(kind=notification.kind, queue=str(queue), severity=notification.severity)
+            for queue in (queues if isinstance(queues, list) else [notification.queue])
+        )
+
     def clean(self) -> None:
         from django.core.exceptions import ValidationError
 

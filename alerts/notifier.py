@@ -43,9 +43,7 @@ def deliver_job(job: dict[str, Any]) -> NotificationDelivery | None:
     channel = NotificationChannel.objects.filter(pk=int(job.get("channel") or 0)).first()
     if notification is None or channel is None or not channel.enabled:
         return None
-    if not channel.accepts(
-        kind=notification.kind, queue=notification.queue, severity=notification.severity
-    ):
+    if not channel.takes(notification):
         logger.warning(
             "job for notification %s to channel %s refused: the channel does not match it",
             notification.pk,

@@ -173,14 +173,18 @@ def notification_status(*, alert: Alert) -> str:
     if alert.kind in STATUS_KINDS:
         found = found.filter(payload__alert_id=alert.pk)
     notification = found.order_by("created_at", "id").first()
+    if notification is None and alert.kind in STATUS_KINDS:
+        # Sent with an incident's other status alerts: the grouped notification naming it.
+        grouped = Notification.objects.filter(
+            kind=alert.kind, queue="", created_at__gte=alert.last_notified_at
+        ).order_by("created_at", "id")[:20]
+        notification = next(
+            (n for n in grouped if alert.queue in (n.payload.get("queues") or [])), None
+        )
     if notification is None:
         return "Sent (the notification record was pruned)"
     channels = [
-        c
-        for c in NotificationChannel.objects.filter(enabled=True)
-        if c.accepts(
-            kind=notification.kind, queue=notification.queue, severity=notification.severity
-        )
+        c for c in NotificationChannel.objects.filter(enabled=True) if c.takes(notification)
     ]
     deliveries = list(
         NotificationDelivery.objects.filter(notification=notification).values(

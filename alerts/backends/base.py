@@ -97,6 +97,10 @@ def render_text(notification: Notification) -> str:
         f"Count:    {p.get('count')}",
         f"Status:   {p.get('status')}",
     ]
+    if p.get("grouped") and isinstance(p.get("queues"), list):
+        shown = [str(q) for q in p["queues"][: conf.sample_size()]]
+        more = len(p["queues"]) - len(shown)
+        lines.append(f"Queues:   {', '.join(shown)}" + (f" and {more} more" if more > 0 else ""))
     if p.get("groups"):
         lines.append(f"Groups:   {', '.join(p['groups'])}")
     if p.get("sample_message_ids"):
