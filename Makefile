@@ -58,8 +58,8 @@ bench: venv sysdeps
 	$(PY) -m pip install --quiet -e '.[dashboard,dev,bench]'
 	$(PY) -m tests.bench
 	$(PY) -m tests.bench.monitor
-	$(PY) -m tests.bench.monitor_storm
-	$(PY) -m tests.bench.monitor_changes
+	$(PY) -m tests.bench.monitor_storm --db both --cycles 60 --timeout 200
+	$(PY) -m tests.bench.monitor_changes --cycles 60 --timeout 300
 	$(PY) -m tests.bench.monitor_events
 	$(PY) -m tests.bench.overview
 	$(PY) -m tests.bench.alerts_page

@@ -1,9 +1,9 @@
 """Benchmark of the REAL monitor process with change-driven polling: N queues × G groups
 (each group with a consumer holding pending entries), of which a share changes every second.
 
-    python -m tests.bench.monitor_changes [--queues 10000] [--groups 3] [--cycles 12]
+    python -m tests.bench.monitor_changes [--queues 10000] [--groups 3] [--cycles 60]
                                           [--interval 1] [--changing 10,100]
-                                          [--per cycle|second]
+                                          [--per cycle|second] [--traffic flowing|piling]
 
 Seeds a private redis-server and a throwaway SQLite database, starts ``manage.py monitor
 --interval 1`` as a subprocess, and while it runs adds one entry to each of a rotating
@@ -14,6 +14,14 @@ MonitorState after each cycle past the first (which reads every queue in full): 
 duration, Redis commands and queues checked / changed / read in full, the cycle's phases and
 the period between two completed cycles; then the medians. A script, not a test (not
 collected by pytest).
+
+``--traffic flowing`` (the default), a healthy system: each change is an entry added and read
+and acknowledged by every group's consumer (so length, entries read and last-delivered id
+move while lag and pending hold), and every consumer re-reads its own pending entries
+(``XREADGROUP … 0``) every 10 s, as a consumer that is up talks to Redis, so the consumers of
+still queues stay active. ``--traffic piling``: entries are only added, never read: lag piles
+up (trend alerts follow) and 30 s after seeding every consumer turns inactive at once — an
+incident (all 30 000 groups change status in one cycle) on top of the changing share.
 """
 
 from __future__ import annotations
@@ -73,9 +81,12 @@ class Changer(threading.Thread):
     (``--per second``), or each time the monitor completes a cycle (``--per cycle``,
     ``tick()``: the acceptance's "10 % of the queues change per cycle")."""
 
-    def __init__(self, server: RedisServer, names: list[str], percent: int, per: str) -> None:
+    def __init__(
+        self, server: RedisServer, names: list[str], percent: int, per: str, groups: int = 0
+    ) -> None:
         super().__init__(daemon=True)
         self.client = server.client()
+        self.groups = groups  # > 0: each group's consumer reads and acks the new entry
         self.names = names
         self.per_tick = max(1, len(names) * percent // 100)
         self.per = per
@@ -84,10 +95,23 @@ class Changer(threading.Thread):
 
     def tick(self) -> None:
         pipe = self.client.pipeline(transaction=False)
+        reads: list[tuple[str, str]] = []
         for k in range(self.per_tick):
             name = self.names[(self.start_at + k) % len(self.names)]
-            pipe.xadd(f"sw:{{{name}}}:stream", {"payload": "{}", "ctype": "json"})
-        pipe.execute()
+            key = f"sw:{{{name}}}:stream"
+            pipe.xadd(key, {"payload": "{}", "ctype": "json"})
+            for g in range(self.groups):
+                pipe.xreadgroup(f"group-{g}", "worker", {key: ">"}, count=1)
+                reads.append((key, f"group-{g}"))
+        replies = pipe.execute()
+        if reads:
+            acks = self.client.pipeline(transaction=False)
+            read_replies = [r for r in replies if not isinstance(r, (bytes, str))]
+            for (key, group), reply in zip(reads, read_replies, strict=True):
+                for _stream, entries in reply or []:
+                    for entry_id, _fields in entries:
+                        acks.xack(key, group, entry_id)
+            acks.execute()
         self.start_at = (self.start_at + self.per_tick) % len(self.names)
 
     def run(self) -> None:
@@ -98,6 +122,33 @@ class Changer(threading.Thread):
             self.tick()
             next_at += 1.0
             self.stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+class KeepAlive(threading.Thread):
+    """Every ``every`` seconds, each group's consumer re-reads its own pending entries: its
+    idle time restarts (it stays active) while the stream and the group stay as they were."""
+
+    def __init__(self, server: RedisServer, names: list[str], groups: int, every: float) -> None:
+        super().__init__(daemon=True)
+        self.client = server.client()
+        self.names = names
+        self.groups = groups
+        self.every = every
+        self.stop = threading.Event()
+
+    def beat(self) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        for name in self.names:
+            key = f"sw:{{{name}}}:stream"
+            for g in range(self.groups):
+                pipe.xreadgroup(f"group-{g}", "worker", {key: "0"}, count=1)
+            if len(pipe) >= 5000:
+                pipe.execute()
+        pipe.execute()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.beat()
 
 
 def read_state(path: str) -> dict[str, Any] | None:
@@ -135,6 +186,7 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
         }
         monitor: subprocess.Popen[bytes] | None = None
         changer: Changer | None = None
+        keepalive: KeepAlive | None = None
         seen: dict[int, dict[str, Any]] = {}
         try:
             subprocess.run(
@@ -146,6 +198,9 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
                 [sys.executable, "manage.py", "shell", "-c", SEED_DB.format(count=len(names))],
                 cwd=REPO, env=env, check=True, capture_output=True,
             )  # fmt: skip
+            if args.traffic == "flowing":
+                keepalive = KeepAlive(server, names, args.groups, every=10.0)
+                keepalive.start()
             log = open(tmp / "monitor.log", "wb")  # noqa: SIM115 - closed with the process
             monitor = subprocess.Popen(
                 [sys.executable, "manage.py", "monitor", "--interval", str(args.interval)],
@@ -158,7 +213,10 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
             # The first cycle reads every queue in full and stores every row: wait for it.
             while time.time() < deadline and not read_state(db_path):
                 time.sleep(0.05)
-            changer = Changer(server, names, percent, args.per)
+            flowing = args.traffic == "flowing"
+            changer = Changer(
+                server, names, percent, args.per, groups=args.groups if flowing else 0
+            )
             changer.start()
             while len(seen) < args.cycles + 2 and time.time() < deadline:
                 state = read_state(db_path)
@@ -168,9 +226,10 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
                         changer.tick()
                 time.sleep(0.02)
         finally:
-            if changer is not None:
-                changer.stop.set()
-                changer.join(timeout=10)
+            for thread in (changer, keepalive):
+                if thread is not None:
+                    thread.stop.set()
+                    thread.join(timeout=10)
             if monitor is not None:
                 monitor.terminate()
                 try:
@@ -189,7 +248,7 @@ def report(
     numbers = sorted(seen)[2:]
     print(
         f"\n### {args.queues:,} queues × {args.groups} groups, {percent} % changing per {args.per}, "
-        f"interval {args.interval} s\n"
+        f"interval {args.interval} s, traffic {args.traffic}\n"
     )
     print(
         "| cycle | period s | poll ms | commands | checked / changed / read | cycle ms | "
@@ -251,11 +310,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queues", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=3)
-    parser.add_argument("--cycles", type=int, default=12)
+    # 60 cycles: the trend windows (60 s) fill after about 40; fewer measure a monitor
+    # that has not reached its steady state.
+    parser.add_argument("--cycles", type=int, default=60)
     parser.add_argument("--interval", type=float, default=1.0)
-    parser.add_argument("--timeout", type=float, default=240.0)
+    parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--changing", default="10,100", help="percents, comma separated")
     parser.add_argument("--per", choices=["cycle", "second"], default="cycle")
+    parser.add_argument("--traffic", choices=["flowing", "piling"], default="flowing")
     args = parser.parse_args()
     version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
     print(describe(version.stdout.split("v=")[1].split()[0] if "v=" in version.stdout else "?"))
