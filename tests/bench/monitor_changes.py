@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.environment import describe
+from tests.bench.seeding import seed_queues
 from tests.support.redis_process import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,22 +59,10 @@ QueueDefinition.objects.bulk_create(
 def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
     """``queues`` queues of 5 entries, each with ``groups`` groups whose consumer holds two
     pending entries (so every group has ages, consumers and lag to report)."""
-    client = server.client()
     names = [f"q-{i:05d}" for i in range(queues)]
-    pipe = client.pipeline(transaction=False)
-    for name in names:
-        key = f"sw:{{{name}}}:stream"
-        for n in range(5):
-            pipe.xadd(key, {"payload": f'{{"n": {n}}}', "ctype": "json", "headers": "{}"})
-        for g in range(groups):
-            pipe.xgroup_create(key, f"group-{g}", id="0")
-            pipe.xreadgroup(f"group-{g}", "worker", {key: ">"}, count=2)
-        pipe.sadd("sw:queues", name)
-        if len(pipe) > 5000:
-            pipe.execute()
-    pipe.execute()
-    client.close()
-    return names
+    return seed_queues(
+        server, names, entries=5, groups=[f"group-{g}" for g in range(groups)], read=2
+    )
 
 
 class Changer(threading.Thread):

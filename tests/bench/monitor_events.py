@@ -25,24 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.environment import describe
+from tests.bench.seeding import seed_queues
 from tests.support.redis_process import RedisServer
 
 
 def seed(server: RedisServer, queues: int) -> list[str]:
-    client = server.client()
     names = [f"ev-{i:05d}" for i in range(queues)]
-    pipe = client.pipeline(transaction=False)
-    for name in names:
-        key = f"sw:{{{name}}}:stream"
-        for n in range(5):
-            pipe.xadd(key, {"payload": f'{{"n": {n}}}', "ctype": "json", "headers": "{}"})
-        pipe.xgroup_create(key, "g", id="0")
-        pipe.sadd("sw:queues", name)
-        if len(pipe) > 5000:
-            pipe.execute()
-    pipe.execute()
-    client.close()
-    return names
+    return seed_queues(server, names, entries=5, groups=["g"])
 
 
 def _calls(client: Any, command: str) -> int:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.environment import describe
+from tests.bench.seeding import seed_queues
 from tests.support.redis_process import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,21 +40,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
     """``queues`` queues of 3 entries, each with ``groups`` groups and no consumer."""
-    client = server.client()
     names = [f"storm-{i:05d}" for i in range(queues)]
-    pipe = client.pipeline(transaction=False)
-    for name in names:
-        key = f"sw:{{{name}}}:stream"
-        for n in range(3):
-            pipe.xadd(key, {"payload": f'{{"n": {n}}}', "ctype": "json", "headers": "{}"})
-        for g in range(groups):
-            pipe.xgroup_create(key, f"group-{g}", id="0")
-        pipe.sadd("sw:queues", name)
-        if len(pipe) > 5000:
-            pipe.execute()
-    pipe.execute()
-    client.close()
-    return names
+    return seed_queues(server, names, entries=3, groups=[f"group-{g}" for g in range(groups)])
 
 
 def consume_all(server: RedisServer, names: list[str], groups: int) -> None:
