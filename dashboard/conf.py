@@ -48,6 +48,13 @@ def snapshot_interval() -> float:
     return _number("STREAMWARDEN_SNAPSHOT_INTERVAL", 10.0)
 
 
+def state_figures_every() -> float:
+    """Longest a queue's stored figures (overview, /api/queues/, /metrics) may trail its live
+    ones when nothing but figures changed (STREAMWARDEN_STATE_FIGURES_EVERY, default 5 s; 0:
+    every poll). Status, trend, reasons, consumers and dead letters are stored at once."""
+    return max(0.0, _number("STREAMWARDEN_STATE_FIGURES_EVERY", 5.0))
+
+
 def history_keepalive() -> float:
     """Seconds after which a queue that did not change gets a raw snapshot all the same
     (STREAMWARDEN_HISTORY_KEEPALIVE, default 30: every minute of a chart has a point)."""

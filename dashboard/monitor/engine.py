@@ -80,6 +80,31 @@ def _signature(snapshot: QueueSnapshot) -> bytes:
     return hashlib.blake2b(packed, digest_size=16).digest()
 
 
+_HEAD_QUEUE = operator.attrgetter(
+    "exists", "error", "unreadable", "groups_omitted", "status", "reason", "trend",
+    "dead_letters", "levels", "unwatched_groups",
+)  # fmt: skip
+_HEAD_GROUP = operator.attrgetter(
+    "name", "consumers", "active_consumers", "consumers_omitted", "unreadable", "status",
+    "reason", "trend", "storm", "claims",
+)  # fmt: skip
+
+
+def _headline(snapshot: QueueSnapshot) -> bytes:
+    """What an operator acts on of a queue (its status, reasons, trend, consumers, dead
+    letters, claims, whether a breach is forecast), as a digest: a change in it is stored at
+    once, a change in figures alone (length, rates, entries read, the forecast's seconds)
+    waits for the queue's turn (``_store_state``)."""
+    risk = snapshot.trim_risk.level if snapshot.trim_risk is not None else None
+    values = (
+        _HEAD_QUEUE(snapshot),
+        sorted(snapshot.checks.items()),
+        risk,
+        [(_HEAD_GROUP(g), g.breach_seconds is None) for g in snapshot.groups],
+    )
+    return hashlib.blake2b(marshal.dumps(values, 2), digest_size=16).digest()
+
+
 def _plain(value: Any) -> Any:
     """``value`` with every dataclass in it turned into its class name and field values."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -161,6 +186,19 @@ class Kept:
         self.signature: bytes | None = None
 
 
+class Stored:
+    """What the QueueState row of a queue holds: the signature and sparkline it was written
+    with, its headline, and the figures tick (``_store_state``) it was written in."""
+
+    __slots__ = ("signature", "spark_version", "headline", "tick")
+
+    def __init__(self, signature: bytes, spark_version: int, headline: bytes, tick: int) -> None:
+        self.signature = signature
+        self.spark_version = spark_version
+        self.headline = headline
+        self.tick = tick
+
+
 class Rendered:
     """One snapshot of this cycle: its signature, and its JSON rendered at most once."""
 
@@ -233,7 +271,7 @@ class Monitor:
         self.claims_cursor: int | None = None  # pk of the last claimed-alert row read
         self.open_storms: dict[tuple[str, str], int] = {}  # -> ClaimStorm pk
         self.storms_adopted = False
-        self.stored_state: dict[str, Any] = {}  # queue -> (signature, sparkline version)
+        self.stored_state: dict[str, Stored] = {}  # queue -> what its QueueState row holds
         self.spark: dict[str, deque[int]] = {}
         self.spark_version: dict[str, int] = {}  # queue -> points added to its sparkline
         # Change-driven cycle: what each queue became last time, and which were unchanged.
@@ -625,6 +663,7 @@ class Monitor:
             thresholds=self.thresholds.get(snapshot.name),
             maxlen=self.maxlens.get(snapshot.name),
             observed=observed,
+            policy=self.policy,  # read once per cycle: the settings lookup is ~15 µs
         )
 
     def _render(self, snapshots: list[QueueSnapshot]) -> list[Rendered]:
@@ -751,31 +790,54 @@ class Monitor:
 
     def _store_state(self, rendered: list[Rendered]) -> None:
         """Upsert the QueueState rows of queues that changed since they were last stored
-        (or whose ages are due for their refresh). A queue whose only news is a sparkline
-        point (a history point was stored) gets only its sparkline written: its JSON (3 KB
-        with three groups) is neither rendered nor written again."""
+        (or whose ages are due for their refresh).
+
+        A change in what an operator acts on (``_headline``: status, reasons, trend,
+        consumers, dead letters) is stored at once; a change in figures alone (length,
+        entries read, rates: every queue with traffic, every poll) once per
+        ``STREAMWARDEN_STATE_FIGURES_EVERY`` seconds, on a grid offset by the queue's name so
+        10 000 busy queues are not all written in one cycle: their 3 KB JSON rewritten at
+        every poll was a quarter of a cycle with all of them changing (issue #20). Live
+        pages get every change by push. A queue whose only news is a sparkline point (a
+        history point was stored) gets only its sparkline written."""
+        every_ms = int(conf.state_figures_every() * 1000)
         changed = []
         sparks = []
         for r in rendered:
             name = r.snapshot.name
-            comparable = (r.signature, self.spark_version.get(name, 0))
+            version = self.spark_version.get(name, 0)
             stored = self.stored_state.get(name)
-            if not r.refresh and stored == comparable:
+            if not r.refresh and stored is not None and stored.signature == r.signature:
+                if stored.spark_version != version:
+                    sparks.append((name, list(self.spark.get(name, ()))))
+                    stored.spark_version = version
+                continue
+            at_ms = r.snapshot.at_ms
+            tick = (at_ms - self._crc(name) % every_ms) // every_ms if every_ms else at_ms
+            headline = _headline(r.snapshot)
+            if (
+                not r.refresh
+                and stored is not None
+                and stored.headline == headline
+                and stored.tick == tick
+            ):
+                # Figures alone moved since this tick's write: they wait for the next one.
+                if stored.spark_version != version:
+                    sparks.append((name, list(self.spark.get(name, ()))))
+                    stored.spark_version = version
                 continue
             line = list(self.spark.get(name, ()))
-            if not r.refresh and stored is not None and stored[0] == r.signature:
-                sparks.append((comparable, (name, line)))
-            else:
-                at = _datetime(r.snapshot.at_ms)
-                changed.append((comparable, (name, at, r.data, line)))
+            changed.append(
+                (_datetime(at_ms), r, line, Stored(r.signature, version, headline, tick))
+            )
         if changed:
-            writes.upsert_queue_states([row for _, row in changed])
-            for comparable, row in changed:
-                self.stored_state[row[0]] = comparable
+            writes.upsert_queue_states(
+                [(r.snapshot.name, at, r.data, line) for at, r, line, _ in changed]
+            )
+            for _, r, _, stored in changed:
+                self.stored_state[r.snapshot.name] = stored
         if sparks:
-            writes.update_sparklines([row for _, row in sparks])
-            for comparable, (name, _) in sparks:
-                self.stored_state[name] = comparable
+            writes.update_sparklines(sparks)
 
     def _sync_storms(self) -> None:
         """One ClaimStorm row per storm: opened when it starts, its peak kept up to date,

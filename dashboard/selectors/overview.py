@@ -48,9 +48,10 @@ def queue_overview() -> list[QueueRow]:
     """Every enabled queue with its numbers, status, trend and a lag sparkline.
 
     While the monitor is running and reaching Redis, this reads its latest stored view
-    (QueueState: one query, no Redis command, at most one poll interval old — the page is
-    kept current by the websocket anyway). Only queues the monitor has not stored yet, or
-    all of them when the monitor is down, are polled live.
+    (QueueState: one query, no Redis command; statuses at most one poll interval old, figures
+    at most STREAMWARDEN_STATE_FIGURES_EVERY — the page is kept current by the websocket
+    anyway). Only queues the monitor has not stored yet, or all of them when the monitor is
+    down, are polled live.
     """
     return _overview_rows(list(QueueDefinition.objects.filter(enabled=True)), monitor_fresh())
 

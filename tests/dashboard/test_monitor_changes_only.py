@@ -26,7 +26,7 @@ from dashboard.monitor import engine
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from dashboard.monitor.scheduler import build_scheduler
-from tests.support.queue_data import create_group, publish
+from tests.support.queue_data import create_group, publish, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -389,5 +389,60 @@ def test_a_history_point_of_a_still_queue_writes_only_its_sparkline(
             if "queuestate" in q["sql"] and ("INSERT" in q["sql"] or "UPDATE" in q["sql"])
         ]
         assert state_writes and all("data" not in sql for sql in state_writes)
+    finally:
+        monitor.shutdown()
+
+
+def test_figures_alone_are_stored_once_per_tick_and_a_status_change_at_once(
+    redis_url: str, queue_name: str, settings: Any
+) -> None:
+    """Issue #20: a queue with traffic changes its figures at every poll; rewriting its
+    stored row (3 KB of JSON) every poll was a quarter of a cycle with 10 000 such queues.
+    Figures alone wait for the queue's tick of STREAMWARDEN_STATE_FIGURES_EVERY; what an
+    operator acts on (here: a status) is stored at once; pushes carry every change."""
+    settings.STREAMWARDEN_STATE_FIGURES_EVERY = 10**9  # no tick boundary during the test
+    create_group(redis_url, queue_name, "g", start="$")
+    publish(redis_url, queue_name, [{"n": 0}])
+    assert read(redis_url, queue_name, "g", "c", 1) == 1  # an active consumer: trend OK
+    definition = QueueDefinition.objects.create(name="busy", queue=queue_name)
+    Threshold.objects.create(
+        queue=definition,
+        lag_warn=50,
+        lag_alert=1000,
+        active_consumers_warn=-1,
+        active_consumers_alert=-1,
+    )
+    layer = get_channel_layer()
+    monitor = Monitor()
+    try:
+        for _ in range(4):
+            monitor.cycle()
+        channel = _listen(layer)
+        stored = QueueState.objects.get(queue="busy")
+        assert (stored.data["lag"], stored.data["status"]) == (0, "ok")
+
+        publish(redis_url, queue_name, [{"n": 1}])  # lag 1: still ok, a figure moved
+        monitor.cycle()
+        pushed = [
+            q for m in _received(layer, channel) if m["type"] == "queue.update"
+            for q in m["data"]["queues"]
+        ]  # fmt: skip
+        assert [q["lag"] for q in pushed if q["name"] == "busy"] == [1]  # live: at once
+        assert QueueState.objects.get(queue="busy").data == stored.data  # stored: waits
+
+        publish(redis_url, queue_name, [{"n": i} for i in range(60)])  # lag 61: warn
+        monitor.cycle()
+        data = QueueState.objects.get(queue="busy").data
+        assert (data["status"], data["lag"]) == ("warn", 61)  # stored at once
+
+        # With a tick of one second, the figures that waited are stored within it.
+        settings.STREAMWARDEN_STATE_FIGURES_EVERY = 1
+        monitor.cycle()  # the new grid: stored at once (another tick)
+        publish(redis_url, queue_name, [{"n": 1}])  # lag 62, same warn, same tick
+        deadline = time.monotonic() + 10
+        while QueueState.objects.get(queue="busy").data["lag"] != 62:
+            assert time.monotonic() < deadline, "waiting figures never stored"
+            time.sleep(0.1)
+            monitor.cycle()
     finally:
         monitor.shutdown()
