@@ -50,9 +50,10 @@ def snapshot_interval() -> float:
 
 def state_figures_every() -> float:
     """Longest a queue's stored figures (overview, /api/queues/, /metrics) may trail its live
-    ones when nothing but figures changed (STREAMWARDEN_STATE_FIGURES_EVERY, default 5 s; 0:
-    every poll). Status, trend, reasons, consumers and dead letters are stored at once."""
-    return max(0.0, _number("STREAMWARDEN_STATE_FIGURES_EVERY", 5.0))
+    ones when nothing but figures changed (STREAMWARDEN_STATE_FIGURES_EVERY, default 10 s, the
+    grid of history points; 0: every poll). Status, trend, reasons, consumers and dead
+    letters are stored at once."""
+    return max(0.0, _number("STREAMWARDEN_STATE_FIGURES_EVERY", 10.0))
 
 
 def history_keepalive() -> float:
