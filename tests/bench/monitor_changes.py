@@ -15,9 +15,10 @@ duration, Redis commands and queues checked / changed / read in full, the cycle'
 the period between two completed cycles; then the medians. A script, not a test (not
 collected by pytest).
 
-``--traffic flowing`` (the default), a healthy system: each change is an entry added and read
-and acknowledged by every group's consumer (so length, entries read and last-delivered id
-move while lag and pending hold), and every consumer re-reads its own pending entries
+``--traffic flowing`` (the default), a healthy system: every group has read and acknowledged
+all it was given (lag 0, nothing pending); each change is an entry added and read and
+acknowledged by every group's consumer (so length, entries read and last-delivered id move
+while lag and pending hold), and every consumer re-reads its own pending entries
 (``XREADGROUP … 0``) every 10 s, as a consumer that is up talks to Redis, so the consumers of
 still queues stay active. ``--traffic piling``: entries are only added, never read: lag piles
 up (trend alerts follow) and 30 s after seeding every consumer turns inactive at once — an
@@ -56,13 +57,16 @@ QueueDefinition.objects.bulk_create(
 """
 
 
-def seed_redis(server: RedisServer, queues: int, groups: int) -> list[str]:
-    """``queues`` queues of 5 entries, each with ``groups`` groups whose consumer holds two
-    pending entries (so every group has ages, consumers and lag to report)."""
+def seed_redis(server: RedisServer, queues: int, groups: int, caught_up: bool) -> list[str]:
+    """``queues`` queues of 5 entries, each with ``groups`` groups and their consumer.
+    ``caught_up``: each group has read and acknowledged all five (lag 0, nothing pending), as
+    in a healthy system; else its consumer holds two pending (lag 3; they age past the
+    default oldest-pending warning after 60 s)."""
     names = [f"q-{i:05d}" for i in range(queues)]
-    return seed_queues(
-        server, names, entries=5, groups=[f"group-{g}" for g in range(groups)], read=2
-    )
+    groups_ = [f"group-{g}" for g in range(groups)]
+    if caught_up:
+        return seed_queues(server, names, entries=5, groups=groups_, read=5, acked=5)
+    return seed_queues(server, names, entries=5, groups=groups_, read=2)
 
 
 class Changer(threading.Thread):
@@ -182,7 +186,7 @@ def run_one(args: argparse.Namespace, percent: int) -> dict[str, Any]:
                 [sys.executable, "manage.py", "migrate", "--noinput"],
                 cwd=REPO, env=env, check=True, capture_output=True,
             )  # fmt: skip
-            names = seed_redis(server, args.queues, args.groups)
+            names = seed_redis(server, args.queues, args.groups, args.traffic == "flowing")
             subprocess.run(
                 [sys.executable, "manage.py", "shell", "-c", SEED_DB.format(count=len(names))],
                 cwd=REPO, env=env, check=True, capture_output=True,
