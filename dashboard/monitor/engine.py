@@ -610,24 +610,34 @@ class Monitor:
         policy = self.policy
         previous = kept.snapshot
         verdicts: dict[str, trend.Verdict] = {}
+        lineless: list[str] = []  # settled samples judged without their line
         moved = self._crc(name) % REFRESH_SLOTS == self.polled_cycles % REFRESH_SLOTS
         for before, group in zip(previous.groups, snapshot.groups, strict=True):
             if group.unreadable:
                 continue
             tracker = trends[(name, group.name)]
             tracker.policy = policy
-            verdict = tracker.observe(
-                trend.Sample(
-                    snapshot.at_ms,
-                    group.entries_read,
-                    group.lag,
-                    group.last_delivered_id,
-                    group.active_consumers,
-                )
+            sample = trend.Sample(
+                snapshot.at_ms,
+                group.entries_read,
+                group.lag,
+                group.last_delivered_id,
+                group.active_consumers,
             )
+            # Until its refresh slot a still group's shown slope may wait: a settled
+            # sample's state needs no fit (GroupTrend.observe_settled).
+            state = None if moved else tracker.observe_settled(sample)
+            if state is None:
+                verdict = tracker.observe(sample)
+            else:
+                verdict = trend.Verdict(state)
+                lineless.append(group.name)
             verdicts[group.name] = verdict
             moved = moved or verdict.state != before.trend
         if moved:
+            for group_name in lineless:  # the full enrichment forecasts from the line
+                tracker = trends[(name, group_name)]
+                verdicts[group_name] = trend.Verdict(verdicts[group_name].state, tracker.line())
             return None, verdicts
         # It stands: the in-rate window takes this poll's point as ``_enrich`` would.
         window.append((snapshot.at_ms, snapshot.entries_added))

@@ -480,6 +480,29 @@ class GroupTrend:
             return "STALL"
         return "OK"
 
+    def observe_settled(self, sample: Sample) -> str | None:
+        """For a settled sample (no lag, or no active consumer) that ``holds`` does not
+        answer, add it and return the state ``observe`` would give, without the line: the
+        line decides nothing about such a sample (REWIND, OK or STOP). ``line()`` fits it
+        when it is wanted. None, with nothing added, for any other sample.
+
+        The monitor's still queues (issue #20): with a change every few polls a group's
+        window is never uniform, so ``holds`` rarely answers, and fitting 27 000 windows
+        only to show their slopes was a sixth of a cycle. The last verdict is forgotten
+        (its line was not computed): the next ``observe`` takes its full path."""
+        if not _settled(sample) or self.holds(sample):
+            return None
+        self._add(sample)
+        if not sample.lag:
+            self.warn, self.flip_since_ms = False, None  # caught up: nothing is growing
+        self.last = None
+        self.steady_under = None
+        return self._state(sample)
+
+    def line(self) -> Fit | None:
+        """The fit of the window as it is (what ``observe`` shows with a settled sample)."""
+        return self._fit()
+
     def observe(self, sample: Sample) -> Verdict:
         """Add the newest sample and judge the window."""
         if self.holds(sample):

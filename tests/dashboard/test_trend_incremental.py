@@ -238,3 +238,33 @@ def test_a_line_landing_on_a_bar_is_judged_as_fit_rounds_it(bar: str) -> None:
                     if line is not None and reference is not None:
                         otherwise += growing(line, policy) != growing(reference, policy)
     assert otherwise > 100
+
+
+def drive_settled(seed: int, steps: int) -> int:
+    """Feed a tracker that takes settled samples without their line (the monitor's still
+    queues) and the reference; returns how many samples went that way."""
+    rng = random.Random(seed + 1000)
+    stream = list(polls(seed, steps))
+    new, ref = GroupTrend(stream[0][0]), RefitTrend(stream[0][0])
+    settled = 0
+    for policy, sample in stream:
+        new.policy = ref.policy = policy
+        want = ref.observe(sample)
+        state = new.observe_settled(sample) if rng.random() < 0.7 else None
+        if state is None:
+            assert_same(new, ref, new.observe(sample), want)
+            continue
+        settled += 1
+        assert state == want.state, sample
+        assert_same_fit(new.line(), want.fit, list(ref.window))  # the line, when wanted
+        assert (new.warn, new.flip_since_ms) == (ref.warn, ref.flip_since_ms)
+        assert list(new.window) == list(ref.window)
+    return settled
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_settled_sample_is_judged_without_its_line_as_a_refit_would(seed: int) -> None:
+    """Issue #20: a still group's settled sample (no lag, or no active consumer) gets the
+    state observe would give without fitting; the tracker then goes on judging every poll
+    as the reference does."""
+    assert drive_settled(seed, 1500) > 50
