@@ -488,8 +488,8 @@ class GroupTrend:
 
         The monitor's still queues (issue #20): with a change every few polls a group's
         window is never uniform, so ``holds`` rarely answers, and fitting 27 000 windows
-        only to show their slopes was a sixth of a cycle. The last verdict is forgotten
-        (its line was not computed): the next ``observe`` takes its full path."""
+        only to show their slopes was ~7 % of a cycle (py-spy). The last verdict is
+        forgotten (its line was not computed): the next ``observe`` takes its full path."""
         if not _settled(sample) or self.holds(sample):
             return None
         self._add(sample)
