@@ -430,19 +430,30 @@ def test_figures_alone_are_stored_once_per_tick_and_a_status_change_at_once(
         assert [q["lag"] for q in pushed if q["name"] == "busy"] == [1]  # live: at once
         assert QueueState.objects.get(queue="busy").data == stored.data  # stored: waits
 
-        publish(redis_url, queue_name, [{"n": i} for i in range(60)])  # lag 61: warn
+        # With a tick of one second, figures that wait are stored at the next tick.
+        settings.STREAMWARDEN_STATE_FIGURES_EVERY = 1
+        _cycle_until_stored(monitor, lag=1)  # (the new grid: another tick at once)
+        publish(redis_url, queue_name, [{"n": 2}])  # lag 2: still ok, the same headline
+        _cycle_until_stored(monitor, lag=2)  # in this tick or the next one
+
+        settings.STREAMWARDEN_STATE_FIGURES_EVERY = 10**9
+        publish(redis_url, queue_name, [{"n": 3}])  # lag 3, ok
+        monitor.cycle()  # the old grid again: another tick, stored
+        assert QueueState.objects.get(queue="busy").data["lag"] == 3
+        publish(redis_url, queue_name, [{"n": 4}])  # lag 4, ok
+        monitor.cycle()
+        assert QueueState.objects.get(queue="busy").data["lag"] == 3  # waits
+        publish(redis_url, queue_name, [{"n": i} for i in range(60)])  # lag 64: warn
         monitor.cycle()
         data = QueueState.objects.get(queue="busy").data
-        assert (data["status"], data["lag"]) == ("warn", 61)  # stored at once
-
-        # With a tick of one second, the figures that waited are stored within it.
-        settings.STREAMWARDEN_STATE_FIGURES_EVERY = 1
-        monitor.cycle()  # the new grid: stored at once (another tick)
-        publish(redis_url, queue_name, [{"n": 1}])  # lag 62, same warn, same tick
-        deadline = time.monotonic() + 10
-        while QueueState.objects.get(queue="busy").data["lag"] != 62:
-            assert time.monotonic() < deadline, "waiting figures never stored"
-            time.sleep(0.1)
-            monitor.cycle()
+        assert (data["status"], data["lag"]) == ("warn", 64)  # stored at once
     finally:
         monitor.shutdown()
+
+
+def _cycle_until_stored(monitor: Monitor, *, lag: int) -> None:
+    deadline = time.monotonic() + 10
+    while QueueState.objects.get(queue="busy").data["lag"] != lag:
+        assert time.monotonic() < deadline, f"lag {lag} never stored"
+        time.sleep(0.1)
+        monitor.cycle()
