@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,7 +92,11 @@ def test_the_monitor_rolls_up_a_slice_of_its_queues_per_cycle_and_prunes_in_boun
     settings.REDIS_URL = redis_url
     monkeypatch.setattr(engine, "PRUNE_LIMIT", 7)
     reset_managers()
-    names = [f"{queue_name}-{i}" for i in range(30)]
+    # 30 queues or more, one of them in the first cycle's slice (30 random names leave it
+    # empty one time in 24)
+    names: list[str] = []
+    while len(names) < 30 or all(zlib.crc32(n.encode()) % RETENTION_SLOTS for n in names):
+        names.append(f"{queue_name}-{len(names)}")
     QueueDefinition.objects.bulk_create([QueueDefinition(name=n, queue=n) for n in names])
     minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=2)
     MetricSnapshot.objects.bulk_create(
