@@ -807,7 +807,7 @@ class Monitor:
         entries read, rates: every queue with traffic, every poll) once per
         ``STREAMWARDEN_STATE_FIGURES_EVERY`` seconds, on a grid offset by the queue's name so
         10 000 busy queues are not all written in one cycle: their 3 KB JSON rewritten at
-        every poll was a quarter of a cycle with all of them changing (issue #20). Live
+        every poll was a sixth of a cycle with all of them changing (issue #20). Live
         pages get every change by push. A queue whose only news is a sparkline point (a
         history point was stored) gets only its sparkline written."""
         every_ms = int(conf.state_figures_every() * 1000)
@@ -817,29 +817,23 @@ class Monitor:
             name = r.snapshot.name
             version = self.spark_version.get(name, 0)
             stored = self.stored_state.get(name)
-            if not r.refresh and stored is not None and stored.signature == r.signature:
-                if stored.spark_version != version:
-                    sparks.append((name, list(self.spark.get(name, ()))))
-                    stored.spark_version = version
-                continue
-            at_ms = r.snapshot.at_ms
-            tick = (at_ms - self._crc(name) % every_ms) // every_ms if every_ms else at_ms
-            headline = _headline(r.snapshot)
-            if (
-                not r.refresh
-                and stored is not None
-                and stored.headline == headline
-                and stored.tick == tick
-            ):
+            if r.refresh or stored is None or stored.signature != r.signature:
+                at_ms = r.snapshot.at_ms
+                tick = (at_ms - self._crc(name) % every_ms) // every_ms if every_ms else at_ms
+                headline = _headline(r.snapshot)
+                if (
+                    r.refresh
+                    or stored is None
+                    or (stored.headline, stored.tick) != (headline, tick)
+                ):
+                    line = list(self.spark.get(name, ()))
+                    stored = Stored(r.signature, version, headline, tick)
+                    changed.append((_datetime(at_ms), r, line, stored))
+                    continue
                 # Figures alone moved since this tick's write: they wait for the next one.
-                if stored.spark_version != version:
-                    sparks.append((name, list(self.spark.get(name, ()))))
-                    stored.spark_version = version
-                continue
-            line = list(self.spark.get(name, ()))
-            changed.append(
-                (_datetime(at_ms), r, line, Stored(r.signature, version, headline, tick))
-            )
+            if stored.spark_version != version:
+                sparks.append((name, list(self.spark.get(name, ()))))
+                stored.spark_version = version
         if changed:
             writes.upsert_queue_states(
                 [(r.snapshot.name, at, r.data, line) for at, r, line, _ in changed]
