@@ -32,7 +32,7 @@ from queues.admin.operations import Operations
 from queues.admin.pending import PendingReads
 from queues.admin.streams import StreamDiscovery
 from queues.connection import RedisLike, address, connect, unavailable_as_error
-from queues.keys import queue_keys
+from queues.keys import QueueKeys, queue_keys
 from queues.scripts import Scripts
 from queues.serializers import JSON, Serializer, resolve
 from queues.types import PlainStream
@@ -64,6 +64,9 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
         self._scripts = Scripts(self.client)
         self._policy: tuple[float, str | None] | None = None
         self._event_groups: set[tuple[str, str]] = set()
+        # The keys of the queues of the last ``changes_by_batch`` (a monitor asks about the
+        # same 10 000 names every second; only those of the last call are kept).
+        self._watched_keys: dict[str, QueueKeys] = {}
 
     def close(self) -> None:
         """Release the connections of a client the manager created from a URL."""
@@ -106,10 +109,19 @@ class Manager(Operations, Inspection, StreamDiscovery, PendingReads, DeadLetters
     ) -> Iterator[info_watch.Changes] | None:
         """``changes`` one script call at a time, as each reply arrives (run it to its end;
         it raises QueueUnavailable when Redis cannot be reached)."""
-        all_keys = [
-            info_mod.plain_keys(n.key) if isinstance(n, PlainStream) else queue_keys(n)
-            for n in names
-        ]
+        known = self._watched_keys
+        kept: dict[str, QueueKeys] = {}
+        all_keys: list[info_mod.Target] = []
+        for n in names:
+            if isinstance(n, PlainStream):
+                all_keys.append(info_mod.plain_keys(n.key))
+                continue
+            keys = known.get(n)
+            if keys is None:
+                keys = queue_keys(n)
+            kept[n] = keys
+            all_keys.append(keys)
+        self._watched_keys = kept
         parts = info_watch.changes_by_batch(
             self.client,
             all_keys,

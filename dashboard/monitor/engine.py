@@ -174,7 +174,7 @@ class Kept:
     """A queue's last enrichment: what the poll read (``key``), under which thresholds and
     MAXLEN, what it became, and its signature."""
 
-    __slots__ = ("key", "thresholds", "maxlen", "snapshot", "signature")
+    __slots__ = ("key", "thresholds", "maxlen", "snapshot", "signature", "trackers", "raw_groups")
 
     def __init__(
         self, key: tuple[Any, ...], thresholds: Any, maxlen: int | None, snapshot: QueueSnapshot
@@ -184,19 +184,42 @@ class Kept:
         self.maxlen = maxlen
         self.snapshot = snapshot
         self.signature: bytes | None = None
+        # Its groups' trend trackers, in order (None: an unreadable group), once looked up.
+        self.trackers: tuple[trend.GroupTrend | None, ...] | None = None
+        # The polled groups it was last made from: the very same tuple in the next poll
+        # means not even an age moved (poller.aged keeps it).
+        self.raw_groups: tuple[GroupSnapshot, ...] = ()
 
 
 class Stored:
     """What the QueueState row of a queue holds: the signature and sparkline it was written
-    with, its headline, and the figures tick (``_store_state``) it was written in."""
+    with, its headline, the figures tick (``_store_state``) it was written in and the ages
+    it shows (``_shown_ages``)."""
 
-    __slots__ = ("signature", "spark_version", "headline", "tick")
+    __slots__ = ("signature", "spark_version", "headline", "tick", "ages")
 
-    def __init__(self, signature: bytes, spark_version: int, headline: bytes, tick: int) -> None:
+    def __init__(
+        self, signature: bytes, spark_version: int, headline: bytes, tick: int, ages: Any
+    ) -> None:
         self.signature = signature
         self.spark_version = spark_version
         self.headline = headline
         self.tick = tick
+        self.ages = ages
+
+
+def _shown_ages(snapshot: QueueSnapshot) -> Any:
+    """The ages a queue's row shows as a problem: each group's oldest pending and oldest
+    undelivered entry, and its inactive consumers' idle times (an active consumer's idle
+    time is under the active threshold: nothing to act on)."""
+    return tuple(
+        (
+            g.oldest_pending_ms,
+            g.oldest_undelivered_ms,
+            tuple(c.idle_ms for c in g.consumer_list if not c.active),
+        )
+        for g in snapshot.groups
+    )
 
 
 class Rendered:
@@ -338,21 +361,8 @@ class Monitor:
         timer = PhaseTimer()
         with timer.phase("database"):
             self._load_definitions()
-        with timer.phase("poll"):
-            result = poll(
-                self.targets,
-                manager_for=manager_for,
-                active_idle_ms=int(conf.active_idle() * 1000),
-                caps=conf.caps(),
-                watch=self.watch,
-            )
-        self.polled_cycles += 1
-        self.last_cost = result.cost
-        self.still = result.still
-        with timer.phase("alerts"):
-            self._reachability(result.unreachable)
-        self._infer_claims(result.snapshots, timer)
-        with timer.phase("database"):
+            # Before the poll: what classifies a queue (its claims) is known when the poll
+            # hands over its first snapshots (``_classify_early``).
             self._db_step("claims", self._load_claims)
         self.claim_stats = self.storms.stats(int(time.time() * 1000))
         claimed = {queue for queue, _ in self.claim_stats}
@@ -360,8 +370,24 @@ class Monitor:
         self.claimed_now = claimed | claimed_before
         self.unchanged = set()
         self.policy = conf.trend_policy()
-        with timer.phase("poll"):  # classification of what was read
-            snapshots = [self._enrich_isolated(s) for s in result.snapshots if not s.error]
+        self.polled_cycles += 1
+        early: dict[str, tuple[QueueSnapshot, QueueSnapshot]] = {}
+        with timer.phase("poll"):
+            result = poll(
+                self.targets,
+                manager_for=manager_for,
+                active_idle_ms=int(conf.active_idle() * 1000),
+                caps=conf.caps(),
+                watch=self.watch,
+                on_read=lambda snapshot, still: self._classify_early(early, snapshot, still),
+            )
+        self.last_cost = result.cost
+        self.still = result.still
+        with timer.phase("alerts"):
+            self._reachability(result.unreachable)
+        self._infer_claims(result.snapshots, timer)
+        with timer.phase("poll"):  # classification of what the poll did not hand over
+            snapshots = [self._classified(s, early) for s in result.snapshots if not s.error]
             snapshots = [self.pending_watch.annotate(s) for s in snapshots]
         self.latest = {s.name: s for s in snapshots}
         with timer.phase("poll"):
@@ -540,10 +566,29 @@ class Monitor:
         self.levels_made = made
         self.maxlens = {d[1]: d[6] for d in definitions}
 
-    def _enrich_isolated(self, snapshot: QueueSnapshot) -> QueueSnapshot:
+    def _classify_early(
+        self,
+        early: dict[str, tuple[QueueSnapshot, QueueSnapshot]],
+        snapshot: QueueSnapshot,
+        still: bool,
+    ) -> None:
+        """The poll's ``on_read``: classify a queue while Redis checks the next batch."""
+        early[snapshot.name] = (snapshot, self._enrich_isolated(snapshot, still))
+
+    def _classified(
+        self, snapshot: QueueSnapshot, early: dict[str, tuple[QueueSnapshot, QueueSnapshot]]
+    ) -> QueueSnapshot:
+        """``snapshot`` classified: during the poll (if the poll returned the snapshot it
+        handed over), else now."""
+        found = early.get(snapshot.name)
+        if found is not None and found[0] is snapshot:
+            return found[1]
+        return self._enrich_isolated(snapshot, snapshot.name in self.still)
+
+    def _enrich_isolated(self, snapshot: QueueSnapshot, still: bool = False) -> QueueSnapshot:
         """``_enrich`` of one queue; a queue it cannot classify is shown as unreadable and
-        the others are classified as usual. A queue the poll read as it was last time keeps
-        its last enrichment (``_unchanged``), with its new ages."""
+        the others are classified as usual. A queue the poll read as it was last time
+        (``still``) keeps its last enrichment (``_unchanged``), with its new ages."""
         name = snapshot.name
         if snapshot.unreadable:
             self.kept.pop(name, None)
@@ -551,7 +596,7 @@ class Monitor:
         kept = self.kept.get(name)
         if snapshot.plain:
             key = None
-        elif kept is not None and name in self.still:
+        elif kept is not None and still:
             key = kept.key  # the poll's change check found it still: the same reading
         else:
             key = _raw_key(snapshot)
@@ -571,7 +616,9 @@ class Monitor:
         if key is None:
             self.kept.pop(name, None)
         else:
-            self.kept[name] = Kept(key, self.thresholds.get(name), self.maxlens.get(name), enriched)
+            made = Kept(key, self.thresholds.get(name), self.maxlens.get(name), enriched)
+            made.raw_groups = snapshot.groups
+            self.kept[name] = made
         return enriched
 
     def _unchanged(
@@ -598,67 +645,94 @@ class Monitor:
             return None, None
         if name in self.claimed_now:
             return None, None
-        if thresholds is not None and _ages_decide(thresholds, snapshot, kept.snapshot):
+        previous = kept.snapshot
+        if (
+            snapshot.groups is not kept.raw_groups
+            and thresholds is not None
+            and _ages_decide(thresholds, snapshot, previous)
+        ):
             return None, None
         window = self.added.get(name)
         if not window:
             return None, None
-        trends = self.trends
-        for group in snapshot.groups:
-            if not group.unreadable and (name, group.name) not in trends:
-                return None, None
+        trackers = kept.trackers
+        if trackers is None:
+            found = []
+            for g in snapshot.groups:
+                tracker = None if g.unreadable else self.trends.get((name, g.name))
+                if tracker is None and not g.unreadable:
+                    return None, None  # never enriched in full with this group
+                found.append(tracker)
+            trackers = kept.trackers = tuple(found)
         policy = self.policy
-        previous = kept.snapshot
+        at_ms = snapshot.at_ms
+        sample_of = trend.Sample
         verdicts: dict[str, trend.Verdict] = {}
-        lineless: list[str] = []  # settled samples judged without their line
+        lineless: list[tuple[str, str, trend.GroupTrend]] = []  # judged without their line
         moved = self._crc(name) % REFRESH_SLOTS == self.polled_cycles % REFRESH_SLOTS
-        for before, group in zip(previous.groups, snapshot.groups, strict=True):
-            if group.unreadable:
+        groups = []
+        alike = True  # every group as it was: the old tuple is kept (most still queues)
+        for before, now, tracker in zip(previous.groups, snapshot.groups, trackers, strict=True):
+            if tracker is None:  # an unreadable group: no window
+                groups.append(before)
                 continue
-            tracker = trends[(name, group.name)]
             tracker.policy = policy
-            sample = trend.Sample(
-                snapshot.at_ms,
-                group.entries_read,
-                group.lag,
-                group.last_delivered_id,
-                group.active_consumers,
+            sample = sample_of(
+                at_ms, now.entries_read, now.lag, now.last_delivered_id, now.active_consumers
             )
             # Until its refresh slot a still group's shown slope may wait: a settled
             # sample's state needs no fit (GroupTrend.observe_settled).
             state = None if moved else tracker.observe_settled(sample)
+            line = None
             if state is None:
-                verdict = tracker.observe(sample)
+                verdict = verdicts[now.name] = tracker.observe(sample)
+                state, line = verdict.state, verdict.fit
             else:
-                verdict = trend.Verdict(state)
-                lineless.append(group.name)
-            verdicts[group.name] = verdict
-            moved = moved or verdict.state != before.trend
-        if moved:
-            for group_name in lineless:  # the full enrichment forecasts from the line
-                tracker = trends[(name, group_name)]
-                verdicts[group_name] = trend.Verdict(verdicts[group_name].state, tracker.line())
-            return None, verdicts
-        # It stands: the in-rate window takes this poll's point as ``_enrich`` would.
-        window.append((snapshot.at_ms, snapshot.entries_added))
-        horizon = snapshot.at_ms - policy.window_s * 1000
-        while len(window) > 2 and window[0][0] < horizon:
-            window.popleft()
-        groups = []
-        for before, now in zip(previous.groups, snapshot.groups, strict=True):
-            line = verdicts[now.name].fit if now.name in verdicts else None
+                lineless.append((now.name, state, tracker))
+            moved = moved or state != before.trend
+            if moved:
+                continue  # enriched in full: the groups made here are not wanted
+            slope = round(line.slope, 3) if line else before.trend_slope
+            span = round(line.span_s, 1) if line else before.trend_window_s
+            if (
+                now.consumer_list is before.consumer_list
+                and now.oldest_pending_ms == before.oldest_pending_ms
+                and now.oldest_undelivered_ms == before.oldest_undelivered_ms
+                and slope == before.trend_slope
+                and span == before.trend_window_s
+            ):
+                groups.append(before)
+                continue
+            alike = False
             groups.append(
                 evolve(
                     before,
                     oldest_pending_ms=now.oldest_pending_ms,
                     oldest_undelivered_ms=now.oldest_undelivered_ms,
                     consumer_list=now.consumer_list,
-                    trend_slope=round(line.slope, 3) if line else before.trend_slope,
-                    trend_window_s=round(line.span_s, 1) if line else before.trend_window_s,
+                    trend_slope=slope,
+                    trend_window_s=span,
                 )
             )
-        same = cast(QueueSnapshot, evolve(previous, at_ms=snapshot.at_ms, groups=tuple(groups)))
+        if moved:
+            for group_name, state, tracker in lineless:  # the full enrichment forecasts
+                verdicts[group_name] = trend.Verdict(state, tracker.line())  # from the line
+            return None, verdicts
+        # It stands: the in-rate window takes this poll's point as ``_enrich`` would.
+        window.append((at_ms, snapshot.entries_added))
+        horizon = at_ms - policy.window_s * 1000
+        while len(window) > 2 and window[0][0] < horizon:
+            window.popleft()
+        same = cast(
+            QueueSnapshot,
+            evolve(
+                previous,
+                at_ms=snapshot.at_ms,
+                groups=previous.groups if alike else tuple(groups),
+            ),
+        )
         kept.snapshot = same
+        kept.raw_groups = snapshot.groups
         self.unchanged.add(name)
         return same, None
 
@@ -809,25 +883,34 @@ class Monitor:
         10 000 busy queues are not all written in one cycle: their 3 KB JSON rewritten at
         every poll was a sixth of a cycle with all of them changing (issue #20). Live
         pages get every change by push. A queue whose only news is a sparkline point (a
-        history point was stored) gets only its sparkline written."""
+        history point was stored) gets only its sparkline written.
+
+        At its refresh slot a queue is rewritten only if an age it shows as a problem moved
+        (``_shown_ages``): an oldest pending or undelivered entry, an inactive consumer's
+        idle time. A healthy still queue's row stays as it is: its active consumers' idle
+        times (under the active threshold by definition) were ~900 rewrites of 3 KB per
+        cycle at 10 000 queues (issue #20)."""
         every_ms = int(conf.state_figures_every() * 1000)
         changed = []
         sparks = []
         for r in rendered:
-            name = r.snapshot.name
+            snapshot = r.snapshot
+            name = snapshot.name
             version = self.spark_version.get(name, 0)
             stored = self.stored_state.get(name)
-            if r.refresh or stored is None or stored.signature != r.signature:
-                at_ms = r.snapshot.at_ms
+            moved = stored is None or stored.signature != r.signature
+            if stored is None or moved or r.refresh:
+                at_ms = snapshot.at_ms
                 tick = (at_ms - self._crc(name) % every_ms) // every_ms if every_ms else at_ms
-                headline = _headline(r.snapshot)
+                headline = _headline(snapshot) if stored is None or moved else stored.headline
+                ages = _shown_ages(snapshot)
                 if (
-                    r.refresh
-                    or stored is None
-                    or (stored.headline, stored.tick) != (headline, tick)
+                    stored is None
+                    or (moved and (stored.headline, stored.tick) != (headline, tick))
+                    or (r.refresh and stored.ages != ages)
                 ):
                     line = list(self.spark.get(name, ()))
-                    stored = Stored(r.signature, version, headline, tick)
+                    stored = Stored(r.signature, version, headline, tick, ages)
                     changed.append((_datetime(at_ms), r, line, stored))
                     continue
                 # Figures alone moved since this tick's write: they wait for the next one.
@@ -966,6 +1049,7 @@ class Monitor:
                             )
                             due.append(((kind, name, gone), report))
                     self.trends.pop((name, gone), None)
+                    self.kept.pop(name, None)  # it holds the trackers of its groups
                 self.groups_seen[name] = current
             if due:
                 per_queue.append(due)

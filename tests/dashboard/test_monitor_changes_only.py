@@ -26,7 +26,7 @@ from dashboard.monitor import engine
 from dashboard.monitor.engine import Monitor
 from dashboard.monitor.library import reset_managers
 from dashboard.monitor.scheduler import build_scheduler
-from tests.support.queue_data import create_group, publish, read
+from tests.support.queue_data import ack_all, create_group, publish, read
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -457,3 +457,38 @@ def _cycle_until_stored(monitor: Monitor, *, lag: int) -> None:
         assert time.monotonic() < deadline, f"lag {lag} never stored"
         time.sleep(0.1)
         monitor.cycle()
+
+
+def test_a_refresh_rewrites_a_row_only_for_an_age_it_shows_as_a_problem(
+    redis_url: str, queue_name: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue #20: at its refresh slot a still queue was rewritten for its ages alone, ~900
+    rows of 3 KB per cycle at 10 000 healthy queues whose only moving age was an active
+    consumer's idle time. A healthy queue's row now stays; a queue with a pending entry
+    has its oldest-pending age rewritten at every refresh."""
+    monkeypatch.setattr(engine, "REFRESH_SLOTS", 1)  # every cycle is every queue's refresh
+    settings.STREAMWARDEN_STATE_FIGURES_EVERY = 10**9  # no figures tick during the test
+    healthy, waiting = f"{queue_name}-ok", f"{queue_name}-pending"
+    for queue in (healthy, waiting):
+        create_group(redis_url, queue, "g", start="$")
+        publish(redis_url, queue, [{"n": 1}])
+        assert read(redis_url, queue, "g", "c", 1) == 1  # an active consumer
+        QueueDefinition.objects.create(name=queue, queue=queue)
+    ack_all(redis_url, healthy, "g")  # nothing pending there
+    monitor = Monitor()
+    try:
+        for _ in range(4):
+            monitor.cycle()
+        stored = dict(QueueState.objects.values_list("queue", "at"))
+        age = QueueState.objects.get(queue=waiting).data["groups"][0]["oldest_pending_ms"]
+        deadline = time.monotonic() + 10
+        while QueueState.objects.get(queue=waiting).at == stored[waiting]:
+            assert time.monotonic() < deadline, "the pending entry's age was never rewritten"
+            time.sleep(0.1)
+            monitor.cycle()
+        data = QueueState.objects.get(queue=waiting).data
+        assert data["groups"][0]["oldest_pending_ms"] > age
+        assert QueueState.objects.get(queue=healthy).at == stored[healthy]  # not rewritten
+        assert monitor.latest[healthy].groups[0].consumer_list[0].active
+    finally:
+        monitor.shutdown()
