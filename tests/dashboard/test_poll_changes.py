@@ -391,3 +391,46 @@ def test_the_monitor_reports_what_its_poll_checked_changed_and_read(
     assert 'streamwarden_monitor_poll_queues{kind="changed"} 1.0' in metrics
     assert 'streamwarden_monitor_poll_queues{kind="read"} 0.0' in metrics
     reset_managers()
+
+
+def test_the_poll_hands_over_each_queue_the_check_settles_as_it_goes(
+    client: redis.Redis, manager: Manager, server: RedisServer
+) -> None:
+    """Issue #20: the monitor classifies a queue while Redis checks the next batch. The poll
+    hands over (``on_read``) each library queue the check settles, still or updated from
+    its head, as the very object it returns; what it reads in full (a queue never seen, a
+    new group), and plain streams, are left to the caller after the poll."""
+    names = [f"hand-{i}" for i in range(30)]
+    for name in names:
+        _queue(client, name)
+    client.xadd("foreign", {"k": "v"})
+    client.xgroup_create("foreign", "workers", id="0")
+    targets = [Target(n, n, server.url) for n in names]
+    targets.append(Target("plain", "plain", server.url, stream="foreign"))
+    watch = ChangeWatch(refresh_cycles=1000)
+    handed: list[tuple[Any, bool]] = []
+
+    def poll_handing() -> Any:
+        handed.clear()
+        return poll(
+            targets,
+            manager_for=lambda _: manager,
+            active_idle_ms=ACTIVE_IDLE_MS,
+            watch=watch,
+            on_read=lambda snapshot, still: handed.append((snapshot, still)),
+        )
+
+    poll_handing()
+    assert handed == []  # never seen: read in full, after the check
+
+    client.xreadgroup("g0", "newcomer", {queue_keys("hand-3").stream: ">"}, count=1)
+    client.xgroup_create(queue_keys("hand-4").stream, "g9", id="0")
+    result = poll_handing()
+    by_name = {s.name: s for s in result.snapshots}
+    assert {s.name for s, _ in handed} == set(names) - {"hand-4"}  # not the plain stream
+    for snapshot, still in handed:
+        assert by_name[snapshot.name] is snapshot  # the object the poll returns
+        assert still == (snapshot.name != "hand-3")  # hand-3: updated from its head
+    assert result.still == frozenset(names) - {"hand-3", "hand-4"} | {"plain"}
+    assert [g.name for g in by_name["hand-4"].groups] == ["g0", "g1", "g9"]
+    assert by_name["plain"].plain
