@@ -49,10 +49,11 @@ def snapshot_interval() -> float:
 
 
 def state_figures_every() -> float:
-    """Longest a queue's stored figures (overview, /api/queues/, /metrics) may trail its live
-    ones when nothing but figures changed (STREAMWARDEN_STATE_FIGURES_EVERY, default 10 s, the
-    grid of history points; 0: every poll). Status, trend, reasons, consumers and dead
-    letters are stored at once."""
+    """How long a queue's stored figures (overview, /api/queues/, /metrics) may trail its
+    live ones when nothing but figures changed (STREAMWARDEN_STATE_FIGURES_EVERY, default 10 s;
+    0: every poll), counted in polls: once every this / the poll interval cycles, longer
+    when cycles outlast the interval. Status, trend, reasons, consumers and dead letters are
+    stored at once."""
     return max(0.0, _number("STREAMWARDEN_STATE_FIGURES_EVERY", 10.0))
 
 

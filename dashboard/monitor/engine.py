@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 #: times is re-sent and re-stored once every this many cycles, in a cycle chosen by its
 #: name, so 10 000 still queues are not rewritten at every poll and never all in one.
 REFRESH_SLOTS = 10
-# The snapshot rollup runs for one slice of the queues per cycle (see ``_retention``).
-RETENTION_SLOTS = 10
+# The snapshot rollup runs for one slice of the queues per cycle (see ``_retention``): 60
+# slices, one a cycle, so at 1 s polls and the default minute between rollups each cycle
+# rolls up 1/60 of the queues, never a tenth of them in a row of ten cycles.
+RETENTION_SLOTS = 60
 PRUNE_LIMIT = 5000  # old rows deleted per resolution per cycle, at most
 
 # The trend's evidence and the forecasts' spread drift at every poll like an age.
@@ -193,7 +195,7 @@ class Kept:
 
 class Stored:
     """What the QueueState row of a queue holds: the signature and sparkline it was written
-    with, its headline, the figures tick (``_store_state``) it was written in and the ages
+    with, its headline, the figures turn (``_store_state``) it was written in and the ages
     it shows (``_shown_ages``)."""
 
     __slots__ = ("signature", "spark_version", "headline", "tick", "ages")
@@ -311,6 +313,7 @@ class Monitor:
         self.watch = ChangeWatch(conf.poll_refresh())  # change-driven polling
         self.claimed_now: set[str] = set()
         self.freeze_gc = False  # scheduler.run sets it: the process is the monitor's own
+        self.interval: float | None = None  # seconds between polls (build_scheduler sets it)
         self.collected_at = time.monotonic()
         self.still: frozenset[str] = frozenset()  # queues the poll's change check found still
 
@@ -878,19 +881,23 @@ class Monitor:
 
         A change in what an operator acts on (``_headline``: status, reasons, trend,
         consumers, dead letters) is stored at once; a change in figures alone (length,
-        entries read, rates: every queue with traffic, every poll) once per
-        ``STREAMWARDEN_STATE_FIGURES_EVERY`` seconds, on a grid offset by the queue's name so
-        10 000 busy queues are not all written in one cycle: their 3 KB JSON rewritten at
-        every poll was a sixth of a cycle with all of them changing (issue #20). Live
-        pages get every change by push. A queue whose only news is a sparkline point (a
-        history point was stored) gets only its sparkline written.
+        entries read, rates: every queue with traffic, every poll) at the queue's turn,
+        once in every ``STREAMWARDEN_STATE_FIGURES_EVERY`` / poll interval cycles, the turns
+        staggered by name: their 3 KB JSON rewritten at every poll was a sixth of a cycle
+        with all of them changing (issue #20). Turns counted in cycles, not seconds, keep
+        the writes per cycle the same when cycles run long: on a grid of seconds, a cycle
+        of 5 s crossed half of the 10 000 queues' ticks and rewrote them all. Live pages
+        get every change by push. A queue whose only news is a sparkline point (a history
+        point was stored) gets only its sparkline written.
 
         At its refresh slot a queue is rewritten only if an age it shows as a problem moved
         (``_shown_ages``): an oldest pending or undelivered entry, an inactive consumer's
         idle time. A healthy still queue's row stays as it is: its active consumers' idle
         times (under the active threshold by definition) were ~900 rewrites of 3 KB per
         cycle at 10 000 queues (issue #20)."""
-        every_ms = int(conf.state_figures_every() * 1000)
+        every = conf.state_figures_every()
+        turns = max(1, round(every / (self.interval or conf.poll_interval()))) if every else 1
+        cycle = self.polled_cycles
         changed = []
         sparks = []
         for r in rendered:
@@ -901,7 +908,7 @@ class Monitor:
             moved = stored is None or stored.signature != r.signature
             if stored is None or moved or r.refresh:
                 at_ms = snapshot.at_ms
-                tick = (at_ms - self._crc(name) % every_ms) // every_ms if every_ms else at_ms
+                tick = (cycle + self._crc(name) % turns) // turns
                 headline = _headline(snapshot) if stored is None or moved else stored.headline
                 ages = _shown_ages(snapshot)
                 if (
@@ -913,7 +920,7 @@ class Monitor:
                     stored = Stored(r.signature, version, headline, tick, ages)
                     changed.append((_datetime(at_ms), r, line, stored))
                     continue
-                # Figures alone moved since this tick's write: they wait for the next one.
+                # Figures alone moved since this turn's write: they wait for the next one.
             if stored.spark_version != version:
                 sparks.append((name, list(self.spark.get(name, ()))))
                 stored.spark_version = version
@@ -1120,7 +1127,8 @@ class Monitor:
         """Roll up one slice of the queues per cycle, each slice at most once per retention
         interval, and delete at most PRUNE_LIMIT old rows of each resolution. Done all at
         once, a minute of 10 000 queues (~40 000 raw rows) cost ~0.7 s of one cycle a
-        minute; sliced, it costs ~70 ms in each of RETENTION_SLOTS cycles."""
+        minute. In ten slices it still made ten cycles in a row 0.4-0.7 s longer (issue #20,
+        a slower machine); in RETENTION_SLOTS (60) each cycle carries a sixtieth."""
         from dashboard.monitor.retention import prune, rollup
 
         slot = self.retention_slot

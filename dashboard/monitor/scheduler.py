@@ -42,6 +42,7 @@ def build_scheduler(monitor: Monitor, *, interval: float | None = None) -> Block
         executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
     )
     seconds = interval or conf.poll_interval()
+    monitor.interval = seconds  # what its turns in cycles are worth in seconds
     stopped = scheduler.stopped
 
     def loop() -> None:

@@ -492,3 +492,43 @@ def test_a_refresh_rewrites_a_row_only_for_an_age_it_shows_as_a_problem(
         assert monitor.latest[healthy].groups[0].consumer_list[0].active
     finally:
         monitor.shutdown()
+
+
+def test_figures_alone_wait_for_the_queues_turn_in_cycles_however_long_the_cycles(
+    redis_url: str, queue_name: str, settings: Any
+) -> None:
+    """Issue #20: figures alone were stored once per STREAMWARDEN_STATE_FIGURES_EVERY on a
+    grid of seconds, so cycles longer than half of it (5 s with 10 000 busy queues) crossed
+    most queues' ticks and rewrote nearly every row each cycle, which made them longer
+    still. Turns are now counted in cycles (here every 10): each busy queue is stored about
+    once in ten cycles, however long they take."""
+    settings.STREAMWARDEN_STATE_FIGURES_EVERY = 0.2
+    queues = [f"{queue_name}-{i}" for i in range(20)]
+    for queue in queues:
+        create_group(redis_url, queue, "g", start="$")
+        publish(redis_url, queue, [{"n": 0}])
+        assert read(redis_url, queue, "g", "c", 1) == 1  # an active consumer: trend OK
+        definition = QueueDefinition.objects.create(name=queue, queue=queue)
+        Threshold.objects.create(
+            queue=definition, lag_warn=10**6, lag_alert=10**7, pending_warn=10**6,
+            pending_alert=10**7, active_consumers_warn=-1, active_consumers_alert=-1,
+        )  # fmt: skip
+    monitor = Monitor()
+    monitor.interval = 0.02  # 0.2 s / 0.02 s: a turn every 10 cycles
+    try:
+        for _ in range(4):
+            monitor.cycle()
+        written = dict.fromkeys(queues, 0)
+        for _ in range(10):
+            before = dict(QueueState.objects.values_list("queue", "at"))
+            for queue in queues:
+                publish(redis_url, queue, [{"n": 1}])  # the lag grows by one: a figure
+            time.sleep(0.25)  # each cycle outlasts the 0.2 s the figures may wait
+            monitor.cycle()
+            for queue, at in QueueState.objects.values_list("queue", "at"):
+                written[queue] += at != before[queue]
+        assert {s.status for s in monitor.latest.values()} == {"ok"}  # figures alone moved
+        # Each queue's turn came once (twice for a turn at both ends) in the ten cycles.
+        assert set(written.values()) <= {1, 2}, written
+    finally:
+        monitor.shutdown()
