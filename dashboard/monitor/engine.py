@@ -198,7 +198,7 @@ class Stored:
     with, its headline, the figures turn (``_store_state``) it was written in and the ages
     it shows (``_shown_ages``)."""
 
-    __slots__ = ("signature", "spark_version", "headline", "tick", "ages")
+    __slots__ = ("signature", "spark_version", "headline", "tick", "ages", "spark_tick")
 
     def __init__(
         self, signature: bytes, spark_version: int, headline: bytes, tick: int, ages: Any
@@ -208,6 +208,7 @@ class Stored:
         self.headline = headline
         self.tick = tick
         self.ages = ages
+        self.spark_tick = tick  # the turn its sparkline was last written in
 
 
 def _shown_ages(snapshot: QueueSnapshot) -> Any:
@@ -888,7 +889,8 @@ class Monitor:
         the writes per cycle the same when cycles run long: on a grid of seconds, a cycle
         of 5 s crossed half of the 10 000 queues' ticks and rewrote them all. Live pages
         get every change by push. A queue whose only news is a sparkline point (a history
-        point was stored) gets only its sparkline written.
+        point was stored) gets only its sparkline written, at its turn too: at 10 000 busy
+        queues and 4 s cycles those were 6 000 UPDATEs a cycle.
 
         At its refresh slot a queue is rewritten only if an age it shows as a problem moved
         (``_shown_ages``): an oldest pending or undelivered entry, an inactive consumer's
@@ -922,8 +924,11 @@ class Monitor:
                     continue
                 # Figures alone moved since this turn's write: they wait for the next one.
             if stored.spark_version != version:
-                sparks.append((name, list(self.spark.get(name, ()))))
-                stored.spark_version = version
+                tick = (cycle + self._crc(name) % turns) // turns
+                if tick != stored.spark_tick:  # a sparkline point is a figure: at its turn
+                    sparks.append((name, list(self.spark.get(name, ()))))
+                    stored.spark_version = version
+                    stored.spark_tick = tick
         if changed:
             writes.upsert_queue_states(
                 [(r.snapshot.name, at, r.data, line) for at, r, line, _ in changed]

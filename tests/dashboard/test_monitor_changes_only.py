@@ -155,6 +155,7 @@ def test_history_of_a_still_queue_has_a_point_every_keepalive_and_one_per_change
 ) -> None:
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0.2
     settings.STREAMWARDEN_HISTORY_KEEPALIVE = 0.6
+    settings.STREAMWARDEN_STATE_FIGURES_EVERY = 0  # the sparkline takes each point at once
     publish(redis_url, queue_name, [{"n": 1}])
     create_group(redis_url, queue_name, "g")
     QueueDefinition.objects.create(name="orders", queue=queue_name)
@@ -361,6 +362,7 @@ def test_a_history_point_of_a_still_queue_writes_only_its_sparkline(
 ) -> None:
     settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0.2
     settings.STREAMWARDEN_HISTORY_KEEPALIVE = 0.4
+    settings.STREAMWARDEN_STATE_FIGURES_EVERY = 0  # every cycle is its turn
     publish(redis_url, queue_name, [{"n": 1}])
     create_group(redis_url, queue_name, "g")
     QueueDefinition.objects.create(name="orders", queue=queue_name)
@@ -501,8 +503,9 @@ def test_figures_alone_wait_for_the_queues_turn_in_cycles_however_long_the_cycle
     grid of seconds, so cycles longer than half of it (5 s with 10 000 busy queues) crossed
     most queues' ticks and rewrote nearly every row each cycle, which made them longer
     still. Turns are now counted in cycles (here every 10): each busy queue is stored about
-    once in ten cycles, however long they take."""
+    once in ten cycles, however long they take; so is its sparkline."""
     settings.STREAMWARDEN_STATE_FIGURES_EVERY = 0.2
+    settings.STREAMWARDEN_SNAPSHOT_INTERVAL = 0.2  # a history (sparkline) point each cycle
     queues = [f"{queue_name}-{i}" for i in range(20)]
     for queue in queues:
         create_group(redis_url, queue, "g", start="$")
@@ -520,13 +523,15 @@ def test_figures_alone_wait_for_the_queues_turn_in_cycles_however_long_the_cycle
             monitor.cycle()
         written = dict.fromkeys(queues, 0)
         for _ in range(10):
-            before = dict(QueueState.objects.values_list("queue", "at"))
+            before = {q: (at, line) for q, at, line in QueueState.objects.values_list(
+                "queue", "at", "sparkline"
+            )}  # fmt: skip
             for queue in queues:
                 publish(redis_url, queue, [{"n": 1}])  # the lag grows by one: a figure
             time.sleep(0.25)  # each cycle outlasts the 0.2 s the figures may wait
             monitor.cycle()
-            for queue, at in QueueState.objects.values_list("queue", "at"):
-                written[queue] += at != before[queue]
+            for queue, at, line in QueueState.objects.values_list("queue", "at", "sparkline"):
+                written[queue] += (at, line) != before[queue]  # the row or its sparkline
         assert {s.status for s in monitor.latest.values()} == {"ok"}  # figures alone moved
         # Each queue's turn came once (twice for a turn at both ends) in the ten cycles.
         assert set(written.values()) <= {1, 2}, written
