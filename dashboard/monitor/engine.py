@@ -298,6 +298,7 @@ class Monitor:
         self.open_storms: dict[tuple[str, str], int] = {}  # -> ClaimStorm pk
         self.storms_adopted = False
         self.stored_state: dict[str, Stored] = {}  # queue -> what its QueueState row holds
+        self.headlines: dict[str, tuple[bytes, bytes]] = {}  # queue -> (signature, headline)
         self.spark: dict[str, deque[int]] = {}
         self.spark_version: dict[str, int] = {}  # queue -> points added to its sparkline
         # Change-driven cycle: what each queue became last time, and which were unchanged.
@@ -909,20 +910,30 @@ class Monitor:
             stored = self.stored_state.get(name)
             moved = stored is None or stored.signature != r.signature
             if stored is None or moved or r.refresh:
-                at_ms = snapshot.at_ms
                 tick = (cycle + self._crc(name) % turns) // turns
-                headline = _headline(snapshot) if stored is None or moved else stored.headline
-                ages = _shown_ages(snapshot)
-                if (
-                    stored is None
-                    or (moved and (stored.headline, stored.tick) != (headline, tick))
-                    or (r.refresh and stored.ages != ages)
-                ):
+                ages = None
+                if stored is None:
+                    due = True
+                    headline = self._headline_of(name, r)
+                elif moved:
+                    # (a queue waiting for its turn is looked at every cycle: its headline
+                    # is made once per signature)
+                    headline = self._headline_of(name, r)
+                    due = (stored.headline, stored.tick) != (headline, tick)
+                else:
+                    headline, due = stored.headline, False
+                if not due and r.refresh:
+                    ages = _shown_ages(snapshot)
+                    due = stored is None or stored.ages != ages
+                if due:
                     line = list(self.spark.get(name, ()))
+                    if ages is None:
+                        ages = _shown_ages(snapshot)
                     stored = Stored(r.signature, version, headline, tick, ages)
-                    changed.append((_datetime(at_ms), r, line, stored))
+                    changed.append((_datetime(snapshot.at_ms), r, line, stored))
                     continue
                 # Figures alone moved since this turn's write: they wait for the next one.
+            assert stored is not None
             if stored.spark_version != version:
                 tick = (cycle + self._crc(name) % turns) // turns
                 if tick != stored.spark_tick:  # a sparkline point is a figure: at its turn
@@ -937,6 +948,15 @@ class Monitor:
                 self.stored_state[r.snapshot.name] = stored
         if sparks:
             writes.update_sparklines(sparks)
+
+    def _headline_of(self, name: str, r: Rendered) -> bytes:
+        """``_headline`` of a rendered snapshot, made once per signature of the queue."""
+        found = self.headlines.get(name)
+        if found is not None and found[0] == r.signature:
+            return found[1]
+        headline = _headline(r.snapshot)
+        self.headlines[name] = (r.signature, headline)
+        return headline
 
     def _sync_storms(self) -> None:
         """One ClaimStorm row per storm: opened when it starts, its peak kept up to date,
