@@ -899,7 +899,9 @@ class Monitor:
         times (under the active threshold by definition) were ~900 rewrites of 3 KB per
         cycle at 10 000 queues (issue #20)."""
         every = conf.state_figures_every()
-        turns = max(1, round(every / (self.interval or conf.poll_interval()))) if every else 1
+        interval = self.interval or conf.poll_interval()
+        # (an interval of 0, polls back to back, or a nonsense one: every cycle is a turn)
+        turns = max(1, round(every / interval)) if every > 0 and interval > 0 else 1
         cycle = self.polled_cycles
         changed = []
         sparks = []

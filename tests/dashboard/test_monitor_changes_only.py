@@ -537,3 +537,24 @@ def test_figures_alone_wait_for_the_queues_turn_in_cycles_however_long_the_cycle
         assert set(written.values()) <= {1, 2}, written
     finally:
         monitor.shutdown()
+
+
+@pytest.mark.parametrize("interval", [0, -1])
+def test_a_poll_interval_of_zero_or_less_makes_every_cycle_a_figures_turn(
+    redis_url: str, queue_name: str, settings: Any, interval: float
+) -> None:
+    """STREAMWARDEN_POLL_INTERVAL=0 polls back to back: the figures' turns (the setting ÷ the
+    interval) must not divide by it; every cycle is a turn."""
+    settings.STREAMWARDEN_POLL_INTERVAL = interval
+    create_group(redis_url, queue_name, "g", start="$")
+    publish(redis_url, queue_name, [{"n": 0}])
+    QueueDefinition.objects.create(name="busy", queue=queue_name)
+    monitor = Monitor()
+    try:
+        monitor.cycle()
+        assert QueueState.objects.get(queue="busy").data["lag"] == 1
+        publish(redis_url, queue_name, [{"n": 1}])  # a figure alone
+        monitor.cycle()
+        assert QueueState.objects.get(queue="busy").data["lag"] == 2  # stored at once
+    finally:
+        monitor.shutdown()
