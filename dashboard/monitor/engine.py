@@ -678,23 +678,21 @@ class Monitor:
         groups = []
         alike = True  # every group as it was: the old tuple is kept (most still queues)
         for before, now, tracker in zip(previous.groups, snapshot.groups, trackers, strict=True):
-            if tracker is None:  # an unreadable group: no window
-                groups.append(before)
-                continue
-            tracker.policy = policy
-            sample = sample_of(
-                at_ms, now.entries_read, now.lag, now.last_delivered_id, now.active_consumers
-            )
-            # Until its refresh slot a still group's shown slope may wait: a settled
-            # sample's state needs no fit (GroupTrend.observe_settled).
-            state = None if moved else tracker.observe_settled(sample)
             line = None
-            if state is None:
-                verdict = verdicts[now.name] = tracker.observe(sample)
-                state, line = verdict.state, verdict.fit
-            else:
-                lineless.append((now.name, state, tracker))
-            moved = moved or state != before.trend
+            if tracker is not None:  # (an unreadable group has no window)
+                tracker.policy = policy
+                sample = sample_of(
+                    at_ms, now.entries_read, now.lag, now.last_delivered_id, now.active_consumers
+                )
+                # Until its refresh slot a still group's shown slope may wait: a settled
+                # sample's state needs no fit (GroupTrend.observe_settled).
+                state = None if moved else tracker.observe_settled(sample)
+                if state is None:
+                    verdict = verdicts[now.name] = tracker.observe(sample)
+                    state, line = verdict.state, verdict.fit
+                else:
+                    lineless.append((now.name, state, tracker))
+                moved = moved or state != before.trend
             if moved:
                 continue  # enriched in full: the groups made here are not wanted
             slope = round(line.slope, 3) if line else before.trend_slope
