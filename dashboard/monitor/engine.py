@@ -908,38 +908,34 @@ class Monitor:
             name = snapshot.name
             version = self.spark_version.get(name, 0)
             stored = self.stored_state.get(name)
-            moved = stored is None or stored.signature != r.signature
-            if stored is None or moved or r.refresh:
-                tick = (cycle + self._crc(name) % turns) // turns
-                ages = None
-                if stored is None:
-                    due = True
-                    headline = self._headline_of(name, r)
-                elif moved:
+            turn = (cycle + self._crc(name) % turns) // turns
+            ages = None
+            if stored is None:
+                headline = self._headline_of(name, r)
+            else:
+                if stored.signature != r.signature:
                     # (a queue waiting for its turn is looked at every cycle: its headline
                     # is made once per signature)
                     headline = self._headline_of(name, r)
-                    due = (stored.headline, stored.tick) != (headline, tick)
+                    due = (stored.headline, stored.tick) != (headline, turn)
                 else:
                     headline, due = stored.headline, False
                 if not due and r.refresh:
                     ages = _shown_ages(snapshot)
-                    due = stored is None or stored.ages != ages
-                if due:
-                    line = list(self.spark.get(name, ()))
-                    if ages is None:
-                        ages = _shown_ages(snapshot)
-                    stored = Stored(r.signature, version, headline, tick, ages)
-                    changed.append((_datetime(snapshot.at_ms), r, line, stored))
+                    due = ages != stored.ages
+                if not due:
+                    # Figures alone moved since this turn's write: they wait for the next
+                    # one, and so does a new sparkline point.
+                    if stored.spark_version != version and turn != stored.spark_tick:
+                        sparks.append((name, list(self.spark.get(name, ()))))
+                        stored.spark_version = version
+                        stored.spark_tick = turn
                     continue
-                # Figures alone moved since this turn's write: they wait for the next one.
-            assert stored is not None
-            if stored.spark_version != version:
-                tick = (cycle + self._crc(name) % turns) // turns
-                if tick != stored.spark_tick:  # a sparkline point is a figure: at its turn
-                    sparks.append((name, list(self.spark.get(name, ()))))
-                    stored.spark_version = version
-                    stored.spark_tick = tick
+            if ages is None:
+                ages = _shown_ages(snapshot)
+            line = list(self.spark.get(name, ()))
+            stored = Stored(r.signature, version, headline, turn, ages)
+            changed.append((_datetime(snapshot.at_ms), r, line, stored))
         if changed:
             writes.upsert_queue_states(
                 [(r.snapshot.name, at, r.data, line) for at, r, line, _ in changed]
