@@ -358,3 +358,27 @@ class Silence(models.Model):
 
         if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError({"ends_at": "A silence must end after it starts."})
+
+
+class RetiredAlertCount(models.Model):
+    """Alerts that have left the rows counted for their kind and severity: deleted by the
+    retention, or (a status alert) moved on to another severity. ``/metrics`` adds them to
+    the rows it counts, so its alert counters only ever go up: a counter that drops reads
+    to Prometheus as a reset, and ``increase()`` then counts every kept alert again."""
+
+    kind = models.CharField(max_length=32)
+    severity = models.CharField(max_length=8)
+    #: Set for the kinds counted per queue and group (claimed, dead_lettered); else empty.
+    queue = models.CharField(max_length=200, blank=True)
+    group = models.CharField(max_length=200, blank=True)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "severity", "queue", "group"], name="alerts_retired_count_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.severity} {self.queue} {self.group}: {self.count} retired"

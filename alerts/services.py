@@ -9,6 +9,7 @@ so nothing here can block or slow the monitor, and notification problems never r
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -18,6 +19,7 @@ from django.db import IntegrityError, connections, models, transaction
 from django.utils import timezone
 
 from alerts import conf
+from alerts.counting import Key, retire
 from alerts.exceptions import AlertStateError
 from alerts.live import MAX_LIVE_ALERTS as MAX_BULK_PUSH
 from alerts.live import publish_alert, publish_alerts
@@ -356,6 +358,7 @@ def record_status_changes(*, changes: list[StatusChange]) -> list[int | None]:
     resolved: list[tuple[int, dict[str, Any]]] = []
     changed: list[tuple[int, StatusChange, Severity]] = []
     repeat: list[int] = []
+    moved: Counter[Key] = Counter()  # alerts leaving a severity (see alerts.counting)
     for change in changes:
         severity = STATUS_SEVERITY[change.status]
         held = active.get(change.fingerprint)
@@ -387,6 +390,8 @@ def record_status_changes(*, changes: list[StatusChange]) -> list[int | None]:
                 resolved.append((held.pk, {**held.details, "resolved": change.details}))
             elif held.status != change.status or held.severity != severity:
                 changed.append((held.pk, change, severity))
+                if held.severity != severity:  # counted at the new one from now on
+                    moved[(change.kind, held.severity, "", "")] += 1
             elif _due_for_repeat(held):
                 repeat.append(held.pk)
     with transaction.atomic():
@@ -412,6 +417,7 @@ def record_status_changes(*, changes: list[StatusChange]) -> list[int | None]:
                         details=alert.details,
                     ).pk
         _write_changes(resolved, changed)
+        retire(moved)
         for start in range(0, len(repeat), CHUNK):
             Alert.objects.filter(pk__in=repeat[start : start + CHUNK]).update(
                 notify_state=NotifyState.PENDING

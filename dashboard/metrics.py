@@ -47,18 +47,24 @@ def stored_view(monitor: Mapping[str, Any]) -> StoredView:
     view = StoredView([(n, data[n]) for n in names if n in data], monitor)
     if not apps.is_installed("alerts"):  # a dashboard without the alerts app: no counts
         return view
-    alert = apps.get_model("alerts", "Alert")
-    for kind, severity, n in (
-        alert.objects.order_by().values_list("kind", "severity").annotate(n=Count("id"))
-    ):
-        view.alerts[(kind, severity)] = n
-    events = alert.objects.order_by().filter(kind__in=("claimed", "dead_lettered"))
-    for kind, queue, group, n in events.values_list("kind", "queue", "group").annotate(
-        n=Count("id")
-    ):
+    # Kept rows plus the retired ones (deleted by the retention, or a status alert moved on
+    # to another severity): counters that drop read to Prometheus as resets.
+    alert = apps.get_model("alerts", "Alert").objects.order_by()
+    retired = apps.get_model("alerts", "RetiredAlertCount").objects.order_by()
+    per_queue = ("claimed", "dead_lettered")
+    others = alert.exclude(kind__in=per_queue).values_list("kind", "severity")
+    rows = [(kind, severity, "", "", n) for kind, severity, n in others.annotate(n=Count("id"))]
+    rows += (
+        alert.filter(kind__in=per_queue)
+        .values_list("kind", "severity", "queue", "group")
+        .annotate(n=Count("id"))
+    )
+    rows += retired.values_list("kind", "severity", "queue", "group", "count")
+    for kind, severity, queue, group, n in rows:
+        view.alerts[(kind, severity)] = view.alerts.get((kind, severity), 0) + n
         if kind == "claimed":
             view.claims[(queue, group)] = view.claims.get((queue, group), 0) + n
-        else:
+        elif kind == "dead_lettered":
             view.dead_lettered[queue] = view.dead_lettered.get(queue, 0) + n
     return view
 
@@ -105,7 +111,7 @@ class StoredViewCollector(Collector):
         for (kind, severity), n in sorted(self.view.alerts.items()):
             f.counter(
                 "streamwarden_alerts",
-                "Alerts recorded (kept in the alert history), by kind and severity",
+                "Alerts recorded, by kind and severity (a status alert counts once at each severity it reaches)",
                 {"kind": kind, "severity": severity},
                 n,
             )
@@ -141,7 +147,7 @@ class StoredViewCollector(Collector):
         if not s.get("plain"):
             f.counter(
                 "streamwarden_dead_letters",
-                "Messages dead-lettered (library events kept in the alert history)",
+                "Messages dead-lettered (library events recorded as alerts)",
                 q,
                 self.view.dead_lettered.get(name, 0),
             )
@@ -211,7 +217,7 @@ class StoredViewCollector(Collector):
         )
         f.counter(
             "streamwarden_claims",
-            "Messages claimed from another consumer (library events kept in the alert history)",
+            "Messages claimed from another consumer (library events recorded as alerts)",
             gl,
             self.view.claims.get((queue, gl["group"]), 0),
         )

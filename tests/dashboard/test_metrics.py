@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.models import Alert, AlertKind, Severity
+from alerts.models import Alert, AlertKind, NotifyState, Severity
 from dashboard.catalog.models import QueueDefinition
 from dashboard.models import MonitorState
 from dashboard.monitor.library import reset_managers
@@ -124,3 +125,61 @@ def test_hostile_names_are_escaped_labels(redis_url, queue_name, viewer):
         s for s in families["streamwarden_group_lag"].samples if s.labels["queue"] == "orders"
     ]
     assert lag.value == 1 and lag.labels["group"].startswith('bad"group')
+
+
+def test_alert_counters_never_drop_when_the_retention_prunes_or_a_status_alert_escalates(
+    redis_url, queue_name, viewer, settings
+):
+    """A counter that drops reads to Prometheus as a reset: ``increase()`` would count every
+    kept alert again. Pruned alerts and a status alert's earlier severity stay counted."""
+    from alerts.retention import prune
+    from alerts.services import record_event_alert, sync_status_alert
+
+    settings.STREAMWARDEN_ALERTS_RETENTION_DAYS = 30
+    publish(redis_url, queue_name, [{"n": 1}])
+    create_group(redis_url, queue_name, "billing")
+    QueueDefinition.objects.create(name="orders", queue=queue_name)
+    monitor_cycle()  # stores the queue: its per-queue counters are exported from now on
+    billing = {"queue": "orders", "group": "billing"}
+
+    def scrape() -> dict[str, float]:
+        families = _families(viewer.get("/metrics").content.decode())
+        alerts = families.get("streamwarden_alerts")
+        counts = {
+            (s.labels["kind"], s.labels["severity"]): s.value
+            for s in (alerts.samples if alerts else ())
+            if not s.name.endswith("_created")
+        }
+        return {
+            "claims": _sample(families["streamwarden_claims"], **billing),
+            "dead": _sample(families["streamwarden_dead_letters"], queue="orders"),
+            "claimed": counts.get(("claimed", "warn"), 0),
+            "warn": counts.get(("threshold", "warn"), 0),
+            "alert": counts.get(("threshold", "alert"), 0),
+        }
+
+    # the monitor's own status alerts about the queue, if any, stay open (not pruned)
+    base = scrape()
+    for n in range(3):
+        record_event_alert(kind="claimed", queue="orders", group="billing", event_id=f"{n}-1")
+    record_event_alert(kind="dead_lettered", queue="orders", event_id="9-1")
+    # a status alert of another queue, as an outside check would raise it
+    sync_status_alert(kind="threshold", queue="elsewhere", group="g", status="warn", details={})
+    expected = {**base, "claims": 3, "dead": 1, "claimed": 3, "warn": base["warn"] + 1}
+    assert scrape() == expected
+
+    sync_status_alert(kind="threshold", queue="elsewhere", group="g", status="alert", details={})
+    # it was a warning: that stays counted
+    expected["alert"] += 1
+    assert scrape() == expected
+
+    old = timezone.now() - timedelta(days=31)
+    Alert.objects.filter(kind__in=["claimed", "dead_lettered"]).update(
+        created_at=old, notify_state=NotifyState.SENT
+    )
+    assert prune()["alerts"] == 4
+    assert not Alert.objects.filter(kind__in=["claimed", "dead_lettered"]).exists()
+    assert scrape() == expected
+
+    record_event_alert(kind="claimed", queue="orders", group="billing", event_id="5-1")
+    assert scrape() == {**expected, "claims": 4, "claimed": 4}
