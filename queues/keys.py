@@ -22,6 +22,17 @@ class QueueKeys:
     events: str
     level: int = 0
 
+    @property
+    def prefix(self) -> str:
+        """What every key of the queue starts with; no other queue's key does (names may not
+        hold braces, so the hash tag ends where the name does)."""
+        return f"{PREFIX}:{{{self.name}}}:"
+
+    @property
+    def pattern(self) -> str:
+        """SCAN pattern matching every key of the queue (and no other queue's)."""
+        return glob_escape(self.prefix) + "*"
+
     def dedup(self, key: str) -> str:
         """Key of the de-duplication marker for ``key`` (shares the queue's hash slot)."""
         return f"{PREFIX}:{{{self.name}}}:dedup:{key}"

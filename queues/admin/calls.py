@@ -61,6 +61,13 @@ def dedup_markers(keys: QueueKeys, scanned: Iterable[Any]) -> list[str]:
     return [key for key in map(text, scanned) if key.startswith(prefix)]
 
 
+def own_keys(keys: QueueKeys, scanned: Iterable[bytes | str]) -> list[bytes | str]:
+    """The keys of this queue among SCAN results of its pattern, as SCAN returned them: a
+    key of a foreign client with a binary name is deleted as it is, not as decoded text."""
+    prefix = keys.prefix.encode()
+    return [k for k in scanned if (k if isinstance(k, bytes) else k.encode()).startswith(prefix)]
+
+
 def delete_consumer_call(
     queue: str, group: str, consumer: str, force: bool, hand_to: str | None
 ) -> tuple[list[str], list[str]]:

@@ -46,14 +46,22 @@ class Operations:
             return True
 
     def delete_queue(self, name: str) -> bool:
-        """Delete every key of the queue (stream, groups, delayed, dead letters, events)."""
+        """Delete every key of the queue: stream, groups, delayed, dead letters, events,
+        priority levels, and what lives under its tag by other names (de-duplication
+        markers, reply streams, producer heartbeats, processing tokens, ordered locks)."""
+        keys = queue_keys(name)
         with unavailable_as_error(self.address):
             pipe = self.client.pipeline(transaction=False)
             for key in stored_keys(name):
                 pipe.delete(key)  # one key per DEL: a cluster pipeline routes by key
             pipe.srem(REGISTRY, name)
             replies = pipe.execute()
-        return any(replies)
+            rest = calls.own_keys(
+                keys, [k for k in self.client.scan_iter(match=keys.pattern, count=1000)]
+            )
+            for stray in rest:
+                self.client.delete(stray)  # one key per DEL: cluster-safe
+        return any(replies) or bool(rest)
 
     def purge(self, name: str, *, dead: bool = False) -> int:
         """Remove every entry and delayed message of every priority level and forget the

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 
@@ -14,8 +16,9 @@ from queues import (
     Producer,
     QueueNotFound,
     QueueUnavailable,
+    aio,
 )
-from queues.keys import queue_keys
+from queues.keys import glob_escape, queue_keys
 from tests.queues.conftest import FAST, Recorder, wait_for
 from tests.support.redis_process import RedisServer
 
@@ -91,6 +94,49 @@ def test_queues_can_be_created_listed_and_deleted(manager: Manager, queue_name: 
     assert queue_name not in manager.queues()
     with pytest.raises(QueueNotFound):
         manager.info(queue_name)
+
+
+def _delete_queue(twin: str, redis_url: str, name: str) -> bool:
+    if twin == "sync":
+        manager = Manager(redis=redis_url)
+        try:
+            return manager.delete_queue(name)
+        finally:
+            manager.close()
+
+    async def run() -> bool:
+        manager = aio.Manager(redis=redis_url)
+        try:
+            return await manager.delete_queue(name)
+        finally:
+            await manager.close()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.runs_on("single", "cluster")
+@pytest.mark.parametrize("twin", ["sync", "aio"])
+def test_deleting_a_queue_deletes_every_key_under_its_tag_and_no_other_queues(
+    redis_client: redis.Redis, redis_url: str, queue_name: str, producer: Producer, twin: str
+) -> None:
+    """Not only the fixed keys: de-duplication markers, reply streams, producer heartbeats,
+    processing tokens, ordered-mode locks and a key of any name under the queue's tag."""
+    keys = queue_keys(queue_name)
+    producer.publish({"n": 1}, dedup_key="order-1")
+    redis_client.xadd(keys.reply("p1"), {"token": "t", "id": "1-1", "status": "done"})
+    redis_client.set(keys.producer_alive("p1"), "1", px=60_000)
+    redis_client.set(keys.processing("g", "1-1"), "c1", px=60_000)
+    redis_client.set(keys.ordered_lock("g"), "c1", px=60_000)
+    binary = f"sw:{{{queue_name}}}:".encode() + b"\xff\xfe binary"
+    redis_client.set(binary, "1")
+    other = queue_keys(f"{queue_name}b")  # its tag starts like ours
+    redis_client.set(other.dedup("order-1"), "1")
+    redis_client.xadd(other.stream, {"n": "1"})
+
+    assert _delete_queue(twin, redis_url, queue_name) is True
+
+    assert list(redis_client.scan_iter(match=glob_escape(f"sw:{{{queue_name}}}:") + "*")) == []
+    assert redis_client.exists(other.dedup("order-1"), other.stream) == 2
 
 
 @pytest.mark.runs_on("single", "cluster")
