@@ -103,6 +103,9 @@ class Changes:
     #: the one held, with that id ("" for an empty or missing stream; None when it could
     #: not be read, or the whole batch was refused: every target of it is here).
     events: dict[int, str | None] = field(default_factory=dict)
+    #: Why the server refused this batch's call (NOPERM, BUSY, a killed script, a reply of
+    #: another shape); "" when it was answered.
+    refused: str = ""
 
 
 def _text(value: Any) -> str:
@@ -331,8 +334,9 @@ def _batch(start: int, size: int, reply: Any, commands: int) -> Changes:
     ):
         # refused (BUSY, NOPERM, a killed script): this batch is read in full, its events too
         every = range(start, start + size)
+        why = str(reply) if isinstance(reply, Exception) else "a reply of an unexpected shape"
         return Changes(
-            None, dict.fromkeys(every, ""), commands, {}, start, size, dict.fromkeys(every)
+            None, dict.fromkeys(every, ""), commands, {}, start, size, dict.fromkeys(every), why
         )
     changed: dict[int, str] = {}
     heads: dict[int, Head | None] = {}

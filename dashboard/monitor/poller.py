@@ -32,6 +32,7 @@ from queues.exceptions import QueueUnavailable
 from queues.info import DECODE_ERRORS, MAX_REASON, age_ms
 from queues.info_watch import GroupHead, Head
 from queues.keys import RETRY_CONSUMER, validate_name
+from queues.redact import redact_url
 from queues.types import PlainStream
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,23 @@ class ChangeWatch:
         self._next: dict[Target, _Seen] = {}
         self._stats = [0, 0, 0, 0, 0]
         self.events = EventMarks()
+        self._refused: dict[str, str] = {}  # server -> why its check was last refused
+        self._refused_now: set[str] = set()  # servers that refused a call of this poll
+
+    def _note_refused(self, server: str, why: str) -> None:
+        """A refused check (its queues are read in full): tried again every poll, since a
+        refused call costs one command, but said once per server and reason; at a 1 s
+        interval a line per poll buried the log, and a silent one hid that every queue of
+        the server is read in full."""
+        self._refused_now.add(server)
+        if self._refused.get(server) != why:
+            log.warning(
+                "monitor: change check refused on %s, its queues are read in full until it "
+                "is accepted: %s",
+                redact_url(server),
+                why,
+            )
+        self._refused[server] = why
 
     def begin(self) -> None:
         self.still = set()
@@ -322,6 +340,8 @@ class ChangeWatch:
         ask = ["" if d else h for d, h in zip(due, held, strict=True)]
         events = ["" if t.stream else self.events.asked(t.redis_url, t.queue) for t in targets]
         parts = None
+        server = targets[0].redis_url if targets else ""
+        self._refused_now.discard(server)
         try:
             parts = manager.changes_by_batch(
                 [t.info_target for t in targets], ask, levels, events=events
@@ -329,8 +349,11 @@ class ChangeWatch:
             out, full = self._checked(
                 parts, targets, previous, held, events, at_ms, active_idle_ms, caps, on_read
             )
+            if server in self._refused and server not in self._refused_now:
+                del self._refused[server]
+                log.warning("monitor: change check accepted again on %s", redact_url(server))
         except redis.ResponseError as exc:  # e.g. an ACL refusing SCRIPT LOAD: read in full
-            log.warning("monitor: change check refused, reading every queue: %s", exc)
+            self._note_refused(server, str(exc))
             parts = None
         if parts is None:  # a cluster: everything in full, nothing kept
             self.still.difference_update(t.name for t in targets)
@@ -378,6 +401,8 @@ class ChangeWatch:
         if parts is None:
             return out, full
         for part in parts:
+            if part.refused:
+                self._note_refused(targets[part.first].redis_url, part.refused)
             now_ms = part.time_ms
             for i in range(part.first, part.first + part.count):
                 target = targets[i]

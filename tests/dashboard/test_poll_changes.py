@@ -5,6 +5,7 @@ what a full read shows, through every kind of change a client can make."""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from typing import Any
@@ -288,22 +289,40 @@ def test_snapshots_stay_those_of_a_full_read_through_random_changes(
     assert updated > 0 and read > 0  # both ways were exercised
 
 
+@pytest.mark.parametrize("denied", ["evalsha", "script"])
 def test_a_refused_check_reads_everything_in_full(
-    client: redis.Redis, manager: Manager, server: RedisServer
+    client: redis.Redis,
+    manager: Manager,
+    server: RedisServer,
+    caplog: pytest.LogCaptureFixture,
+    denied: str,
 ) -> None:
-    """An ACL user without EVALSHA: the poll works as before, every queue read in full."""
+    """An ACL user without EVALSHA (or SCRIPT LOAD): the poll works as before, every queue
+    read in full; the refusal is logged once (it was every poll, or never), and the check is
+    used again once accepted."""
     _queue(client, "acl-q")
     client.acl_setuser(
-        "noscripts", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-evalsha"]
+        "noscripts", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", f"-{denied}"]
     )
+    client.script_flush()  # the check's script must be loaded again, by the limited user
     url = server.url.replace("redis://", "redis://noscripts:pw@")
     limited = Manager(counting_client(url), active_idle_ms=ACTIVE_IDLE_MS)
     watch = ChangeWatch()
-    for _ in range(2):
+    caplog.set_level(logging.WARNING, logger="dashboard.monitor.poller")
+    for _ in range(3):
         result = _poll(limited, [Target("acl-q", "acl-q", url)], watch)
         assert result.cost.read == 1
         (snapshot,) = result.snapshots
         assert snapshot.length == 4 and not snapshot.unreadable and not snapshot.error
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 1 and "noscripts:***@" in refused[0] and ":pw@" not in refused[0]
+
+    client.acl_setuser("noscripts", commands=[f"+{denied}"])
+    caplog.clear()
+    for expected_reads in (1, 0):  # checked and read in full once, then checked only
+        result = _poll(limited, [Target("acl-q", "acl-q", url)], watch)
+        assert result.cost.read == expected_reads
+    assert [r.getMessage() for r in caplog.records if "accepted again" in r.getMessage()]
 
 
 def test_hostile_keys_cost_only_their_own_row_in_a_batch(
