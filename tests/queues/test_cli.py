@@ -12,6 +12,7 @@ import sys
 import threading
 
 import pytest
+import redis
 
 from queues import Consumer, Manager, Producer
 from queues.keys import queue_keys
@@ -53,6 +54,24 @@ def test_info_and_groups_as_tables_and_json(redis_url: str, dead_queue: str) -> 
     assert [
         g["name"] for g in json.loads(cli(redis_url, "--json", "groups", dead_queue).stdout)
     ] == ["billing"]
+
+
+def test_info_shows_each_groups_duplicate_deliveries(
+    redis_url: str, dead_queue: str, redis_client: redis.Redis
+) -> None:
+    """Deliveries not run again (already processed, or running elsewhere) per group, as the
+    dashboard shows them: a figure the consumers count, not one to read off the stream."""
+    redis_client.hset(queue_keys(dead_queue).duplicates, "billing", 3)
+    out = cli(redis_url, "info", dead_queue)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    header = lines[2].split()
+    (row,) = [line.split() for line in lines[3:] if line.startswith("billing ")]
+    assert "duplicates" in header
+    # "oldest pending" is two words in the header, so count from the front
+    assert row[header.index("duplicates")] == "3"
+    data = json.loads(cli(redis_url, "--json", "info", dead_queue).stdout)
+    assert [g["duplicates"] for g in data["groups"]] == [3]
 
 
 def test_pending_lists_entries(redis_url: str, queue_name: str, producer: Producer) -> None:
