@@ -425,8 +425,9 @@ class Monitor:
         with timer.phase("poll"):
             started, before = time.perf_counter(), commands_so_far()
             self.pending_watch.sample = conf.pel_sample()
+            self.pending_watch.refresh_every = conf.poll_refresh()
             found = self.pending_watch.poll(
-                snapshots, streams, manager_for, int(time.time() * 1000)
+                snapshots, streams, manager_for, int(time.time() * 1000), still=self.still
             )
             self.last_cost = dataclasses.replace(
                 self.last_cost,

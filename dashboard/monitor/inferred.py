@@ -17,7 +17,9 @@ overlapping, or one retrying a failed write — is one alert row.
 Limits (see README "Watching any stream"): a claim followed by an ACK within one poll
 interval is not seen; only the oldest N entries of each group are watched; a claim with
 JUSTID (the count does not rise) is not a claim here; several claims of one entry
-between two polls are one (from the first owner to the last).
+between two polls are one (from the first owner to the last); on a stream the change check
+found still, claims that cancel out and same-owner redeliveries wait for its turn (see
+``PendingWatch.poll``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +108,11 @@ def view_of(entries: Iterable[PendingEntry]) -> View:
     return {e.id: (e.consumer, e.deliveries) for e in entries}
 
 
+def _slot(name: str, every: int) -> int:
+    """The poll (mod ``every``) at which a still stream's groups are sampled anyway."""
+    return zlib.crc32(name.encode("utf-8", "surrogatepass")) % every
+
+
 @dataclass
 class PendingWatch:
     """The monitor's memory of plain streams' pending lists between polls."""
@@ -116,6 +124,9 @@ class PendingWatch:
     #: Claims not yet stored (a database outage): retried next cycle, idempotently.
     unrecorded: list[InferredClaim] = field(default_factory=list)
     last_commands: int = 0
+    #: A still stream's groups are sampled once in this many polls (staggered by name).
+    refresh_every: int = 30
+    turn: int = 0
 
     def reset(self) -> None:
         """Forget every view: the lease was not held without a break, so what this monitor
@@ -128,27 +139,40 @@ class PendingWatch:
         streams: dict[str, str],
         manager_for: Callable[[str], Any],
         at_ms: int,
+        still: Collection[str] = (),
     ) -> list[InferredClaim]:
         """Sample the pending lists of the plain streams among ``snapshots`` (``streams``:
         definition name -> stream key), one pipelined batch per Redis; return the claims
-        seen since the last poll. A Redis that fails is skipped (its views are kept)."""
+        seen since the last poll. A Redis that fails is skipped (its views are kept).
+
+        ``still``: the streams the poll's change check found unchanged. Each consumer's
+        pending count is in that check, so a claim from one consumer to another changes
+        it; what it cannot tell (two claims that cancel out, a redelivery to the same
+        owner) is seen at the stream's turn, once in ``refresh_every`` polls: the cost of
+        watching still streams stays one check each, not a command per group per poll."""
+        self.turn += 1
+        every = max(1, self.refresh_every)
         wanted: dict[str, list[tuple[QueueSnapshot, str]]] = {}
         empty: set[tuple[str, str]] = set()
+        kept: set[tuple[str, str]] = set()
         for s in snapshots:
             key = streams.get(s.name)
             if not key or not s.exists or s.error or s.unreadable:
                 continue
+            resting = s.name in still and _slot(s.name, every) != self.turn % every
             for g in s.groups:
                 if g.unreadable:
                     continue
                 if g.pending == 0:
                     # nothing pending at this poll: an empty view, without a command
                     empty.add((s.name, g.name))
+                elif resting and (s.name, g.name) in self.views:
+                    kept.add((s.name, g.name))  # as at its last sample
                 else:
                     wanted.setdefault(s.redis_url, []).append((s, g.name))
         for pair in empty:
             self.views[pair] = {}
-        live = empty | {(s.name, name) for pairs in wanted.values() for s, name in pairs}
+        live = empty | kept | {(s.name, name) for pairs in wanted.values() for s, name in pairs}
         for gone in set(self.views) - live:  # groups deleted or no longer watched
             del self.views[gone]
         found: list[InferredClaim] = []

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import redis
 
-from dashboard.monitor.counting import counting_client
+from dashboard.monitor.counting import commands_so_far, counting_client
+from dashboard.monitor.inferred import PendingWatch
 from dashboard.monitor.poller import FULL_READ_EVERY, ChangeWatch, Target, poll
 from queues import Manager
 from queues.keys import queue_keys
@@ -453,3 +454,38 @@ def test_the_poll_hands_over_each_queue_the_check_settles_as_it_goes(
     assert result.still == frozenset(names) - {"hand-3", "hand-4"} | {"plain"}
     assert [g.name for g in by_name["hand-4"].groups] == ["g0", "g1", "g9"]
     assert by_name["plain"].plain
+
+
+def test_a_still_plain_streams_pending_lists_are_sampled_at_its_turn_not_every_poll(
+    client: redis.Redis, server: RedisServer
+) -> None:
+    """Claims by foreign consumers are inferred from pending lists. Sampling every group's
+    every poll cost still plain streams a command per group per poll; a claim from one
+    consumer to another changes the check (their pending counts), so it is still seen by
+    the next poll, and a redelivery to the same owner by the stream's turn."""
+    key = "plain-orders"
+    ids = [client.xadd(key, {"n": str(n)}).decode() for n in range(3)]
+    client.xgroup_create(key, "g", id="0")
+    client.xreadgroup("g", "w1", {key: ">"})
+    manager = Manager(counting_client(server.url), active_idle_ms=60_000)
+    targets = [Target("orders", "orders", server.url, stream=key)]
+    watch = ChangeWatch(refresh_cycles=1000)
+    pending = PendingWatch(refresh_every=4)
+
+    def cycle() -> tuple[list[tuple[str, str, str]], bool]:
+        result = poll(targets, manager_for=lambda _: manager, active_idle_ms=60_000, watch=watch)
+        before = commands_so_far()
+        found = pending.poll(
+            result.snapshots, {"orders": key}, lambda _: manager, 0, still=result.still
+        )
+        claims = [(c.message_id, c.previous_owner, c.new_owner) for c in found]
+        return claims, commands_so_far() > before  # sampled
+
+    assert cycle() == ([], True)  # the baseline
+    assert [cycle()[1] for _ in range(8)].count(True) == 2  # at its turn: 2 polls in 8, not 8
+    client.xclaim(key, "g", "w2", 0, [ids[0]])
+    assert cycle() == ([(ids[0], "w1", "w2")], True)  # the very next poll
+    client.xclaim(key, "g", "w1", 0, [ids[1]])  # the check cannot tell this one
+    for _ in range(4):
+        cycle()
+    assert pending.redeliveries == {("orders", "g"): 1}
