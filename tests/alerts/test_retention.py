@@ -30,3 +30,26 @@ def test_prune_removes_old_rows_and_keeps_open_conditions_and_pending_ones(setti
 
     assert prune() == {"alerts": 1, "notifications": 1, "silences": 1}
     assert set(Alert.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk, lag.pk}
+
+
+def test_prune_deletes_in_chunks_and_keeps_what_it_deleted_counted(settings, monkeypatch) -> None:
+    """Rows go a chunk per transaction (a claim storm's million rows are not read at once),
+    and every one deleted is added to the retired counts that /metrics adds to the rows."""
+    from alerts import retention
+    from alerts.models import RetiredAlertCount
+
+    settings.STREAMWARDEN_ALERTS_RETENTION_DAYS = 30
+    monkeypatch.setattr(retention, "CHUNK", 2)
+    for n in range(5):
+        record_event_alert(kind="claimed", queue="q", group="g", event_id=f"{n}-0")
+    record_event_alert(kind="dead_lettered", queue="q", event_id="9-0")
+    Alert.objects.update(
+        created_at=timezone.now() - timedelta(days=31), notify_state=NotifyState.SENT
+    )
+
+    assert prune()["alerts"] == 6
+    assert not Alert.objects.exists()
+    assert sorted(RetiredAlertCount.objects.values_list("kind", "queue", "group", "count")) == [
+        ("claimed", "q", "g", 5),
+        ("dead_lettered", "q", "", 1),
+    ]
