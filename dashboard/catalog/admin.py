@@ -161,10 +161,13 @@ def stream_definition_name(key: str) -> str:
     return key.replace("/", "_").strip()[:200] or "stream"
 
 
-def adopt(*, queues: list[str], streams: list[str], redis_url: str) -> tuple[int, list[str]]:
+def adopt(
+    *, queues: list[str], streams: list[str], redis_url: str
+) -> tuple[list[QueueDefinition], list[str]]:
     """Create definitions for the chosen library queues and plain streams, each validated
-    with full_clean() first; returns (how many were created, why the others were not)."""
-    created, problems = 0, []
+    with full_clean() first; returns (the definitions created, why the others were not)."""
+    created: list[QueueDefinition] = []
+    problems: list[str] = []
     candidates = [QueueDefinition(name=q, queue=q, redis_url=redis_url) for q in queues if q]
     candidates += [
         QueueDefinition(name=stream_definition_name(k), stream=k, redis_url=redis_url)
@@ -179,7 +182,7 @@ def adopt(*, queues: list[str], streams: list[str], redis_url: str) -> tuple[int
             problems.append(f"{definition.queue_name[:80]!r}: {messages_}")
             continue
         definition.save()
-        created += 1
+        created.append(definition)
     return created, problems
 
 
@@ -253,7 +256,9 @@ class QueueDefinitionAdmin(AuditedDeletions, admin.ModelAdmin):
                 streams=request.POST.getlist("adopt_stream"),
                 redis_url=redis_url,
             )
-            messages.success(request, f"Adopted {created} queue(s) and stream(s).")
+            for definition in created:  # in the audit log, like any definition added here
+                self.log_addition(request, definition, "Adopted from Discover streams")
+            messages.success(request, f"Adopted {len(created)} queue(s) and stream(s).")
             for problem in problems:
                 messages.error(request, f"Not adopted: {problem}")
             return HttpResponseRedirect(reverse("admin:queues_queuedefinition_changelist"))

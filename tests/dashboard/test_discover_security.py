@@ -133,6 +133,7 @@ def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_va
     staff, private_redis
 ):
     from dashboard.catalog.models import QueueDefinition
+    from dashboard.models import AuditLog
     from tests.support.redis_cli import redis_cli
 
     publish(private_redis.url, "lib-queue", [{"n": 1}])
@@ -165,6 +166,8 @@ def test_discover_lists_queues_and_plain_streams_apart_pages_and_adopts_after_va
         "orders": ("", "orders"),
         "eu_orders": ("", "eu/orders"),
     }  # the key with a line break failed full_clean() and was not adopted
+    audited = AuditLog.objects.filter(action="admin.add").values_list("target", "username")
+    assert sorted(audited) == [(n, "root") for n in ("eu_orders", "lib-queue", "orders")]
     listing = staff.get(response["Location"]).content.decode()
     assert "Not adopted" in listing and "line breaks" in listing
 
