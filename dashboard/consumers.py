@@ -51,10 +51,33 @@ def session_still_valid(session_key: str | None, user_id: Any) -> bool:
     return constant_time_compare(str(store.get(HASH_SESSION_KEY, "")), user.get_session_auth_hash())
 
 
+#: Queue names one socket may ask for (a page shows fewer), and the longest name kept.
+MAX_WATCHED = 1000
+MAX_WATCHED_NAME = 1000
+#: The longest message a page may send (longer ones are ignored unread).
+MAX_MESSAGE = 2 * MAX_WATCHED * (MAX_WATCHED_NAME + 4)
+
+
+def watched_names(content: Any) -> set[str] | None:
+    """The queue names of a ``{"watch": [...]}`` message from the page; None when the
+    message is not one (anything else a client sends is ignored, never an error)."""
+    names = content.get("watch") if isinstance(content, dict) else None
+    if not isinstance(names, list):
+        return None
+    return {n for n in names[:MAX_WATCHED] if isinstance(n, str) and len(n) <= MAX_WATCHED_NAME}
+
+
 class LiveConsumer(AsyncJsonWebsocketConsumer):
-    """Joins the live group; one handler per event type, each only sends JSON."""
+    """Joins the live group; one handler per event type, each only sends JSON.
+
+    A page says which queues it shows (``{"watch": [names]}``: the overview its rows, a
+    queue page its queue, other pages none): its ``queue.update`` pushes then carry only
+    those, and none when none of them changed. A monitor's push of 10 000 changed queues is
+    28 MB of JSON; every page got all of it, and encoded it, each push. A socket that has
+    not said gets every queue."""
 
     groups_joined: list[str]
+    watching: set[str] | None = None
 
     async def connect(self) -> None:
         self.groups_joined = []
@@ -104,8 +127,32 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def sw_forged(self, event: dict[str, Any]) -> None:
         """A channel-layer message that did not open (``dashboard.sealed_layer``): dropped."""
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        """What a page sends: a JSON text frame, else ignored (a binary frame, text that is
+        not JSON, or one too long closed the socket with an error before)."""
+        if not text_data or len(text_data) > MAX_MESSAGE:
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        names = watched_names(content)
+        if names is not None:
+            self.watching = names
+
     async def queue_update(self, event: dict[str, Any]) -> None:
-        await self._relay("queue.update", event["data"])
+        data = event["data"]
+        if self.watching is not None:
+            queues = [q for q in data.get("queues") or () if q.get("name") in self.watching]
+            if not queues:
+                return
+            data = {**data, "queues": queues}
+        await self._relay("queue.update", data)
 
     async def monitor_status(self, event: dict[str, Any]) -> None:
         await self._relay("monitor.status", event["data"])

@@ -180,11 +180,19 @@
   }
   setInterval(showAge, 1000);
 
+  // The queues this page shows (SW.watch): the server then pushes only their updates. A
+  // page that shows none gets none (a push of every changed queue can be megabytes).
+  let watching = [], socket = null;
+  function sendWatch() {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ watch: watching }));
+  }
+  SW.watch = function (names) { watching = Array.from(names, String); sendWatch(); };
+
   let retry = 500;
   function connect() {
     const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const ws = new WebSocket(scheme + location.host + "/ws/live/");
-    ws.onopen = function () { retry = 500; setLive("connected"); stopPolling(); };
+    const ws = (socket = new WebSocket(scheme + location.host + "/ws/live/"));
+    ws.onopen = function () { retry = 500; setLive("connected"); stopPolling(); sendWatch(); };
     ws.onmessage = function (event) {
       lastUpdate = Date.now();
       showAge();

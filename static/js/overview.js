@@ -74,6 +74,7 @@
   SW.on("queue.update", function (data) { (data.queues || []).forEach(update); });
 
   document.addEventListener("DOMContentLoaded", function () {
+    SW.watch(Array.from(document.querySelectorAll("tr[data-queue]"), function (row) { return row.dataset.queue; }));
     const initial = JSON.parse(document.getElementById("sparklines").textContent || "{}");
     document.querySelectorAll("tr[data-queue]").forEach(function (row) {
       const name = row.dataset.queue;

@@ -495,6 +495,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     config = JSON.parse(document.getElementById("page-config").textContent);
+    SW.watch([config.name]);
     const detail = JSON.parse(document.getElementById("queue-detail").textContent);
     if (detail && detail.claims) claimInfo = detail.claims;
     if (detail && detail.snapshot) renderSnapshot(detail.snapshot);
