@@ -274,7 +274,13 @@ def api_alert(request: HttpRequest, pk: int) -> JsonResponse:
     alert = Alert.objects.filter(pk=pk).first()
     if alert is None:
         return JsonResponse({"error": f"no alert {pk}"}, status=404)
-    return JsonResponse({**alert_as_dict(alert), "message_link": message_link(alert)})
+    return JsonResponse(
+        {
+            **alert_as_dict(alert),
+            "message_link": message_link(alert),
+            "notification_status": notification_status(alert=alert),
+        }
+    )
 
 
 @api_view(methods=("POST",))

@@ -1,5 +1,8 @@
 // An alert's page, live: "alert.update" / "alerts.update" pushes for this alert change its
-// state, who acknowledged or resolved it and when, and the buttons still offered.
+// state, who acknowledged or resolved it and when, and the buttons still offered. The
+// "Notification" line (sent, queued, failed, silenced...) follows the notifier, which pushes
+// nothing: it is read again from the API after each push for this alert and every
+// NOTIFICATION_EVERY ms while the page is in view.
 // Text only (textContent): alert data is untrusted.
 "use strict";
 (function () {
@@ -26,6 +29,23 @@
     if (actions) actions.hidden = alert.state === "resolved";
   }
 
-  SW.on("alert.update", show);
-  SW.on("alerts.update", function (data) { (data.alerts || []).forEach(show); });
+  const NOTIFICATION_EVERY = 5000;
+  function refreshNotification() {
+    fetch("/api/alerts/" + id + "/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        const node = document.getElementById("notification-status");
+        if (data && node && typeof data.notification_status === "string") node.textContent = data.notification_status;
+      })
+      .catch(function () {});
+  }
+  setInterval(function () { if (document.visibilityState === "visible") refreshNotification(); }, NOTIFICATION_EVERY);
+
+  function showAndRefresh(alert) {
+    if (!alert || Number(alert.id) !== id) return;
+    show(alert);
+    refreshNotification();
+  }
+  SW.on("alert.update", showAndRefresh);
+  SW.on("alerts.update", function (data) { (data.alerts || []).forEach(showAndRefresh); });
 })();

@@ -44,6 +44,8 @@ def stack(tmp_path, redis_url, queue_name, webhook_receiver) -> Iterator[str]:
             "DJANGO_SETTINGS_MODULE": "tests.support.alerts_browser_settings",
             "REDIS_URL": redis_url,
             "STREAMWARDEN_POLL_INTERVAL": "0.5",
+            # a failing webhook is retried, not given up, while a test holds it down
+            "STREAMWARDEN_NOTIFY_MAX_ATTEMPTS": "1000",
         },
         setup_script=_setup_script(queue_name, webhook_receiver.url),
         commands={
@@ -103,3 +105,36 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
     assert verify(hit.body, SECRET, hit.headers[SIGNATURE_HEADER], hit.headers[TIMESTAMP_HEADER])
     assert (hit.json["queue"], hit.json["kind"], hit.json["count"]) == ("orders", "claimed", 5)
     assert len(webhook_receiver.received) == 1
+
+
+def test_an_alert_pages_notification_line_follows_the_delivery_live(
+    stack: str, redis_url: str, queue_name: str, webhook_receiver
+) -> None:
+    """The notifier pushes nothing: the line was what the page was rendered with ("Queued
+    for 1 channel" long after the webhook took it) until a reload."""
+    from playwright.sync_api import expect, sync_playwright
+
+    webhook_receiver.status = 500  # down: the delivery is retried
+    publish(redis_url, queue_name, 2)
+    kill_consumer_holding(redis_url, queue_name, "billing", 2)
+    assert len(claim_all(redis_url, queue_name, "billing")) == 2
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw)
+        page = browser.new_page()
+        page.goto(stack + "/login/")
+        page.fill("input[name=username]", "ops")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(stack + "/")
+        page.goto(stack + "/alerts/?kind=claimed")
+        expect(page.locator("tr.alert-row")).to_have_count(2, timeout=15_000)
+        page.locator("tr.alert-row a[href^='/alerts/']").first.click()
+        line = page.locator("#notification-status")
+        expect(line).to_have_text("Queued for 1 channel", timeout=15_000)
+        page.evaluate("window.__noReload = 1")
+
+        webhook_receiver.status = 204  # up again: the next attempt delivers
+        expect(line).to_have_text("Sent to 1 channel", timeout=20_000)
+        assert line.is_visible()
+        assert page.evaluate("window.__noReload") == 1, "the page reloaded"
+        browser.close()

@@ -80,6 +80,8 @@ def test_api_lists_alerts_with_filters(viewer, alerts) -> None:
     assert bad.status_code == 400 and "kind" in bad.json()["fields"]
     detail = viewer.get(f"/api/alerts/{alerts[1].pk}/").json()
     assert detail["message_link"] == "/queues/mail/#dead-18-0"
+    # what the alert's page shows on its "Notification" line, and reads again live
+    assert detail["notification_status"] == "Waiting to be sent"
 
 
 def test_api_accepts_a_token_and_skips_csrf_for_it(alerts) -> None:
