@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,6 +19,50 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT = 2.0
 
 TYPES = {"queue.update", "monitor.status", "alert.update", "alerts.update", "audit.update"}
+#: Seconds a push from a process's own loop (``own_loop``) may take before it is given up.
+SEND_TIMEOUT = 10.0
+
+
+class _OwnLoop:
+    """An event loop in a daemon thread, for channel-layer sends from a process that has
+    none (the monitor, the notifier). There ``async_to_sync`` ran each send in a new loop,
+    and channels-redis keeps its connections per loop: every push opened new Redis
+    connections and left them, their failed handshake probes and tracebacks, in reference
+    cycles for the garbage collector (most of a monitor cycle's cyclic garbage)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        threading.Thread(target=self.loop.run_forever, name="live-sends", daemon=True).start()
+
+    def run(self, coroutine: Any, timeout: float) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()  # a layer that does not answer: no pile of sends behind it
+            raise
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+_own: _OwnLoop | None = None
+
+
+def own_loop() -> None:
+    """Send this process's live pushes from one event loop of its own (idempotent). For
+    processes without an event loop of their own; the web's sync code reaches Daphne's."""
+    global _own
+    if _own is None:
+        _own = _OwnLoop()
+
+
+def close_own_loop() -> None:
+    """Back to ``async_to_sync`` for each send (tests)."""
+    global _own
+    if _own is not None:
+        _own.close()
+        _own = None
 
 
 def close_sockets(*, user_id: Any = None, session_key: str | None = None) -> bool:
@@ -54,7 +100,11 @@ def publish(type: str, data: dict[str, Any]) -> bool:
     if layer is None:
         return False
     try:
-        async_to_sync(layer.group_send)(LIVE_GROUP, {"type": type, "data": data})
+        message = {"type": type, "data": data}
+        if _own is not None:
+            _own.run(layer.group_send(LIVE_GROUP, message), SEND_TIMEOUT)
+        else:
+            async_to_sync(layer.group_send)(LIVE_GROUP, message)
     except Exception as exc:  # noqa: BLE001 - channel layer errors vary by backend
         log.warning("live publish of %s failed: %s", type, exc)
         return False

@@ -12,7 +12,7 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from dashboard import conf
+from dashboard import conf, live
 from dashboard.monitor.engine import Monitor
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def run(monitor: Monitor | None = None, *, interval: float | None = None) -> Non
     """Block until SIGTERM/SIGINT; then release the lease so a standby takes over at once."""
     monitor = monitor or Monitor()
     monitor.freeze_gc = True  # this process is the monitor's alone
+    live.own_loop()  # its pushes from one event loop, on connections kept open
     scheduler = build_scheduler(monitor, interval=interval)
 
     def stop(signum: int, frame: Any) -> None:

@@ -8,6 +8,7 @@ from django.core import checks
 from django.core.management.base import BaseCommand
 
 from alerts.notifier import Notifier
+from dashboard import live
 
 
 class Command(BaseCommand):
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         if options["burst"]:
             notifier.drain()
             return
+        live.own_loop()  # its pushes from one event loop, on connections kept open
         self.stdout.write(f"notifier {notifier.name} running")
         # SIGTERM / SIGINT stop the library Consumer gracefully; run() then stops the rest.
         notifier.run()
