@@ -13,7 +13,7 @@ import pytest
 
 from alerts.backends.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from tests.support.claims import claim_all, kill_consumer_holding, publish
-from tests.support.live_stack import launch_chromium, require_chromium, running_stack
+from tests.support.live_stack import launch_chromium, log_in, require_chromium, running_stack
 from tests.support.redis_process import wait_for
 
 pytestmark = pytest.mark.browser
@@ -64,11 +64,7 @@ def test_claims_appear_live_are_acknowledged_and_paged_once(
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         page = browser.new_page()
-        page.goto(stack + "/login/")
-        page.fill("input[name=username]", "ops")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(stack + "/")
+        log_in(page, stack, "ops", PASSWORD)
         page.goto(stack + "/alerts/?kind=claimed")
         expect(page.locator("table#alerts")).to_have_attribute("data-live", "1", timeout=10_000)
         page.evaluate("window.__noReload = 1")
@@ -121,11 +117,7 @@ def test_an_alert_pages_notification_line_follows_the_delivery_live(
     with sync_playwright() as pw:
         browser = launch_chromium(pw)
         page = browser.new_page()
-        page.goto(stack + "/login/")
-        page.fill("input[name=username]", "ops")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(stack + "/")
+        log_in(page, stack, "ops", PASSWORD)
         page.goto(stack + "/alerts/?kind=claimed")
         expect(page.locator("tr.alert-row")).to_have_count(2, timeout=15_000)
         page.locator("tr.alert-row a[href^='/alerts/']").first.click()

@@ -91,3 +91,12 @@ def running_stack(
             tail = log.read_text(errors="replace")[-3000:]
             if "Traceback" in tail:
                 print(f"--- {log.name}\n{tail}")
+
+
+def log_in(page: Any, base: str, username: str, password: str) -> None:
+    """Sign in through the login form of the stack at ``base``, as a person does."""
+    page.goto(base + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/")
