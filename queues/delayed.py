@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import datetime, timedelta
 
@@ -53,8 +54,10 @@ def due_ms(delay: float | timedelta | None, at: datetime | float | None) -> int 
         seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
         if seconds != seconds or seconds in (float("inf"), float("-inf")):
             raise ValueError(f"delay must be a finite number of seconds, got {delay!r}")
-        return int((now + seconds) * 1000) if seconds > 0 else None
+        # Rounded up: a message is never due before its delay (truncated, it was up to a
+        # millisecond early).
+        return math.ceil((now + seconds) * 1000) if seconds > 0 else None
     if at is not None:
         when = at.timestamp() if isinstance(at, datetime) else float(at)
-        return int(when * 1000) if when > now else None
+        return math.ceil(when * 1000) if when > now else None
     return None

@@ -229,3 +229,15 @@ def test_movers_killed_between_steps_lose_and_double_nothing(
     assert kills >= 8, "too few kills to mean anything"
     assert len(payloads) == 1_000 and len(set(payloads)) == 1_000, "lost or doubled"
     assert redis_client.xlen(keys.dead) == 0
+
+
+def test_a_due_time_is_never_before_its_delay() -> None:
+    """Due times are whole milliseconds, rounded up: truncated, a message delayed 0.4 s was
+    due (and could be delivered) up to a millisecond before 0.4 s had passed."""
+    from queues.delayed import due_ms
+
+    for _ in range(200):
+        before = time.time()
+        assert (due_ms(0.4, None) or 0) >= (before + 0.4) * 1000
+        when = before + 1.2345678
+        assert (due_ms(None, when) or 0) >= when * 1000
