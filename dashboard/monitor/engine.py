@@ -319,7 +319,6 @@ class Monitor:
         self.freeze_gc = False  # scheduler.run sets it: the process is the monitor's own
         self.interval: float | None = None  # seconds between polls (build_scheduler sets it)
         self.peak_at_full = 0  # peak memory (KiB) at the last full collection
-        self.full_collections = 0
         self.still: frozenset[str] = frozenset()  # queues the poll's change check found still
 
     # --- the job -------------------------------------------------------------------------
@@ -360,7 +359,6 @@ class Monitor:
             gc.unfreeze()
             gc.collect()
             self.peak_at_full = peak
-            self.full_collections += 1
         gc.freeze()
         gc.enable()
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import zlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dashboard.monitor.names import clean_name
+from dashboard.monitor.poller import turn_slot
 from dashboard.monitor.types import QueueSnapshot
 from queues.types import PendingEntry, PlainStream
 
@@ -108,11 +108,6 @@ def view_of(entries: Iterable[PendingEntry]) -> View:
     return {e.id: (e.consumer, e.deliveries) for e in entries}
 
 
-def _slot(name: str, every: int) -> int:
-    """The poll (mod ``every``) at which a still stream's groups are sampled anyway."""
-    return zlib.crc32(name.encode("utf-8", "surrogatepass")) % every
-
-
 @dataclass
 class PendingWatch:
     """The monitor's memory of plain streams' pending lists between polls."""
@@ -159,7 +154,7 @@ class PendingWatch:
             key = streams.get(s.name)
             if not key or not s.exists or s.error or s.unreadable:
                 continue
-            resting = s.name in still and _slot(s.name, every) != self.turn % every
+            resting = s.name in still and turn_slot(s.name, every) != self.turn % every
             for g in s.groups:
                 if g.unreadable:
                     continue

@@ -233,6 +233,11 @@ class WatchStats:
     updated: int = 0  # changed, updated from the check's head without a full read
 
 
+def turn_slot(name: str, period: int) -> int:
+    """The poll (mod ``period``) that is ``name``'s turn: queues spread evenly over it."""
+    return zlib.crc32(name.encode("utf-8", "surrogatepass")) % period
+
+
 class ChangeWatch:
     """Change-driven polling: what earlier polls read, so a poll reads again only the
     queues whose fingerprint changed (``Manager.changes``: one Lua check per stream, in
@@ -312,8 +317,7 @@ class ChangeWatch:
         """Whether ``target``'s turn for a refresh (every ``every`` refreshes: a full read)
         is this poll."""
         period = self.refresh_cycles * every
-        slot = zlib.crc32(target.name.encode("utf-8", "surrogatepass")) % period
-        return slot == self.cycle % period
+        return turn_slot(target.name, period) == self.cycle % period
 
     def read(
         self,
